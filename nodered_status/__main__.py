@@ -1,0 +1,91 @@
+"""Command line: `python -m nodered_status --mongo-url URL [--db nodered] [--json]`."""
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import re
+import sys
+
+from . import report
+
+DESCRIPTION = """\
+List every Node-RED instance of a nodered-scale deployment (role, revision it runs,
+state, last seen) and say whether all workers run the newest flow revision.
+
+exit codes:
+  0  at least one worker, and every worker runs the newest revision
+  1  not in sync: a worker is behind, not running, stale (not seen for
+     --stale-after seconds), or there is no worker at all
+  2  bad arguments (e.g. no MongoDB URL given)
+  3  cannot connect to or read from MongoDB
+"""
+
+
+def parse_args(argv):
+    p = argparse.ArgumentParser(prog="python -m nodered_status", description=DESCRIPTION,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--mongo-url", default=os.environ.get("MONGO_URL"),
+                   help="MongoDB connection string (default: $MONGO_URL)")
+    p.add_argument("--db", default=os.environ.get("MONGO_DB") or "nodered",
+                   help="database name (default: $MONGO_DB or 'nodered')")
+    p.add_argument("--stale-after", type=float, default=30.0, metavar="SECONDS",
+                   help="an instance not seen for longer than this is stale (default: 30)")
+    p.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS",
+                   help="give up connecting after this long (default: 5)")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    args = p.parse_args(argv)
+    if not args.mongo_url:
+        p.error("no MongoDB URL: pass --mongo-url or set MONGO_URL")
+    if args.stale_after <= 0 or args.timeout <= 0:
+        p.error("--stale-after and --timeout must be positive")
+    return args
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for error messages."""
+    return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", url)
+
+
+def fetch(url: str, db_name: str, timeout: float):
+    """(instance docs, newest revision doc or None, server's clock) read from MongoDB."""
+    import pymongo  # imported here so `--help` works without a driver
+
+    ms = int(timeout * 1000)
+    client = pymongo.MongoClient(url, serverSelectionTimeoutMS=ms, connectTimeoutMS=ms,
+                                 socketTimeoutMS=ms, tz_aware=True, appname="nodered-status")
+    try:
+        hello = client.admin.command("hello")
+        db = client[db_name]
+        instances = list(db["instances"].find({}))
+        newest = db["flows"].find_one({}, sort=[("_id", -1)],
+                                      projection={"flows": 0, "credentials": 0})
+    finally:
+        client.close()
+    # Ages are measured against the database server's clock: the records' lastSeen
+    # comes from the instances, and this machine's clock may be off.
+    now = hello.get("localTime") or dt.datetime.now(dt.timezone.utc)
+    return instances, newest, now
+
+
+def main(argv=None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    try:
+        instances, newest, now = fetch(args.mongo_url, args.db, args.timeout)
+    except Exception as exc:  # pymongo raises many kinds; every one means "cannot read"
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        first = re.split(r" \(configured timeouts|, Timeout: ", first)[0]
+        print(f"error: cannot read status from MongoDB at {redact(args.mongo_url)} "
+              f"(db {args.db!r}): {type(exc).__name__}: {first[:300]}", file=sys.stderr)
+        return report.EXIT_UNREACHABLE
+    r = report.build(instances, newest, now, args.stale_after)
+    if args.json:
+        print(json.dumps(report.to_json(r), indent=2))
+    else:
+        sys.stdout.write(report.render_text(r))
+    return r.exit_code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

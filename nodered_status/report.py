@@ -1,0 +1,178 @@
+"""Pure logic of the status command: instance records + newest revision -> verdict and text.
+
+Kept free of I/O so the rules (what counts as in sync, stale, failing) are tested directly.
+"""
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+# Exit codes (documented in the README and in --help).
+EXIT_OK = 0           # at least one worker, and every worker runs the newest revision
+EXIT_NOT_IN_SYNC = 1  # a worker is behind, not running, stale, or there are no workers
+EXIT_USAGE = 2        # bad arguments (argparse uses 2 too)
+EXIT_UNREACHABLE = 3  # cannot connect to / read from MongoDB
+
+
+@dataclass
+class Instance:
+    id: str
+    role: str
+    host: str | None
+    port: int | None
+    pid: int | None
+    rev: int | None
+    state: str | None
+    started_at: dt.datetime | None
+    last_seen: dt.datetime | None
+
+    @classmethod
+    def from_doc(cls, doc: dict) -> "Instance":
+        return cls(
+            id=str(doc.get("_id")),
+            role=str(doc.get("role") or "?"),
+            host=doc.get("host"),
+            port=doc.get("port"),
+            pid=doc.get("pid"),
+            rev=doc.get("rev"),
+            state=doc.get("state"),
+            started_at=_utc(doc.get("startedAt")),
+            last_seen=_utc(doc.get("lastSeen")),
+        )
+
+
+@dataclass
+class Report:
+    now: dt.datetime
+    newest_rev: int | None
+    newest_saved_at: dt.datetime | None
+    newest_saved_by: str | None
+    instances: list[Instance]
+    stale_after: float
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def workers(self) -> list[Instance]:
+        return [i for i in self.instances if i.role == "worker"]
+
+    def age(self, inst: Instance) -> float | None:
+        if inst.last_seen is None:
+            return None
+        return max(0.0, (self.now - inst.last_seen).total_seconds())
+
+    def is_stale(self, inst: Instance) -> bool:
+        age = self.age(inst)
+        return age is None or age > self.stale_after
+
+    def worker_problem(self, w: Instance) -> str | None:
+        """Why this worker does not count as serving the newest revision, or None."""
+        if self.is_stale(w):
+            return "stale"
+        if w.state != "running":
+            return f"state {w.state}"
+        if w.rev != self.newest_rev:
+            return "behind"
+        return None
+
+    @property
+    def in_sync(self) -> bool:
+        return bool(self.workers) and all(self.worker_problem(w) is None for w in self.workers)
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_OK if self.in_sync else EXIT_NOT_IN_SYNC
+
+
+def _utc(value):
+    if isinstance(value, dt.datetime) and value.tzinfo is None:
+        return value.replace(tzinfo=dt.timezone.utc)
+    return value if isinstance(value, dt.datetime) else None
+
+
+def build(instance_docs, newest_doc, now, stale_after: float) -> Report:
+    instances = sorted(
+        (Instance.from_doc(d) for d in instance_docs),
+        key=lambda i: (i.role != "editor", i.role, i.host or "", i.port or 0, i.id),
+    )
+    newest_doc = newest_doc or {}
+    rev = newest_doc.get("rev", newest_doc.get("_id"))
+    return Report(
+        now=_utc(now),
+        newest_rev=rev,
+        newest_saved_at=_utc(newest_doc.get("savedAt")),
+        newest_saved_by=newest_doc.get("savedBy"),
+        instances=instances,
+        stale_after=stale_after,
+    )
+
+
+def format_age(seconds: float | None) -> str:
+    if seconds is None:
+        return "never"
+    if seconds < 1:
+        return "just now"
+    if seconds < 120:
+        return f"{seconds:.0f}s ago"
+    if seconds < 7200:
+        return f"{seconds / 60:.0f}m ago"
+    if seconds < 172800:
+        return f"{seconds / 3600:.0f}h ago"
+    return f"{seconds / 86400:.0f}d ago"
+
+
+def render_text(r: Report) -> str:
+    header = ("INSTANCE", "ROLE", "ADDRESS", "REV", "STATE", "LAST SEEN", "NOTE")
+    rows = [header]
+    for i in r.instances:
+        addr = f"{i.host}:{i.port}" if i.host else "-"
+        note = ""
+        if i.role == "worker":
+            note = r.worker_problem(i) or ""
+        elif r.is_stale(i):
+            note = "stale"
+        rows.append((i.id, i.role, addr, "-" if i.rev is None else str(i.rev),
+                     i.state or "-", format_age(r.age(i)), note))
+    widths = [max(len(row[c]) for row in rows) for c in range(len(header))]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    if len(rows) == 1:
+        lines.append("(no instance records)")
+    lines.append("")
+    if r.newest_rev is None:
+        lines.append("newest revision: none deployed yet")
+    else:
+        saved = ""
+        if r.newest_saved_at:
+            saved = f", saved {format_age((r.now - r.newest_saved_at).total_seconds())}"
+        if r.newest_saved_by:
+            saved += f" by {r.newest_saved_by}"
+        lines.append(f"newest revision: {r.newest_rev}{saved}")
+    workers = r.workers
+    ok = sum(1 for w in workers if r.worker_problem(w) is None)
+    if not workers:
+        lines.append("NOT IN SYNC: no worker instances found")
+    elif r.in_sync:
+        lines.append(f"IN SYNC: all {len(workers)} workers run revision {r.newest_rev}")
+    else:
+        lines.append(f"NOT IN SYNC: {ok} of {len(workers)} workers run revision "
+                     f"{'-' if r.newest_rev is None else r.newest_rev}")
+    return "\n".join(lines) + "\n"
+
+
+def to_json(r: Report) -> dict:
+    def iso(t):
+        return t.isoformat() if t else None
+    return {
+        "newestRev": r.newest_rev,
+        "inSync": r.in_sync,
+        "staleAfterSeconds": r.stale_after,
+        "instances": [
+            {
+                "id": i.id, "role": i.role, "host": i.host, "port": i.port, "pid": i.pid,
+                "rev": i.rev, "state": i.state, "startedAt": iso(i.started_at),
+                "lastSeen": iso(i.last_seen), "lastSeenAgeSeconds": r.age(i),
+                "stale": r.is_stale(i),
+                "problem": r.worker_problem(i) if i.role == "worker" else None,
+            }
+            for i in r.instances
+        ],
+    }

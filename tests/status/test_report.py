@@ -1,0 +1,93 @@
+"""The status command's rules: when are the workers in sync, and what does it print."""
+import datetime as dt
+
+from nodered_status import report
+
+NOW = dt.datetime(2026, 1, 1, 12, 0, 0, tzinfo=dt.timezone.utc)
+
+
+def inst(_id, role="worker", rev=7, state="running", age=2.0, port=1881):
+    return {"_id": _id, "role": role, "host": "10.0.0.5", "port": port, "pid": 42, "rev": rev,
+            "state": state, "startedAt": NOW - dt.timedelta(hours=1),
+            "lastSeen": NOW - dt.timedelta(seconds=age)}
+
+
+def build(instances, rev=7, stale_after=30.0):
+    newest = None if rev is None else {"_id": rev, "rev": rev, "savedAt": NOW - dt.timedelta(minutes=5),
+                                       "savedBy": "admin"}
+    return report.build(instances, newest, NOW, stale_after)
+
+
+def test_all_workers_on_newest_revision_is_in_sync():
+    r = build([inst("e", role="editor", port=1880), inst("w1"), inst("w2", port=1882)])
+    assert r.in_sync and r.exit_code == report.EXIT_OK
+    text = report.render_text(r)
+    assert "IN SYNC: all 2 workers run revision 7" in text
+    assert "newest revision: 7, saved 5m ago by admin" in text
+    # the editor is listed first, then the workers, each with address, rev, state and age
+    lines = text.splitlines()
+    assert lines[1].split()[:6] == ["e", "editor", "10.0.0.5:1880", "7", "running", "2s"]
+    assert lines[2].split()[:2] == ["w1", "worker"]
+
+
+def test_worker_behind_is_not_in_sync():
+    r = build([inst("w1"), inst("w2", rev=6)])
+    assert not r.in_sync and r.exit_code == report.EXIT_NOT_IN_SYNC
+    text = report.render_text(r)
+    assert "NOT IN SYNC: 1 of 2 workers run revision 7" in text
+    assert [l for l in text.splitlines() if l.startswith("w2")][0].endswith("behind")
+
+
+def test_stale_worker_is_not_in_sync_even_on_newest_revision():
+    r = build([inst("w1"), inst("w2", age=31)])
+    assert not r.in_sync
+    assert r.worker_problem(r.workers[1]) == "stale"
+    assert "31s ago" in report.render_text(r)
+    # a longer threshold accepts it
+    assert build([inst("w1"), inst("w2", age=31)], stale_after=60).in_sync
+
+
+def test_worker_not_running_is_not_in_sync():
+    for state in ("reloading", "error", "waiting-for-db", "loading", "starting"):
+        r = build([inst("w1"), inst("w2", state=state)])
+        assert not r.in_sync, state
+        assert r.worker_problem(r.workers[1]) == f"state {state}"
+
+
+def test_no_workers_is_not_in_sync():
+    r = build([inst("e", role="editor")])
+    assert r.exit_code == report.EXIT_NOT_IN_SYNC
+    assert "NOT IN SYNC: no worker instances found" in report.render_text(r)
+    assert "(no instance records)" in report.render_text(build([]))
+
+
+def test_stale_editor_is_flagged_but_does_not_decide_sync():
+    r = build([inst("e", role="editor", age=500), inst("w1")])
+    assert r.in_sync
+    assert [l for l in report.render_text(r).splitlines() if l.startswith("e ")][0].endswith("stale")
+
+
+def test_nothing_deployed_yet_workers_without_revision_are_in_sync():
+    r = build([inst("w1", rev=None)], rev=None)
+    assert r.in_sync
+    assert "newest revision: none deployed yet" in report.render_text(r)
+    assert not build([inst("w1", rev=None)], rev=3).in_sync
+
+
+def test_json_form_carries_the_verdict_per_instance():
+    j = report.to_json(build([inst("w1"), inst("w2", rev=6)]))
+    assert j["newestRev"] == 7 and j["inSync"] is False
+    assert [(i["id"], i["problem"]) for i in j["instances"]] == [("w1", None), ("w2", "behind")]
+    assert j["instances"][0]["lastSeenAgeSeconds"] == 2.0
+
+
+def test_naive_datetimes_from_the_driver_count_as_utc():
+    doc = inst("w1")
+    doc["lastSeen"] = doc["lastSeen"].replace(tzinfo=None)
+    r = report.build([doc], {"_id": 7}, NOW.replace(tzinfo=None), 30)
+    assert r.age(r.workers[0]) == 2.0 and r.in_sync
+
+
+def test_ages_read_naturally():
+    assert [report.format_age(s) for s in (None, 0.2, 5, 300, 4 * 3600, 3 * 86400)] == \
+        ["never", "just now", "5s ago", "5m ago", "4h ago", "3d ago"]
