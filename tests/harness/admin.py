@@ -1,0 +1,56 @@
+"""The editor's admin API as a user's tooling drives it: token login, deploy, read flows.
+
+Works against the editor's own port or through the router (base_url is whatever fronts the editor).
+"""
+from __future__ import annotations
+
+import requests
+
+REVISION_HEADER = "X-Flows-Revision"  # set by the launcher on the editor's POST /flows response
+
+
+class AdminClient:
+    def __init__(self, base_url: str, user: str, password: str, timeout: float = 30.0):
+        self.base_url = base_url.rstrip("/")
+        self.user = user
+        self.password = password
+        self.timeout = timeout
+        self.session = requests.Session()
+        self.token: str | None = None
+        self.last_flows_hash: str | None = None
+
+    def login(self) -> str:
+        r = self.session.post(self.base_url + "/auth/token", timeout=self.timeout, data={
+            "client_id": "node-red-admin", "grant_type": "password", "scope": "*",
+            "username": self.user, "password": self.password})
+        r.raise_for_status()
+        self.token = r.json()["access_token"]
+        return self.token
+
+    def headers(self, **extra) -> dict:
+        if self.token is None:
+            self.login()
+        h = {"Authorization": f"Bearer {self.token}", "Node-RED-API-Version": "v2"}
+        h.update(extra)
+        return h
+
+    def deploy(self, flows: list, deployment_type: str = "full") -> int | None:
+        """POST /flows; returns the storage revision the deploy was saved as (None if not reported)."""
+        r = self.session.post(self.base_url + "/flows", json={"flows": flows}, timeout=self.timeout,
+                              headers=self.headers(**{"Node-RED-Deployment-Type": deployment_type}))
+        r.raise_for_status()
+        self.last_flows_hash = r.json().get("rev")
+        rev = r.headers.get(REVISION_HEADER)
+        return int(rev) if rev else None
+
+    def get_flows(self) -> dict:
+        """GET /flows (v2): {"rev": <hash>, "flows": [...]}."""
+        r = self.session.get(self.base_url + "/flows", headers=self.headers(), timeout=self.timeout)
+        r.raise_for_status()
+        return r.json()
+
+    def get(self, path: str, **kw) -> requests.Response:
+        return self.session.get(self.base_url + path, headers=self.headers(), timeout=self.timeout, **kw)
+
+    def post(self, path: str, **kw) -> requests.Response:
+        return self.session.post(self.base_url + path, headers=self.headers(), timeout=self.timeout, **kw)

@@ -1,0 +1,78 @@
+"""Builders for the flows tests deploy.
+
+marker_flow: GET <httpNodeRoot><path> answers {"marker": ..., "rev": ...}, so a test can tell which
+deploy an instance serves. credentials_flow: an http request node with basic-auth credentials calls
+a protected endpoint of the same flow on the same instance; it answers 200 only when the worker
+decrypted the credentials the editor stored.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import re
+
+
+def _slug(path: str) -> str:
+    return re.sub(r"[^a-zA-Z0-9]+", "-", path).strip("-") or "root"
+
+
+def tab(tab_id: str, label: str) -> dict:
+    return {"id": tab_id, "type": "tab", "label": label, "disabled": False, "info": ""}
+
+
+def endpoint(tab_id: str, node_prefix: str, path: str, method: str, func: str) -> list[dict]:
+    """http in -> function -> http response; fixed node ids so repeated deploys modify the same nodes."""
+    return [
+        {"id": f"{node_prefix}-in", "type": "http in", "z": tab_id, "name": "", "url": path,
+         "method": method, "upload": False, "swaggerDoc": "", "x": 120, "y": 80,
+         "wires": [[f"{node_prefix}-fn"]]},
+        {"id": f"{node_prefix}-fn", "type": "function", "z": tab_id, "name": "", "func": func,
+         "outputs": 1, "timeout": 0, "noerr": 0, "initialize": "", "finalize": "", "libs": [],
+         "x": 300, "y": 80, "wires": [[f"{node_prefix}-out"]]},
+        {"id": f"{node_prefix}-out", "type": "http response", "z": tab_id, "name": "", "statusCode": "",
+         "headers": {}, "x": 480, "y": 80, "wires": []},
+    ]
+
+
+def marker_flow(marker: str, path: str = "/marker", seq: int | None = None) -> list[dict]:
+    """One tab whose endpoint GET <path> answers JSON {"marker": marker, "seq": seq}."""
+    slug = _slug(path)
+    tab_id = f"tab-{slug}"
+    body = json.dumps({"marker": marker, "seq": seq})
+    func = f"msg.payload = {body};\nreturn msg;"
+    return [tab(tab_id, f"marker {path}")] + endpoint(tab_id, f"m-{slug}", path, "get", func)
+
+
+def basic_auth_header(user: str, password: str) -> str:
+    return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
+
+
+def credentials_flow(user: str, password: str, http_node_root: str = "/red-nodes",
+                     path: str = "/secure", marker: str = "secret-ok") -> list[dict]:
+    """GET <path> -> http request (basic auth from the node's credentials) -> GET <path>-protected.
+
+    <path>-protected answers 200 "<marker>" only for the right Authorization header, else 401; the
+    outer endpoint relays status and body. The request goes to the instance's own port.
+    """
+    slug = _slug(path)
+    tab_id = f"tab-{slug}"
+    expected = json.dumps(basic_auth_header(user, password))
+    root = json.dumps(http_node_root.rstrip("/"))
+    protected = path.rstrip("/") + "-protected"
+    outer_fn = (f"msg.url = 'http://127.0.0.1:' + msg.req.socket.localPort + {root} + {json.dumps(protected)};\n"
+                "delete msg.headers;\nreturn msg;")
+    inner_fn = (f"if (msg.req.headers.authorization === {expected}) {{\n"
+                f"    msg.payload = {json.dumps(marker)};\n    msg.statusCode = 200;\n"
+                "} else {\n    msg.payload = 'unauthorized';\n    msg.statusCode = 401;\n}\nreturn msg;")
+    outer = endpoint(tab_id, f"c-{slug}", path, "get", outer_fn)
+    # Put the credentialed http request node between the function and the response.
+    outer[1]["wires"] = [[f"c-{slug}-req"]]
+    request_node = {
+        "id": f"c-{slug}-req", "type": "http request", "z": tab_id, "name": "call protected",
+        "method": "GET", "ret": "txt", "paytoqs": "ignore", "url": "", "tls": "", "persist": False,
+        "proxy": "", "insecureHTTPParser": False, "authType": "basic", "senderr": False, "headers": [],
+        "x": 480, "y": 140, "wires": [[f"c-{slug}-out"]],
+        "credentials": {"user": user, "password": password},
+    }
+    inner = endpoint(tab_id, f"p-{slug}", protected, "get", inner_fn)
+    return [tab(tab_id, f"credentials {path}")] + outer + [request_node] + inner

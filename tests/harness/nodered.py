@@ -1,0 +1,192 @@
+"""A real Node-RED instance started the way the image starts it: `npm start` in nodered_image/.
+
+The instance runs the image's own settings.js, launcher and storage plugin; its role and everything
+else come from the environment contract in PRODUCT.md.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+from .ports import free_port, wait_port_closed
+
+ROOT = Path(__file__).resolve().parents[2]
+IMAGE_DIR = ROOT / "nodered_image"
+
+DEFAULT_EDITOR_PASSWORD = "editor-test-password"
+DEFAULT_CREDENTIAL_SECRET = "test-credential-secret-0123456789"
+
+
+def check_installed() -> None:
+    """Fail clearly when the Node-RED app's dependencies are not installed."""
+    missing = [p for p in (IMAGE_DIR / "node_modules" / "node-red", IMAGE_DIR / "node_modules" / "mongodb")
+               if not p.exists()]
+    if missing:
+        raise RuntimeError(f"{IMAGE_DIR}/node_modules is missing or incomplete ({missing[0]}): "
+                           "run `make test`, or `cd nodered_image && npm ci`")
+
+
+class NodeRedInstance:
+    """One Node-RED process (editor or worker) on a loopback port, logging to a file."""
+
+    def __init__(self, role: str, mongo_url: str, db: str, http_node_root: str = "/red-nodes",
+                 editor_user: str = "admin", editor_password: str | None = DEFAULT_EDITOR_PASSWORD,
+                 credential_secret: str | None = DEFAULT_CREDENTIAL_SECRET, port: int | None = None,
+                 user_dir: str | os.PathLike | None = None, extra_env: dict | None = None,
+                 log_path: str | os.PathLike | None = None, instance_id: str | None = None):
+        self.role = role
+        self.mongo_url = mongo_url
+        self.db = db
+        self.http_node_root = http_node_root
+        self.editor_user = editor_user
+        self.editor_password = editor_password
+        self.credential_secret = credential_secret
+        self.port = port or free_port()
+        self._tmp = None
+        if user_dir is None:
+            self._tmp = tempfile.mkdtemp(prefix=f"nodered-{role}-")
+            user_dir = self._tmp
+        self.user_dir = Path(user_dir)
+        self.log_path = Path(log_path) if log_path else self.user_dir / "nodered.log"
+        self.instance_id = instance_id or f"{role}-{self.port}"
+        self.extra_env = dict(extra_env or {})
+        self.proc: subprocess.Popen | None = None
+        self._log = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def node_url(self) -> str:
+        """Base URL of the HTTP-in endpoints (httpNodeRoot) on this instance."""
+        return self.url + self.http_node_root
+
+    def env(self) -> dict:
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("NODE_RED_", "MONGO_"))}
+        env.update({
+            "NODE_RED_ROLE": self.role,
+            "MONGO_URL": self.mongo_url,
+            "MONGO_DB": self.db,
+            "NODE_RED_HTTP_NODE_ROOT": self.http_node_root,
+            "NODE_RED_EDITOR_USER": self.editor_user,
+            "PORT": str(self.port),
+            "NODE_RED_USER_DIR": str(self.user_dir),
+            "NODE_RED_INSTANCE_ID": self.instance_id,
+            "NODE_RED_LISTEN_HOST": "127.0.0.1",
+        })
+        if self.editor_password is not None:
+            env["NODE_RED_EDITOR_PASSWORD"] = self.editor_password
+        if self.credential_secret is not None:
+            env["NODE_RED_CREDENTIAL_SECRET"] = self.credential_secret
+        env.update({k: str(v) for k, v in self.extra_env.items()})
+        return env
+
+    def start(self) -> "NodeRedInstance":
+        check_installed()
+        if self.proc is not None and self.proc.poll() is None:
+            raise RuntimeError(f"{self.instance_id} is already running")
+        self.user_dir.mkdir(parents=True, exist_ok=True)
+        self._log = open(self.log_path, "ab")
+        # Own process group: stop/kill reach npm and the node process it runs.
+        self.proc = subprocess.Popen(["npm", "start", "--silent"], cwd=IMAGE_DIR, env=self.env(),
+                                     stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                     start_new_session=True)
+        return self
+
+    def _signal(self, sig) -> None:
+        try:
+            os.killpg(self.proc.pid, sig)
+        except ProcessLookupError:
+            pass
+
+    def stop(self, timeout: float = 20.0) -> int | None:
+        """SIGTERM (graceful shutdown); SIGKILL if still running after timeout. Returns the exit code."""
+        if self.proc is None:
+            return None
+        code = self.proc.poll()
+        if code is None:
+            self._signal(signal.SIGTERM)
+            try:
+                code = self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self._signal(signal.SIGKILL)
+                code = self.proc.wait(5)
+        self._signal(signal.SIGKILL)  # anything left in the group
+        self._close_log()
+        wait_port_closed(self.port)
+        self.proc = None
+        return code
+
+    def kill(self) -> None:
+        """SIGKILL the whole process group: a crash, no cleanup."""
+        if self.proc is None:
+            return
+        self._signal(signal.SIGKILL)
+        self.proc.wait(10)
+        self._close_log()
+        wait_port_closed(self.port)
+        self.proc = None
+
+    def _close_log(self) -> None:
+        if self._log:
+            self._log.close()
+            self._log = None
+
+    def running(self) -> bool:
+        return self.proc is not None and self.proc.poll() is None
+
+    def wait_exit(self, timeout: float = 30.0) -> int:
+        """For instances expected to refuse to start: the exit code."""
+        code = self.proc.wait(timeout)
+        self._close_log()
+        return code
+
+    def healthz(self, timeout: float = 2.0) -> dict:
+        """GET /healthz as a dict, with the HTTP status under "status_code"."""
+        r = requests.get(self.url + "/healthz", timeout=timeout)
+        body = r.json()
+        body["status_code"] = r.status_code
+        return body
+
+    def wait_ready(self, rev: int | None = None, timeout: float = 60.0) -> dict:
+        """Wait until /healthz says ready (200), and runs revision `rev` or newer when given."""
+        deadline = time.monotonic() + timeout
+        last = None
+        while time.monotonic() < deadline:
+            if self.proc is not None and self.proc.poll() is not None:
+                raise RuntimeError(f"{self.instance_id} exited with {self.proc.returncode}:\n{self.log_tail()}")
+            try:
+                h = self.healthz()
+                last = h
+                if h["status_code"] == 200 and h.get("ready") and (rev is None or (h.get("rev") or 0) >= rev):
+                    return h
+            except (requests.RequestException, ValueError) as e:
+                last = repr(e)
+            time.sleep(0.1)
+        raise TimeoutError(f"{self.instance_id} not ready (rev {rev}) within {timeout}s; last /healthz: "
+                           f"{last}\n{self.log_tail()}")
+
+    def log_text(self) -> str:
+        try:
+            return self.log_path.read_text(errors="replace")
+        except FileNotFoundError:
+            return ""
+
+    def log_tail(self, chars: int = 4000) -> str:
+        return self.log_text()[-chars:]
+
+    def close(self) -> None:
+        self.stop()
+
+    def __enter__(self) -> "NodeRedInstance":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,144 @@
+"""The whole system as local processes: MongoDB (SecantusDB or MONGO_TEST_URL), one editor, N workers,
+and nginx running the config the program renders for those workers.
+
+    with LocalStack(workers=3) as stack:
+        rev = stack.deploy(flows)          # through the router, waits until every worker serves rev
+        requests.get(stack.router.api_url + "/hello")
+"""
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from .admin import AdminClient
+from .mongo import MongoServer
+from .nodered import DEFAULT_CREDENTIAL_SECRET, DEFAULT_EDITOR_PASSWORD, NodeRedInstance
+from .router import Router
+
+
+class LocalStack:
+    """Start with .start() (or `with`); everything it started is stopped by .close().
+
+    mongo: an already running MongoServer to share (its data stays); by default the stack starts
+    its own. db: the database name (default: a fresh one). base_dir: where user dirs, logs and the
+    router's runtime files go (default: a temp dir removed on close unless keep_dir).
+    """
+
+    def __init__(self, workers: int = 3, http_node_root: str = "/red-nodes", mongo: MongoServer | None = None,
+                 db: str | None = None, base_dir: str | os.PathLike | None = None, router_port: int | None = None,
+                 editor_user: str = "admin", editor_password: str = DEFAULT_EDITOR_PASSWORD,
+                 credential_secret: str = DEFAULT_CREDENTIAL_SECRET, extra_env: dict | None = None,
+                 keep_dir: bool = False):
+        if workers < 1:
+            raise ValueError("workers must be at least 1")
+        self.n_workers = workers
+        self.http_node_root = http_node_root
+        self.db = db or f"stack_{uuid.uuid4().hex[:8]}"
+        self.editor_user = editor_user
+        self.editor_password = editor_password
+        self.credential_secret = credential_secret
+        self.extra_env = dict(extra_env or {})
+        self._own_dir = base_dir is None
+        self.base_dir = Path(base_dir or tempfile.mkdtemp(prefix="nodered-stack-"))
+        self.keep_dir = keep_dir
+        self._own_mongo = mongo is None
+        self.mongo = mongo or MongoServer(storage_dir=self.base_dir / "mongo-data",
+                                          log_path=self.base_dir / "secantusd.log")
+        self._router_port = router_port
+        self.editor: NodeRedInstance | None = None
+        self.workers: list[NodeRedInstance] = []
+        self.router: Router | None = None
+
+    # -- lifecycle -------------------------------------------------------------------------------
+
+    def _instance(self, role: str, name: str) -> NodeRedInstance:
+        return NodeRedInstance(role, self.mongo.url, self.db, http_node_root=self.http_node_root,
+                               editor_user=self.editor_user, editor_password=self.editor_password,
+                               credential_secret=self.credential_secret, user_dir=self.base_dir / name,
+                               log_path=self.base_dir / f"{name}.log", extra_env=self.extra_env,
+                               instance_id=name)
+
+    def start(self, timeout: float = 120.0) -> "LocalStack":
+        try:
+            if self._own_mongo:
+                self.mongo.start()
+            self.editor = self._instance("editor", "editor").start()
+            self.workers = [self._instance("worker", f"worker-{i + 1}").start() for i in range(self.n_workers)]
+            instances = [self.editor, *self.workers]
+            with ThreadPoolExecutor(len(instances)) as pool:
+                list(pool.map(lambda i: i.wait_ready(timeout=timeout), instances))
+            self.router = Router(self.worker_addresses, f"127.0.0.1:{self.editor.port}",
+                                 http_node_root=self.http_node_root, port=self._router_port,
+                                 runtime_dir=self.base_dir / "router").start()
+        except BaseException:
+            self.close()
+            raise
+        return self
+
+    def close(self) -> None:
+        if self.router:
+            self.router.stop()
+        for inst in [*self.workers, *([self.editor] if self.editor else [])]:
+            inst.stop()
+        if self._own_mongo:
+            self.mongo.stop()
+        if self._own_dir and not self.keep_dir:
+            shutil.rmtree(self.base_dir, ignore_errors=True)
+
+    def __enter__(self) -> "LocalStack":
+        return self.start()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- what tests use --------------------------------------------------------------------------
+
+    @property
+    def worker_addresses(self) -> list[str]:
+        return [f"127.0.0.1:{w.port}" for w in self.workers]
+
+    def admin(self, login: bool = True) -> AdminClient:
+        """An admin API client that goes through the router, as a user's tooling would."""
+        client = AdminClient(self.router.url, self.editor_user, self.editor_password)
+        if login:
+            client.login()
+        return client
+
+    def wait_workers(self, rev: int, timeout: float = 60.0, workers=None) -> None:
+        """Wait until every (running) worker's /healthz says ready on revision `rev` or newer."""
+        targets = [w for w in (workers or self.workers) if w.running()]
+        deadline = time.monotonic() + timeout
+        for w in targets:
+            w.wait_ready(rev=rev, timeout=max(0.1, deadline - time.monotonic()))
+
+    def deploy(self, flows: list, admin: AdminClient | None = None, timeout: float = 60.0) -> int:
+        """Deploy through the router and wait until every running worker serves the new revision."""
+        rev = (admin or self.admin()).deploy(flows)
+        if rev is None:
+            raise RuntimeError("the editor did not report the revision of the deploy")
+        self.wait_workers(rev, timeout=timeout)
+        return rev
+
+    def add_worker(self, timeout: float = 120.0) -> NodeRedInstance:
+        """Scale up by one: start a worker, then re-render and reload the router."""
+        w = self._instance("worker", f"worker-{len(self.workers) + 1}").start()
+        self.workers.append(w)
+        w.wait_ready(timeout=timeout)
+        self.router.update(self.worker_addresses)
+        return w
+
+    def describe(self) -> str:
+        lines = [f"router        {self.router.url}  (nginx config: {self.router.conf_path})",
+                 f"  flows API   {self.router.api_url}/...",
+                 f"  editor UI   {self.router.url}/  (user {self.editor_user!r}, password {self.editor_password!r})",
+                 f"editor        {self.editor.url}",
+                 *[f"{w.instance_id:<13} {w.url}" for w in self.workers],
+                 f"mongodb       {self.mongo.url}  db {self.db!r}",
+                 f"status        venv/bin/python -m nodered_status --mongo-url '{self.mongo.url}' --db {self.db}",
+                 f"logs          {self.base_dir}"]
+        return "\n".join(lines)
