@@ -1,0 +1,1 @@
+"""The router's nginx config: nginx/render.py renders nginx/nginx.conf.template."""

@@ -1,0 +1,185 @@
+"""The one renderer of the router's nginx.conf.
+
+The Pulumi program (docker target) and the tests/harness both call render();
+everything that differs between those uses is a parameter here, the config
+itself is nginx/nginx.conf.template.
+
+    python -m nginx.render --editor 10.0.0.2:1880 10.0.0.3:1880 10.0.0.4:1880
+"""
+
+from __future__ import annotations
+
+import argparse
+import ipaddress
+import os
+import re
+from collections.abc import Sequence
+from pathlib import Path
+
+TEMPLATE_PATH = Path(__file__).with_name("nginx.conf.template")
+
+# Passive failure detection for workers: this many failed requests within
+# FAIL_TIMEOUT take a worker out of rotation for FAIL_TIMEOUT.
+MAX_FAILS = 2
+FAIL_TIMEOUT = "10s"
+
+# The official nginx image's unprivileged user for worker processes.
+DOCKER_USER = "nginx"
+
+_PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
+# Path segments of unreserved URL characters only: the root is written into
+# an nginx location regex and must not carry nginx or regex syntax.
+_ROOT = re.compile(r"^(?:/[A-Za-z0-9._~-]+)+/?$")
+# Characters that nginx would read as syntax or variables in a path.
+_BAD_PATH_CHARS = set("\"'\\$;{}#") | {"\n", "\r", "\t", " "}
+
+
+def render(
+    workers: Sequence[str],
+    editor: str,
+    http_node_root: str = "/red-nodes",
+    listen_port: int = 8080,
+    runtime_dir: str | None = None,
+    listen_host: str | None = None,
+) -> str:
+    """Return a complete nginx.conf for the router.
+
+    workers, editor: "host:port" with host an IP address ("[v6]:port" for IPv6).
+    runtime_dir=None: config for the official nginx image, mounted at
+    /etc/nginx/nginx.conf (logs to stdout/stderr, the image's pid and temp paths).
+    runtime_dir set: pid, lock, temp paths and logs (access.log, error.log) live
+    there; run it with `nginx -p <runtime_dir> -c <file>`.
+    listen_host: address to listen on; by default all interfaces in the
+    container and loopback with a runtime_dir.
+    """
+    if isinstance(workers, str):
+        raise ValueError("workers must be a list of 'host:port' strings, not one string")
+    if not workers:
+        raise ValueError("workers must list at least one 'host:port'")
+    worker_addrs = [_address(w, "worker") for w in workers]
+    duplicates = sorted({a for a in worker_addrs if worker_addrs.count(a) > 1})
+    if duplicates:
+        raise ValueError(f"workers lists the same address more than once: {', '.join(duplicates)}")
+    editor_addr = _address(editor, "editor")
+    root = _node_root(http_node_root)
+    _port(listen_port, "listen_port")
+
+    if runtime_dir is None:
+        host = "0.0.0.0" if listen_host is None else _ip(listen_host, "listen_host")
+        main_settings = [
+            f"user {DOCKER_USER};",
+            "error_log stderr warn;",
+            "# pid file: the image's default.",
+        ]
+        http_settings = ["# Temp paths: the image's defaults."]
+        access_log = "/dev/stdout"
+    else:
+        run = _runtime_dir(runtime_dir)
+        host = "127.0.0.1" if listen_host is None else _ip(listen_host, "listen_host")
+        main_settings = [
+            f'pid "{run}/nginx.pid";',
+            f'lock_file "{run}/nginx.lock";',
+            f'error_log "{run}/error.log" warn;',
+        ]
+        if os.geteuid() == 0:
+            # Started as root, nginx would run its workers as nobody, who may
+            # not reach the runtime dir; keep them as the invoking user.
+            main_settings.insert(0, "user root;")
+        http_settings = [
+            f'client_body_temp_path "{run}/client_body_temp";',
+            f'proxy_temp_path "{run}/proxy_temp";',
+            f'fastcgi_temp_path "{run}/fastcgi_temp";',
+            f'uwsgi_temp_path "{run}/uwsgi_temp";',
+            f'scgi_temp_path "{run}/scgi_temp";',
+        ]
+        access_log = f'"{run}/access.log"'
+
+    listen = f"[{host}]:{listen_port}" if ":" in host else f"{host}:{listen_port}"
+    values = {
+        "main_settings": "\n".join(main_settings),
+        "http_settings": "\n".join("    " + line for line in http_settings),
+        "access_log": access_log,
+        "worker_servers": "\n".join(
+            f"        server {a} max_fails={MAX_FAILS} fail_timeout={FAIL_TIMEOUT};"
+            for a in worker_addrs
+        ),
+        "editor": editor_addr,
+        "listen": listen,
+        "http_node_root_regex": root.replace(".", r"\."),
+    }
+    return _fill(TEMPLATE_PATH.read_text(), values)
+
+
+def _fill(template: str, values: dict[str, str]) -> str:
+    used = set(_PLACEHOLDER.findall(template))
+    missing = used - values.keys()
+    unused = values.keys() - used
+    if missing or unused:
+        raise RuntimeError(f"template and renderer disagree: missing {sorted(missing)}, unused {sorted(unused)}")
+    return _PLACEHOLDER.sub(lambda m: values[m.group(1)], template)
+
+
+def _address(value: str, what: str) -> str:
+    if not isinstance(value, str):
+        raise ValueError(f"{what} address must be a 'host:port' string, got {value!r}")
+    m = re.fullmatch(r"\[([^\]]+)\]:(\d+)|([^:\[\]]+):(\d+)", value.strip())
+    if not m:
+        raise ValueError(f"{what} address {value!r} must be 'host:port' (IPv6 as '[addr]:port')")
+    host = m.group(1) or m.group(3)
+    port = int(m.group(2) or m.group(4))
+    ip = _ip(host, f"{what} address {value!r}")
+    _port(port, f"{what} address {value!r}")
+    return f"[{ip}]:{port}" if ":" in ip else f"{ip}:{port}"
+
+
+def _ip(host: str, what: str) -> str:
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        raise ValueError(
+            f"{what}: {host!r} is not an IP address; the router lists instances by address "
+            "because nginx resolves names only once, at start"
+        ) from None
+
+
+def _port(port: int, what: str) -> None:
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        raise ValueError(f"{what}: port must be an integer from 1 to 65535, got {port!r}")
+
+
+def _node_root(root: str) -> str:
+    if not isinstance(root, str) or not root.startswith("/"):
+        raise ValueError(f"http_node_root must start with '/', got {root!r}")
+    if root.strip("/") == "":
+        raise ValueError("http_node_root must not be '/': the editor needs the other paths")
+    if not _ROOT.fullmatch(root):
+        raise ValueError(
+            f"http_node_root {root!r} must be '/'-separated segments of letters, digits and '.', '_', '~', '-'"
+        )
+    return root.rstrip("/")
+
+
+def _runtime_dir(path: str) -> str:
+    run = os.path.abspath(os.fspath(path))
+    bad = sorted(set(run) & _BAD_PATH_CHARS)
+    if bad:
+        raise ValueError(f"runtime_dir {run!r} must not contain {''.join(bad)!r}")
+    return run
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m nginx.render", description="Print the router's nginx.conf.")
+    parser.add_argument("workers", nargs="+", help="worker host:port")
+    parser.add_argument("--editor", required=True, help="editor host:port")
+    parser.add_argument("--http-node-root", default="/red-nodes")
+    parser.add_argument("--listen-port", type=int, default=8080)
+    parser.add_argument("--runtime-dir", default=None)
+    args = parser.parse_args(argv)
+    try:
+        print(render(args.workers, args.editor, args.http_node_root, args.listen_port, args.runtime_dir), end="")
+    except ValueError as e:
+        parser.error(str(e))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,44 @@
+import os
+
+import pytest
+import requests
+
+from tests.nginx.nginx_process import find_nginx
+from tests.nginx.stubs import StubUpstream
+
+
+def _under_ci() -> bool:
+    return os.environ.get("CI", "").lower() not in ("", "0", "false")
+
+
+@pytest.fixture(scope="session")
+def nginx_bin() -> str:
+    path = find_nginx()
+    if path is None:
+        if _under_ci():
+            pytest.fail("nginx is not installed (apt-get install nginx); CI=true forbids skipping")
+        pytest.skip("nginx is not installed (apt-get install nginx); under CI=true this fails")
+    return path
+
+
+@pytest.fixture
+def http():
+    """HTTP client for loopback: no proxy from the environment."""
+    with requests.Session() as session:
+        session.trust_env = False
+        yield session
+
+
+@pytest.fixture
+def make_stubs():
+    """make_stubs(n, prefix) -> n running StubUpstreams, stopped after the test."""
+    made: list[StubUpstream] = []
+
+    def make(n: int, prefix: str = "worker") -> list[StubUpstream]:
+        stubs = [StubUpstream(f"{prefix}{i}") for i in range(1, n + 1)]
+        made.extend(stubs)
+        return stubs
+
+    yield make
+    for stub in made:
+        stub.stop()

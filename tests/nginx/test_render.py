@@ -1,0 +1,71 @@
+"""render(): bad input is refused with a message saying what is wrong."""
+
+import re
+
+import pytest
+
+from nginx.render import render
+
+EDITOR = "10.0.0.2:1880"
+WORKERS = ["10.0.0.3:1880", "10.0.0.4:1880"]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"workers": []}, "at least one"),
+        ({"workers": "10.0.0.3:1880"}, "list"),
+        ({"workers": ["worker-1:1880"]}, "not an IP address"),
+        ({"workers": ["10.0.0.3"]}, "host:port"),
+        ({"workers": ["10.0.0.3:0"]}, "1 to 65535"),
+        ({"workers": ["10.0.0.3:70000"]}, "1 to 65535"),
+        ({"workers": ["10.0.0.3:1880", "10.0.0.3:1880"]}, "more than once"),
+        ({"editor": "editor:1880"}, "not an IP address"),
+        ({"editor": ""}, "host:port"),
+        ({"http_node_root": "red-nodes"}, "start with '/'"),
+        ({"http_node_root": ""}, "start with '/'"),
+        ({"http_node_root": "/"}, "must not be '/'"),
+        ({"http_node_root": "//"}, "must not be '/'"),
+        ({"http_node_root": "/red nodes"}, "segments"),
+        ({"http_node_root": "/api;return 200"}, "segments"),
+        ({"http_node_root": "/api//v1"}, "segments"),
+        ({"listen_port": 0}, "listen_port"),
+        ({"listen_port": 70000}, "listen_port"),
+        ({"listen_port": "8080"}, "listen_port"),
+        ({"runtime_dir": "/tmp/dir with space"}, "runtime_dir"),
+        ({"runtime_dir": "/tmp/$x"}, "runtime_dir"),
+        ({"listen_host": "localhost"}, "not an IP address"),
+    ],
+)
+def test_bad_input_raises_value_error_naming_the_problem(kwargs, message):
+    args = {"workers": WORKERS, "editor": EDITOR, **kwargs}
+    with pytest.raises(ValueError, match=re.escape(message)):
+        render(**args)
+
+
+def test_every_worker_is_listed_by_address_in_the_upstream():
+    workers = [f"10.0.1.{i}:1880" for i in range(1, 11)]
+    conf = render(workers, EDITOR)
+    upstream = re.search(r"upstream nodered_workers \{(.*?)\}", conf, re.S).group(1)
+    assert re.findall(r"^\s*server (\S+)", upstream, re.M) == workers
+
+
+def test_ipv6_addresses_are_bracketed():
+    conf = render(["[fd00::3]:1880"], "[fd00::2]:1880")
+    assert "server [fd00::3]:1880 " in conf
+    assert "server [fd00::2]:1880;" in conf
+
+
+def test_docker_config_logs_to_stdout_and_keeps_image_paths():
+    conf = render(WORKERS, EDITOR)
+    assert "access_log /dev/stdout router_json;" in conf
+    assert "error_log stderr" in conf
+    assert "listen 0.0.0.0:8080;" in conf
+    assert not re.search(r"^\s*(pid|\w+_temp_path)\b", conf, re.M)
+
+
+def test_runtime_dir_holds_pid_temp_and_logs(tmp_path):
+    conf = render(WORKERS, EDITOR, runtime_dir=str(tmp_path), listen_port=18080)
+    for line in ("pid", "client_body_temp_path", "proxy_temp_path", "access_log", "error_log"):
+        assert re.search(rf'^\s*{line} "{re.escape(str(tmp_path))}/', conf, re.M), line
+    assert "listen 127.0.0.1:18080;" in conf
