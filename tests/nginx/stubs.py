@@ -17,7 +17,7 @@ import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
-_WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC11B85"
+_WS_GUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 
 
 @dataclass
@@ -43,7 +43,10 @@ class StubUpstream:
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         self.address = f"127.0.0.1:{self.port}"
-        self._thread = threading.Thread(target=self._server.serve_forever, name=f"stub-{self.name}", daemon=True)
+        # Short poll interval: stop() waits for it.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, args=(0.02,), name=f"stub-{self.name}", daemon=True
+        )
         self._thread.start()
         self.running = True
 
@@ -77,6 +80,7 @@ class StubUpstream:
 def _handler_for(stub: StubUpstream):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"  # persistent connections, as Node.js offers
+        disable_nagle_algorithm = True  # as Node.js; headers and body go out as separate writes
 
         def setup(self):
             super().setup()

@@ -1,0 +1,171 @@
+"""A real nginx running the rendered config in front of stub workers and a stub editor."""
+
+import http.client
+import re
+from collections import Counter
+
+import pytest
+import websocket
+
+from tests.nginx.nginx_process import NginxProcess
+from tests.nginx.stubs import StubUpstream
+
+WORKERS = 3
+
+
+@pytest.fixture(scope="module")
+def stack(nginx_bin):
+    workers = [StubUpstream(f"worker{i}") for i in range(1, WORKERS + 1)]
+    editor = StubUpstream("editor")
+    router = NginxProcess([w.address for w in workers], editor.address, nginx_bin=nginx_bin).start()
+    yield router, workers, editor
+    router.cleanup()
+    for stub in [*workers, editor]:
+        stub.stop()
+
+
+def test_node_root_is_spread_round_robin_over_every_worker(stack, http):
+    router, workers, editor = stack
+    before = len(editor.seen)
+    answered = Counter(http.get(f"{router.url}/red-nodes/hello").json()["id"] for _ in range(10 * WORKERS))
+    assert answered == {w.name: 10 for w in workers}
+    assert len(editor.seen) == before
+
+
+@pytest.mark.parametrize("path", ["/red-nodes", "/red-nodes/", "/red-nodes/a/b?x=1&y=%20z", "/red-nodes/flows"])
+def test_node_root_and_paths_below_go_to_workers_unchanged(stack, http, path):
+    router, workers, _ = stack
+    reply = http.get(router.url + path)
+    assert reply.status_code == 200
+    assert reply.json()["id"].startswith("worker")
+    assert reply.json()["path"] == path
+
+
+@pytest.mark.parametrize(
+    "path", ["/", "/flows", "/settings", "/red/main.js", "/auth/login", "/red-nodesX", "/red-nodes-x/y", "/healthz"]
+)
+def test_everything_else_goes_to_the_editor(stack, http, path):
+    router, _, _ = stack
+    reply = http.get(router.url + path)
+    assert reply.json()["id"] == "editor"
+    assert reply.json()["path"] == path
+
+
+def test_router_health_is_answered_by_nginx_itself(stack, http):
+    router, workers, editor = stack
+    seen = sum(len(s.seen) for s in [*workers, editor])
+    reply = http.get(router.url + "/_router/healthz")
+    assert reply.status_code == 200
+    assert reply.json()["status"] == "ok"
+    assert sum(len(s.seen) for s in [*workers, editor]) == seen
+
+
+def test_forwarded_headers_reach_the_upstream(stack, http):
+    router, _, _ = stack
+    headers = http.get(
+        router.url + "/red-nodes/h", headers={"X-Forwarded-For": "203.0.113.9", "X-Request-ID": "req-42"}
+    ).json()["headers"]
+    assert headers["x-forwarded-for"] == "203.0.113.9, 127.0.0.1"
+    assert headers["x-forwarded-proto"] == "http"
+    assert headers["x-forwarded-host"] == f"127.0.0.1:{router.port}"
+    assert headers["host"] == f"127.0.0.1:{router.port}"
+    assert headers["x-request-id"] == "req-42"
+
+
+def test_a_request_id_is_made_up_when_the_client_sends_none(stack, http):
+    router, _, _ = stack
+    headers = http.get(router.url + "/flows").json()["headers"]
+    assert re.fullmatch(r"[0-9a-f]{32}", headers["x-request-id"])
+
+
+def test_upstream_connections_are_kept_alive(stack, http):
+    router, workers, editor = stack
+    before = len(editor.seen)
+    for _ in range(40):
+        reply = http.get(router.url + "/settings")
+        assert reply.json()["headers"].get("connection", "") == ""
+    seen = editor.seen[before:]
+    assert len(seen) == 40
+    # One connection per nginx worker process at most, not one per request.
+    assert len({s.client for s in seen}) <= 4
+
+
+def test_editor_comms_websocket_is_upgraded(stack):
+    router, _, editor = stack
+    ws = websocket.create_connection(f"ws://127.0.0.1:{router.port}/comms", timeout=5)
+    try:
+        ws.send("hello")
+        assert ws.recv() == "editor:hello"
+    finally:
+        ws.close()
+    upgrade = [s for s in editor.seen if s.path == "/comms" and s.status == 101]
+    assert upgrade and upgrade[-1].headers["connection"].lower() == "upgrade"
+    assert upgrade[-1].headers["upgrade"].lower() == "websocket"
+
+
+def test_websockets_under_the_node_root_reach_a_worker(stack):
+    router, _, _ = stack
+    ws = websocket.create_connection(f"ws://127.0.0.1:{router.port}/red-nodes/ws/feed", timeout=5)
+    try:
+        ws.send("hi")
+        assert re.fullmatch(r"worker\d:hi", ws.recv())
+    finally:
+        ws.close()
+
+
+def test_a_big_flow_deploy_reaches_the_editor(stack, http):
+    router, _, _ = stack
+    body = b"[" + b'{"id":"n","type":"function","func":"' + b"x" * (20 << 20) + b'"}]'
+    reply = http.post(router.url + "/flows", data=body, headers={"Content-Type": "application/json"})
+    assert reply.status_code == 200
+    assert reply.json()["body_length"] == len(body)
+
+
+def test_a_body_over_the_limit_is_refused_before_reaching_upstream(stack):
+    router, _, editor = stack
+    before = len(editor.seen)
+    conn = http.client.HTTPConnection("127.0.0.1", router.port, timeout=5)
+    try:
+        conn.putrequest("POST", "/flows")
+        conn.putheader("Content-Length", str(100 << 20))
+        conn.endheaders()
+        assert conn.getresponse().status == 413
+    finally:
+        conn.close()
+    assert len(editor.seen) == before
+
+
+def test_access_log_is_json_naming_the_worker_that_answered(stack, http):
+    router, workers, _ = stack
+    reply = http.get(router.url + "/red-nodes/logged", headers={"X-Request-ID": "log-me"})
+    worker = next(w for w in workers if w.name == reply.json()["id"])
+    entry = next(e for e in reversed(router.access_log()) if e["request_id"] == "log-me")
+    assert entry["method"] == "GET"
+    assert entry["uri"] == "/red-nodes/logged"
+    assert entry["status"] == 200
+    assert entry["upstream_addr"] == worker.address
+    assert entry["upstream_status"] == "200"
+    assert isinstance(entry["request_time"], float)
+
+
+def test_ten_workers_all_get_traffic(nginx_bin, make_stubs, http):
+    workers = make_stubs(10)
+    editor = make_stubs(1, "editor")[0]
+    with NginxProcess([w.address for w in workers], editor.address, nginx_bin=nginx_bin) as router:
+        answered = Counter(http.get(f"{router.url}/red-nodes/x").json()["id"] for _ in range(30))
+    assert answered == {w.name: 3 for w in workers}
+
+
+def test_a_custom_node_root_routes_only_its_own_paths(nginx_bin, make_stubs, http):
+    workers = make_stubs(2)
+    editor = make_stubs(1, "editor")[0]
+    with NginxProcess([w.address for w in workers], editor.address, "/api/v1.2/", nginx_bin=nginx_bin) as router:
+        def who(path):
+            return http.get(router.url + path).json()["id"]
+
+        assert who("/api/v1.2/orders").startswith("worker")
+        assert who("/api/v1.2").startswith("worker")
+        assert who("/api/v1x2/orders") == editor.name
+        assert who("/api/v1.2x") == editor.name
+        assert who("/api") == editor.name
+        assert who("/red-nodes/x") == editor.name
