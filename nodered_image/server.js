@@ -1,0 +1,110 @@
+'use strict';
+// nodered-scale launcher: Node-RED embedded in an express app (the same thing in the image and in
+// `npm start`). /healthz on every instance; the editor serves the editor and admin API, workers only
+// the HTTP-in endpoints under httpNodeRoot.
+const http = require('http');
+const express = require('express');
+
+function log(level, message) {
+    console.log(`${new Date().toISOString()} - [${level}] [launcher] ${message}`);
+}
+
+let settings;
+try {
+    settings = require('./settings');
+} catch (err) {
+    if (err.code !== 'NODERED_SCALE_CONFIG') throw err;
+    log('error', `refusing to start: ${err.message}`);
+    process.exit(1);
+}
+
+const RED = require('node-red');
+const storage = settings.storageModule;
+const role = settings.storageModuleOptions.role;
+
+const app = express();
+app.disable('x-powered-by');
+const server = http.createServer(app);
+
+let shuttingDown = false;
+
+app.get('/healthz', (req, res) => {
+    const s = storage.statusInfo();
+    const body = { ...s, role, nodeRedVersion: RED.version(), shuttingDown };
+    if (shuttingDown) body.ready = false;
+    res.status(body.ready ? 200 : 503).json(body);
+});
+
+// While a reload swaps the flows (stop old, start new), HTTP-in routes are briefly absent: hold
+// requests until the new flows are started instead of answering 404.
+app.use(settings.httpNodeRoot, (req, res, next) => {
+    if (!storage.isSwapping()) return next();
+    storage.whenSwapped(10000).then(() => next());
+}, (req, res, next) => RED.httpNode(req, res, next));
+
+if (settings.httpAdminRoot !== false) {
+    // Report the storage revision a deploy was saved as, beside Node-RED's own hash revision.
+    app.use(settings.httpAdminRoot, (req, res, next) => {
+        if (req.path === '/flows') {
+            const json = res.json.bind(res);
+            res.json = (body) => {
+                const rev = body && storage.revisionForHash(body.rev);
+                if (rev !== null && rev !== undefined) res.set('X-Flows-Revision', String(rev));
+                return json(body);
+            };
+        }
+        next();
+    }, (req, res, next) => RED.httpAdmin(req, res, next));
+}
+
+async function shutdown(signal) {
+    if (shuttingDown) return;
+    shuttingDown = true;
+    log('info', `${signal} received: stopping Node-RED`);
+    const force = setTimeout(() => {
+        log('error', 'shutdown took longer than 15 s: exiting');
+        process.exit(1);
+    }, 15000);
+    force.unref();
+    try {
+        await RED.stop();
+    } catch (err) {
+        log('warn', `stopping Node-RED: ${err.message}`);
+    }
+    await storage.close().catch((err) => log('warn', `closing storage: ${err.message}`));
+    server.close();
+    if (server.closeAllConnections) server.closeAllConnections();
+    log('info', 'stopped');
+    process.exit(0);
+}
+process.on('SIGTERM', () => shutdown('SIGTERM'));
+process.on('SIGINT', () => shutdown('SIGINT'));
+
+// Node-RED's registry reads <userDir>/package.json (its file storage would create it).
+function prepareUserDir(dir) {
+    const fs = require('fs');
+    const path = require('path');
+    fs.mkdirSync(dir, { recursive: true });
+    const pkg = path.join(dir, 'package.json');
+    if (!fs.existsSync(pkg)) {
+        fs.writeFileSync(pkg, JSON.stringify({ name: 'nodered-scale-instance', version: '0.0.1', private: true }, null, 2));
+    }
+}
+
+async function main() {
+    prepareUserDir(settings.userDir);
+    RED.init(server, settings);
+    await new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(settings.uiPort, settings.uiHost, resolve);
+    });
+    log('info', `${role} listening on http://${settings.uiHost}:${settings.uiPort} ` +
+        `(HTTP-in under ${settings.httpNodeRoot}${role === 'editor' ? ', editor and admin API at /' : ', no editor or admin API'})`);
+    await RED.start();
+    log('info', `Node-RED ${RED.version()} started as ${role}`);
+}
+
+main().catch((err) => {
+    log('error', `failed to start: ${err && err.stack ? err.stack : err}`);
+    process.exit(1);
+});

@@ -1,0 +1,69 @@
+'use strict';
+// The instance's status record in the `instances` collection, refreshed every few seconds.
+// A TTL index on lastSeen lets records of instances that died expire on their own.
+
+class StatusRecorder {
+  constructor({ coll, opts, snapshot, log }) {
+    this.coll = coll;
+    this.opts = opts;
+    this.snapshot = snapshot; // () => {state, rev, latestRev}
+    this.log = log;
+    this.startedAt = new Date();
+    this.timer = null;
+    this.failing = false;
+    this.inflight = null;
+    this.again = false;
+  }
+
+  start() {
+    this.refresh();
+    this.timer = setInterval(() => this.refresh(), this.opts.statusSeconds * 1000);
+    this.timer.unref();
+  }
+
+  // Writes the record now; calls made while a write is in flight coalesce into one more write.
+  refresh() {
+    if (this.inflight) {
+      this.again = true;
+      return this.inflight;
+    }
+    this.inflight = this.write().finally(() => {
+      this.inflight = null;
+      if (this.again) {
+        this.again = false;
+        this.refresh();
+      }
+    });
+    return this.inflight;
+  }
+
+  async write() {
+    const s = this.snapshot();
+    const o = this.opts;
+    try {
+      await this.coll.updateOne(
+        { _id: o.instanceId },
+        {
+          $set: { role: o.role, host: o.host, port: o.port, pid: process.pid, rev: s.rev, latestRev: s.latestRev,
+            state: s.state, lastSeen: new Date() },
+          $setOnInsert: { startedAt: this.startedAt },
+        },
+        { upsert: true },
+      );
+      if (this.failing) this.log.info('status record written again (MongoDB reachable)');
+      this.failing = false;
+    } catch (err) {
+      if (!this.failing) this.log.warn(`cannot write status record (${err.message}); flows keep running`);
+      this.failing = true;
+    }
+  }
+
+  // Graceful stop: the record goes now instead of expiring later.
+  async remove() {
+    clearInterval(this.timer);
+    await this.inflight;
+    await this.coll.deleteOne({ _id: this.opts.instanceId }).catch(() => {});
+  }
+}
+
+module.exports = { StatusRecorder };
