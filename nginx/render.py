@@ -23,6 +23,11 @@ TEMPLATE_PATH = Path(__file__).with_name("nginx.conf.template")
 MAX_FAILS = 2
 FAIL_TIMEOUT = "10s"
 
+# Where the official nginx image reads its config, and the router's own
+# liveness path (answered by nginx, for container health checks).
+CONTAINER_CONFIG_PATH = "/etc/nginx/nginx.conf"
+HEALTH_PATH = "/_router/healthz"
+
 # The official nginx image's unprivileged user for worker processes.
 DOCKER_USER = "nginx"
 

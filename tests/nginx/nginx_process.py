@@ -23,7 +23,7 @@ from pathlib import Path
 
 import requests
 
-from nginx.render import render
+from nginx.render import HEALTH_PATH, render
 
 # Debian installs nginx in /usr/sbin, which is not on every user's PATH.
 _CANDIDATES = ("/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx")
@@ -102,7 +102,7 @@ class NginxProcess:
                 err = self.proc.stderr.read() if self.proc.stderr else ""
                 raise RuntimeError(f"nginx exited with {self.proc.returncode}: {err}{self.error_log()}")
             try:
-                if session.get(self.url + "/_router/healthz", timeout=1).status_code == 200:
+                if session.get(self.url + HEALTH_PATH, timeout=1).status_code == 200:
                     session.close()
                     return self
             except requests.ConnectionError:

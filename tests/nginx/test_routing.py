@@ -2,11 +2,13 @@
 
 import http.client
 import re
+import socket
 from collections import Counter
 
 import pytest
 import websocket
 
+from nginx.render import HEALTH_PATH
 from tests.nginx.nginx_process import NginxProcess
 from tests.nginx.stubs import StubUpstream
 
@@ -54,7 +56,7 @@ def test_everything_else_goes_to_the_editor(stack, http, path):
 def test_router_health_is_answered_by_nginx_itself(stack, http):
     router, workers, editor = stack
     seen = sum(len(s.seen) for s in [*workers, editor])
-    reply = http.get(router.url + "/_router/healthz")
+    reply = http.get(router.url + HEALTH_PATH)
     assert reply.status_code == 200
     assert reply.json()["status"] == "ok"
     assert sum(len(s.seen) for s in [*workers, editor]) == seen
@@ -142,7 +144,7 @@ def test_access_log_is_json_naming_the_worker_that_answered(stack, http):
     entry = next(e for e in reversed(router.access_log()) if e["request_id"] == "log-me")
     assert entry["method"] == "GET"
     assert entry["uri"] == "/red-nodes/logged"
-    assert entry["status"] == 200
+    assert entry["status"] == "200"
     assert entry["upstream_addr"] == worker.address
     assert entry["upstream_status"] == "200"
     assert isinstance(entry["request_time"], float)
@@ -169,3 +171,20 @@ def test_a_custom_node_root_routes_only_its_own_paths(nginx_bin, make_stubs, htt
         assert who("/api/v1.2x") == editor.name
         assert who("/api") == editor.name
         assert who("/red-nodes/x") == editor.name
+
+
+def test_access_log_stays_json_for_odd_requests(stack):
+    router, _, _ = stack
+    raw = [
+        b'GET /red-nodes/q?x="\\ HTTP/1.1\r\nHost: h\r\nUser-Agent: odd "agent" \\ \xc3\xa9\r\nConnection: close\r\n\r\n',
+        b"NOT-HTTP\r\n\r\n",
+        b"GET /\r\n",  # HTTP/0.9
+    ]
+    for request in raw:
+        with socket.create_connection(("127.0.0.1", router.port), timeout=5) as s:
+            s.sendall(request)
+            while s.recv(65536):
+                pass
+    entries = router.access_log()  # every line parses as JSON
+    assert any(e["user_agent"].startswith('odd "agent" \\') for e in entries)
+    assert any(e["status"] == "400" for e in entries)
