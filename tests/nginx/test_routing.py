@@ -1,9 +1,9 @@
 """A real nginx running the rendered config in front of stub workers and a stub editor."""
 
-import http.client
 import re
 import socket
 from collections import Counter
+from http.client import HTTPConnection
 
 import pytest
 import websocket
@@ -126,7 +126,7 @@ def test_a_big_flow_deploy_reaches_the_editor(stack, http):
 def test_a_body_over_the_limit_is_refused_before_reaching_upstream(stack):
     router, _, editor = stack
     before = len(editor.seen)
-    conn = http.client.HTTPConnection("127.0.0.1", router.port, timeout=5)
+    conn = HTTPConnection("127.0.0.1", router.port, timeout=5)
     try:
         conn.putrequest("POST", "/flows")
         conn.putheader("Content-Length", str(100 << 20))
