@@ -31,7 +31,7 @@ _CANDIDATES = ("/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbi
 
 def find_nginx() -> str | None:
     """Path of the nginx binary, or None when it is not installed."""
-    found = os.environ.get("NGINX_BIN") or shutil.which("nginx")
+    found = os.environ.get("NGINX") or shutil.which("nginx")
     if found:
         return found
     return next((c for c in _CANDIDATES if os.access(c, os.X_OK)), None)

@@ -34,7 +34,9 @@ def test_node_root_is_spread_round_robin_over_every_worker(stack, http):
     assert len(editor.seen) == before
 
 
-@pytest.mark.parametrize("path", ["/red-nodes", "/red-nodes/", "/red-nodes/a/b?x=1&y=%20z", "/red-nodes/flows"])
+@pytest.mark.parametrize(
+    "path", ["/red-nodes", "/red-nodes/", "/red-nodes/a/b?x=1&y=%20z", "/red-nodes/flows", "/Red-Nodes/x"]
+)
 def test_node_root_and_paths_below_go_to_workers_unchanged(stack, http, path):
     router, workers, _ = stack
     reply = http.get(router.url + path)
