@@ -92,7 +92,7 @@ def _utc(value):
 def build(instance_docs, newest_doc, now, stale_after: float) -> Report:
     instances = sorted(
         (Instance.from_doc(d) for d in instance_docs),
-        key=lambda i: (i.role != "editor", i.role, i.host or "", i.port or 0, i.id),
+        key=lambda i: (i.role != "editor", i.role, i.id),
     )
     newest_doc = newest_doc or {}
     rev = newest_doc.get("rev", newest_doc.get("_id"))

@@ -1,0 +1,78 @@
+"""A worker dies under steady load: the router routes around it, and takes it back once it is restarted.
+
+What nginx's passive checks promise (nginx/render.py: max_fails, fail_timeout, proxy_next_upstream):
+an idempotent request that fails on a worker with a connection error or 502/503/504 is sent to the
+next worker, and a worker that failed max_fails times is left out for fail_timeout. So a GET may be
+at risk only if it was already on the dying worker when it died (at most one per client thread),
+and none may fail once the router has seen the failures (the detection window). After fail_timeout
+nginx tries the worker again, so a restarted worker gets traffic without reloading the router.
+"""
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+from nginx.render import FAIL_TIMEOUT
+from tests.e2e.flows_e2e import whoami_flow
+from tests.harness.load import Load
+
+THREADS = 4
+DETECTION_WINDOW = 2.0  # s after the kill: the first requests routed to the dead worker mark it down
+
+
+def ports(outcomes):
+    return {json.loads(o.body)["port"] for o in outcomes if o.ok}
+
+
+def describe(failures):
+    return [(round(o.at, 3), o.status, o.error or o.body[:100]) for o in failures[:10]]
+
+
+def test_killed_worker_is_routed_around_and_restarted_worker_gets_traffic_again(own_stack):
+    stack = own_stack
+    marker = uuid.uuid4().hex
+    stack.deploy(whoami_flow(marker))
+    victim = stack.workers[1]
+    others = {w.port for w in stack.workers} - {victim.port}
+
+    with Load(stack.router.api_url + "/whoami", threads=THREADS, interval=0.01) as load:
+        time.sleep(2)
+        before = load.snapshot()
+        assert before and all(o.ok for o in before), describe([o for o in before if not o.ok])
+        assert ports(before) == {w.port for w in stack.workers}
+
+        killed_at = time.monotonic()
+        victim.kill()
+        time.sleep(DETECTION_WINDOW + 4)
+        after_kill = [o for o in load.snapshot() if o.at >= killed_at]
+        in_window = [o for o in after_kill if o.at < killed_at + DETECTION_WINDOW and not o.ok]
+        late = [o for o in after_kill if o.at >= killed_at + DETECTION_WINDOW and not o.ok]
+        print(f"\nfailures in the {DETECTION_WINDOW}s detection window: {len(in_window)}; after it: {len(late)};"
+              f" requests after kill: {len(after_kill)}")
+        assert len(in_window) <= THREADS, describe(in_window)
+        assert late == [], describe(late)
+        served = [o for o in after_kill if o.at >= killed_at + DETECTION_WINDOW]
+        assert len(served) > 50 and ports(served) == others
+
+        restarted_at = time.monotonic()
+        victim.start()
+        victim.wait_ready(timeout=90)
+        # nginx probes the worker again once fail_timeout has passed since it was marked down.
+        deadline = time.monotonic() + int(FAIL_TIMEOUT.rstrip("s")) + 20
+        while time.monotonic() < deadline:
+            back = [o for o in load.snapshot() if o.at >= restarted_at]
+            if victim.port in ports(back):
+                break
+            time.sleep(0.5)
+        back_at = time.monotonic()
+        time.sleep(2)
+        outcomes = load.stop()
+
+    since_restart = [o for o in outcomes if o.at >= restarted_at]
+    assert victim.port in ports(since_restart), "the restarted worker never got traffic again"
+    last = [o for o in outcomes if o.at >= back_at]
+    assert ports(last) == {w.port for w in stack.workers}
+    failed = [o for o in since_restart if not o.ok]
+    assert failed == [], describe(failed)
+    assert {json.loads(o.body)["marker"] for o in outcomes if o.ok} == {marker}
