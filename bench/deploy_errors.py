@@ -1,0 +1,93 @@
+"""Errors while deploying under load: constant GET load through the router while 20 deploys happen.
+
+Every request's outcome is kept; the figure is the count of non-2xx answers and connection errors
+(by status / error kind), over the whole run. Each deploy changes the endpoint's function (so
+every worker really swaps flows) and is waited for until every worker serves it. Prints figures.
+
+    venv/bin/python -m bench.deploy_errors [--workers 3] [--deploys 20] [--threads 4] [--rate 400]
+"""
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import statistics
+import sys
+import time
+import uuid
+
+from tests.e2e.flows_e2e import whoami_flow
+from tests.harness.load import Load
+from tests.harness.stack import LocalStack
+
+
+def run(workers: int, deploys: int, threads: int, rate: float, pause: float) -> dict:
+    with LocalStack(workers=workers) as stack:
+        admin = stack.admin()
+        stack.deploy(whoami_flow("start"), admin=admin)
+        load = Load(stack.router.api_url + "/whoami", threads=threads, interval=threads / rate, timeout=10)
+        deploy_times = []
+        markers = []
+        with load:
+            time.sleep(2)
+            t_start = time.monotonic()
+            for i in range(deploys):
+                marker = f"d{i}-{uuid.uuid4().hex[:6]}"
+                t0 = time.monotonic()
+                stack.deploy(whoami_flow(marker), admin=admin, timeout=60)
+                deploy_times.append(time.monotonic() - t0)
+                markers.append(marker)
+                time.sleep(pause)
+            t_end = time.monotonic()
+            time.sleep(1)
+        outcomes = load.snapshot()
+    kinds = collections.Counter()
+    for o in outcomes:
+        if not o.ok:
+            kinds[str(o.status) if o.status is not None else (o.error or "error").split(":")[0]] += 1
+    during = [o for o in outcomes if t_start <= o.at <= t_end]
+    served = collections.Counter(json.loads(o.body).get("marker") for o in outcomes if o.ok)
+    return {
+        "workers": workers, "deploys": deploys, "threads": threads, "target_rps": rate,
+        "requests": len(outcomes), "requests_during_deploys": len(during),
+        "seconds_deploying": t_end - t_start,
+        "achieved_rps": len(during) / (t_end - t_start) if t_end > t_start else 0.0,
+        "failed": sum(kinds.values()), "failed_by_kind": dict(kinds),
+        "latency_p50_ms": statistics.median(o.elapsed for o in outcomes) * 1000,
+        "latency_p99_ms": sorted(o.elapsed for o in outcomes)[int(len(outcomes) * 0.99) - 1] * 1000,
+        "latency_max_ms": max(o.elapsed for o in outcomes) * 1000,
+        "deploy_to_all_workers_p50_ms": statistics.median(deploy_times) * 1000,
+        "markers_served": sum(1 for m in markers if served.get(m)),
+    }
+
+
+def report(s: dict) -> str:
+    kinds = ", ".join(f"{k}: {v}" for k, v in sorted(s["failed_by_kind"].items())) or "none"
+    return "\n".join([
+        f"errors during deploys, {s['workers']} workers, {s['deploys']} deploys under GET load through the router "
+        f"({s['threads']} clients, {s['achieved_rps']:.0f} req/s achieved of {s['target_rps']:.0f} asked)",
+        f"  requests {s['requests']} ({s['requests_during_deploys']} during {s['seconds_deploying']:.1f}s of deploys)",
+        f"  failed (non-2xx or connection error): {s['failed']}  [{kinds}]",
+        f"  request latency p50 {s['latency_p50_ms']:.1f} ms, p99 {s['latency_p99_ms']:.1f} ms, "
+        f"max {s['latency_max_ms']:.1f} ms",
+        f"  deploy -> all workers serving (through the router's admin API), p50 "
+        f"{s['deploy_to_all_workers_p50_ms']:.0f} ms; deploys seen by clients: {s['markers_served']} of {s['deploys']}",
+    ])
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.deploy_errors")
+    p.add_argument("--workers", type=int, default=3)
+    p.add_argument("--deploys", type=int, default=20)
+    p.add_argument("--threads", type=int, default=4, help="client threads, each with one keep-alive connection")
+    p.add_argument("--rate", type=float, default=400.0, help="requests per second asked of all clients together")
+    p.add_argument("--pause", type=float, default=0.5, help="seconds between deploys")
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args(argv)
+    s = run(args.workers, args.deploys, args.threads, args.rate, args.pause)
+    print(json.dumps(s, indent=2) if args.json else report(s), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
