@@ -1,0 +1,53 @@
+"""Parse `pulumi.Config` once into the typed StackConfig; bad config becomes a RunError naming the key."""
+from typing import Any, Optional
+
+import pulumi
+from pydantic import ValidationError
+
+from .model import StackConfig
+
+NAMESPACE = "nodered-scale"
+_OBJECT_KEYS = ("workers", "editor", "router", "mongo", "image", "network", "aws")
+_SCALAR_KEYS = ("target", "httpNodeRoot")
+_SECRET_KEYS = ("editorPassword", "credentialSecret", "mongoUri")
+
+
+def _raw(config: pulumi.Config) -> dict[str, Any]:
+    raw: dict[str, Any] = {}
+    for key in _OBJECT_KEYS:
+        try:
+            value = config.get_object(key)
+        except Exception:  # value is not JSON: report it like any other type error
+            raise pulumi.RunError(f"{NAMESPACE}:{key}: must be an object, e.g. {key}: {{...}} in the stack file") from None
+        if value is not None:
+            raw[key] = value
+    for key in _SCALAR_KEYS + _SECRET_KEYS:
+        value = config.get(key)
+        if value is not None:
+            raw[key] = value
+    return raw
+
+
+def _describe(error: dict[str, Any]) -> str:
+    path = ".".join(str(part) for part in error["loc"])
+    message = error["msg"].removeprefix("Value error, ")
+    if error["type"] == "missing":
+        hint = " (pulumi config set --secret editorPassword ...)" if path == "editorPassword" else ""
+        return f"{NAMESPACE}:{path}: is required{hint}"
+    if error["type"] == "extra_forbidden":
+        return f"{NAMESPACE}:{path}: unknown key"
+    if "input" in error and error["type"] not in ("missing",) and not path.lower().endswith(("password", "secret", "uri")):
+        message = f"{message} (got {error['input']!r})"
+    return f"{NAMESPACE}:{path}: {message}" if path else f"{NAMESPACE}:{message}"
+
+
+def parse(raw: dict[str, Any]) -> StackConfig:
+    """Validate a raw config mapping (camelCase keys); raises pulumi.RunError naming every bad key."""
+    try:
+        return StackConfig.model_validate(raw)
+    except ValidationError as exc:
+        raise pulumi.RunError("invalid stack config:\n  " + "\n  ".join(_describe(e) for e in exc.errors())) from None
+
+
+def load_config(config: Optional[pulumi.Config] = None) -> StackConfig:
+    return parse(_raw(config or pulumi.Config(NAMESPACE)))

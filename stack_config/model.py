@@ -1,0 +1,142 @@
+"""The typed stack config: every key of the `nodered-scale:` namespace, its default and its limits."""
+import ipaddress
+import re
+import json
+from pathlib import Path
+from typing import Annotated, Literal, Optional
+
+from pydantic import Field, SecretStr, field_validator, model_validator
+
+from .aws import AwsConfig
+from .base import ConfigModel
+
+_PACKAGE_JSON = Path(__file__).resolve().parent.parent / "nodered_image" / "package.json"
+
+
+def locked_node_red_version() -> str:
+    """The Node-RED version the image's lock file pins: the default base image tag."""
+    return json.loads(_PACKAGE_JSON.read_text())["devDependencies"]["node-red"]
+
+
+class AutoscalingConfig(ConfigModel):
+    """aws target: target-tracking on the worker service's CPU."""
+
+    min: Annotated[int, Field(ge=1)] = 2
+    max: Annotated[int, Field(ge=1)] = 10
+    target_cpu_percent: Annotated[int, Field(ge=10, le=90)] = 60
+
+    @model_validator(mode="after")
+    def _min_not_above_max(self):
+        if self.min > self.max:
+            raise ValueError(f"min ({self.min}) must not be greater than max ({self.max})")
+        return self
+
+
+class WorkersConfig(ConfigModel):
+    replicas: Annotated[int, Field(ge=1, le=200)] = 2
+    # aws target sizing (Fargate units: 1024 cpu = 1 vCPU; memory in MiB).
+    cpu: Annotated[int, Field(ge=256)] = 512
+    memory: Annotated[int, Field(ge=512)] = 1024
+    autoscaling: AutoscalingConfig = AutoscalingConfig()
+
+
+class EditorConfig(ConfigModel):
+    user: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.@-]{1,64}$")] = "admin"
+    # aws target sizing.
+    cpu: Annotated[int, Field(ge=256)] = 512
+    memory: Annotated[int, Field(ge=512)] = 1024
+
+
+class RouterConfig(ConfigModel):
+    port: Annotated[int, Field(ge=1, le=65535)] = 8080
+    image: str = "nginx:1.27.5-alpine"
+
+
+class MongoConfig(ConfigModel):
+    # docker target: replica set members (1 for development, 3 to survive a member's loss).
+    members: Literal[1, 3] = 1
+    image: str = "mongo:7.0.16"
+    # docker target: publish member 0 on this host port (off by default: MongoDB stays private).
+    publish_port: Optional[Annotated[int, Field(ge=1, le=65535)]] = None
+    # aws target: Amazon DocumentDB, or an external MongoDB given as the `mongoUri` secret.
+    mode: Literal["documentdb", "external"] = "documentdb"
+    instance_class: str = "db.t4g.medium"
+    instances: Annotated[int, Field(ge=1, le=16)] = 2
+
+
+class ImageConfig(ConfigModel):
+    name: str = "nodered-scale"
+    tag: str = "latest"
+    node_red_version: Annotated[str, Field(pattern=r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$")] = Field(
+        default_factory=locked_node_red_version
+    )
+    # npm specs baked into the image (editor and workers alike), e.g. "node-red-contrib-foo@1.2.3".
+    extra_nodes: list[Annotated[str, Field(pattern=r"^[@A-Za-z0-9][@A-Za-z0-9._/^~=<>-]*$")]] = []
+
+
+class NetworkConfig(ConfigModel):
+    # docker target: the private network; containers get fixed addresses in it so the router's
+    # upstream list never depends on a name resolved once.
+    subnet: str = "172.28.0.0/24"
+
+    @field_validator("subnet")
+    @classmethod
+    def _subnet(cls, value: str) -> str:
+        try:
+            net = ipaddress.IPv4Network(value)
+        except ValueError as exc:
+            raise ValueError(f"not an IPv4 network: {exc}") from None
+        if net.num_addresses < 256:
+            raise ValueError("needs at least a /24")
+        return value
+
+
+class StackConfig(ConfigModel):
+    target: Literal["docker", "aws"] = "docker"
+    workers: WorkersConfig = WorkersConfig()
+    editor: EditorConfig = EditorConfig()
+    router: RouterConfig = RouterConfig()
+    mongo: MongoConfig = MongoConfig()
+    image: ImageConfig = ImageConfig()
+    network: NetworkConfig = NetworkConfig()
+    http_node_root: str = "/red-nodes"
+    aws: Optional[AwsConfig] = None
+    # Secrets: held as SecretStr so they never show in a repr; components wrap them as Pulumi secrets.
+    editor_password: Annotated[SecretStr, Field(strict=False)]
+    credential_secret: Optional[Annotated[SecretStr, Field(strict=False)]] = None
+    mongo_uri: Optional[Annotated[SecretStr, Field(strict=False)]] = None
+
+    @field_validator("http_node_root")
+    @classmethod
+    def _http_node_root(cls, value: str) -> str:
+        if not re.fullmatch(r"/[A-Za-z0-9._~/-]*[A-Za-z0-9._~-]", value) or "//" in value:
+            raise ValueError("must start with '/' and name a path below it, not '/' itself and no trailing '/' (e.g. /red-nodes)")
+        return value
+
+    @field_validator("editor_password")
+    @classmethod
+    def _password_length(cls, value: SecretStr) -> SecretStr:
+        if len(value.get_secret_value()) < 8:
+            raise ValueError("must be at least 8 characters")
+        return value
+
+    @field_validator("credential_secret")
+    @classmethod
+    def _credential_secret_length(cls, value: Optional[SecretStr]) -> Optional[SecretStr]:
+        if value is not None and len(value.get_secret_value()) < 16:
+            raise ValueError("must be at least 16 characters (or leave it unset to have one generated)")
+        return value
+
+    @model_validator(mode="after")
+    def _target_specific(self):
+        if self.target == "aws":
+            if self.aws is None:
+                object.__setattr__(self, "aws", AwsConfig())
+            if self.mongo.mode == "external" and self.mongo_uri is None:
+                raise ValueError("mongoUri: required when mongo.mode is external (pulumi config set --secret mongoUri ...)")
+            if not self.workers.autoscaling.min <= self.workers.replicas <= self.workers.autoscaling.max:
+                raise ValueError(
+                    f"workers.replicas: {self.workers.replicas} must lie between workers.autoscaling.min "
+                    f"({self.workers.autoscaling.min}) and max ({self.workers.autoscaling.max})"
+                )
+        return self

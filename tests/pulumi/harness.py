@@ -1,0 +1,131 @@
+"""Run the whole Pulumi program under mocks for one stack config and record what it asked for."""
+import asyncio
+import json
+import runpy
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable
+
+import pulumi
+from google.protobuf import empty_pb2
+from pulumi.runtime import rpc
+from pulumi.runtime.stack import run_in_stack
+
+ROOT = Path(__file__).resolve().parents[2]
+PROJECT = "nodered-scale"
+_SECRET = rpc._special_secret_sig
+_SIG = rpc._special_sig_key
+
+# Canned answers for provider functions (invokes), keyed by token; a test module may add its own.
+CALLS: dict[str, Callable[[dict], dict]] = {}
+# Outputs a provider would compute, by resource type (added to the state, not to the recorded inputs).
+COMPUTED: dict[str, Callable[[str, dict], dict]] = {
+    "docker:index/remoteImage:RemoteImage": lambda name, inputs: {"repoDigest": f"{inputs.get('name')}@sha256:{'1' * 64}", "imageId": f"sha256:{'1' * 64}"},
+    "docker:index/image:Image": lambda name, inputs: {"repoDigest": f"{inputs.get('imageName')}@sha256:{'2' * 64}", "imageName": inputs.get("imageName")},
+}
+
+
+def is_secret(value: Any) -> bool:
+    return isinstance(value, dict) and value.get(_SIG) == _SECRET
+
+
+def plain(value: Any) -> Any:
+    """The value with every secret wrapper removed."""
+    if is_secret(value):
+        return plain(value["value"])
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    return value
+
+
+@dataclass
+class Resource:
+    type: str
+    name: str
+    urn: str
+    raw_inputs: dict  # secrets still wrapped: lets a test tell what is marked secret
+
+    @property
+    def inputs(self) -> dict:
+        return plain(self.raw_inputs)
+
+    def parent_types(self) -> list[str]:
+        """Types of the chain of parents, outermost first, from the URN."""
+        qualified = self.urn.split("::")[2]
+        return qualified.split("$")[:-1]
+
+
+class _Mocks(pulumi.runtime.Mocks):
+    def __init__(self) -> None:
+        self.inputs: dict[tuple[str, str], dict] = {}
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs):
+        self.inputs[(args.typ, args.name)] = args.inputs
+        state = dict(args.inputs)
+        computed = COMPUTED.get(args.typ)
+        if computed:
+            state.update(computed(args.name, plain(args.inputs)))
+        if args.typ.startswith("aws:"):
+            state.setdefault("arn", f"arn:aws:mock:us-east-1:123456789012:{args.name}")
+        return f"{args.name}-id", state
+
+    def call(self, args: pulumi.runtime.MockCallArgs):
+        handler = CALLS.get(args.token)
+        return handler(args.args) if handler else {}
+
+
+@dataclass
+class Program:
+    resources: list[Resource]
+    outputs: dict[str, Any]  # stack exports, secrets wrapped
+
+    def of_type(self, type_: str) -> list[Resource]:
+        return [r for r in self.resources if r.type == type_]
+
+    def one(self, type_: str) -> Resource:
+        found = self.of_type(type_)
+        assert len(found) == 1, f"expected one {type_}, found {[r.name for r in found]}"
+        return found[0]
+
+    def output(self, name: str) -> Any:
+        return plain(self.outputs[name])
+
+
+def run_program(config: dict[str, Any], stack: str = "test") -> Program:
+    """Run __main__.py with `config` (keys without namespace; objects as dicts) and return what it registered.
+
+    Raises whatever the program raises (e.g. pulumi.RunError for bad config)."""
+    mocks = _Mocks()
+    loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(loop)
+    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False)
+    pulumi.runtime.set_all_config(
+        {f"{PROJECT}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
+    )
+    monitor = pulumi.runtime.settings.SETTINGS.monitor
+    # set_mocks makes a root stack of its own; run_in_stack below makes the one the program runs in.
+    pulumi.runtime.settings.ROOT.set(None)
+    stack_outputs: dict[str, Any] = {}
+
+    def _record_outputs(request):
+        if request.urn.split("::")[2] == "pulumi:pulumi:Stack":
+            stack_outputs.update(rpc.deserialize_properties(request.outputs))
+        return empty_pb2.Empty()
+
+    monitor.RegisterResourceOutputs = _record_outputs
+
+    def _run():
+        runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
+
+    try:
+        loop.run_until_complete(run_in_stack(_run))
+    finally:
+        asyncio.set_event_loop(None)
+        loop.close()
+    resources = []
+    for reg in monitor.resources.values():
+        type_, name = reg.urn.split("::")[2].split("$")[-1], reg.urn.split("::")[3]
+        resources.append(Resource(type=type_, name=name, urn=reg.urn, raw_inputs=mocks.inputs.get((type_, name), {})))
+    return Program(resources=resources, outputs=stack_outputs)
