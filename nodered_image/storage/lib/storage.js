@@ -160,7 +160,9 @@ class MongoStorage {
   // Resolves once a flow swap (reload or deploy) in progress has started the new flows (or timeout).
   whenSwapped(timeoutMs) {
     if (!this.swapping) return Promise.resolve();
-    return Promise.race([this.swapping, sleep(timeoutMs)]);
+    let timer;
+    const timeout = new Promise((resolve) => { timer = setTimeout(resolve, timeoutMs); });
+    return Promise.race([this.swapping, timeout]).finally(() => clearTimeout(timer));
   }
 
   beginSwap() {
@@ -239,11 +241,18 @@ class MongoStorage {
       started.catch(() => {});
       try {
         await this.runtime.nodes.loadFlows(true);
-        const timeout = sleep(this.opts.reloadTimeoutSeconds * 1000).then(() => { throw new Error('flows did not start in time'); });
-        await Promise.race([started, timeout]);
+        let timer;
+        const timeout = new Promise((resolve, reject) => {
+          timer = setTimeout(() => reject(new Error('flows did not start in time')), this.opts.reloadTimeoutSeconds * 1000);
+        });
+        try {
+          await Promise.race([started, timeout]);
+        } finally {
+          clearTimeout(timer);
+        }
         this.failedRev = null;
       } catch (err) {
-        this.startWaiters = this.startWaiters.filter(() => false);
+        this.startWaiters = [];
         this.finishSwap();
         this.failedRev = this.loaded ? this.loaded.rev : target;
         this.log.error(`reload to revision ${this.failedRev} failed: ${err.message}; waiting for a newer revision`);
