@@ -4,8 +4,16 @@ import pulumi
 from stack_config import load_config
 
 config = load_config()
-secret = pulumi.Output.secret(config.editor_password.get_secret_value())
-import pulumi_random as random
-r = random.RandomPassword("x", length=32, opts=None)
-pulumi.export("editorUrl", "http://localhost")
-pulumi.export("pw", secret)
+
+if config.target == "docker":
+    from components.docker_stack import DockerStack, DockerStackArgs
+
+    stack = DockerStack("nodered", DockerStackArgs(config=config, prefix=f"{pulumi.get_project()}-{pulumi.get_stack()}"))
+else:
+    from components.aws import AwsStack, AwsStackArgs
+
+    stack = AwsStack("nodered", AwsStackArgs(config=config))
+
+pulumi.export("editorUrl", stack.editor_url)
+pulumi.export("apiBaseUrl", stack.api_base_url)
+pulumi.export("workerCount", stack.worker_count)

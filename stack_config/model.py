@@ -7,7 +7,7 @@ from typing import Annotated, Literal, Optional
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from .aws import AwsConfig
+from .aws import AwsConfig, fargate_size_problem
 from .base import ConfigModel
 
 _PACKAGE_JSON = Path(__file__).resolve().parent.parent / "nodered_image" / "package.json"
@@ -66,7 +66,8 @@ class MongoConfig(ConfigModel):
 
 class ImageConfig(ConfigModel):
     name: str = "nodered-scale"
-    tag: str = "latest"
+    # Unset: a digest of nodered_image/ and the build args, so a changed image rolls the containers.
+    tag: Optional[Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")]] = None
     node_red_version: Annotated[str, Field(pattern=r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$")] = Field(
         default_factory=locked_node_red_version
     )
@@ -139,4 +140,11 @@ class StackConfig(ConfigModel):
                     f"workers.replicas: {self.workers.replicas} must lie between workers.autoscaling.min "
                     f"({self.workers.autoscaling.min}) and max ({self.workers.autoscaling.max})"
                 )
+            for role in ("workers", "editor"):
+                sizing = getattr(self, role)
+                problem = fargate_size_problem(sizing.cpu, sizing.memory)
+                if problem:
+                    raise ValueError(f"{role}.{problem[0]}: {problem[1]}")
+            if self.mongo.mode == "documentdb" and not re.fullmatch(r"db\.[a-z0-9]+\.[a-z0-9]+", self.mongo.instance_class):
+                raise ValueError(f"mongo.instanceClass: {self.mongo.instance_class!r} is not a DocumentDB instance class (e.g. db.t4g.medium)")
         return self

@@ -1,0 +1,75 @@
+"""docker target: the whole stack on the local Docker engine."""
+from dataclasses import dataclass
+
+import pulumi
+
+from stack_config import StackConfig
+
+from .image import NodeRedImage, NodeRedImageArgs
+from .mongo_replica_set import MongoReplicaSet, MongoReplicaSetArgs
+from .nodered_containers import NodeRedContainers, NodeRedContainersArgs
+from .nodered_environment import NodeRedEnvironment
+from .private_network import PrivateNetwork, PrivateNetworkArgs
+from .router import Router, RouterArgs
+from .secrets import StackSecrets, StackSecretsArgs
+
+
+@dataclass
+class DockerStackArgs:
+    config: StackConfig
+    prefix: str  # Docker names (containers, network, volumes): project and stack, so stacks can coexist
+
+
+class DockerStack(pulumi.ComponentResource):
+    editor_url: pulumi.Output[str]
+    api_base_url: pulumi.Output[str]
+    worker_count: pulumi.Output[int]
+
+    def __init__(self, name: str, args: DockerStackArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("nodered-scale:docker:DockerStack", name, None, opts)
+        config = args.config
+        if config.target != "docker":
+            raise ValueError(f"DockerStack deploys target docker, config says {config.target!r}")
+        child = pulumi.ResourceOptions(parent=self)
+
+        secrets = StackSecrets(f"{name}-secrets", StackSecretsArgs(config=config), opts=child)
+        network = PrivateNetwork(f"{name}-net", PrivateNetworkArgs(subnet=config.network.subnet, docker_name=f"{args.prefix}-net"), opts=child)
+        image = NodeRedImage(f"{name}-nodered", NodeRedImageArgs(config=config.image), opts=child)
+        mongo = MongoReplicaSet(
+            f"{name}-mongo",
+            MongoReplicaSetArgs(
+                members=config.mongo.members, image=config.mongo.image, network=network,
+                prefix=args.prefix, publish_port=config.mongo.publish_port,
+            ),
+            opts=child,
+        )
+        environment = NodeRedEnvironment(http_node_root=config.http_node_root, editor_user=config.editor.user, database=mongo.database)
+
+        def instances(role: str, replicas: int) -> NodeRedContainers:
+            return NodeRedContainers(
+                f"{name}-{role}",
+                NodeRedContainersArgs(
+                    role=role, replicas=replicas, image=image.image_ref, network=network, prefix=args.prefix,
+                    environment=environment, mongo_url=mongo.url, credential_secret=secrets.credential_secret,
+                    editor_password=secrets.editor_password, depends_on=mongo.containers,
+                ),
+                opts=child,
+            )
+
+        editor = instances("editor", 1)
+        workers = instances("worker", config.workers.replicas)
+        Router(
+            f"{name}-router",
+            RouterArgs(
+                image=config.router.image, network=network, container_name=f"{args.prefix}-router",
+                workers=workers.addresses, editor=editor.addresses[0],
+                http_node_root=config.http_node_root, host_port=config.router.port,
+            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[editor, workers]),
+        )
+
+        base = f"http://localhost:{config.router.port}"
+        self.editor_url = pulumi.Output.from_input(f"{base}/")
+        self.api_base_url = pulumi.Output.from_input(f"{base}{config.http_node_root}")
+        self.worker_count = pulumi.Output.from_input(config.workers.replicas)
+        self.register_outputs({"editorUrl": self.editor_url, "apiBaseUrl": self.api_base_url, "workerCount": self.worker_count})

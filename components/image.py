@@ -1,0 +1,63 @@
+"""The one Node-RED image (editor and workers alike), built from nodered_image/."""
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import pulumi
+import pulumi_docker as docker
+
+from stack_config.model import ImageConfig
+
+CONTEXT = Path(__file__).resolve().parent.parent / "nodered_image"
+# What the Dockerfile copies; node_modules and tests stay out of the build context (.dockerignore).
+_IGNORED_PARTS = {"node_modules", "test", ".git"}
+
+
+def context_hash(config: ImageConfig) -> str:
+    """A digest of the build context and build args: the tag changes exactly when the image would."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in CONTEXT.rglob("*") if p.is_file()):
+        rel = path.relative_to(CONTEXT)
+        if _IGNORED_PARTS.intersection(rel.parts):
+            continue
+        digest.update(str(rel).encode() + b"\0" + path.read_bytes() + b"\0")
+    digest.update(config.node_red_version.encode() + b"\0" + " ".join(config.extra_nodes).encode())
+    return digest.hexdigest()[:16]
+
+
+@dataclass
+class NodeRedImageArgs:
+    config: ImageConfig
+    # Where to push (aws: the ECR repository URL and its credentials); None builds a local image only.
+    repository_url: Optional[pulumi.Input[str]] = None
+    registry: Optional[docker.RegistryArgs] = None
+    platform: str = "linux/amd64"
+
+
+class NodeRedImage(pulumi.ComponentResource):
+    # Reference containers and task definitions use: the repo digest when pushed, else name:content-tag.
+    image_ref: pulumi.Output[str]
+
+    def __init__(self, name: str, args: NodeRedImageArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("nodered-scale:index:NodeRedImage", name, None, opts)
+        tag = args.config.tag or f"c{context_hash(args.config)}"
+        repository = args.repository_url if args.repository_url is not None else args.config.name
+        image = docker.Image(
+            f"{name}-image",
+            image_name=pulumi.Output.concat(repository, ":", tag),
+            build=docker.DockerBuildArgs(
+                context=str(CONTEXT),
+                dockerfile=str(CONTEXT / "Dockerfile"),
+                platform=args.platform,
+                args={
+                    "NODE_RED_VERSION": args.config.node_red_version,
+                    "EXTRA_NODES": " ".join(args.config.extra_nodes),
+                },
+            ),
+            skip_push=args.repository_url is None,
+            registry=args.registry,
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.image_ref = image.repo_digest if args.repository_url is not None else image.image_name
+        self.register_outputs({"imageRef": self.image_ref})

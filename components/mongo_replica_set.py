@@ -1,0 +1,110 @@
+"""docker target: a MongoDB replica set (change streams need one) with auth, on named volumes."""
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Optional
+
+import pulumi
+import pulumi_docker as docker
+import pulumi_random as random
+
+from .private_network import PrivateNetwork
+
+SCRIPTS = Path(__file__).resolve().parent.parent / "mongo"
+REPLICA_SET = "rs0"
+PORT = 27017
+ROOT_USER = "root"
+APP_USER = "nodered"
+
+
+@dataclass
+class MongoReplicaSetArgs:
+    members: int
+    image: str
+    network: PrivateNetwork
+    prefix: str  # Docker names: containers and volumes
+    database: str = "nodered"
+    publish_port: Optional[int] = None  # member 0 on the host, for debugging only
+
+
+class MongoReplicaSet(pulumi.ComponentResource):
+    # Connection string for Node-RED (app user, every member, replica set name): a secret.
+    url: pulumi.Output[str]
+    database: str
+    containers: list[docker.Container]
+
+    def __init__(self, name: str, args: MongoReplicaSetArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("nodered-scale:docker:MongoReplicaSet", name, None, opts)
+        if args.members not in (1, 3):
+            raise ValueError(f"members must be 1 or 3, got {args.members}")
+        child = pulumi.ResourceOptions(parent=self)
+        self.database = args.database
+        root_password = random.RandomPassword(f"{name}-root-password", length=32, special=False, opts=child)
+        app_password = random.RandomPassword(f"{name}-app-password", length=32, special=False, opts=child)
+        # Base64 alphabet, as mongod requires of a key file.
+        keyfile = random.RandomPassword(f"{name}-keyfile", length=512, special=False, opts=child)
+        image = docker.RemoteImage(f"{name}-image", name=args.image, keep_locally=True, opts=child)
+
+        hosts = [f"{args.prefix}-mongo-{i}" for i in range(args.members)]
+        wanted = ",".join(f"{h}:{PORT}" for h in hosts)
+        uploads = [
+            docker.ContainerUploadArgs(file="/usr/local/bin/nodered-scale-mongo-start.sh", content=(SCRIPTS / "start.sh").read_text(), executable=True),
+            docker.ContainerUploadArgs(file="/etc/mongo-replica-set.js", content=(SCRIPTS / "replica_set.js").read_text()),
+            docker.ContainerUploadArgs(file="/docker-entrypoint-initdb.d/app_user.js", content=(SCRIPTS / "app_user.js").read_text()),
+        ]
+        health = "mongosh --quiet --norc -u \"$MONGO_INITDB_ROOT_USERNAME\" -p \"$MONGO_INITDB_ROOT_PASSWORD\" --authenticationDatabase admin /etc/mongo-replica-set.js"
+
+        self.containers = []
+        # Members 1.. first: member 0 initiates the set and adds them, so they must already run.
+        for index in reversed(range(args.members)):
+            reconciler = index == 0
+            volume = docker.Volume(
+                f"{name}-data-{index}",
+                name=f"{args.prefix}-mongo-data-{index}",
+                # The data outlives any container replacement; deleting the stack's volume is a deliberate act.
+                opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
+            )
+            envs = pulumi.Output.all(root_password.result, app_password.result, keyfile.result).apply(
+                lambda secrets, reconciler=reconciler: [
+                    f"MONGO_INITDB_ROOT_USERNAME={ROOT_USER}",
+                    f"MONGO_INITDB_ROOT_PASSWORD={secrets[0]}",
+                    f"MONGO_APP_USER={APP_USER}",
+                    f"MONGO_APP_PASSWORD={secrets[1]}",
+                    f"MONGO_APP_DB={args.database}",
+                    f"MONGO_KEYFILE_CONTENT={secrets[2]}",
+                    f"MONGO_REPLICA_SET={REPLICA_SET}",
+                    f"MONGO_RS_MEMBERS={wanted}",
+                    f"MONGO_RS_RECONCILER={'true' if reconciler else 'false'}",
+                ]
+            )
+            ports = []
+            if reconciler and args.publish_port is not None:
+                ports = [docker.ContainerPortArgs(internal=PORT, external=args.publish_port, ip="127.0.0.1")]
+            container = docker.Container(
+                f"{name}-{index}",
+                name=hosts[index],
+                hostname=hosts[index],
+                image=image.image_id,
+                entrypoints=["/usr/local/bin/nodered-scale-mongo-start.sh"],
+                envs=pulumi.Output.secret(envs),
+                uploads=uploads,
+                volumes=[docker.ContainerVolumeArgs(volume_name=volume.name, container_path="/data/db")],
+                networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=args.network.name, ipv4_address=args.network.mongo_ip(index))],
+                ports=ports,
+                restart="unless-stopped",
+                healthcheck=docker.ContainerHealthcheckArgs(
+                    tests=["CMD-SHELL", health], interval="5s", timeout="10s", start_period="60s", start_interval="1s", retries=12
+                ),
+                # Member 0 is healthy once the set has a primary: Node-RED starts after that.
+                wait=reconciler,
+                wait_timeout=180,
+                log_opts={"max-size": "10m", "max-file": "3"},
+                opts=pulumi.ResourceOptions(parent=self, depends_on=list(self.containers)),
+            )
+            self.containers.insert(0, container)
+
+        self.url = pulumi.Output.secret(
+            app_password.result.apply(
+                lambda pw: f"mongodb://{APP_USER}:{pw}@{wanted}/{args.database}?replicaSet={REPLICA_SET}&authSource=admin"
+            )
+        )
+        self.register_outputs({"url": self.url})
