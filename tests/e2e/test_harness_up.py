@@ -1,0 +1,55 @@
+"""`python -m tests.harness up`: the by-hand local stack starts, serves, and Ctrl-C stops all of it."""
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import requests
+
+from tests.harness.ports import free_port
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_up_prints_urls_serves_the_demo_flow_and_stops_on_ctrl_c():
+    port = free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "tests.harness", "up", "--workers", "2", "--demo",
+                             "--port", str(port)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                            text=True, start_new_session=True)
+    lines = []
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            if not line:
+                break
+            lines.append(line)
+            if "Ctrl-C stops everything" in line:
+                break
+        text = "".join(lines)
+        assert "Ctrl-C stops everything" in text, text
+        assert f"router        http://127.0.0.1:{port}" in text
+        ports = [int(p) for p in re.findall(r"^(?:editor|worker-\d)\s+http://127\.0\.0\.1:(\d+)", text, re.M)]
+        assert len(ports) == 3
+        answered = {requests.get(f"http://127.0.0.1:{port}/red-nodes/hello", timeout=10).json()["workerPort"]
+                    for _ in range(4)}
+        assert answered == set(ports[1:])
+
+        proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
+        assert proc.wait(60) == 0
+        for p in [port, *ports]:
+            with requests.Session() as s:
+                try:
+                    s.get(f"http://127.0.0.1:{p}/healthz", timeout=2)
+                    raise AssertionError(f"port {p} still answers after Ctrl-C")
+                except requests.ConnectionError:
+                    pass
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait(10)
