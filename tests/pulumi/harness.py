@@ -18,6 +18,8 @@ _SIG = rpc._special_sig_key
 
 # Canned answers for provider functions (invokes), keyed by token; a test module may add its own.
 CALLS: dict[str, Callable[[dict], dict]] = {}
+# What the latest run_program registered, (type, name) -> inputs: also there when the program raised.
+last_registered: dict[tuple[str, str], dict] = {}
 # Outputs a provider would compute, by resource type (added to the state, not to the recorded inputs).
 COMPUTED: dict[str, Callable[[str, dict], dict]] = {
     "docker:index/remoteImage:RemoteImage": lambda name, inputs: {"repoDigest": f"{inputs.get('name')}@sha256:{'1' * 64}", "imageId": f"sha256:{'1' * 64}"},
@@ -97,7 +99,9 @@ def run_program(config: dict[str, Any], stack: str = "test") -> Program:
     """Run __main__.py with `config` (keys without namespace; objects as dicts) and return what it registered.
 
     Raises whatever the program raises (e.g. pulumi.RunError for bad config)."""
+    global last_registered
     mocks = _Mocks()
+    last_registered = mocks.inputs
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False)

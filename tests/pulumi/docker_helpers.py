@@ -1,0 +1,40 @@
+"""Views over a mocked docker-target program: containers by role, env as a dict, the router's config."""
+import re
+
+from .harness import Program, Resource
+
+CONTAINER = "docker:index/container:Container"
+
+
+def containers(program: Program) -> list[Resource]:
+    return program.of_type(CONTAINER)
+
+
+def env(container: Resource) -> dict[str, str]:
+    return dict(item.split("=", 1) for item in container.inputs.get("envs", []))
+
+
+def by_role(program: Program, role: str) -> list[Resource]:
+    return [c for c in containers(program) if env(c).get("NODE_RED_ROLE") == role]
+
+
+def router(program: Program) -> Resource:
+    [found] = [c for c in containers(program) if c.name.endswith("-router-container")]
+    return found
+
+
+def router_config(program: Program) -> str:
+    [upload] = [u for u in router(program).inputs["uploads"] if u["file"] == "/etc/nginx/nginx.conf"]
+    return upload["content"]
+
+
+def upstream_servers(config_text: str) -> list[str]:
+    """host:port of every server line in the workers' upstream block."""
+    block = re.search(r"upstream\s+\S*workers\S*\s*\{(.*?)\}", config_text, re.S)
+    assert block, "no workers upstream in the rendered nginx config"
+    return re.findall(r"^\s*server\s+(\S+)\s", block.group(1), re.M)
+
+
+def ip_of(container: Resource) -> str:
+    [net] = container.inputs["networksAdvanced"]
+    return net["ipv4Address"]

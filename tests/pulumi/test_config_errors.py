@@ -1,0 +1,63 @@
+"""Bad stack config stops the program before anything is created, with a message naming the key."""
+import pytest
+import pulumi
+
+from stack_config import parse
+
+from . import harness
+from .harness import run_program
+
+BASE = {"editorPassword": "correct-horse-battery"}
+
+BAD = [
+    ({"workers": {"replicas": 0}}, "nodered-scale:workers.replicas", "greater than or equal to 1"),
+    ({"workers": {"replicas": -1}}, "nodered-scale:workers.replicas", "greater than or equal to 1"),
+    ({"workers": {"replicas": "three"}}, "nodered-scale:workers.replicas", "valid integer"),
+    ({"workers": {"replica": 3}}, "nodered-scale:workers.replica", "unknown key"),
+    ({"workers": 3}, "nodered-scale:workers", "valid dictionary"),
+    ({"mongo": {"members": 2}}, "nodered-scale:mongo.members", "1 or 3"),
+    ({"target": "gcp"}, "nodered-scale:target", "'docker' or 'aws'"),
+    ({"httpNodeRoot": "red-nodes"}, "nodered-scale:httpNodeRoot", "must start with '/'"),
+    ({"httpNodeRoot": "/"}, "nodered-scale:httpNodeRoot", "not '/' itself"),
+    ({"router": {"port": 0}}, "nodered-scale:router.port", "greater than or equal to 1"),
+    ({"router": {"port": 70000}}, "nodered-scale:router.port", "less than or equal to 65535"),
+    ({"editorPassword": "short"}, "nodered-scale:editorPassword", "at least 8 characters"),
+    ({"credentialSecret": "tiny"}, "nodered-scale:credentialSecret", "at least 16 characters"),
+    ({"network": {"subnet": "10.1.0.0/28"}}, "nodered-scale:network.subnet", "at least a /24"),
+    ({"image": {"nodeRedVersion": "latest"}}, "nodered-scale:image.nodeRedVersion", "pattern"),
+]
+
+
+@pytest.mark.parametrize("override,key,reason", BAD, ids=[b[1].split(":")[1] + "=" + str(b[0]) for b in BAD])
+def test_bad_config_names_the_key_and_creates_nothing(override, key, reason):
+    with pytest.raises(pulumi.RunError) as raised:
+        run_program({**BASE, **override})
+    message = str(raised.value)
+    assert f"{key}:" in message and reason in message, message
+    assert harness.last_registered == {} or set(t for t, _ in harness.last_registered) <= {"pulumi:pulumi:Stack"}
+
+
+def test_missing_editor_password_says_how_to_set_it():
+    with pytest.raises(pulumi.RunError, match=r"nodered-scale:editorPassword: is required \(pulumi config set --secret"):
+        run_program({"workers": {"replicas": 2}})
+
+
+def test_every_bad_key_is_reported_at_once():
+    with pytest.raises(pulumi.RunError) as raised:
+        parse({**BASE, "workers": {"replicas": 0}, "router": {"port": 0}, "mongo": {"members": 2}})
+    for key in ("workers.replicas", "router.port", "mongo.members"):
+        assert f"nodered-scale:{key}:" in str(raised.value)
+
+
+def test_secret_values_never_appear_in_errors():
+    with pytest.raises(pulumi.RunError) as raised:
+        parse({"editorPassword": "sh0rt", "credentialSecret": "also-short"})
+    assert "sh0rt" not in str(raised.value) and "also-short" not in str(raised.value)
+
+
+def test_defaults():
+    config = parse(BASE)
+    assert (config.target, config.workers.replicas, config.router.port, config.mongo.members, config.http_node_root) == (
+        "docker", 2, 8080, 1, "/red-nodes"
+    )
+    assert config.credential_secret is None and config.editor.user == "admin"

@@ -1,0 +1,160 @@
+"""The docker target as Pulumi would create it, driven by stack config (mocks: nothing is deployed)."""
+import pytest
+
+from .docker_helpers import by_role, containers, env, ip_of, router, router_config, upstream_servers
+from .harness import is_secret, run_program
+
+VOLUME = "docker:index/volume:Volume"
+NETWORK = "docker:index/network:Network"
+IMAGE = "docker:index/image:Image"
+
+
+@pytest.mark.parametrize("replicas", [1, 3, 10])
+def test_worker_containers_and_router_upstream_follow_replicas(base_config, replicas):
+    program = run_program({**base_config, "workers": {"replicas": replicas}})
+    workers = by_role(program, "worker")
+    assert len(workers) == replicas
+    assert len({w.inputs["name"] for w in workers}) == replicas
+    # The router's upstream lists exactly the workers, by their fixed addresses, and nothing else.
+    assert sorted(upstream_servers(router_config(program))) == sorted(f"{ip_of(w)}:1880" for w in workers)
+    assert program.output("workerCount") == replicas
+
+
+def test_scaling_workers_re_renders_the_router_config(base_config):
+    two = router_config(run_program({**base_config, "workers": {"replicas": 2}}))
+    five = router_config(run_program({**base_config, "workers": {"replicas": 5}}))
+    assert two != five  # uploads are replace-on-change: a new config replaces the router container
+
+
+def test_one_editor_with_login_and_workers_without_admin(base_config):
+    program = run_program({**base_config, "workers": {"replicas": 2}, "editor": {"user": "ops"}})
+    [editor] = by_role(program, "editor")
+    editor_env = env(editor)
+    assert editor_env["NODE_RED_EDITOR_USER"] == "ops"
+    assert editor_env["NODE_RED_EDITOR_PASSWORD"] == base_config["editorPassword"]
+    for worker in by_role(program, "worker"):
+        assert "NODE_RED_EDITOR_PASSWORD" not in env(worker)
+
+
+def test_nodered_environment_contract(base_config):
+    program = run_program({**base_config, "httpNodeRoot": "/api", "credentialSecret": "a-long-credential-secret"})
+    nodered = by_role(program, "editor") + by_role(program, "worker")
+    urls = {env(c)["MONGO_URL"] for c in nodered}
+    assert len(urls) == 1
+    [url] = urls
+    assert url.startswith("mongodb://nodered:") and "replicaSet=rs0" in url and "authSource=admin" in url
+    for container in nodered:
+        e = env(container)
+        assert e["MONGO_DB"] == "nodered"
+        assert e["NODE_RED_HTTP_NODE_ROOT"] == "/api"
+        assert e["NODE_RED_CREDENTIAL_SECRET"] == "a-long-credential-secret"
+        assert e["PORT"] == "1880"
+        assert e["NODE_RED_INSTANCE_ID"] == container.inputs["name"]
+    assert "location ~* ^/api(?:/|$)" in router_config(program)
+    assert program.output("apiBaseUrl") == "http://localhost:8080/api"
+
+
+def test_generated_credential_secret_is_shared_and_stable_resource(base_config):
+    program = run_program(base_config)
+    [generated] = [r for r in program.of_type("random:index/randomPassword:RandomPassword") if "credential-secret" in r.name]
+    assert generated.inputs["length"] >= 32
+    secrets = {env(c)["NODE_RED_CREDENTIAL_SECRET"] for c in by_role(program, "editor") + by_role(program, "worker")}
+    assert len(secrets) == 1
+
+
+def test_only_the_router_publishes_a_host_port(base_config):
+    program = run_program({**base_config, "router": {"port": 9090}})
+    published = {c.name: c.inputs.get("ports", []) for c in containers(program) if c.inputs.get("ports")}
+    assert list(published) == [router(program).name]
+    [port] = published[router(program).name]
+    assert port["external"] == 9090 and port["internal"] == 8080
+    assert program.output("editorUrl") == "http://localhost:9090/"
+
+
+def test_mongo_published_only_on_loopback_when_asked(base_config):
+    program = run_program({**base_config, "mongo": {"publishPort": 27018}})
+    [mongo0] = [c for c in containers(program) if c.inputs["name"].endswith("-mongo-0")]
+    assert mongo0.inputs["ports"] == [{"internal": 27017, "external": 27018, "ip": "127.0.0.1"}]
+    others = [c for c in containers(program) if c.inputs.get("ports") and c is not mongo0]
+    assert others == [router(program)]
+
+
+def test_every_container_is_on_the_private_network_at_a_distinct_address(base_config):
+    program = run_program({**base_config, "workers": {"replicas": 4}, "mongo": {"members": 3}})
+    [network] = program.of_type(NETWORK)
+    assert network.inputs["ipamConfigs"][0]["subnet"] == "172.28.0.0/24"
+    addresses = []
+    for container in containers(program):
+        [attachment] = container.inputs["networksAdvanced"]
+        assert attachment["name"] == network.inputs["name"]
+        addresses.append(attachment["ipv4Address"])
+        assert addresses[-1].startswith("172.28.0.")
+    assert len(set(addresses)) == len(addresses)
+
+
+@pytest.mark.parametrize("members", [1, 3])
+def test_mongo_members_containers_and_volumes(base_config, members):
+    program = run_program({**base_config, "mongo": {"members": members}})
+    mongo = [c for c in containers(program) if "-mongo-" in c.inputs["name"]]
+    volumes = program.of_type(VOLUME)
+    assert len(mongo) == members and len(volumes) == members
+    mounted = {v["volumeName"] for c in mongo for v in c.inputs["volumes"]}
+    assert mounted == {v.inputs["name"] for v in volumes}
+    hosts = ",".join(f"{c.inputs['name']}:27017" for c in sorted(mongo, key=lambda c: c.inputs["name"]))
+    for container in mongo:
+        assert env(container)["MONGO_RS_MEMBERS"] == hosts
+    # Exactly one member reconciles the set, and Node-RED's URL names every member.
+    assert sum(env(c)["MONGO_RS_RECONCILER"] == "true" for c in mongo) == 1
+    [editor] = by_role(program, "editor")
+    assert hosts in env(editor)["MONGO_URL"]
+
+
+def test_secrets_are_marked_secret(base_config):
+    program = run_program({**base_config, "credentialSecret": "a-long-credential-secret"})
+    for container in containers(program):
+        if container.inputs.get("envs"):
+            assert is_secret(container.raw_inputs["envs"]), f"{container.name} env is not secret"
+    # No output carries a secret value in clear.
+    for name, value in program.outputs.items():
+        text = str(value)
+        assert base_config["editorPassword"] not in text and "a-long-credential-secret" not in text, name
+
+
+def test_health_checks_and_restart_policy(base_config):
+    program = run_program(base_config)
+    for container in containers(program):
+        assert container.inputs["restart"] == "unless-stopped", container.name
+        tests = " ".join(container.inputs["healthcheck"]["tests"])
+        if env(container).get("NODE_RED_ROLE"):
+            assert "/healthz" in tests
+    assert "/_router/healthz" in " ".join(router(program).inputs["healthcheck"]["tests"])
+
+
+def test_image_built_once_from_nodered_image_with_version_and_extra_nodes(base_config):
+    program = run_program({**base_config, "image": {"nodeRedVersion": "4.1.10", "extraNodes": ["node-red-contrib-foo@1.2.3", "node-red-node-bar"]}})
+    [image] = program.of_type(IMAGE)
+    build = image.inputs["build"]
+    assert build["context"].endswith("nodered_image")
+    assert build["args"] == {"NODE_RED_VERSION": "4.1.10", "EXTRA_NODES": "node-red-contrib-foo@1.2.3 node-red-node-bar"}
+    assert image.inputs["skipPush"] is True
+    refs = {c.inputs["image"] for c in by_role(program, "editor") + by_role(program, "worker")}
+    assert refs == {image.inputs["imageName"]}
+
+
+def test_a_changed_image_input_changes_the_tag(base_config):
+    def tag(extra):
+        [image] = run_program({**base_config, "image": {"extraNodes": extra}}).of_type(IMAGE)
+        return image.inputs["imageName"]
+
+    assert tag([]) != tag(["node-red-contrib-foo@1.0.0"])
+
+
+def test_children_are_parented_to_their_component(base_config):
+    program = run_program(base_config)
+    for resource in program.resources:
+        parent = resource.parent_types()[-1]
+        if resource.type.startswith(("docker:", "random:")):
+            assert parent.startswith("nodered-scale:"), f"{resource.name} is not inside a component"
+            assert resource.name.startswith("nodered-"), f"{resource.name} is not named from its component"
+        elif resource.type != "nodered-scale:docker:DockerStack":
+            assert parent == "nodered-scale:docker:DockerStack", (resource.name, parent)

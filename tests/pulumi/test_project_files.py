@@ -1,0 +1,37 @@
+"""Pulumi.yaml and Pulumi.dev.yaml agree with the typed model and give the stack the README promises."""
+from pathlib import Path
+
+import yaml
+
+from stack_config import NAMESPACE, parse
+from stack_config.model import StackConfig
+
+from .docker_helpers import by_role
+from .harness import run_program
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def stack_file_config(name: str) -> dict:
+    raw = yaml.safe_load((ROOT / name).read_text())["config"]
+    return {key.split(":", 1)[1]: value for key, value in raw.items() if key.startswith(f"{NAMESPACE}:")}
+
+
+def test_project_declarations_match_model_defaults():
+    project = yaml.safe_load((ROOT / "Pulumi.yaml").read_text())
+    assert project["name"] == NAMESPACE
+    assert project["runtime"]["options"]["virtualenv"] == "venv"
+    fields = {f.alias: f for f in StackConfig.model_fields.values()}
+    for key, declaration in project["config"].items():
+        assert key in fields, f"Pulumi.yaml declares {key}, which the model does not know"
+        if "default" in declaration:
+            assert declaration["default"] == fields[key].default, key
+    assert project["config"]["editorPassword"]["secret"] is True
+
+
+def test_dev_stack_is_docker_with_three_workers():
+    config = stack_file_config("Pulumi.dev.yaml")
+    program = run_program({**config, "editorPassword": "correct-horse-battery"})
+    assert parse({**config, "editorPassword": "correct-horse-battery"}).target == "docker"
+    assert len(by_role(program, "worker")) == 3
+    assert program.output("editorUrl") == "http://localhost:8080/"
