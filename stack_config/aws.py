@@ -1,8 +1,190 @@
-"""aws target config (the `nodered-scale:aws` object)."""
-from typing import Optional
+"""aws target config (the `nodered-scale:aws` object).
+
+Either an existing VPC (`vpcId` with public and private subnet ids) or a new one built from
+`vpcCidr` over `availabilityZones` zones. Cross-field checks are field validators reading the
+fields declared before them, so each error is reported under the key that is wrong.
+"""
+import ipaddress
+import re
+from typing import Annotated, Literal, Optional
+
+from pydantic import Field, ValidationInfo, field_validator
 
 from .base import ConfigModel
 
+# Retention values CloudWatch Logs accepts (days).
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+
+_REGION = r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$"
+_VPC_ID = r"^vpc-[0-9a-f]{8,17}$"
+_SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8,17}$")
+_CERTIFICATE_ARN = re.compile(r"^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate/[0-9a-f-]{36}$")
+_DOMAIN = r"^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
+
+
+class DocumentDbConfig(ConfigModel):
+    """Amazon DocumentDB settings beyond mongo.instanceClass / mongo.instances."""
+
+    engine_version: Literal["5.0.0"] = "5.0.0"
+    # How long the change-stream log is kept: a worker that was away longer than this reads the
+    # current revision instead of resuming (DocumentDB allows 1 hour to 7 days).
+    change_stream_retention_hours: Annotated[int, Field(ge=1, le=168)] = 24
+    backup_retention_days: Annotated[int, Field(ge=1, le=35)] = 7
+    # On by default: `pulumi destroy` must not drop the flows by accident; set false to tear down.
+    deletion_protection: bool = True
+    # A final snapshot is taken on delete unless this is true.
+    skip_final_snapshot: bool = False
+
 
 class AwsConfig(ConfigModel):
-    region: Optional[str] = None
+    # Region of every resource; unset: the provider's own (`aws:region` or AWS_REGION).
+    region: Optional[Annotated[str, Field(pattern=_REGION)]] = None
+
+    # Existing VPC: give its id and at least two public (load balancer) and two private
+    # (tasks, database) subnets in different zones. Unset: a new VPC is created.
+    vpc_id: Optional[Annotated[str, Field(pattern=_VPC_ID)]] = None
+    public_subnet_ids: list[str] = Field(default=[], validate_default=True)
+    private_subnet_ids: list[str] = Field(default=[], validate_default=True)
+
+    # New VPC only.
+    vpc_cidr: str = "10.40.0.0/16"
+    availability_zones: int = 2
+    # NAT for the private subnets' egress (ECR pulls, Secrets Manager, logs, flows calling out):
+    # "single" one gateway (cheapest; egress stops if its zone fails), "perAz" one per zone,
+    # "none" no NAT: tasks run in the public subnets with public IPs (inbound still only from
+    # the load balancer), the database stays private.
+    nat_gateway: Literal["single", "perAz", "none"] = "single"
+
+    # Who may reach the load balancer.
+    allowed_cidrs: list[str] = Field(default=["0.0.0.0/0"], validate_default=True)
+    # ACM certificate: HTTPS on 443 and HTTP redirected to it. Unset: plain HTTP on 80.
+    certificate_arn: Optional[str] = None
+    # Host name users reach the load balancer by (a DNS record you point at it); used in the
+    # stack's URLs. Unset: the load balancer's own DNS name.
+    domain_name: Optional[Annotated[str, Field(pattern=_DOMAIN, max_length=253)]] = None
+    # Load balancer idle timeout: above the editor websocket's 15 s keep-alive, and above the
+    # longest HTTP flow you run.
+    idle_timeout_seconds: Annotated[int, Field(ge=30, le=4000)] = 120
+    log_retention_days: int = 30
+    documentdb: DocumentDbConfig = DocumentDbConfig()
+
+    @field_validator("public_subnet_ids", "private_subnet_ids")
+    @classmethod
+    def _subnets(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        for subnet in value:
+            if not isinstance(subnet, str) or not _SUBNET_ID.match(subnet):
+                raise ValueError(f"{subnet!r} is not a subnet id (subnet-0123abcd...)")
+        if len(set(value)) != len(value):
+            raise ValueError("lists a subnet twice")
+        if info.data.get("vpc_id") is None:
+            if value:
+                raise ValueError("subnet ids need aws.vpcId (the VPC they belong to); leave both unset for a new VPC")
+        elif len(value) < 2:
+            role = "the load balancer" if info.field_name == "public_subnet_ids" else "the tasks and the database"
+            raise ValueError(f"needs at least 2 subnets in different availability zones for {role} (got {len(value)})")
+        return value
+
+    @field_validator("private_subnet_ids")
+    @classmethod
+    def _distinct_tiers(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        shared = set(value) & set(info.data.get("public_subnet_ids") or [])
+        if shared:
+            raise ValueError(f"{sorted(shared)} also listed in aws.publicSubnetIds: the tasks and database belong in private subnets")
+        return value
+
+    # Runs only when the key is given: new-VPC settings make no sense beside an existing VPC.
+    @field_validator("vpc_cidr", "availability_zones", "nat_gateway")
+    @classmethod
+    def _new_vpc_only(cls, value, info: ValidationInfo):
+        if info.data.get("vpc_id") is not None:
+            raise ValueError("only for a new VPC; remove it or remove aws.vpcId")
+        return value
+
+    @field_validator("vpc_cidr")
+    @classmethod
+    def _vpc_cidr(cls, value: str) -> str:
+        try:
+            net = ipaddress.IPv4Network(value)
+        except ValueError as exc:
+            raise ValueError(f"not an IPv4 network: {exc}") from None
+        if not net.is_private:
+            raise ValueError("must be a private range (10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16)")
+        if not 16 <= net.prefixlen <= 22:
+            raise ValueError("prefix must be between /16 and /22 (each zone gets two subnets of 1/16 of it)")
+        return value
+
+    @field_validator("availability_zones")
+    @classmethod
+    def _zones(cls, value: int) -> int:
+        if not 2 <= value <= 6:
+            raise ValueError("must be between 2 and 6: the load balancer and DocumentDB need at least two zones")
+        return value
+
+    @field_validator("allowed_cidrs")
+    @classmethod
+    def _cidrs(cls, value: list[str]) -> list[str]:
+        if not value:
+            raise ValueError("must list at least one CIDR (0.0.0.0/0 for everyone)")
+        for cidr in value:
+            try:
+                ipaddress.IPv4Network(cidr)
+            except (ValueError, TypeError) as exc:
+                raise ValueError(f"{cidr!r} is not an IPv4 CIDR ({exc})") from None
+        return value
+
+    @field_validator("certificate_arn")
+    @classmethod
+    def _certificate(cls, value: Optional[str], info: ValidationInfo) -> Optional[str]:
+        if value is None:
+            return value
+        match = _CERTIFICATE_ARN.match(value)
+        if not match:
+            raise ValueError("must be an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)")
+        region = info.data.get("region")
+        if region and match.group(1) != region:
+            raise ValueError(f"is in region {match.group(1)}, but the stack deploys to aws.region {region}: ACM certificates are regional")
+        return value
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        if value not in LOG_RETENTION_DAYS:
+            raise ValueError(f"must be one of CloudWatch's retention periods: {', '.join(map(str, LOG_RETENTION_DAYS))}")
+        return value
+
+    @property
+    def new_vpc(self) -> bool:
+        return self.vpc_id is None
+
+    @property
+    def tasks_in_public_subnets(self) -> bool:
+        """No NAT in a new VPC: tasks need public IPs to reach ECR, Secrets Manager and the logs."""
+        return self.new_vpc and self.nat_gateway == "none"
+
+    @property
+    def https(self) -> bool:
+        return self.certificate_arn is not None
+
+
+# Fargate's CPU units and the memory (MiB) each allows: (min, max, step).
+_FARGATE_MEMORY = {
+    256: (512, 2048, None),
+    512: (1024, 4096, 1024),
+    1024: (2048, 8192, 1024),
+    2048: (4096, 16384, 1024),
+    4096: (8192, 30720, 1024),
+    8192: (16384, 61440, 4096),
+    16384: (32768, 122880, 8192),
+}
+
+
+def fargate_size_problem(cpu: int, memory: int) -> Optional[tuple[str, str]]:
+    """(key, why) when (cpu, memory) is not a Fargate task size -- key is "cpu" or "memory" -- else None."""
+    if cpu not in _FARGATE_MEMORY:
+        return "cpu", f"{cpu} is not a Fargate size (one of {', '.join(map(str, _FARGATE_MEMORY))})"
+    low, high, step = _FARGATE_MEMORY[cpu]
+    allowed = memory in (512, 1024, 2048) if step is None else (low <= memory <= high and memory % step == 0)
+    if allowed:
+        return None
+    options = "512, 1024 or 2048" if step is None else f"{low} to {high} in steps of {step}"
+    return "memory", f"{memory} does not fit cpu {cpu} on Fargate (allowed: {options})"
