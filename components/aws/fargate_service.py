@@ -1,0 +1,150 @@
+"""One Node-RED role on ECS Fargate: its log group, execution role, task definition and service."""
+import json
+from dataclasses import dataclass, field
+from typing import Mapping, Optional, Sequence
+
+import pulumi
+import pulumi_aws as aws
+
+from . import container
+from .container import PORT
+
+_EXECUTION_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+
+
+@dataclass
+class FargateServiceArgs:
+    role: str  # "editor" | "worker"
+    family: str  # task definition family, unique per stack
+    cluster_arn: pulumi.Input[str]
+    image_ref: pulumi.Input[str]
+    cpu: int
+    memory: int
+    environment: Mapping[str, str]
+    # environment variable -> (secret ARN, valueFrom)
+    secrets: Mapping[str, tuple[pulumi.Input[str], pulumi.Input[str]]]
+    desired_count: int
+    subnet_ids: pulumi.Input[list[str]]
+    security_group_id: pulumi.Input[str]
+    assign_public_ip: bool
+    target_group_arn: pulumi.Input[str]
+    log_retention_days: int
+    region: pulumi.Input[str]
+    # Rolling update bounds, in percent of desired_count.
+    maximum_percent: int = 200
+    minimum_healthy_percent: int = 100
+    # Resources the service must wait for (the listener using its target group).
+    depends_on: Sequence[pulumi.Resource] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        if self.role not in ("editor", "worker"):
+            raise ValueError(f"role: 'editor' or 'worker', not {self.role!r}")
+        if self.desired_count < (0 if self.role == "worker" else 1):
+            raise ValueError(f"desired_count: {self.desired_count} is too low for the {self.role}")
+        if self.role == "editor" and (self.desired_count != 1 or self.maximum_percent > 100):
+            # Two editors would both write flows: never more than one, also during a deployment.
+            raise ValueError("the editor runs exactly one task (desired_count 1, maximum_percent at most 100)")
+        if not 0 <= self.minimum_healthy_percent <= 100 <= self.maximum_percent:
+            raise ValueError("minimum_healthy_percent must be 0..100 and maximum_percent at least 100")
+        for name in ("NODE_RED_ROLE", "PORT"):
+            if name not in self.environment:
+                raise ValueError(f"environment: {name} is missing")
+        if "MONGO_URL" not in self.secrets or "NODE_RED_CREDENTIAL_SECRET" not in self.secrets:
+            raise ValueError("secrets: MONGO_URL and NODE_RED_CREDENTIAL_SECRET come from Secrets Manager")
+
+
+class FargateService(pulumi.ComponentResource):
+    service_name: pulumi.Output[str]
+    task_definition_arn: pulumi.Output[str]
+
+    def __init__(self, name: str, args: FargateServiceArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("nodered-scale:aws:FargateService", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        logs = aws.cloudwatch.LogGroup(f"{name}-logs", retention_in_days=args.log_retention_days, opts=child)
+
+        role = aws.iam.Role(
+            f"{name}-execution",
+            description=f"nodered-scale {args.role}: pull the image, write logs, read its secrets",
+            assume_role_policy=json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                    ],
+                }
+            ),
+            opts=child,
+        )
+        aws.iam.RolePolicyAttachment(
+            f"{name}-execution", role=role.name, policy_arn=_EXECUTION_POLICY, opts=pulumi.ResourceOptions(parent=role)
+        )
+        secret_arns = [arn for arn, _ in args.secrets.values()]
+        # Exactly this role's secrets (the workers' role cannot read the editor password).
+        read_secrets = aws.iam.RolePolicy(
+            f"{name}-secrets",
+            role=role.name,
+            policy=pulumi.Output.all(*secret_arns).apply(
+                lambda arns: json.dumps(
+                    {
+                        "Version": "2012-10-17",
+                        "Statement": [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": sorted(arns)}],
+                    }
+                )
+            ),
+            opts=pulumi.ResourceOptions(parent=role),
+        )
+
+        variables = list(args.secrets)
+        definitions = pulumi.Output.all(
+            args.image_ref, logs.name, args.region, *[value_from for _, value_from in args.secrets.values()]
+        ).apply(
+            lambda a: container.definition(
+                name=args.role,
+                image=a[0],
+                environment=args.environment,
+                secrets=dict(zip(variables, a[3:])),
+                log_group=a[1],
+                region=a[2],
+            )
+        )
+        task = aws.ecs.TaskDefinition(
+            f"{name}-task",
+            family=args.family,
+            cpu=str(args.cpu),
+            memory=str(args.memory),
+            network_mode="awsvpc",
+            requires_compatibilities=["FARGATE"],
+            # The image is built for linux/amd64.
+            runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(operating_system_family="LINUX", cpu_architecture="X86_64"),
+            execution_role_arn=role.arn,
+            container_definitions=definitions,
+            opts=child,
+        )
+        service = aws.ecs.Service(
+            f"{name}-service",
+            cluster=args.cluster_arn,
+            task_definition=task.arn,
+            desired_count=args.desired_count,
+            launch_type="FARGATE",
+            platform_version="LATEST",
+            deployment_maximum_percent=args.maximum_percent,
+            deployment_minimum_healthy_percent=args.minimum_healthy_percent,
+            # A deployment whose tasks never turn healthy stops and rolls back to the last good one.
+            deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(enable=True, rollback=True),
+            # Node-RED loads its flows from MongoDB before /healthz turns 200.
+            health_check_grace_period_seconds=120,
+            network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(
+                subnets=args.subnet_ids,
+                security_groups=[args.security_group_id],
+                assign_public_ip=args.assign_public_ip,
+            ),
+            load_balancers=[
+                aws.ecs.ServiceLoadBalancerArgs(target_group_arn=args.target_group_arn, container_name=args.role, container_port=PORT)
+            ],
+            propagate_tags="SERVICE",
+            enable_ecs_managed_tags=True,
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[read_secrets, *args.depends_on]),
+        )
+        self.service_name = service.name
+        self.task_definition_arn = task.arn
+        self.register_outputs({"serviceName": self.service_name, "taskDefinitionArn": self.task_definition_arn})

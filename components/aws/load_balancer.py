@@ -1,0 +1,136 @@
+"""The Application Load Balancer: <httpNodeRoot> to the workers, everything else (editor, /comms) to the editor."""
+from dataclasses import dataclass
+from typing import Optional
+
+import pulumi
+import pulumi_aws as aws
+
+from .container import HEALTH_PATH, PORT
+
+TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
+WORKERS_RULE_PRIORITY = 10
+
+
+def worker_paths(http_node_root: str) -> list[str]:
+    """Path patterns of the workers' rule: the root itself and everything below it."""
+    return [http_node_root, f"{http_node_root}/*"]
+
+
+@dataclass
+class LoadBalancerArgs:
+    vpc_id: pulumi.Input[str]
+    subnet_ids: pulumi.Input[list[str]]
+    security_group_id: pulumi.Input[str]
+    http_node_root: str
+    idle_timeout_seconds: int
+    certificate_arn: Optional[str] = None
+
+    def __post_init__(self) -> None:
+        if not self.http_node_root.startswith("/") or self.http_node_root == "/":
+            raise ValueError("http_node_root: must start with '/' and not be '/' itself")
+        if self.idle_timeout_seconds < 30:
+            raise ValueError("idle_timeout_seconds: must exceed the editor websocket's 15 s keep-alive with room to spare")
+
+
+class LoadBalancer(pulumi.ComponentResource):
+    dns_name: pulumi.Output[str]
+    editor_target_group_arn: pulumi.Output[str]
+    workers_target_group_arn: pulumi.Output[str]
+    # Services attach to the target groups only once a listener uses them.
+    listeners: list[pulumi.Resource]
+    scheme: str
+
+    def __init__(self, name: str, args: LoadBalancerArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("nodered-scale:aws:LoadBalancer", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        alb = aws.lb.LoadBalancer(
+            f"{name}-alb",
+            load_balancer_type="application",
+            internal=False,
+            subnets=args.subnet_ids,
+            security_groups=[args.security_group_id],
+            # Above the editor websocket's keep-alive (15 s) and the longest HTTP flow.
+            idle_timeout=args.idle_timeout_seconds,
+            drop_invalid_header_fields=True,
+            opts=child,
+        )
+
+        def target_group(suffix: str, deregistration_delay: int, algorithm: str) -> aws.lb.TargetGroup:
+            return aws.lb.TargetGroup(
+                f"{name}-{suffix}",
+                port=PORT,
+                protocol="HTTP",
+                target_type="ip",
+                vpc_id=args.vpc_id,
+                deregistration_delay=deregistration_delay,
+                load_balancing_algorithm_type=algorithm,
+                health_check=aws.lb.TargetGroupHealthCheckArgs(
+                    path=HEALTH_PATH,
+                    matcher="200",
+                    interval=10,
+                    timeout=5,
+                    healthy_threshold=2,
+                    unhealthy_threshold=3,
+                ),
+                opts=child,
+            )
+
+        # Workers: flows differ in duration, so send each request to the least busy worker; 30 s to drain.
+        workers = target_group("workers", 30, "least_outstanding_requests")
+        editor = target_group("editor", 10, "round_robin")
+        forward_editor = [aws.lb.ListenerDefaultActionArgs(type="forward", target_group_arn=editor.arn)]
+
+        if args.certificate_arn:
+            main = aws.lb.Listener(
+                f"{name}-https",
+                load_balancer_arn=alb.arn,
+                port=443,
+                protocol="HTTPS",
+                certificate_arn=args.certificate_arn,
+                ssl_policy=TLS_POLICY,
+                default_actions=forward_editor,
+                opts=pulumi.ResourceOptions(parent=alb),
+            )
+            redirect = aws.lb.Listener(
+                f"{name}-http",
+                load_balancer_arn=alb.arn,
+                port=80,
+                protocol="HTTP",
+                default_actions=[
+                    aws.lb.ListenerDefaultActionArgs(
+                        type="redirect",
+                        redirect=aws.lb.ListenerDefaultActionRedirectArgs(protocol="HTTPS", port="443", status_code="HTTP_301"),
+                    )
+                ],
+                opts=pulumi.ResourceOptions(parent=alb),
+            )
+            self.listeners = [main, redirect]
+            self.scheme = "https"
+        else:
+            main = aws.lb.Listener(
+                f"{name}-http",
+                load_balancer_arn=alb.arn,
+                port=80,
+                protocol="HTTP",
+                default_actions=forward_editor,
+                opts=pulumi.ResourceOptions(parent=alb),
+            )
+            self.listeners = [main]
+            self.scheme = "http"
+        rule = aws.lb.ListenerRule(
+            f"{name}-workers",
+            listener_arn=main.arn,
+            priority=WORKERS_RULE_PRIORITY,
+            actions=[aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=workers.arn)],
+            conditions=[
+                aws.lb.ListenerRuleConditionArgs(
+                    path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(values=worker_paths(args.http_node_root))
+                )
+            ],
+            opts=pulumi.ResourceOptions(parent=main),
+        )
+        self.listeners.append(rule)
+        self.dns_name = alb.dns_name
+        self.editor_target_group_arn = editor.arn
+        self.workers_target_group_arn = workers.arn
+        self.register_outputs({"dnsName": self.dns_name})

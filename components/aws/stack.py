@@ -1,0 +1,188 @@
+"""The whole aws target: image in ECR, VPC, security groups, database, secrets, load balancer, and the
+editor and worker services on ECS Fargate."""
+from dataclasses import dataclass
+from typing import Optional
+
+import pulumi
+import pulumi_aws as aws
+
+from components.secrets import StackSecrets, StackSecretsArgs
+from stack_config import StackConfig
+
+from . import container
+from .autoscaling import ServiceAutoscaling, ServiceAutoscalingArgs
+from .documentdb import DocumentDb, DocumentDbArgs
+from .fargate_service import FargateService, FargateServiceArgs
+from .load_balancer import LoadBalancer, LoadBalancerArgs
+from .network import AwsNetwork, AwsNetworkArgs
+from .registry import EcrImage, EcrImageArgs
+from .runtime_secrets import RuntimeSecrets, RuntimeSecretsArgs
+from .security_groups import SecurityGroups, SecurityGroupsArgs
+
+
+@dataclass
+class AwsStackArgs:
+    config: StackConfig
+
+    def __post_init__(self) -> None:
+        if self.config.target != "aws" or self.config.aws is None:
+            raise ValueError("config: the aws stack needs target: aws")
+
+
+class AwsStack(pulumi.ComponentResource):
+    editor_url: pulumi.Output[str]
+    api_base_url: pulumi.Output[str]
+    worker_count: pulumi.Output[int]
+    load_balancer_dns_name: pulumi.Output[str]
+    image_ref: pulumi.Output[str]
+
+    def __init__(self, name: str, args: AwsStackArgs, opts: Optional[pulumi.ResourceOptions] = None):
+        super().__init__("nodered-scale:aws:AwsStack", name, None, opts)
+        config, aws_config = args.config, args.config.aws
+        prefix = f"{pulumi.get_project()}-{pulumi.get_stack()}"
+
+        # One provider for every child: the configured region and tags that say which stack owns what.
+        provider = aws.Provider(
+            f"{name}-aws",
+            region=aws_config.region or pulumi.Config("aws").get("region"),
+            default_tags=aws.ProviderDefaultTagsArgs(tags={"project": pulumi.get_project(), "stack": pulumi.get_stack()}),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        child = pulumi.ResourceOptions(parent=self, providers={"aws": provider})
+        region = (
+            pulumi.Output.from_input(aws_config.region)
+            if aws_config.region
+            else aws.get_region_output(opts=pulumi.InvokeOutputOptions(parent=self, provider=provider)).region
+        )
+
+        image = EcrImage(f"{name}-image", EcrImageArgs(config=config.image), opts=child)
+        network = AwsNetwork(f"{name}-network", AwsNetworkArgs(config=aws_config, region=region), opts=child)
+        documentdb_mode = config.mongo.mode == "documentdb"
+        groups = SecurityGroups(
+            f"{name}-sg",
+            SecurityGroupsArgs(
+                vpc_id=network.vpc_id,
+                allowed_cidrs=aws_config.allowed_cidrs,
+                listener_ports=[80, 443] if aws_config.https else [80],
+                database=documentdb_mode,
+            ),
+            opts=child,
+        )
+
+        if documentdb_mode:
+            database = DocumentDb(
+                f"{name}-docdb",
+                DocumentDbArgs(
+                    config=aws_config.documentdb,
+                    instance_class=config.mongo.instance_class,
+                    instances=config.mongo.instances,
+                    subnet_ids=network.private_subnet_ids,
+                    security_group_id=groups.database_id,
+                ),
+                opts=child,
+            )
+            mongo_url = database.url
+        else:
+            mongo_url = pulumi.Output.secret(config.mongo_uri.get_secret_value())
+
+        stack_secrets = StackSecrets(f"{name}-secrets", StackSecretsArgs(config=config), opts=child)
+        secrets = RuntimeSecrets(
+            f"{name}-runtime",
+            RuntimeSecretsArgs(
+                values={
+                    "MONGO_URL": mongo_url,
+                    "NODE_RED_CREDENTIAL_SECRET": stack_secrets.credential_secret,
+                    "NODE_RED_EDITOR_PASSWORD": stack_secrets.editor_password,
+                }
+            ),
+            opts=child,
+        )
+
+        lb = LoadBalancer(
+            f"{name}-lb",
+            LoadBalancerArgs(
+                vpc_id=network.vpc_id,
+                subnet_ids=network.public_subnet_ids,
+                security_group_id=groups.load_balancer_id,
+                http_node_root=config.http_node_root,
+                idle_timeout_seconds=aws_config.idle_timeout_seconds,
+                certificate_arn=aws_config.certificate_arn,
+            ),
+            opts=child,
+        )
+        cluster = aws.ecs.Cluster(f"{name}-cluster", opts=child)
+
+        def service(suffix: str, role: str, sizing, secret_names: list[str], **kwargs) -> FargateService:
+            return FargateService(
+                f"{name}-{suffix}",
+                FargateServiceArgs(
+                    role=role,
+                    family=f"{prefix}-{suffix}",
+                    cluster_arn=cluster.arn,
+                    image_ref=image.image_ref,
+                    cpu=sizing.cpu,
+                    memory=sizing.memory,
+                    environment=container.environment(role, config.http_node_root, config.editor.user, documentdb_mode),
+                    secrets={n: (secrets.arns[n], secrets.value_from[n]) for n in secret_names},
+                    subnet_ids=network.task_subnet_ids,
+                    security_group_id=groups.tasks_id,
+                    assign_public_ip=network.assign_public_ip,
+                    log_retention_days=aws_config.log_retention_days,
+                    region=region,
+                    depends_on=lb.listeners,
+                    **kwargs,
+                ),
+                opts=child,
+            )
+
+        # Never two editors: stop the old task before starting the new one (a short editor outage on deploy).
+        service(
+            "editor",
+            "editor",
+            config.editor,
+            ["MONGO_URL", "NODE_RED_CREDENTIAL_SECRET", "NODE_RED_EDITOR_PASSWORD"],
+            desired_count=1,
+            maximum_percent=100,
+            minimum_healthy_percent=0,
+            target_group_arn=lb.editor_target_group_arn,
+        )
+        # Workers roll with full capacity kept; each `up` sets the count to workers.replicas, autoscaling moves it from there.
+        workers = service(
+            "workers",
+            "worker",
+            config.workers,
+            ["MONGO_URL", "NODE_RED_CREDENTIAL_SECRET"],
+            desired_count=config.workers.replicas,
+            maximum_percent=200,
+            minimum_healthy_percent=100,
+            target_group_arn=lb.workers_target_group_arn,
+        )
+        scaling = config.workers.autoscaling
+        ServiceAutoscaling(
+            f"{name}-workers-scaling",
+            ServiceAutoscalingArgs(
+                cluster_name=cluster.name,
+                service_name=workers.service_name,
+                min=scaling.min,
+                max=scaling.max,
+                target_cpu_percent=scaling.target_cpu_percent,
+            ),
+            opts=child,
+        )
+
+        host = pulumi.Output.from_input(aws_config.domain_name) if aws_config.domain_name else lb.dns_name
+        base = pulumi.Output.concat(lb.scheme, "://", host)
+        self.editor_url = pulumi.Output.concat(base, "/")
+        self.api_base_url = pulumi.Output.concat(base, config.http_node_root)
+        self.worker_count = pulumi.Output.from_input(config.workers.replicas)
+        self.load_balancer_dns_name = lb.dns_name
+        self.image_ref = image.image_ref
+        self.register_outputs(
+            {
+                "editorUrl": self.editor_url,
+                "apiBaseUrl": self.api_base_url,
+                "workerCount": self.worker_count,
+                "loadBalancerDnsName": self.load_balancer_dns_name,
+                "imageRef": self.image_ref,
+            }
+        )
