@@ -76,3 +76,32 @@ def credentials_flow(user: str, password: str, http_node_root: str = "/red-nodes
     }
     inner = endpoint(tab_id, f"p-{slug}", protected, "get", inner_fn)
     return [tab(tab_id, f"credentials {path}")] + outer + [request_node] + inner
+
+
+def served_marker(node_url: str, path: str = "/marker", timeout: float = 2.0) -> str | None:
+    """The marker an instance's marker endpoint answers with (node_url includes httpNodeRoot), or None."""
+    import requests
+    try:
+        r = requests.get(node_url + path, timeout=timeout)
+    except requests.RequestException:
+        return None
+    if r.status_code != 200:
+        return None
+    try:
+        return r.json().get("marker")
+    except ValueError:
+        return None
+
+
+def wait_marker(node_url: str, marker: str, path: str = "/marker", timeout: float = 15.0,
+                interval: float = 0.01) -> float:
+    """Poll until the endpoint answers with `marker`; returns the seconds it took. Raises on timeout."""
+    import time
+    start = time.monotonic()
+    last = None
+    while time.monotonic() - start < timeout:
+        last = served_marker(node_url, path)
+        if last == marker:
+            return time.monotonic() - start
+        time.sleep(interval)
+    raise TimeoutError(f"{node_url}{path} did not serve {marker!r} within {timeout}s (last: {last!r})")

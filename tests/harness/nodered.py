@@ -106,13 +106,43 @@ class NodeRedInstance:
         except ProcessLookupError:
             pass
 
+    def _node_pids(self) -> list[int]:
+        """The processes below npm with no children of their own: the node running server.js."""
+        children: dict[int, list[int]] = {}
+        for entry in os.listdir("/proc"):
+            if not entry.isdigit():
+                continue
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            ppid = int(stat.rsplit(")", 1)[1].split()[1])
+            children.setdefault(ppid, []).append(int(entry))
+        leaves, todo = [], list(children.get(self.proc.pid, []))
+        while todo:
+            pid = todo.pop()
+            if children.get(pid):
+                todo.extend(children[pid])
+            else:
+                leaves.append(pid)
+        return leaves
+
     def stop(self, timeout: float = 20.0) -> int | None:
-        """SIGTERM (graceful shutdown); SIGKILL if still running after timeout. Returns the exit code."""
+        """SIGTERM to Node-RED (graceful shutdown, as `docker stop` does); SIGKILL if still running after
+        timeout. Returns the exit code, which npm passes on from the node process."""
         if self.proc is None:
             return None
         code = self.proc.poll()
         if code is None:
-            self._signal(signal.SIGTERM)
+            targets = self._node_pids()
+            for pid in targets:
+                try:
+                    os.kill(pid, signal.SIGTERM)
+                except ProcessLookupError:
+                    pass
+            if not targets:
+                self._signal(signal.SIGTERM)
             try:
                 code = self.proc.wait(timeout)
             except subprocess.TimeoutExpired:

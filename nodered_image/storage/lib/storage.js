@@ -77,6 +77,7 @@ class MongoStorage {
       `keeping ${o.revisionsKept} revisions${o.role === 'worker' ? `, revision check every ${o.syncCheckSeconds} s` : ''}`);
     this.setState('waiting-for-db');
     this.client = await connectWithBackoff(o, this.log, () => this.closed);
+    this.watchConnection();
     const db = this.client.db(o.database);
     this.db = db;
     this.flows = db.collection('flows');
@@ -103,6 +104,18 @@ class MongoStorage {
       });
       this.follower.start();
     }
+  }
+
+  // One log line when the connection to MongoDB is lost and one when it is back (driver monitoring).
+  watchConnection() {
+    this.dbReachable = true;
+    this.client.on('serverDescriptionChanged', (ev) => {
+      const up = ev.newDescription.type !== 'Unknown';
+      if (up === this.dbReachable) return;
+      this.dbReachable = up;
+      if (up) this.log.info(`MongoDB reachable again at ${ev.address}`);
+      else this.log.warn(`lost connection to MongoDB at ${ev.address} (${ev.newDescription.error ? ev.newDescription.error.message : 'no answer'}); flows keep running`);
+    });
   }
 
   async ensureIndexes() {
@@ -149,7 +162,7 @@ class MongoStorage {
     const ready = this.state === 'running' && this.runningRev !== null && this.runningRev >= (this.latestRev || 0);
     return {
       role: o.role || null, instance: o.instanceId || null, rev: this.runningRev, latestRev: this.latestRev,
-      state: this.state, ready, dbReachable: this.status ? !this.status.failing : false,
+      state: this.state, ready, dbReachable: Boolean(this.client) && this.dbReachable !== false,
     };
   }
 

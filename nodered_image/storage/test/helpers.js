@@ -79,6 +79,7 @@ function fakeRuntime() {
     events,
     logs,
     loads: [],
+    startDelayMs: 5, // how long starting the flows takes
     log: {
       info: (m) => logs.push(['info', m]), warn: (m) => logs.push(['warn', m]),
       error: (m) => logs.push(['error', m]), debug: () => {},
@@ -94,7 +95,7 @@ function fakeRuntime() {
         const flows = await rt.storage.getFlows();
         const creds = await rt.storage.getCredentials();
         rt.loads.push({ rev: rt.storage.impl.loaded.rev, flows, creds });
-        setTimeout(() => events.emit('flows:started', { config: { rev: flowsHash(flows) } }), 5);
+        setTimeout(() => events.emit('flows:started', { config: { rev: flowsHash(flows) } }), rt.startDelayMs);
         return flowsHash(flows);
       },
     },

@@ -206,13 +206,14 @@ test('a worker follows every deploy, coalesces bursts and ends on the newest, ne
     await ed.storage.saveFlows(sampleFlows(`v${i}`), null);
     await waitFor(() => wk.storage.statusInfo().rev === i && wk.storage.statusInfo().ready, 10000, `revision ${i}`);
   }
-  // a burst: the worker may skip intermediate revisions but ends on the newest
+  // a burst while starting flows takes a while: the worker skips intermediate revisions, ends on the newest
+  wk.runtime.startDelayMs = 150;
   for (let i = 5; i <= 24; i++) await ed.storage.saveFlows(sampleFlows(`v${i}`), null);
   await waitFor(() => wk.storage.statusInfo().rev === 24 && wk.storage.statusInfo().ready, 15000, 'revision 24');
   const revs = wk.runtime.loads.map((l) => l.rev);
   assert.deepEqual(revs.slice(0, 3), [2, 3, 4]);
   for (let i = 1; i < revs.length; i++) assert.ok(revs[i] > revs[i - 1], `never back: ${revs}`);
-  assert.ok(revs.length < 23, `the burst coalesced (${revs.length} loads)`);
+  assert.ok(revs.length < 3 + 20, `the burst coalesced (${revs.length} loads)`);
   const last = wk.runtime.loads[wk.runtime.loads.length - 1];
   assert.equal(last.flows[0].label, 'tab v24');
   await sleep(300);

@@ -1,0 +1,56 @@
+"""Credentials the editor stores are encrypted in MongoDB, survive an editor restart and decrypt on workers."""
+import requests
+
+from tests.harness.admin import AdminClient
+from tests.harness.flows import credentials_flow, marker_flow, wait_marker
+
+
+def secure(inst):
+    return requests.get(inst.node_url + "/secure", timeout=10)
+
+
+def test_credentials_work_on_workers_and_survive_editor_restart(nodered_factory, mongo_server, mongo_db):
+    editor = nodered_factory("editor")
+    worker = nodered_factory("worker")
+    editor.wait_ready()
+    worker.wait_ready()
+    admin = AdminClient(editor.url, editor.editor_user, editor.editor_password)
+    rev = admin.deploy(credentials_flow("api-user", "s3cret pass", http_node_root=editor.http_node_root)
+                       + marker_flow("one"))
+    worker.wait_ready(rev=rev)
+    r = secure(worker)
+    assert (r.status_code, r.text) == (200, "secret-ok")
+
+    # Stored encrypted, never in clear.
+    doc = mongo_server.client()[mongo_db].flows.find_one({"_id": rev})
+    assert set(doc["credentials"]) == {"encrypted"}
+    assert "s3cret" not in str(doc)
+
+    editor.stop()
+    editor.start()
+    editor.wait_ready(rev=rev)
+    assert secure(editor).status_code == 200, "the restarted editor decrypted its credentials"
+
+    # A deploy that does not touch credentials keeps them (carried into the new revision).
+    admin = AdminClient(editor.url, editor.editor_user, editor.editor_password)
+    flows = [n for n in admin.get_flows()["flows"] if not n["id"].startswith("m-")] + marker_flow("two")
+    rev2 = admin.deploy(flows)
+    assert rev2 == rev + 1
+    wait_marker(worker.node_url, "two")
+    r = secure(worker)
+    assert (r.status_code, r.text) == (200, "secret-ok")
+
+    # A worker started afterwards decrypts them too.
+    late = nodered_factory("worker")
+    late.wait_ready(rev=rev2)
+    assert secure(late).status_code == 200
+
+
+def test_wrong_credential_secret_cannot_decrypt(nodered_factory):
+    editor = nodered_factory("editor")
+    editor.wait_ready()
+    admin = AdminClient(editor.url, editor.editor_user, editor.editor_password)
+    rev = admin.deploy(credentials_flow("u", "p", http_node_root=editor.http_node_root))
+    stranger = nodered_factory("worker", credential_secret="some-other-secret")
+    stranger.wait_ready(rev=rev)
+    assert secure(stranger).status_code == 401, "credentials must not decrypt with another secret"

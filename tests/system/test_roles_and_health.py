@@ -1,0 +1,106 @@
+"""Roles, /healthz, refusing bad environments, graceful stop."""
+import time
+
+import pytest
+import requests
+
+from tests.harness.admin import AdminClient
+from tests.harness.flows import marker_flow, wait_marker
+
+
+def test_worker_has_no_admin_api_and_nothing_it_receives_changes_the_flows(nodered_factory, mongo_server, mongo_db):
+    editor = nodered_factory("editor")
+    worker = nodered_factory("worker")
+    editor.wait_ready()
+    rev = AdminClient(editor.url, editor.editor_user, editor.editor_password).deploy(marker_flow("kept"))
+    worker.wait_ready(rev=rev)
+    flows = mongo_server.client()[mongo_db].flows
+    before = list(flows.find())
+
+    assert requests.get(worker.url + "/flows", timeout=5).status_code == 404
+    assert requests.post(worker.url + "/flows", json={"flows": marker_flow("evil")}, timeout=5,
+                         headers={"Node-RED-Deployment-Type": "full"}).status_code == 404
+    assert requests.post(worker.url + "/auth/token", timeout=5, data={
+        "client_id": "node-red-admin", "grant_type": "password", "scope": "*",
+        "username": "admin", "password": editor.editor_password}).status_code == 404
+    assert requests.get(worker.url + "/", timeout=5).status_code == 404, "no editor on a worker"
+
+    assert list(flows.find()) == before
+    assert requests.get(worker.node_url + "/marker", timeout=5).json()["marker"] == "kept"
+
+
+def test_editor_requires_login(editor):
+    assert requests.get(editor.url + "/flows", timeout=5).status_code == 401
+    bad = AdminClient(editor.url, editor.editor_user, "wrong-password")
+    with pytest.raises(requests.HTTPError):
+        bad.login()
+
+
+def test_healthz_reports_role_revision_and_readiness(nodered_factory, mongo_server, mongo_db):
+    editor = nodered_factory("editor", instance_id="ed-health")
+    worker = nodered_factory("worker", instance_id="wk-health")
+    e = editor.wait_ready()
+    w = worker.wait_ready()
+    assert (e["role"], e["instance"], e["rev"], e["latestRev"], e["state"]) == ("editor", "ed-health", 0, 0, "running")
+    assert (w["role"], w["instance"], w["ready"]) == ("worker", "wk-health", True)
+
+    admin = AdminClient(editor.url, editor.editor_user, editor.editor_password)
+    rev = admin.deploy(marker_flow("good"))
+    assert worker.wait_ready(rev=rev)["rev"] == rev
+
+    # A revision whose flows cannot start (a node type this image lacks): not ready, 503.
+    broken = marker_flow("broken") + [{"id": "x1", "type": "no-such-node-type", "z": "tab-marker", "wires": []}]
+    bad_rev = admin.deploy(broken)
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        h = worker.healthz()
+        if h["latestRev"] == bad_rev and h["state"] == "error":
+            break
+        time.sleep(0.1)
+    assert (h["latestRev"], h["state"], h["status_code"], h["ready"]) == (bad_rev, "error", 503, False), \
+        "a worker that cannot start the newest revision is not ready"
+    assert "could not start: missing node types" in worker.log_text()
+
+    # A good deploy after it: ready again.
+    good_rev = admin.deploy(marker_flow("fixed"))
+    worker.wait_ready(rev=good_rev, timeout=20)
+    wait_marker(worker.node_url, "fixed")
+
+    # Status records in MongoDB say the same.
+    recs = {r["_id"]: r for r in mongo_server.client()[mongo_db].instances.find()}
+    assert recs["wk-health"]["role"] == "worker" and recs["ed-health"]["role"] == "editor"
+
+
+@pytest.mark.parametrize("role,env,message", [
+    ("worker", {"NODE_RED_CREDENTIAL_SECRET": None}, "NODE_RED_CREDENTIAL_SECRET is required"),
+    ("editor", {"NODE_RED_CREDENTIAL_SECRET": None}, "NODE_RED_CREDENTIAL_SECRET is required"),
+    ("janitor", {}, "NODE_RED_ROLE must be"),
+    ("editor", {"NODE_RED_EDITOR_PASSWORD": None}, "NODE_RED_EDITOR_PASSWORD or NODE_RED_EDITOR_PASSWORD_HASH is required"),
+    ("worker", {"NODE_RED_HTTP_NODE_ROOT": "/"}, "NODE_RED_HTTP_NODE_ROOT must start with"),
+    ("worker", {"NODE_RED_HTTP_NODE_ROOT": "api"}, "NODE_RED_HTTP_NODE_ROOT must start with"),
+    ("worker", {"MONGO_URL": None}, "MONGO_URL is required"),
+])
+def test_bad_environment_refuses_to_start_with_a_message(nodered_factory, role, env, message):
+    kw = {}
+    if "NODE_RED_CREDENTIAL_SECRET" in env:
+        kw["credential_secret"] = None
+    if "NODE_RED_EDITOR_PASSWORD" in env:
+        kw["editor_password"] = None
+    if "NODE_RED_HTTP_NODE_ROOT" in env:
+        kw["http_node_root"] = env["NODE_RED_HTTP_NODE_ROOT"]
+    if "MONGO_URL" in env:
+        kw["mongo_url"] = ""
+    inst = nodered_factory(role, **kw)
+    code = inst.wait_exit(timeout=30)
+    assert code != 0
+    assert "refusing to start" in inst.log_text() and message in inst.log_text()
+
+
+def test_sigterm_stops_gracefully_and_removes_the_status_record(nodered_factory, mongo_server, mongo_db):
+    worker = nodered_factory("worker", instance_id="wk-stop")
+    worker.wait_ready()
+    instances = mongo_server.client()[mongo_db].instances
+    assert instances.count_documents({"_id": "wk-stop"}) == 1
+    assert worker.stop() == 0
+    assert "SIGTERM received" in worker.log_text() and "stopped" in worker.log_text()
+    assert instances.count_documents({"_id": "wk-stop"}) == 0
