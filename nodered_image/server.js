@@ -35,12 +35,38 @@ app.get('/healthz', (req, res) => {
     res.status(body.ready ? 200 : 503).json(body);
 });
 
-// While a reload swaps the flows (stop old, start new), HTTP-in routes are briefly absent: hold
-// requests until the new flows are started instead of answering 404.
+// A deploy or reload stops the running flows and starts the new ones. Requests arriving meanwhile
+// are held until the new flows are started (instead of a 404 from a missing route), and the swap
+// waits for requests already inside the flows to be answered (instead of dropping them).
+let inFlight = 0;
+let drained = [];
+function track(req, res, next) {
+    inFlight += 1;
+    let done = false;
+    const finish = () => {
+        if (done) return;
+        done = true;
+        inFlight -= 1;
+        if (inFlight === 0) {
+            drained.forEach((resolve) => resolve());
+            drained = [];
+        }
+    };
+    res.on('finish', finish);
+    res.on('close', finish);
+    next();
+}
+storage.setDrain((timeoutMs) => {
+    if (inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => {
+        drained.push(resolve);
+        setTimeout(resolve, timeoutMs).unref();
+    });
+});
 app.use(settings.httpNodeRoot, (req, res, next) => {
     if (!storage.isSwapping()) return next();
     storage.whenSwapped(10000).then(() => next());
-}, (req, res, next) => RED.httpNode(req, res, next));
+}, track, (req, res, next) => RED.httpNode(req, res, next));
 
 if (settings.httpAdminRoot !== false) {
     // Report the storage revision a deploy was saved as, beside Node-RED's own hash revision.

@@ -77,7 +77,9 @@ class RevisionFollower {
   handle(change) {
     if ((change.operationType === 'insert' || change.operationType === 'replace') && change.documentKey) {
       const rev = change.documentKey._id;
-      if (typeof rev === 'number') this.onRevision(rev, 'change stream');
+      // An insert event carries the whole revision document: the reload need not read it again.
+      const doc = change.fullDocument && change.fullDocument._id === rev ? change.fullDocument : null;
+      if (typeof rev === 'number') this.onRevision(rev, 'change stream', doc);
     }
   }
 

@@ -13,12 +13,23 @@ class StatusRecorder {
     this.failing = false;
     this.inflight = null;
     this.again = false;
+    this.soon = null;
   }
 
   start() {
     this.refresh();
     this.timer = setInterval(() => this.refresh(), this.opts.statusSeconds * 1000);
     this.timer.unref();
+  }
+
+  // A state change: write soon, off the reload's critical path; changes close together coalesce.
+  changed() {
+    if (this.soon) return;
+    this.soon = setTimeout(() => {
+      this.soon = null;
+      this.refresh();
+    }, 200);
+    this.soon.unref();
   }
 
   // Writes the record now; calls made while a write is in flight coalesce into one more write.
@@ -61,6 +72,7 @@ class StatusRecorder {
   // Graceful stop: the record goes now instead of expiring later.
   async remove() {
     clearInterval(this.timer);
+    clearTimeout(this.soon);
     await this.inflight;
     await this.coll.deleteOne({ _id: this.opts.instanceId }).catch(() => {});
   }

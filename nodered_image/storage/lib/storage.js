@@ -55,7 +55,9 @@ class MongoStorage {
     this.loaded = null; // {rev, flows, credentials} handed to Node-RED by the last getFlows/saveFlows
     this.stagedCredentials = undefined;
     this.hashToRev = new Map();
+    this.seenAt = new Map(); // rev -> when a worker first learnt of it (for the reload log line)
     this.localSettings = null;
+    this.prefetched = null; // newest revision document from the change stream, not yet loaded
     this.localSessions = null;
     this.closed = false;
     this.flowsStartedOnce = false;
@@ -100,7 +102,7 @@ class MongoStorage {
     if (o.role === 'worker') {
       this.follower = new RevisionFollower({
         coll: this.flows, log: this.log, checkSeconds: o.syncCheckSeconds,
-        onRevision: (rev, reason) => this.onRevision(rev, reason),
+        onRevision: (rev, reason, doc) => this.onRevision(rev, reason, doc),
       });
       this.follower.start();
     }
@@ -149,7 +151,7 @@ class MongoStorage {
     if (!STATES.includes(state)) throw new Error(`unknown state ${state}`);
     if (this.state === state) return;
     this.state = state;
-    if (this.status) this.status.refresh();
+    if (this.status) this.status.changed();
   }
 
   snapshot() {
@@ -178,9 +180,16 @@ class MongoStorage {
     return Promise.race([this.swapping, timeout]).finally(() => clearTimeout(timer));
   }
 
-  beginSwap() {
-    if (this.swapping) return;
-    this.swapping = new Promise((resolve) => { this.endSwap = resolve; });
+  // A flow swap is about to stop the running flows: hold new HTTP requests (the launcher's gate
+  // awaits whenSwapped) and let requests already inside the flows finish (the launcher's drain), so
+  // no request is cut off by a deploy or a reload.
+  async beginSwap() {
+    if (!this.swapping) this.swapping = new Promise((resolve) => { this.endSwap = resolve; });
+    if (this.drain) await this.drain(this.opts.drainTimeoutMs);
+  }
+
+  setDrain(fn) {
+    this.drain = fn;
   }
 
   finishSwap() {
@@ -208,8 +217,11 @@ class MongoStorage {
     this.flowsStartedOnce = true;
     this.setState('running');
     this.finishSwap();
-    this.log.info(previous === rev ? `flows of revision ${rev} started` : `running flows revision ${rev}${previous !== null ? ` (was ${previous})` : ''}`);
-    this.status && this.status.refresh();
+    const seen = this.seenAt.get(rev);
+    const took = seen ? `, ${Date.now() - seen} ms after it was seen` : '';
+    this.seenAt.clear();
+    this.log.info(previous === rev ? `flows of revision ${rev} started` : `running flows revision ${rev}${previous !== null ? ` (was ${previous}${took})` : ''}`);
+    if (this.status) this.status.changed();
     const waiters = this.startWaiters;
     this.startWaiters = [];
     waiters.forEach((w) => w.resolve(rev));
@@ -227,11 +239,15 @@ class MongoStorage {
 
   // ---- sync (workers) --------------------------------------------------------------------------
 
-  onRevision(rev, reason) {
+  onRevision(rev, reason, doc) {
     const behind = this.runningRev === null || rev > this.runningRev;
-    if (rev > (this.latestRev ?? -1) && behind) this.log.info(`new flows revision ${rev} (seen by ${reason})`);
+    if (doc && rev >= (this.latestRev ?? -1)) this.prefetched = doc;
+    if (rev > (this.latestRev ?? -1) && behind) {
+      this.seenAt.set(rev, Date.now());
+      this.log.info(`new flows revision ${rev} (seen by ${reason})`);
+    }
     this.noteLatest(rev);
-    if (behind && this.state === 'running') this.status.refresh();
+    if (behind && this.status) this.status.changed();
     this.scheduleReload();
   }
 
@@ -297,12 +313,15 @@ class MongoStorage {
   }
 
   async getFlows() {
-    const doc = await this.readNewestWithRetry();
+    // The newest known revision as delivered by the change stream, else read from the database.
+    const pre = this.prefetched;
+    this.prefetched = null;
+    const doc = pre && pre._id === this.latestRev ? pre : await this.readNewestWithRetry();
     const loaded = doc
       ? { rev: doc._id, flows: decodeKeys(doc.flows || []), credentials: doc.credentials || null }
       : { rev: 0, flows: [], credentials: null };
     this.remember(loaded);
-    if (this.flowsStartedOnce) this.beginSwap();
+    if (this.flowsStartedOnce) await this.beginSwap();
     this.log.info(doc ? `loaded flows revision ${loaded.rev} (${loaded.flows.length} nodes)` : 'no flows saved yet: starting with an empty flow set');
     return loaded.flows;
   }
@@ -345,7 +364,7 @@ class MongoStorage {
       const credNote = this.stagedCredentials !== undefined ? ', credentials updated' : '';
       this.stagedCredentials = undefined;
       this.remember({ rev, flows, credentials });
-      this.beginSwap();
+      await this.beginSwap();
       this.log.info(`saved flows as revision ${rev} (${flows.length} nodes${credNote}${savedBy ? `, by ${savedBy}` : ''})`);
       this.prune(rev);
       return rev;
