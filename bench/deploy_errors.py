@@ -4,7 +4,7 @@ Every request's outcome is kept; the figure is the count of non-2xx answers and 
 (by status / error kind), over the whole run. Each deploy changes the endpoint's function (so
 every worker really swaps flows) and is waited for until every worker serves it. Prints figures.
 
-    venv/bin/python -m bench.deploy_errors [--workers 3] [--deploys 20] [--threads 4] [--rate 400]
+    venv/bin/python bench/deploy_errors.py [--workers 3] [--deploys 20] [--threads 4] [--rate 400]
 """
 from __future__ import annotations
 
@@ -15,10 +15,15 @@ import statistics
 import sys
 import time
 import uuid
+from pathlib import Path
 
-from tests.e2e.flows_e2e import whoami_flow
-from tests.harness.load import Load
-from tests.harness.stack import LocalStack
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # also runnable as `python bench/<name>.py`
+    sys.path.insert(0, str(ROOT))
+
+from tests.e2e.flows_e2e import whoami_flow  # noqa: E402
+from tests.harness.load import Load  # noqa: E402
+from tests.harness.stack import LocalStack  # noqa: E402
 
 
 def run(workers: int, deploys: int, threads: int, rate: float, pause: float) -> dict:

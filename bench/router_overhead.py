@@ -8,7 +8,7 @@ deploys a trivial GET endpoint, and loads it with wrk (Debian's package) alterna
 Everything shares this machine's cores, so the figures include nginx's CPU cost, not network time.
 Prints figures; asserts nothing about time.
 
-    venv/bin/python -m bench.router_overhead [--workers 3] [--duration 10] [--rounds 2]
+    venv/bin/python bench/router_overhead.py [--workers 3] [--duration 10] [--rounds 2]
 """
 from __future__ import annotations
 
@@ -21,8 +21,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tests.e2e.flows_e2e import whoami_flow
-from tests.harness.stack import LocalStack
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # also runnable as `python bench/<name>.py`
+    sys.path.insert(0, str(ROOT))
+
+from tests.e2e.flows_e2e import whoami_flow  # noqa: E402
+from tests.harness.stack import LocalStack  # noqa: E402
 
 DONE = r"""
 function done(summary, latency, requests)

@@ -1,6 +1,6 @@
 """Every benchmark, one after the other (what `make bench` runs). Prints figures, asserts nothing.
 
-    venv/bin/python -m bench.run_all [--quick]
+    venv/bin/python bench/run_all.py [--quick]   (make bench)
 
 Each benchmark runs in its own process with its own local stack; the output is also written to
 bench-results/<UTC time>.txt. A benchmark that fails is reported and the others still run; the exit
@@ -22,11 +22,11 @@ def plan(quick: bool) -> list[tuple[str, list[str]]]:
     py = sys.executable
     deploys = "20" if quick else "50"
     return [
-        ("sync latency, 3 workers", [py, "-m", "bench.sync_latency", "--workers", "3", "--deploys", deploys]),
-        ("sync latency, 6 workers", [py, "-m", "bench.sync_latency", "--workers", "6", "--deploys", deploys]),
-        ("router overhead, 3 workers", [py, "-m", "bench.router_overhead", "--workers", "3",
+        ("sync latency, 3 workers", [py, "bench/sync_latency.py", "--workers", "3", "--deploys", deploys]),
+        ("sync latency, 6 workers", [py, "bench/sync_latency.py", "--workers", "6", "--deploys", deploys]),
+        ("router overhead, 3 workers", [py, "bench/router_overhead.py", "--workers", "3",
                                         "--duration", "5" if quick else "10"]),
-        ("errors during 20 deploys under load, 3 workers", [py, "-m", "bench.deploy_errors", "--workers", "3",
+        ("errors during 20 deploys under load, 3 workers", [py, "bench/deploy_errors.py", "--workers", "3",
                                                             "--deploys", "20"]),
     ]
 
