@@ -132,6 +132,14 @@ class LocalStack:
         self.router.update(self.worker_addresses)
         return w
 
+    def remove_worker(self, worker: NodeRedInstance | None = None) -> NodeRedInstance:
+        """Scale down by one: take the worker out of the router's config first, then stop it."""
+        worker = worker or self.workers[-1]
+        self.workers.remove(worker)
+        self.router.update(self.worker_addresses)
+        worker.stop()
+        return worker
+
     def describe(self) -> str:
         lines = [f"router        {self.router.url}  (nginx config: {self.router.conf_path})",
                  f"  flows API   {self.router.api_url}/...",
