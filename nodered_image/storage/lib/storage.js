@@ -231,6 +231,7 @@ class MongoStorage {
   onStartFailed(reason) {
     this.log.error(`flows of revision ${this.loaded ? this.loaded.rev : '?'} could not start: ${reason}`);
     this.setState('error');
+    if (!this.reloading && this.loaded) this.failedRev = this.loaded.rev;
     this.finishSwap();
     const waiters = this.startWaiters;
     this.startWaiters = [];
@@ -252,9 +253,15 @@ class MongoStorage {
   }
 
   scheduleReload() {
-    if (this.closed || this.opts.role !== 'worker' || !this.flowsStartedOnce || this.reloading) return;
+    // Before the first start Node-RED itself is loading the flows; if that start failed (state
+    // error), a newer revision is loaded all the same.
+    const startAttempted = this.flowsStartedOnce || this.state === 'error';
+    if (this.closed || this.opts.role !== 'worker' || !startAttempted || this.reloading) return;
     if (!this.needsReload()) return;
-    this.reloading = this.reloadLoop().finally(() => { this.reloading = null; });
+    this.reloading = this.reloadLoop().finally(() => {
+      this.reloading = null;
+      this.scheduleReload(); // a revision that arrived while a failed reload ended
+    });
   }
 
   needsReload() {

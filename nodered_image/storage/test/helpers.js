@@ -85,17 +85,25 @@ function fakeRuntime() {
       error: (m) => logs.push(['error', m]), debug: () => {},
     },
     storage: null,
+    // Like Node-RED: flows with a node type it does not know never start (a missing-types event).
+    started(flows) {
+      if (flows.some((n) => n.type === 'no-such-type')) {
+        events.emit('runtime-event', { id: 'runtime-state', payload: { error: 'missing-types' } });
+      } else {
+        events.emit('flows:started', { config: { rev: flowsHash(flows) } });
+      }
+    },
     async start() {
       const flows = await rt.storage.getFlows();
       await rt.storage.getCredentials();
-      events.emit('flows:started', { config: { rev: flowsHash(flows) } });
+      rt.started(flows);
     },
     nodes: {
       loadFlows: async () => {
         const flows = await rt.storage.getFlows();
         const creds = await rt.storage.getCredentials();
         rt.loads.push({ rev: rt.storage.impl.loaded.rev, flows, creds });
-        setTimeout(() => events.emit('flows:started', { config: { rev: flowsHash(flows) } }), rt.startDelayMs);
+        setTimeout(() => rt.started(flows), rt.startDelayMs);
         return flowsHash(flows);
       },
     },

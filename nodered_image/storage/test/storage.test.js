@@ -246,3 +246,24 @@ test('bad options are refused with the option named', async (t) => {
   await assert.rejects(createStorage().init({ storageModuleOptions: { role: 'boss', mongoUrl: mongo.url } }, null), /role/);
   await assert.rejects(createStorage().init({ storageModuleOptions: { role: 'worker' } }, null), /mongoUrl/);
 });
+
+test('a revision whose flows cannot start makes the worker not ready until a newer one starts', async (t) => {
+  const db = uniqueDb('broken');
+  const ed = await storageFor(t, db, 'editor');
+  if (!ed) return;
+  const broken = (m) => [...sampleFlows(m), { id: 'x', type: 'no-such-type', z: 'tab1', wires: [] }];
+  await ed.storage.saveFlows(broken('b1'), null);
+  // at startup
+  const wk = await storageFor(t, db, 'worker', { syncCheckSeconds: 60 });
+  await wk.runtime.start();
+  assert.deepEqual([wk.storage.statusInfo().state, wk.storage.statusInfo().ready], ['error', false]);
+  await ed.storage.saveFlows(sampleFlows('good2'), null);
+  await waitFor(() => wk.storage.statusInfo().ready && wk.storage.statusInfo().rev === 2, 10000, 'recovery after startup failure');
+  // on a reload
+  await ed.storage.saveFlows(broken('b3'), null);
+  await waitFor(() => wk.storage.statusInfo().state === 'error', 10000, 'error state');
+  assert.equal(wk.storage.statusInfo().ready, false);
+  assert.equal(wk.storage.statusInfo().latestRev, 3);
+  await ed.storage.saveFlows(sampleFlows('good4'), null);
+  await waitFor(() => wk.storage.statusInfo().ready && wk.storage.statusInfo().rev === 4, 10000, 'recovery after reload failure');
+});
