@@ -27,7 +27,7 @@ function readOptions(settings) {
     syncCheckSeconds: positiveNumber(o.syncCheckSeconds, 'syncCheckSeconds', 30),
     statusSeconds: positiveNumber(o.statusSeconds, 'statusSeconds', 5),
     statusTtlSeconds: Math.floor(positiveNumber(o.statusTtlSeconds, 'statusTtlSeconds', 60)),
-    reloadTimeoutSeconds: positiveNumber(o.reloadTimeoutSeconds, 'reloadTimeoutSeconds', 60),
+    reloadTimeoutSeconds: positiveNumber(o.reloadTimeoutSeconds, 'reloadTimeoutSeconds', 30),
     drainTimeoutMs: positiveNumber(o.drainTimeoutMs, 'drainTimeoutMs', 5000),
     tlsCAFile: o.tlsCAFile || null,
     enableChangeStreams: o.enableChangeStreams === true || o.enableChangeStreams === 'true',

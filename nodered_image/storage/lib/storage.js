@@ -184,7 +184,15 @@ class MongoStorage {
   // awaits whenSwapped) and let requests already inside the flows finish (the launcher's drain), so
   // no request is cut off by a deploy or a reload.
   async beginSwap() {
-    if (!this.swapping) this.swapping = new Promise((resolve) => { this.endSwap = resolve; });
+    if (!this.swapping) {
+      this.swapping = new Promise((resolve) => { this.endSwap = resolve; });
+      // Should Node-RED never report the new flows started, stop holding requests all the same.
+      this.swapTimer = setTimeout(() => {
+        this.log.warn('new flows not reported started in time: no longer holding HTTP requests');
+        this.finishSwap();
+      }, this.opts.reloadTimeoutSeconds * 1000);
+      this.swapTimer.unref();
+    }
     if (this.drain) await this.drain(this.opts.drainTimeoutMs);
   }
 
@@ -194,6 +202,7 @@ class MongoStorage {
 
   finishSwap() {
     if (!this.swapping) return;
+    clearTimeout(this.swapTimer);
     this.swapping = null;
     this.endSwap();
   }
