@@ -30,9 +30,10 @@ def test_credentials_work_on_workers_and_survive_editor_restart(nodered_factory,
     editor.start()
     editor.wait_ready(rev=rev)
     assert secure(editor).status_code == 200, "the restarted editor decrypted its credentials"
+    # The login session is stored too: the token from before the restart still works.
+    assert [n["id"] for n in admin.get_flows()["flows"]][:1] == ["tab-secure"]
 
     # A deploy that does not touch credentials keeps them (carried into the new revision).
-    admin = AdminClient(editor.url, editor.editor_user, editor.editor_password)
     flows = [n for n in admin.get_flows()["flows"] if not n["id"].startswith("m-")] + marker_flow("two")
     rev2 = admin.deploy(flows)
     assert rev2 == rev + 1
