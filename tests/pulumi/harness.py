@@ -105,6 +105,9 @@ def run_program(config: dict[str, Any], stack: str = "test") -> Program:
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False)
+    # set_mocks keeps the pending-outputs set of the previous run; a run that raised midway left tasks of
+    # its (now closed) loop there, which this run would wait on ("Event loop is closed").
+    pulumi.runtime.settings.SETTINGS.outputs = set()
     pulumi.runtime.set_all_config(
         {f"{PROJECT}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in config.items()}
     )

@@ -1,0 +1,77 @@
+"""aws target: the load balancer sends <httpNodeRoot> to the workers and the rest to the editor."""
+import pytest
+
+from .aws_helpers import (
+    LISTENER,
+    LISTENER_RULE,
+    LOAD_BALANCER,
+    arn,
+    ingress_sources,
+    run_example,
+    security_group,
+    target_group,
+)
+
+CERTIFICATE = "arn:aws:acm:eu-west-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+NODE_RED_WEBSOCKET_KEEPALIVE_SECONDS = 15  # Node-RED's default webSocketKeepAliveTime; settings.js keeps it
+
+
+@pytest.mark.parametrize("root", ["/red-nodes", "/api/v1"])
+def test_worker_rule_matches_the_node_root_and_below_and_forwards_to_workers(root):
+    program = run_example(httpNodeRoot=root)
+    [rule] = program.of_type(LISTENER_RULE)
+    [condition] = rule.inputs["conditions"]
+    assert sorted(condition["pathPattern"]["values"]) == sorted([root, f"{root}/*"])
+    [action] = rule.inputs["actions"]
+    assert (action["type"], action["targetGroupArn"]) == ("forward", arn(target_group(program, "workers")))
+    assert program.output("apiBaseUrl").endswith(root)
+
+
+def test_everything_else_goes_to_the_editor():
+    program = run_example()
+    [listener] = program.of_type(LISTENER)
+    [default] = listener.inputs["defaultActions"]
+    assert (default["type"], default["targetGroupArn"]) == ("forward", arn(target_group(program, "editor")))
+    [rule] = program.of_type(LISTENER_RULE)
+    assert rule.inputs["listenerArn"] == arn(listener)
+
+
+@pytest.mark.parametrize("suffix", ["editor", "workers"])
+def test_target_groups_check_healthz_on_the_node_red_port(suffix):
+    group = target_group(run_example(), suffix)
+    assert (group.inputs["port"], group.inputs["protocol"], group.inputs["targetType"]) == (1880, "HTTP", "ip")
+    assert group.inputs["healthCheck"]["path"] == "/healthz"
+    assert group.inputs["healthCheck"]["matcher"] == "200"
+
+
+def test_idle_timeout_outlasts_the_editor_websocket_keepalive():
+    alb = run_example().one(LOAD_BALANCER)
+    assert alb.inputs["idleTimeout"] > 2 * NODE_RED_WEBSOCKET_KEEPALIVE_SECONDS
+    assert run_example(aws={"idleTimeoutSeconds": 600}).one(LOAD_BALANCER).inputs["idleTimeout"] == 600
+
+
+def test_plain_http_without_a_certificate():
+    program = run_example()
+    [listener] = program.of_type(LISTENER)
+    assert (listener.inputs["port"], listener.inputs["protocol"]) == (80, "HTTP")
+    assert "certificateArn" not in listener.inputs
+    assert {port for port, _ in ingress_sources(program, security_group(program, "alb"))} == {80}
+    assert program.output("editorUrl").startswith("http://")
+
+
+def test_https_with_a_certificate_and_http_redirected():
+    program = run_example(aws={"certificateArn": CERTIFICATE, "domainName": "nodered.example.com"})
+    listeners = {l.inputs["port"]: l for l in program.of_type(LISTENER)}
+    assert set(listeners) == {80, 443}
+    https = listeners[443]
+    assert (https.inputs["protocol"], https.inputs["certificateArn"]) == ("HTTPS", CERTIFICATE)
+    assert https.inputs["sslPolicy"].startswith("ELBSecurityPolicy-TLS13")
+    [redirect] = listeners[80].inputs["defaultActions"]
+    assert redirect["type"] == "redirect"
+    assert (redirect["redirect"]["protocol"], redirect["redirect"]["port"], redirect["redirect"]["statusCode"]) == ("HTTPS", "443", "HTTP_301")
+    # Workers' rule on the HTTPS listener, not on the redirecting one.
+    [rule] = program.of_type(LISTENER_RULE)
+    assert rule.inputs["listenerArn"] == arn(https)
+    assert {port for port, _ in ingress_sources(program, security_group(program, "alb"))} == {80, 443}
+    assert program.output("editorUrl") == "https://nodered.example.com/"
+    assert program.output("apiBaseUrl") == "https://nodered.example.com/red-nodes"
