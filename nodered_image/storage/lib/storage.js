@@ -281,7 +281,7 @@ class MongoStorage {
     while (!this.closed && this.needsReload()) {
       const target = this.latestRev;
       this.setState('reloading');
-      this.log.info(`reloading flows: running revision ${this.runningRev}, newest ${target}`);
+      this.log.debug(`reloading flows: running revision ${this.runningRev}, newest ${target}`);
       const started = new Promise((resolve, reject) => this.startWaiters.push({ resolve, reject }));
       started.catch(() => {});
       try {
