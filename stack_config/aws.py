@@ -8,7 +8,7 @@ import ipaddress
 import re
 from typing import Annotated, Literal, Optional
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from .base import ConfigModel
 
@@ -19,7 +19,7 @@ _REGION = r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$"
 _VPC_ID = r"^vpc-[0-9a-f]{8,17}$"
 _SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8,17}$")
 _CERTIFICATE_ARN = re.compile(r"^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate/[0-9a-f-]{36}$")
-_DOMAIN = r"^([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$"
+_DOMAIN = r"([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
 
 
 class DocumentDbConfig(ConfigModel):
@@ -43,8 +43,8 @@ class AwsConfig(ConfigModel):
     # Existing VPC: give its id and at least two public (load balancer) and two private
     # (tasks, database) subnets in different zones. Unset: a new VPC is created.
     vpc_id: Optional[Annotated[str, Field(pattern=_VPC_ID)]] = None
-    public_subnet_ids: list[str] = Field(default=[], validate_default=True)
-    private_subnet_ids: list[str] = Field(default=[], validate_default=True)
+    public_subnet_ids: list[str] = []
+    private_subnet_ids: list[str] = []
 
     # New VPC only.
     vpc_cidr: str = "10.40.0.0/16"
@@ -56,17 +56,31 @@ class AwsConfig(ConfigModel):
     nat_gateway: Literal["single", "perAz", "none"] = "single"
 
     # Who may reach the load balancer.
-    allowed_cidrs: list[str] = Field(default=["0.0.0.0/0"], validate_default=True)
+    allowed_cidrs: list[str] = ["0.0.0.0/0"]
     # ACM certificate: HTTPS on 443 and HTTP redirected to it. Unset: plain HTTP on 80.
     certificate_arn: Optional[str] = None
     # Host name users reach the load balancer by (a DNS record you point at it); used in the
-    # stack's URLs. Unset: the load balancer's own DNS name.
-    domain_name: Optional[Annotated[str, Field(pattern=_DOMAIN, max_length=253)]] = None
+    # stack's URLs. Unset: the load balancer's own DNS name. Required with a certificate (the
+    # certificate is for this name, never for the load balancer's).
+    domain_name: Optional[str] = None
     # Load balancer idle timeout: above the editor websocket's 15 s keep-alive, and above the
     # longest HTTP flow you run.
     idle_timeout_seconds: Annotated[int, Field(ge=30, le=4000)] = 120
     log_retention_days: int = 30
     documentdb: DocumentDbConfig = DocumentDbConfig()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _check_absent_keys_too(cls, data):
+        # These keys are checked against others even when left out; given explicitly, an error about
+        # them is reported under their stack-file name (a default would be reported by field name).
+        if isinstance(data, dict):
+            absent = {"publicSubnetIds": ("public_subnet_ids", []), "privateSubnetIds": ("private_subnet_ids", []), "domainName": ("domain_name", None)}
+            data = dict(data)
+            for alias, (name, default) in absent.items():
+                if alias not in data and name not in data:
+                    data[alias] = default
+        return data
 
     @field_validator("public_subnet_ids", "private_subnet_ids")
     @classmethod
@@ -81,7 +95,7 @@ class AwsConfig(ConfigModel):
                 raise ValueError("subnet ids need aws.vpcId (the VPC they belong to); leave both unset for a new VPC")
         elif len(value) < 2:
             role = "the load balancer" if info.field_name == "public_subnet_ids" else "the tasks and the database"
-            raise ValueError(f"needs at least 2 subnets in different availability zones for {role} (got {len(value)})")
+            raise ValueError(f"needs at least 2 subnets in different availability zones for {role}")
         return value
 
     @field_validator("private_subnet_ids")
@@ -143,6 +157,17 @@ class AwsConfig(ConfigModel):
         region = info.data.get("region")
         if region and match.group(1) != region:
             raise ValueError(f"is in region {match.group(1)}, but the stack deploys to aws.region {region}: ACM certificates are regional")
+        return value
+
+    @field_validator("domain_name")
+    @classmethod
+    def _domain(cls, value: Optional[str], info: ValidationInfo) -> Optional[str]:
+        if value is None:
+            if info.data.get("certificate_arn"):
+                raise ValueError("required with aws.certificateArn: the host name the certificate is for (point its DNS record at the load balancer)")
+            return value
+        if len(value) > 253 or not re.fullmatch(_DOMAIN, value):
+            raise ValueError(f"{value!r} is not a host name (e.g. nodered.example.com)")
         return value
 
     @field_validator("log_retention_days")

@@ -27,10 +27,12 @@ BAD = [
     ({"aws": {"allowedCidrs": ["10.0.0.300/32"]}}, "aws.allowedCidrs", "is not an IPv4 CIDR"),
     ({"aws": {"certificateArn": "arn:aws:iam::123456789012:server-certificate/x"}}, "aws.certificateArn", "must be an ACM certificate ARN"),
     (
-        {"aws": {"certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"}},
+        {"aws": {"certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", "domainName": "nodered.example.com"}},
         "aws.certificateArn",
         "ACM certificates are regional",
     ),
+    ({"aws": {"certificateArn": "arn:aws:acm:eu-west-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"}}, "aws.domainName", "required with aws.certificateArn"),
+    ({"aws": {"domainName": "https://nodered.example.com"}}, "aws.domainName", "is not a host name"),
     ({"aws": {"logRetentionDays": 10}}, "aws.logRetentionDays", "one of CloudWatch's retention periods"),
     ({"aws": {"region": "Europe"}}, "aws.region", "pattern"),
     ({"aws": {"idleTimeoutSeconds": 10}}, "aws.idleTimeoutSeconds", "greater than or equal to 30"),
@@ -38,6 +40,7 @@ BAD = [
     ({"aws": {"vpcID": "vpc-0a1b2c3d"}}, "aws.vpcID", "unknown key"),
     ({"aws": {"publicSubnetIds": ["subnet-0000000000000aa01"]}}, "aws.publicSubnetIds", "need aws.vpcId"),
     ({"aws": {**EXISTING, "privateSubnetIds": ["subnet-0000000000000bb01"]}}, "aws.privateSubnetIds", "at least 2 subnets"),
+    ({"aws": EXISTING}, "aws.privateSubnetIds", "at least 2 subnets"),  # left out entirely
     ({"aws": {**EXISTING, "publicSubnetIds": ["subnet-0000000000000aa01"], "privateSubnetIds": ["subnet-0000000000000bb01", "subnet-0000000000000bb02"]}}, "aws.publicSubnetIds", "at least 2 subnets"),
     ({"aws": {**EXISTING, "privateSubnetIds": ["subnet-0000000000000aa01", "subnet-0000000000000bb02"]}}, "aws.privateSubnetIds", "also listed in aws.publicSubnetIds"),
     ({"aws": {**EXISTING, "privateSubnetIds": ["subnet-0000000000000bb01", "subnet-0000000000000bb01"]}}, "aws.privateSubnetIds", "lists a subnet twice"),
