@@ -63,10 +63,14 @@ storage.setDrain((timeoutMs) => {
         setTimeout(resolve, timeoutMs).unref();
     });
 });
-app.use(settings.httpNodeRoot, (req, res, next) => {
-    if (!storage.isSwapping()) return next();
-    storage.whenSwapped(10000).then(() => next());
-}, track, (req, res, next) => RED.httpNode(req, res, next));
+// Checking for a swap and counting the request in flight happen in one synchronous step, so a swap
+// either sees the request in flight (and waits for it) or the request sees the swap (and waits).
+function admit(req, res, next, since = Date.now()) {
+    if (!storage.isSwapping() || Date.now() - since > 10000) return track(req, res, next);
+    storage.whenSwapped(10000).then(() => admit(req, res, next, since));
+}
+app.use(settings.httpNodeRoot, (req, res, next) => admit(req, res, next),
+    (req, res, next) => RED.httpNode(req, res, next));
 
 if (settings.httpAdminRoot !== false) {
     // Report the storage revision a deploy was saved as, beside Node-RED's own hash revision.

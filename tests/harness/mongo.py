@@ -35,7 +35,9 @@ class MongoServer:
     (for outage tests) and is impossible on an external server: it raises rather than skip.
     """
 
-    def __init__(self, storage_dir: str | os.PathLike | None = None, log_path: str | os.PathLike | None = None):
+    def __init__(self, storage_dir: str | os.PathLike | None = None, log_path: str | os.PathLike | None = None,
+                 extra_args: list[str] | None = None):
+        self.extra_args = list(extra_args or [])  # e.g. ["--oplog-max-entries", "5"]
         self.external_url = os.environ.get("MONGO_TEST_URL") or None
         self._tmp = None
         if storage_dir is None:
@@ -65,7 +67,7 @@ class MongoServer:
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
             [secantusd_path(), "--host", "127.0.0.1", "--port", str(self.port),
-             "--storage-path", str(self.storage_dir), "--log-level", "WARNING"],
+             "--storage-path", str(self.storage_dir), "--log-level", "WARNING", *self.extra_args],
             stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
         self._wait_answers(timeout)
         return self

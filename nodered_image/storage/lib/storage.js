@@ -184,6 +184,8 @@ class MongoStorage {
   // awaits whenSwapped) and let requests already inside the flows finish (the launcher's drain), so
   // no request is cut off by a deploy or a reload.
   async beginSwap() {
+    // Requests released by the previous swap get in first (they are then drained, not cut off).
+    if (!this.swapping) await new Promise((resolve) => setImmediate(resolve));
     if (!this.swapping) {
       this.swapping = new Promise((resolve) => { this.endSwap = resolve; });
       // Should Node-RED never report the new flows started, stop holding requests all the same.
