@@ -154,6 +154,15 @@ class NodeRedInstance:
         self.proc = None
         return code
 
+    def pause(self) -> None:
+        """SIGSTOP Node-RED (a frozen process: long GC pause, VM stall); resume() continues it."""
+        for pid in self._node_pids():
+            os.kill(pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        for pid in self._node_pids():
+            os.kill(pid, signal.SIGCONT)
+
     def kill(self) -> None:
         """SIGKILL the whole process group: a crash, no cleanup."""
         if self.proc is None:

@@ -44,3 +44,22 @@ def test_burst_of_deploys_ends_on_the_newest_everywhere(nodered_factory):
     for w in workers:
         assert served_marker(w.node_url) == "burst-15"
         assert w.healthz()["rev"] == last
+
+
+def test_a_frozen_worker_catches_up_with_the_newest_when_it_resumes(nodered_factory):
+    editor = nodered_factory("editor")
+    worker = nodered_factory("worker", extra_env={"NODE_RED_SYNC_CHECK_SECONDS": "600"})
+    editor.wait_ready()
+    admin = AdminClient(editor.url, editor.editor_user, editor.editor_password)
+    rev = admin.deploy(marker_flow("before-freeze"))
+    worker.wait_ready(rev=rev)
+    worker.pause()
+    try:
+        for i in range(1, 11):
+            last = admin.deploy(marker_flow(f"frozen-{i}"))
+    finally:
+        worker.resume()
+    wait_marker(worker.node_url, "frozen-10", timeout=15)
+    assert worker.wait_ready(rev=last)["rev"] == last
+    seen = [served_marker(worker.node_url) for _ in range(20)]
+    assert seen == ["frozen-10"] * 20, "never back to an older revision"
