@@ -13,6 +13,8 @@ import json
 import time
 import uuid
 
+import requests
+
 from nginx.render import FAIL_TIMEOUT
 from tests.e2e.flows_e2e import whoami_flow
 from tests.harness.load import Load
@@ -76,3 +78,34 @@ def test_killed_worker_is_routed_around_and_restarted_worker_gets_traffic_again(
     failed = [o for o in since_restart if not o.ok]
     assert failed == [], describe(failed)
     assert {json.loads(o.body)["marker"] for o in outcomes if o.ok} == {marker}
+
+
+def test_a_starting_worker_never_answers_404_for_a_deployed_endpoint(own_stack):
+    """nginx retries the next worker on a connection error or 502/503/504, not on 404: a worker that
+    listens before its flows are started and answers 404 meanwhile would hand that 404 to clients
+    whenever the router (re)tries it during its start, e.g. after a restart. Seen straight on the
+    worker's port: while it starts, it refuses connections, holds requests, or answers 503."""
+    stack = own_stack
+    marker = uuid.uuid4().hex
+    stack.deploy(whoami_flow(marker))
+    worker = stack.workers[2]
+    worker.stop()
+    worker.start()
+    url = worker.node_url + "/whoami"
+    seen = []
+    session = requests.Session()
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline:
+        try:
+            r = session.get(url, timeout=15)
+            seen.append(r.status_code)
+            if r.status_code == 200:
+                assert r.json()["marker"] == marker
+                break
+        except requests.ConnectionError:
+            session.close()
+            session = requests.Session()
+        time.sleep(0.005)
+    worker.wait_ready(timeout=30)
+    assert 200 in seen, seen[-5:]
+    assert set(seen) <= {200, 503}, f"answers while starting: {sorted(set(seen))} ({seen.count(404)} x 404)"
