@@ -1,5 +1,4 @@
 """aws target: a new VPC (zones, public and private subnets, NAT choice) or an existing one."""
-import pulumi
 import pytest
 
 from .aws_helpers import (
