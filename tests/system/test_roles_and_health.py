@@ -104,3 +104,17 @@ def test_sigterm_stops_gracefully_and_removes_the_status_record(nodered_factory,
     assert worker.stop() == 0
     assert "SIGTERM received" in worker.log_text() and "stopped" in worker.log_text()
     assert instances.count_documents({"_id": "wk-stop"}) == 0
+
+
+def test_editor_login_from_a_bcrypt_hash(nodered_factory):
+    import subprocess
+
+    from tests.harness.nodered import IMAGE_DIR
+    hashed = subprocess.run(["node", "-e", "process.stdout.write(require('bcryptjs').hashSync('hashed pw', 8))"],
+                            cwd=IMAGE_DIR, capture_output=True, text=True, check=True).stdout
+    editor = nodered_factory("editor", editor_user="ops", editor_password=None,
+                             extra_env={"NODE_RED_EDITOR_PASSWORD_HASH": hashed})
+    editor.wait_ready()
+    AdminClient(editor.url, "ops", "hashed pw").login()
+    with pytest.raises(requests.HTTPError):
+        AdminClient(editor.url, "ops", "other").login()
