@@ -1,5 +1,7 @@
 """Canned AWS answers for the mock harness: invokes (zones, region, ECR token, subnets) and the outputs
 AWS would compute (names, endpoints, DNS names). Importing this module registers them."""
+import hashlib
+
 from . import harness
 
 ACCOUNT = "123456789012"
@@ -68,8 +70,10 @@ harness.COMPUTED.setdefault(
     "aws:docdb/cluster:Cluster", lambda name, inputs: {"endpoint": DOCDB_ENDPOINT, "port": 27017, "clusterIdentifier": name}
 )
 harness.COMPUTED.setdefault("aws:lb/loadBalancer:LoadBalancer", lambda name, inputs: {"dnsName": ALB_DNS})
+# Secrets Manager gives each stored value a new version id.
 harness.COMPUTED.setdefault(
-    "aws:secretsmanager/secretVersion:SecretVersion", lambda name, inputs: {"versionId": f"{name}-v1"}
+    "aws:secretsmanager/secretVersion:SecretVersion",
+    lambda name, inputs: {"versionId": hashlib.sha256(str(inputs.get("secretString")).encode()).hexdigest()[:32]},
 )
 harness.COMPUTED.setdefault(
     "random:index/randomPassword:RandomPassword", lambda name, inputs: {"result": f"generated-{name}-" + "x" * 16}
