@@ -26,14 +26,33 @@ from tests.harness.load import Load  # noqa: E402
 from tests.harness.stack import LocalStack  # noqa: E402
 
 
-def run(workers: int, deploys: int, threads: int, rate: float, pause: float) -> dict:
+def summarize(outcomes, t_start, t_end) -> dict:
+    kinds = collections.Counter()
+    for o in outcomes:
+        if not o.ok:
+            kinds[str(o.status) if o.status is not None else (o.error or "error").split(":")[0]] += 1
+    elapsed = sorted(o.elapsed for o in outcomes) or [0.0]
+    return {
+        "requests": len(outcomes),
+        "requests_during_deploys": sum(1 for o in outcomes if t_start <= o.at <= t_end),
+        "failed": sum(kinds.values()), "failed_by_kind": dict(kinds),
+        "latency_p50_ms": statistics.median(elapsed) * 1000,
+        "latency_p99_ms": elapsed[max(0, int(len(elapsed) * 0.99) - 1)] * 1000,
+        "latency_max_ms": elapsed[-1] * 1000,
+    }
+
+
+def run(workers: int, deploys: int, threads: int, rate: float, pause: float, post_threads: int) -> dict:
     with LocalStack(workers=workers) as stack:
         admin = stack.admin()
         stack.deploy(whoami_flow("start"), admin=admin)
-        load = Load(stack.router.api_url + "/whoami", threads=threads, interval=threads / rate, timeout=10)
+        url = stack.router.api_url + "/whoami"
+        # GETs, which nginx may retry on another worker, and POSTs, which it never resends.
+        load = Load(url, threads=threads, interval=threads / rate, timeout=10)
+        posts = Load(url, threads=post_threads, interval=0.02, timeout=10, method="POST", body={"n": 1})
         deploy_times = []
         markers = []
-        with load:
+        with load, posts:
             time.sleep(2)
             t_start = time.monotonic()
             for i in range(deploys):
@@ -46,34 +65,34 @@ def run(workers: int, deploys: int, threads: int, rate: float, pause: float) -> 
             t_end = time.monotonic()
             time.sleep(1)
         outcomes = load.snapshot()
-    kinds = collections.Counter()
-    for o in outcomes:
-        if not o.ok:
-            kinds[str(o.status) if o.status is not None else (o.error or "error").split(":")[0]] += 1
-    during = [o for o in outcomes if t_start <= o.at <= t_end]
+        post_outcomes = posts.snapshot()
     served = collections.Counter(json.loads(o.body).get("marker") for o in outcomes if o.ok)
+    get_s = summarize(outcomes, t_start, t_end)
     return {
         "workers": workers, "deploys": deploys, "threads": threads, "target_rps": rate,
-        "requests": len(outcomes), "requests_during_deploys": len(during),
         "seconds_deploying": t_end - t_start,
-        "achieved_rps": len(during) / (t_end - t_start) if t_end > t_start else 0.0,
-        "failed": sum(kinds.values()), "failed_by_kind": dict(kinds),
-        "latency_p50_ms": statistics.median(o.elapsed for o in outcomes) * 1000,
-        "latency_p99_ms": sorted(o.elapsed for o in outcomes)[int(len(outcomes) * 0.99) - 1] * 1000,
-        "latency_max_ms": max(o.elapsed for o in outcomes) * 1000,
+        "achieved_rps": get_s["requests_during_deploys"] / (t_end - t_start) if t_end > t_start else 0.0,
+        **get_s,
+        "post_threads": post_threads, "post": summarize(post_outcomes, t_start, t_end),
         "deploy_to_all_workers_p50_ms": statistics.median(deploy_times) * 1000,
         "markers_served": sum(1 for m in markers if served.get(m)),
     }
 
 
+def kinds(s: dict) -> str:
+    return ", ".join(f"{k}: {v}" for k, v in sorted(s["failed_by_kind"].items())) or "none"
+
+
 def report(s: dict) -> str:
-    kinds = ", ".join(f"{k}: {v}" for k, v in sorted(s["failed_by_kind"].items())) or "none"
+    p = s["post"]
     return "\n".join([
-        f"errors during deploys, {s['workers']} workers, {s['deploys']} deploys under GET load through the router "
-        f"({s['threads']} clients, {s['achieved_rps']:.0f} req/s achieved of {s['target_rps']:.0f} asked)",
+        f"errors during deploys, {s['workers']} workers, {s['deploys']} deploys under load through the router "
+        f"({s['threads']} GET clients, {s['achieved_rps']:.0f} req/s achieved of {s['target_rps']:.0f} asked)",
         f"  requests {s['requests']} ({s['requests_during_deploys']} during {s['seconds_deploying']:.1f}s of deploys)",
-        f"  failed (non-2xx or connection error): {s['failed']}  [{kinds}]",
-        f"  request latency p50 {s['latency_p50_ms']:.1f} ms, p99 {s['latency_p99_ms']:.1f} ms, "
+        f"  GET  failed (non-2xx or connection error): {s['failed']} of {s['requests']}  [{kinds(s)}]",
+        f"  POST failed (non-2xx or connection error): {p['failed']} of {p['requests']}  [{kinds(p)}]"
+        f"  ({s['post_threads']} client, p99 {p['latency_p99_ms']:.1f} ms)",
+        f"  GET latency p50 {s['latency_p50_ms']:.1f} ms, p99 {s['latency_p99_ms']:.1f} ms, "
         f"max {s['latency_max_ms']:.1f} ms",
         f"  deploy -> all workers serving (through the router's admin API), p50 "
         f"{s['deploy_to_all_workers_p50_ms']:.0f} ms; deploys seen by clients: {s['markers_served']} of {s['deploys']}",
@@ -81,15 +100,16 @@ def report(s: dict) -> str:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m bench.deploy_errors")
+    p = argparse.ArgumentParser(prog="bench/deploy_errors.py")
     p.add_argument("--workers", type=int, default=3)
     p.add_argument("--deploys", type=int, default=20)
     p.add_argument("--threads", type=int, default=4, help="client threads, each with one keep-alive connection")
     p.add_argument("--rate", type=float, default=400.0, help="requests per second asked of all clients together")
+    p.add_argument("--post-threads", type=int, default=1, help="clients POSTing (about 50/s each)")
     p.add_argument("--pause", type=float, default=0.5, help="seconds between deploys")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
-    s = run(args.workers, args.deploys, args.threads, args.rate, args.pause)
+    s = run(args.workers, args.deploys, args.threads, args.rate, args.pause, args.post_threads)
     print(json.dumps(s, indent=2) if args.json else report(s), flush=True)
     return 0
 

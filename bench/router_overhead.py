@@ -109,7 +109,7 @@ def report(s: dict) -> str:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m bench.router_overhead")
+    p = argparse.ArgumentParser(prog="bench/router_overhead.py")
     p.add_argument("--workers", type=int, default=3)
     p.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
     p.add_argument("--rounds", type=int, default=2, help="alternating direct/router rounds")

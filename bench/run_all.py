@@ -32,7 +32,7 @@ def plan(quick: bool) -> list[tuple[str, list[str]]]:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m bench.run_all")
+    p = argparse.ArgumentParser(prog="bench/run_all.py")
     p.add_argument("--quick", action="store_true", help="fewer deploys and shorter load runs")
     args = p.parse_args(argv)
     out_dir = ROOT / "bench-results"

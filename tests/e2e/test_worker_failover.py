@@ -2,9 +2,11 @@
 
 What nginx's passive checks promise (nginx/render.py: max_fails, fail_timeout, proxy_next_upstream):
 an idempotent request that fails on a worker with a connection error or 502/503/504 is sent to the
-next worker, and a worker that failed max_fails times is left out for fail_timeout. So a GET may be
-at risk only if it was already on the dying worker when it died (at most one per client thread),
-and none may fail once the router has seen the failures (the detection window). After fail_timeout
+next worker, and a worker that failed max_fails times is left out for fail_timeout. Any request whose
+connect is refused is sent to the next worker (nothing reached the dead one), but a POST already
+sent to the dying worker is not resent. So a GET may be at risk only if it was already on the dying
+worker when it died (at most one per client thread), and no request, GET or POST, may fail once
+the router has seen the failures (the detection window). After fail_timeout
 nginx tries the worker again, so a restarted worker gets traffic without reloading the router.
 """
 from __future__ import annotations
@@ -38,7 +40,10 @@ def test_killed_worker_is_routed_around_and_restarted_worker_gets_traffic_again(
     victim = stack.workers[1]
     others = {w.port for w in stack.workers} - {victim.port}
 
-    with Load(stack.router.api_url + "/whoami", threads=THREADS, interval=0.01) as load:
+    url = stack.router.api_url + "/whoami"
+    # POSTs too: nginx never resends one that reached a worker, but does when the connect failed.
+    with Load(url, threads=THREADS, interval=0.01) as load, \
+            Load(url, threads=1, interval=0.02, method="POST", body={}) as posts:
         time.sleep(2)
         before = load.snapshot()
         assert before and all(o.ok for o in before), describe([o for o in before if not o.ok])
@@ -54,6 +59,10 @@ def test_killed_worker_is_routed_around_and_restarted_worker_gets_traffic_again(
               f" requests after kill: {len(after_kill)}")
         assert len(in_window) <= THREADS, describe(in_window)
         assert late == [], describe(late)
+        late_posts = posts.failures(since=killed_at + DETECTION_WINDOW)
+        print(f"POST failures after the kill: {len(posts.failures(since=killed_at))}, after the window: "
+              f"{len(late_posts)}")
+        assert late_posts == [], describe(late_posts)
         served = [o for o in after_kill if o.at >= killed_at + DETECTION_WINDOW]
         assert len(served) > 50 and ports(served) == others
 
@@ -70,6 +79,7 @@ def test_killed_worker_is_routed_around_and_restarted_worker_gets_traffic_again(
         back_at = time.monotonic()
         time.sleep(2)
         outcomes = load.stop()
+        post_outcomes = posts.stop()
 
     since_restart = [o for o in outcomes if o.at >= restarted_at]
     assert victim.port in ports(since_restart), "the restarted worker never got traffic again"
@@ -77,6 +87,8 @@ def test_killed_worker_is_routed_around_and_restarted_worker_gets_traffic_again(
     assert ports(last) == {w.port for w in stack.workers}
     failed = [o for o in since_restart if not o.ok]
     assert failed == [], describe(failed)
+    failed_posts = [o for o in post_outcomes if o.at >= restarted_at and not o.ok]
+    assert failed_posts == [], describe(failed_posts)
     assert {json.loads(o.body)["marker"] for o in outcomes if o.ok} == {marker}
 
 

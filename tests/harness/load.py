@@ -27,12 +27,16 @@ class Outcome:
 
 @dataclass
 class Load:
-    """GET `url` from `threads` threads until stop(); `interval` paces each thread (0 = back to back)."""
+    """`method` `url` from `threads` threads until stop(); `interval` paces each thread (0 = back to back).
+
+    POSTs send `body` as JSON."""
     url: str
     threads: int = 4
     interval: float = 0.0
     timeout: float = 10.0
     keep_body: bool = True
+    method: str = "GET"
+    body: dict | None = None
     outcomes: list[Outcome] = field(default_factory=list)
 
     def __post_init__(self):
@@ -45,7 +49,8 @@ class Load:
         while not self._stop.is_set():
             t0 = time.monotonic()
             try:
-                r = session.get(self.url, timeout=self.timeout)
+                r = session.request(self.method, self.url, timeout=self.timeout,
+                                    json=self.body if self.method != "GET" else None)
                 o = Outcome(t0, time.monotonic() - t0, r.status_code, r.text if self.keep_body else "")
             except requests.RequestException as e:
                 o = Outcome(t0, time.monotonic() - t0, None, error=f"{type(e).__name__}: {e}"[:300])
