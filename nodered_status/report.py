@@ -136,6 +136,8 @@ def render_text(r: Report) -> str:
     lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
     if len(rows) == 1:
         lines.append("(no instance records)")
+        if r.newest_rev is None:
+            lines.append("(no flow revisions either: is this the deployment's database? see --db / MONGO_DB)")
     lines.append("")
     if r.newest_rev is None:
         lines.append("newest revision: none deployed yet")

@@ -59,6 +59,8 @@ def test_no_workers_is_not_in_sync():
     assert r.exit_code == report.EXIT_NOT_IN_SYNC
     assert "NOT IN SYNC: no worker instances found" in report.render_text(r)
     assert "(no instance records)" in report.render_text(build([]))
+    assert "is this the deployment's database?" in report.render_text(build([], rev=None))
+    assert "is this the deployment's database?" not in report.render_text(build([]))
 
 
 def test_stale_editor_is_flagged_but_does_not_decide_sync():
