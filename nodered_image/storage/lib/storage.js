@@ -61,6 +61,7 @@ class MongoStorage {
     this.localSessions = null;
     this.closed = false;
     this.flowsStartedOnce = false;
+    this.credentialsFailed = false;
     this.reloading = null;
     this.failedRev = null;
     this.startWaiters = [];
@@ -94,6 +95,7 @@ class MongoStorage {
       runtime.events.on('flows:started', (ev) => this.onFlowsStarted(ev));
       runtime.events.on('runtime-event', (ev) => {
         if (ev && ev.id === 'runtime-state' && ev.payload && ev.payload.error === 'missing-types') this.onStartFailed('missing node types');
+        if (ev && ev.id === 'runtime-state' && ev.payload && ev.payload.error === 'credentials_load_failed') this.credentialsFailed = true;
       });
     }
     this.status = new StatusRecorder({ coll: this.instances, opts: o, log: this.log, snapshot: () => this.snapshot() });
@@ -226,7 +228,14 @@ class MongoStorage {
     const previous = this.runningRev;
     this.runningRev = rev;
     this.flowsStartedOnce = true;
-    this.setState('running');
+    if (this.credentialsFailed && this.opts.role === 'worker') {
+      // Running, but every node with credentials is broken: a worker is not ready like that.
+      this.log.error(`credentials of revision ${rev} could not be decrypted: NODE_RED_CREDENTIAL_SECRET ` +
+        "must be the editor's; not ready until a revision whose credentials decrypt");
+      this.setState('error');
+    } else {
+      this.setState('running');
+    }
     this.finishSwap();
     const seen = this.seenAt.get(rev);
     const took = seen ? `, ${Date.now() - seen} ms after it was seen` : '';
@@ -335,6 +344,7 @@ class MongoStorage {
     const pre = this.prefetched;
     this.prefetched = null;
     const doc = pre && pre._id === this.latestRev ? pre : await this.readNewestWithRetry();
+    this.credentialsFailed = false; // set again by Node-RED's event if these fail to decrypt
     const loaded = doc
       ? { rev: doc._id, flows: decodeKeys(doc.flows || []), credentials: doc.credentials || null }
       : { rev: 0, flows: [], credentials: null };
