@@ -34,7 +34,7 @@ class DockerStack(pulumi.ComponentResource):
 
         secrets = StackSecrets(f"{name}-secrets", StackSecretsArgs(config=config), opts=child)
         network = PrivateNetwork(f"{name}-net", PrivateNetworkArgs(subnet=config.network.subnet, docker_name=f"{args.prefix}-net"), opts=child)
-        image = NodeRedImage(f"{name}-nodered", NodeRedImageArgs(config=config.image), opts=child)
+        image = NodeRedImage(f"{name}-nodered", NodeRedImageArgs(config=config.image, platform=None), opts=child)
         mongo = MongoReplicaSet(
             f"{name}-mongo",
             MongoReplicaSetArgs(

@@ -32,7 +32,8 @@ class NodeRedImageArgs:
     # Where to push (aws: the ECR repository URL and its credentials); None builds a local image only.
     repository_url: Optional[pulumi.Input[str]] = None
     registry: Optional[docker.RegistryArgs] = None
-    platform: str = "linux/amd64"
+    # Fargate's architecture by default; None builds for the local engine's own (fast on arm64 laptops).
+    platform: Optional[str] = "linux/amd64"
 
 
 class NodeRedImage(pulumi.ComponentResource):

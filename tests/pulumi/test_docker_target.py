@@ -137,6 +137,7 @@ def test_image_built_once_from_nodered_image_with_version_and_extra_nodes(base_c
     assert build["context"].endswith("nodered_image")
     assert build["args"] == {"NODE_RED_VERSION": "4.1.10", "EXTRA_NODES": "node-red-contrib-foo@1.2.3 node-red-node-bar"}
     assert image.inputs["skipPush"] is True
+    assert "platform" not in build  # the local engine's own architecture
     refs = {c.inputs["image"] for c in by_role(program, "editor") + by_role(program, "worker")}
     assert refs == {image.inputs["imageName"]}
 
