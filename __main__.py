@@ -13,6 +13,8 @@ else:
     from components.aws import AwsStack, AwsStackArgs
 
     stack = AwsStack("nodered", AwsStackArgs(config=config))
+    # Point your DNS record (aws.domainName) at this name.
+    pulumi.export("loadBalancerDnsName", stack.load_balancer_dns_name)
 
 pulumi.export("editorUrl", stack.editor_url)
 pulumi.export("apiBaseUrl", stack.api_base_url)

@@ -36,7 +36,8 @@ def _describe(error: dict[str, Any]) -> str:
         return f"{NAMESPACE}:{path}: is required{hint}"
     if error["type"] == "extra_forbidden":
         return f"{NAMESPACE}:{path}: unknown key"
-    if "input" in error and error["type"] not in ("missing",) and not path.lower().endswith(("password", "secret", "uri")):
+    # Echo the bad value, except for secrets and for model-wide errors (whose input is the whole config).
+    if path and "input" in error and not path.lower().endswith(("password", "secret", "uri")):
         message = f"{message} (got {error['input']!r})"
     return f"{NAMESPACE}:{path}: {message}" if path else f"{NAMESPACE}:{message}"
 

@@ -61,3 +61,14 @@ def test_defaults():
         "docker", 2, 8080, 1, "/red-nodes"
     )
     assert config.credential_secret is None and config.editor.user == "admin"
+
+
+@pytest.mark.parametrize("extra", [
+    {"mongo": {"mode": "external"}},
+    {"workers": {"cpu": 300}},
+    {"mongo": {"mode": "external"}, "mongoUri": "mongodb://u:pw-xyz@h/", "workers": {"replicas": 50}},
+])
+def test_secrets_never_appear_in_aws_model_errors(extra):
+    with pytest.raises(pulumi.RunError) as raised:
+        parse({"target": "aws", "editorPassword": "correct-horse-battery", **extra})
+    assert "correct-horse" not in str(raised.value) and "pw-xyz" not in str(raised.value)
