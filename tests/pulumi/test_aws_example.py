@@ -70,6 +70,7 @@ def test_example_outputs_point_at_the_load_balancer():
     assert program.output("editorUrl") == f"http://{ALB_DNS}/"
     assert program.output("apiBaseUrl") == f"http://{ALB_DNS}/red-nodes"
     assert program.output("workerCount") == 2
+    assert program.output("loadBalancerDnsName") == ALB_DNS
 
 
 def test_every_resource_belongs_to_the_aws_stack_in_the_configured_region():
