@@ -23,17 +23,22 @@ class StatusRecorder {
   }
 
   // A state change: write soon, off the reload's critical path; changes close together coalesce.
-  changed() {
-    if (this.soon) return;
+  changed(delayMs = 200) {
+    const due = Date.now() + delayMs;
+    if (this.soon && this.soonDue <= due) return;
+    clearTimeout(this.soon);
+    this.soonDue = due;
     this.soon = setTimeout(() => {
       this.soon = null;
       this.refresh();
-    }, 200);
+    }, delayMs);
     this.soon.unref();
   }
 
   // Writes the record now; calls made while a write is in flight coalesce into one more write.
   refresh() {
+    clearTimeout(this.soon);
+    this.soon = null;
     if (this.inflight) {
       this.again = true;
       return this.inflight;

@@ -236,12 +236,14 @@ class MongoStorage {
     } else {
       this.setState('running');
     }
+    // The settled state is recorded promptly (status readers compare revisions across instances),
+    // just after the other workers' reloads rather than in the middle of them.
+    if (this.status) this.status.changed(50);
     this.finishSwap();
     const seen = this.seenAt.get(rev);
     const took = seen ? `, ${Date.now() - seen} ms after it was seen` : '';
     this.seenAt.clear();
     this.log.info(previous === rev ? `flows of revision ${rev} started` : `running flows revision ${rev}${previous !== null ? ` (was ${previous}${took})` : ''}`);
-    if (this.status) this.status.changed();
     const waiters = this.startWaiters;
     this.startWaiters = [];
     waiters.forEach((w) => w.resolve(rev));
