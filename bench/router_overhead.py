@@ -8,7 +8,7 @@ deploys a trivial GET endpoint, and loads it with wrk (Debian's package) alterna
 Everything shares this machine's cores, so the figures include nginx's CPU cost, not network time.
 Prints figures; asserts nothing about time.
 
-    venv/bin/python bench/router_overhead.py [--workers 3] [--duration 10] [--rounds 2]
+    venv/bin/python bench/router_overhead.py [--workers 3] [--duration 10] [--rounds 3]
 """
 from __future__ import annotations
 
@@ -84,9 +84,10 @@ def run(workers: int, duration: float, rounds: int, connections_per_worker: int 
     summary = {"workers": workers, "connections": conns, "duration_s": duration, "rounds": rounds}
     for mode, rs in results.items():
         summary[mode] = {
-            "rps": statistics.mean(r["rps"] for r in rs),
-            "p50_ms": statistics.mean(r["p50_us"] for r in rs) / 1000,
-            "p99_ms": statistics.mean(r["p99_us"] for r in rs) / 1000,
+            "rps": statistics.median(r["rps"] for r in rs),
+            "rps_rounds": [round(r["rps"]) for r in rs],
+            "p50_ms": statistics.median(r["p50_us"] for r in rs) / 1000,
+            "p99_ms": statistics.median(r["p99_us"] for r in rs) / 1000,
             "max_ms": max(r["max_us"] for r in rs) / 1000,
             "errors": sum(r["errors"] for r in rs),
             "requests": sum(r["requests"] for r in rs),
@@ -98,11 +99,12 @@ def run(workers: int, duration: float, rounds: int, connections_per_worker: int 
 
 def report(s: dict) -> str:
     lines = [f"router overhead, {s['workers']} workers, wrk {s['workers']} threads x {s['connections']} "
-             f"connections, {s['rounds']} x {s['duration_s']:.0f}s per mode"]
+             f"connections, {s['rounds']} alternating rounds of {s['duration_s']:.0f}s per mode (medians)"]
     for mode in ("direct", "router"):
         m = s[mode]
         lines.append(f"  {mode:<6}  {m['rps']:8.0f} req/s   p50 {m['p50_ms']:6.2f} ms   p99 {m['p99_ms']:6.2f} ms"
-                     f"   max {m['max_ms']:7.1f} ms   errors {m['errors']} of {m['requests']}")
+                     f"   max {m['max_ms']:7.1f} ms   errors {m['errors']} of {m['requests']}"
+                     f"   (req/s per round: {', '.join(map(str, m['rps_rounds']))})")
     lines.append(f"  router/direct: throughput x{s['rps_ratio_router_over_direct']:.2f}, "
                  f"p99 x{s['p99_ratio_router_over_direct']:.2f}")
     return "\n".join(lines)
@@ -112,7 +114,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="bench/router_overhead.py")
     p.add_argument("--workers", type=int, default=3)
     p.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
-    p.add_argument("--rounds", type=int, default=2, help="alternating direct/router rounds")
+    p.add_argument("--rounds", type=int, default=3, help="alternating direct/router rounds")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
     s = run(args.workers, args.duration, args.rounds)
