@@ -56,16 +56,24 @@ function track(req, res, next) {
     res.on('close', finish);
     next();
 }
-storage.setDrain((timeoutMs) => {
+function drain(timeoutMs) {
     if (inFlight === 0) return Promise.resolve();
     return new Promise((resolve) => {
         drained.push(resolve);
         setTimeout(resolve, timeoutMs).unref();
     });
-});
+}
+storage.setDrain(drain);
+
+// Before its flows have started once (and while shutting down) an instance has no routes for the
+// endpoints: answer 503, which a router retries on another worker, rather than a 404 it passes on.
+function unavailable(res) {
+    res.status(503).set('Retry-After', '1').json({ error: shuttingDown ? 'shutting down' : 'flows not started yet' });
+}
 // Checking for a swap and counting the request in flight happen in one synchronous step, so a swap
 // either sees the request in flight (and waits for it) or the request sees the swap (and waits).
 function admit(req, res, next, since = Date.now()) {
+    if (shuttingDown || !storage.hasStarted()) return unavailable(res);
     if (!storage.isSwapping() || Date.now() - since > 10000) return track(req, res, next);
     storage.whenSwapped(10000).then(() => admit(req, res, next, since));
 }
@@ -96,6 +104,7 @@ async function shutdown(signal) {
         process.exit(1);
     }, 15000);
     force.unref();
+    await drain(5000); // requests inside the flows get their answers first
     try {
         await RED.stop();
     } catch (err) {

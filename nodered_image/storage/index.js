@@ -1,6 +1,6 @@
 'use strict';
 // The storage module Node-RED loads (settings.storageModule). One instance per process; the extra
-// functions (statusInfo, whenSwapped, isSwapping, setDrain, revisionForHash, close) are for the launcher's /healthz,
+// functions (statusInfo, whenSwapped, isSwapping, hasStarted, setDrain, revisionForHash, close) are for the launcher's /healthz,
 // request gating and shutdown. createStorage() gives independent instances (tests).
 const { MongoStorage, RefusedError, flowsHash } = require('./lib/storage');
 
@@ -21,6 +21,7 @@ function createStorage() {
     statusInfo: () => s.statusInfo(),
     whenSwapped: (timeoutMs) => s.whenSwapped(timeoutMs),
     isSwapping: () => s.swapping !== null,
+    hasStarted: () => s.flowsStartedOnce,
     setDrain: (fn) => s.setDrain(fn),
     revisionForHash: (hash) => s.revisionForHash(hash),
     close: () => s.close(),
