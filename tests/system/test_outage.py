@@ -39,6 +39,9 @@ def test_database_restart_workers_keep_serving_then_catch_up(nodered_factory, ow
                 failures += 1
         time.sleep(0.1)
     assert failures == 0, "workers kept serving their flows while MongoDB was down"
+    h = workers[0].healthz()
+    assert (h["status_code"], h["ready"], h["dbReachable"]) == (200, True, False), \
+        "still ready (it runs the newest revision it knows), and says the database is unreachable"
     own_mongo.start()
 
     rev2 = admin.deploy(marker_flow("after"))

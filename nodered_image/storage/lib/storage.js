@@ -112,14 +112,19 @@ class MongoStorage {
 
   // One log line when the connection to MongoDB is lost and one when it is back (driver monitoring).
   watchConnection() {
-    this.dbReachable = true;
+    this.serverUp = new Map(); // address -> reachable, per replica set member
     this.client.on('serverDescriptionChanged', (ev) => {
       const up = ev.newDescription.type !== 'Unknown';
-      if (up === this.dbReachable) return;
-      this.dbReachable = up;
+      const was = this.serverUp.has(ev.address) ? this.serverUp.get(ev.address) : true;
+      this.serverUp.set(ev.address, up);
+      if (up === was) return;
       if (up) this.log.info(`MongoDB reachable again at ${ev.address}`);
       else this.log.warn(`lost connection to MongoDB at ${ev.address} (${ev.newDescription.error ? ev.newDescription.error.message : 'no answer'}); flows keep running`);
     });
+  }
+
+  get dbReachable() {
+    return Boolean(this.serverUp) && (this.serverUp.size === 0 || [...this.serverUp.values()].some(Boolean));
   }
 
   async ensureIndexes() {
@@ -166,7 +171,7 @@ class MongoStorage {
     const ready = this.state === 'running' && this.runningRev !== null && this.runningRev >= (this.latestRev || 0);
     return {
       role: o.role || null, instance: o.instanceId || null, rev: this.runningRev, latestRev: this.latestRev,
-      state: this.state, ready, dbReachable: Boolean(this.client) && this.dbReachable !== false,
+      state: this.state, ready, dbReachable: this.dbReachable,
     };
   }
 
