@@ -94,8 +94,9 @@ def report(s: dict) -> str:
         f"  ({s['post_threads']} client, p99 {p['latency_p99_ms']:.1f} ms)",
         f"  GET latency p50 {s['latency_p50_ms']:.1f} ms, p99 {s['latency_p99_ms']:.1f} ms, "
         f"max {s['latency_max_ms']:.1f} ms",
-        f"  deploy -> all workers serving (through the router's admin API), p50 "
-        f"{s['deploy_to_all_workers_p50_ms']:.0f} ms; deploys seen by clients: {s['markers_served']} of {s['deploys']}",
+        f"  each deploy: POST /flows through the router + wait for every worker's /healthz (polled every 100 ms),"
+        f" p50 {s['deploy_to_all_workers_p50_ms']:.0f} ms; deploys seen by clients: {s['markers_served']} of "
+        f"{s['deploys']}",
     ])
 
 
