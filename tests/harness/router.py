@@ -62,7 +62,7 @@ class Router:
         self.runtime_dir.mkdir(parents=True, exist_ok=True)
         text = render(self.workers, self.editor, http_node_root=self.http_node_root,
                       listen_port=self.port, runtime_dir=str(self.runtime_dir))
-        # Loopback only: the tests never listen on other interfaces.
+        # With a runtime_dir the renderer listens on 127.0.0.1 only.
         self.conf_path.write_text(text)
 
     def _cmd(self, *extra: str) -> list[str]:
