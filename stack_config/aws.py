@@ -4,13 +4,12 @@ Either an existing VPC (`vpcId` with public and private subnet ids) or a new one
 `vpcCidr` over `availabilityZones` zones. Cross-field checks are field validators reading the
 fields declared before them, so each error is reported under the key that is wrong.
 """
-import ipaddress
 import re
 from typing import Annotated, Literal, Optional
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
-from .base import ConfigModel
+from .base import ConfigModel, ipv4_network
 
 # Retention values CloudWatch Logs accepts (days).
 LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
@@ -117,10 +116,7 @@ class AwsConfig(ConfigModel):
     @field_validator("vpc_cidr")
     @classmethod
     def _vpc_cidr(cls, value: str) -> str:
-        try:
-            net = ipaddress.IPv4Network(value)
-        except ValueError as exc:
-            raise ValueError(f"not an IPv4 network: {exc}") from None
+        net = ipv4_network(value)
         if not net.is_private:
             raise ValueError("must be a private range (10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16)")
         if not 16 <= net.prefixlen <= 22:
@@ -140,10 +136,7 @@ class AwsConfig(ConfigModel):
         if not value:
             raise ValueError("must list at least one CIDR (0.0.0.0/0 for everyone)")
         for cidr in value:
-            try:
-                ipaddress.IPv4Network(cidr)
-            except (ValueError, TypeError) as exc:
-                raise ValueError(f"{cidr!r} is not an IPv4 CIDR ({exc})") from None
+            ipv4_network(cidr)
         return value
 
     @field_validator("certificate_arn")

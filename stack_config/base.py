@@ -1,4 +1,6 @@
 """Base for every config model: camelCase keys as in Pulumi.<stack>.yaml, unknown keys rejected."""
+import ipaddress
+
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
@@ -12,3 +14,11 @@ class ConfigModel(BaseModel):
         frozen=True,
         strict=True,
     )
+
+
+def ipv4_network(value: str) -> ipaddress.IPv4Network:
+    """Parse a CIDR for a validator: a ValueError whose message reads well after the key's name."""
+    try:
+        return ipaddress.IPv4Network(value)
+    except ValueError as exc:
+        raise ValueError(f"{value!r} is not an IPv4 network ({exc})") from None

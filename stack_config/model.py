@@ -1,5 +1,4 @@
 """The typed stack config: every key of the `nodered-scale:` namespace, its default and its limits."""
-import ipaddress
 import re
 import json
 from pathlib import Path
@@ -8,7 +7,7 @@ from typing import Annotated, Literal, Optional
 from pydantic import Field, SecretStr, field_validator, model_validator
 
 from .aws import AwsConfig, fargate_size_problem
-from .base import ConfigModel
+from .base import ConfigModel, ipv4_network
 
 _PACKAGE_JSON = Path(__file__).resolve().parent.parent / "nodered_image" / "package.json"
 
@@ -83,11 +82,7 @@ class NetworkConfig(ConfigModel):
     @field_validator("subnet")
     @classmethod
     def _subnet(cls, value: str) -> str:
-        try:
-            net = ipaddress.IPv4Network(value)
-        except ValueError as exc:
-            raise ValueError(f"not an IPv4 network: {exc}") from None
-        if net.num_addresses < 256:
+        if ipv4_network(value).num_addresses < 256:
             raise ValueError("needs at least a /24")
         return value
 

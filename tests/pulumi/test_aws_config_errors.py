@@ -24,7 +24,7 @@ BAD = [
     ({"aws": {"vpcCidr": "8.8.0.0/16"}}, "aws.vpcCidr", "must be a private range"),
     ({"aws": {"natGateway": "yes"}}, "aws.natGateway", "'single', 'perAz' or 'none'"),
     ({"aws": {"allowedCidrs": []}}, "aws.allowedCidrs", "at least one CIDR"),
-    ({"aws": {"allowedCidrs": ["10.0.0.300/32"]}}, "aws.allowedCidrs", "is not an IPv4 CIDR"),
+    ({"aws": {"allowedCidrs": ["10.0.0.300/32"]}}, "aws.allowedCidrs", "is not an IPv4 network"),
     ({"aws": {"certificateArn": "arn:aws:iam::123456789012:server-certificate/x"}}, "aws.certificateArn", "must be an ACM certificate ARN"),
     (
         {"aws": {"certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", "domainName": "nodered.example.com"}},
