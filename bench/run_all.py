@@ -26,6 +26,8 @@ def plan(quick: bool) -> list[tuple[str, list[str]]]:
         ("sync latency, 6 workers", [py, "bench/sync_latency.py", "--workers", "6", "--deploys", deploys]),
         ("router overhead, 3 workers", [py, "bench/router_overhead.py", "--workers", "3",
                                         "--duration", "5" if quick else "10"]),
+        ("router in front of stub workers: added latency, cost of a dead worker",
+         [py, "bench/dead_worker_cost.py", "500" if quick else "2000"]),
         ("errors during 20 deploys under load, 3 workers", [py, "bench/deploy_errors.py", "--workers", "3",
                                                             "--deploys", "20"]),
     ]

@@ -1,6 +1,6 @@
 """Figures for the router in front of stub upstreams (prints, asserts nothing).
 
-    venv/bin/python -m tests.nginx.bench_router [requests]
+    venv/bin/python bench/dead_worker_cost.py [requests]
 
 - latency of a GET straight to a stub vs through nginx (keepalive both ways):
   what the router adds per request;
@@ -13,11 +13,16 @@ from __future__ import annotations
 import statistics
 import sys
 import time
+from pathlib import Path
 
 import requests
 
-from tests.nginx.nginx_process import NginxProcess
-from tests.nginx.stubs import StubUpstream
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # runnable as `python bench/<name>.py`
+    sys.path.insert(0, str(ROOT))
+
+from tests.nginx.nginx_process import NginxProcess  # noqa: E402
+from tests.nginx.stubs import StubUpstream  # noqa: E402
 
 
 def timed_gets(session: requests.Session, url: str, n: int) -> list[float]:
