@@ -159,3 +159,10 @@ def test_children_are_parented_to_their_component(base_config):
             assert resource.name.startswith("nodered-"), f"{resource.name} is not named from its component"
         elif resource.type != "nodered-scale:docker:DockerStack":
             assert parent == "nodered-scale:docker:DockerStack", (resource.name, parent)
+
+
+def test_a_second_up_with_the_same_config_asks_for_exactly_the_same(base_config):
+    # Nothing derived from time or randomness outside the state: `pulumi up` twice changes nothing.
+    config = {**base_config, "workers": {"replicas": 3}, "mongo": {"members": 3}}
+    first, second = run_program(config), run_program(config)
+    assert {(r.type, r.name): r.inputs for r in first.resources} == {(r.type, r.name): r.inputs for r in second.resources}
