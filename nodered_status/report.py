@@ -70,7 +70,8 @@ class Report:
             return "stale"
         if w.state != "running":
             return f"state {w.state}"
-        if w.rev != self.newest_rev:
+        # Before the first deploy a worker runs the storage's empty flow set, revision 0.
+        if (w.rev or 0) != (self.newest_rev or 0):
             return "behind"
         return None
 

@@ -72,6 +72,9 @@ def test_stale_editor_is_flagged_but_does_not_decide_sync():
 def test_nothing_deployed_yet_workers_without_revision_are_in_sync():
     r = build([inst("w1", rev=None)], rev=None)
     assert r.in_sync
+    # What a worker really records on a fresh database: revision 0, its empty flow set.
+    assert build([inst("w1", rev=0), inst("w2", rev=0)], rev=None).in_sync
+    assert not build([inst("w1", rev=0)], rev=1).in_sync
     assert "newest revision: none deployed yet" in report.render_text(r)
     assert not build([inst("w1", rev=None)], rev=3).in_sync
 
