@@ -98,7 +98,8 @@ class MongoReplicaSet(pulumi.ComponentResource):
                 wait=reconciler,
                 wait_timeout=180,
                 log_opts={"max-size": "10m", "max-file": "3"},
-                opts=pulumi.ResourceOptions(parent=self, depends_on=list(self.containers)),
+                # Fixed name and address, and the data volume can be mounted by one mongod only.
+                opts=pulumi.ResourceOptions(parent=self, depends_on=list(self.containers), delete_before_replace=True),
             )
             self.containers.insert(0, container)
 

@@ -62,7 +62,8 @@ class NodeRedContainers(pulumi.ComponentResource):
                 stop_signal="SIGTERM",
                 stop_timeout=20,
                 log_opts={"max-size": "10m", "max-file": "3"},
-                opts=pulumi.ResourceOptions(parent=self, depends_on=args.depends_on),
+                # Fixed name and address: the old container must go before its replacement starts.
+                opts=pulumi.ResourceOptions(parent=self, depends_on=args.depends_on, delete_before_replace=True),
             )
             self.names.append(container_name)
             self.addresses.append(f"{ip}:{PORT}")

@@ -45,6 +45,7 @@ class Router(pulumi.ComponentResource):
             wait=True,
             wait_timeout=60,
             log_opts={"max-size": "10m", "max-file": "3"},
-            opts=child,
+            # Fixed name, address and host port: a new config replaces the container delete-first.
+            opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )
         self.register_outputs({"config": self.config_text})

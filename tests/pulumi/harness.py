@@ -48,6 +48,7 @@ class Resource:
     name: str
     urn: str
     raw_inputs: dict  # secrets still wrapped: lets a test tell what is marked secret
+    delete_before_replace: bool = False  # the resource option, as the engine received it
 
     @property
     def inputs(self) -> dict:
@@ -122,6 +123,14 @@ def run_program(config: dict[str, Any], stack: str = "test") -> Program:
         return empty_pb2.Empty()
 
     monitor.RegisterResourceOutputs = _record_outputs
+    delete_first: dict[tuple[str, str], bool] = {}
+    register = monitor.RegisterResource
+
+    def _record_options(request):
+        delete_first[(request.type, request.name)] = request.deleteBeforeReplace
+        return register(request)
+
+    monitor.RegisterResource = _record_options
 
     def _run():
         runpy.run_path(str(ROOT / "__main__.py"), run_name="__main__")
@@ -134,5 +143,6 @@ def run_program(config: dict[str, Any], stack: str = "test") -> Program:
     resources = []
     for reg in monitor.resources.values():
         type_, name = reg.urn.split("::")[2].split("$")[-1], reg.urn.split("::")[3]
-        resources.append(Resource(type=type_, name=name, urn=reg.urn, raw_inputs=mocks.inputs.get((type_, name), {})))
+        resources.append(Resource(type=type_, name=name, urn=reg.urn, raw_inputs=mocks.inputs.get((type_, name), {}),
+                                  delete_before_replace=delete_first.get((type_, name), False)))
     return Program(resources=resources, outputs=stack_outputs)

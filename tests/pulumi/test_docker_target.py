@@ -166,3 +166,12 @@ def test_a_second_up_with_the_same_config_asks_for_exactly_the_same(base_config)
     config = {**base_config, "workers": {"replicas": 3}, "mongo": {"members": 3}}
     first, second = run_program(config), run_program(config)
     assert {(r.type, r.name): r.inputs for r in first.resources} == {(r.type, r.name): r.inputs for r in second.resources}
+
+
+def test_named_containers_are_replaced_delete_first(base_config):
+    # Docker refuses a second container with the same name, fixed address or published port: a
+    # create-then-delete replacement (Pulumi's default) of any of them would fail on a real engine.
+    program = run_program({**base_config, "mongo": {"members": 3}})
+    for container in containers(program):
+        assert container.inputs["name"], container.name
+        assert container.delete_before_replace, f"{container.name} would be created before the old one is gone"
