@@ -12,7 +12,7 @@ PULUMI ?= pulumi
 .PHONY: test install system-deps python-deps node-deps up down preview bench status
 
 test: install
-	node --test mongo/test/
+	node --test mongo/test/*.test.js
 	cd nodered_image/storage && npm test
 	$(PY) -m pytest
 
