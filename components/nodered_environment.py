@@ -1,4 +1,4 @@
-"""The image's environment contract (PRODUCT.md), filled the same way for every target."""
+"""The image's environment contract (PRODUCT.md) for the docker target's containers (ECS task definitions: aws/container.py)."""
 from dataclasses import dataclass
 
 import pulumi
