@@ -3,7 +3,7 @@
 # browser) with a font, wrk (router benchmark). Installs only what is missing; needs root (or sudo) to install.
 set -euo pipefail
 missing=()
-command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx-light)
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || missing+=(nginx)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v wrk >/dev/null 2>&1 || missing+=(wrk)
 # Without recommends Chromium may come with no fonts: the editor screenshot would show empty boxes.
