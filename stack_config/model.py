@@ -125,6 +125,14 @@ class StackConfig(ConfigModel):
 
     @model_validator(mode="after")
     def _target_specific(self):
+        if self.target == "docker":
+            # aws-only keys would be silently ignored here: say so instead.
+            if "mode" in self.mongo.model_fields_set:
+                raise ValueError("mongo.mode: only for target aws; the docker target runs its own replica set (mongo.members)")
+            if self.mongo_uri is not None:
+                raise ValueError("mongoUri: only for target aws with mongo.mode external")
+            if self.aws is not None:
+                raise ValueError("aws: only for target aws")
         if self.target == "aws":
             if self.aws is None:
                 object.__setattr__(self, "aws", AwsConfig())

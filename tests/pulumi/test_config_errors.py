@@ -25,6 +25,9 @@ BAD = [
     ({"credentialSecret": "tiny"}, "nodered-scale:credentialSecret", "at least 16 characters"),
     ({"network": {"subnet": "10.1.0.0/28"}}, "nodered-scale:network.subnet", "at least a /24"),
     ({"image": {"nodeRedVersion": "latest"}}, "nodered-scale:image.nodeRedVersion", "pattern"),
+    ({"mongo": {"mode": "external"}}, "nodered-scale:mongo.mode", "only for target aws"),
+    ({"mongoUri": "mongodb://db.example/"}, "nodered-scale:mongoUri", "only for target aws"),
+    ({"aws": {"region": "eu-west-1"}}, "nodered-scale:aws", "only for target aws"),
 ]
 
 
