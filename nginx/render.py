@@ -18,8 +18,10 @@ from pathlib import Path
 
 TEMPLATE_PATH = Path(__file__).with_name("nginx.conf.template")
 
-# Passive failure detection for workers: this many failed requests within
-# FAIL_TIMEOUT take a worker out of rotation for FAIL_TIMEOUT.
+# Passive failure detection for workers: this many requests without an answer
+# (connection refused, closed or reset, timeout) within FAIL_TIMEOUT take a
+# worker out of rotation for FAIL_TIMEOUT. A worker's HTTP answer, any status,
+# never counts: it is the flow's own.
 MAX_FAILS = 2
 FAIL_TIMEOUT = "10s"
 

@@ -66,14 +66,26 @@ function drain(timeoutMs) {
 storage.setDrain(drain);
 
 // Before its flows have started once (and while shutting down) an instance has no routes for the
-// endpoints: answer 503, which a router retries on another worker, rather than a 404 it passes on.
-function unavailable(res) {
+// endpoints, and must not hand a 404 to anyone. Behind the router (it sets X-Nodered-Router), a
+// request nginx resends after a connection error is closed without an answer: nginx tries another
+// worker, and counts the failure against this one. Everyone else gets 503 + Retry-After: direct
+// clients and load balancers that do not resend, and POST/PATCH/LOCK, which nginx never resends once
+// sent (a 503 tells the client the flow did not run; a reset would reach it as nginx's 502).
+// A 503 here is never retried by the router: it passes every answer from a worker on unchanged.
+const NOT_RESENT_BY_ROUTER = new Set(['POST', 'PATCH', 'LOCK']);
+function unavailable(req, res) {
+    if (req.headers['x-nodered-router'] === 'nginx' && !NOT_RESENT_BY_ROUTER.has(req.method)) {
+        req.socket.destroy();
+        return;
+    }
+    // Stopping: the client's next request must not come back on this connection.
+    if (shuttingDown) res.set('Connection', 'close');
     res.status(503).set('Retry-After', '1').json({ error: shuttingDown ? 'shutting down' : 'flows not started yet' });
 }
 // Checking for a swap and counting the request in flight happen in one synchronous step, so a swap
 // either sees the request in flight (and waits for it) or the request sees the swap (and waits).
 function admit(req, res, next, since = Date.now()) {
-    if (shuttingDown || !storage.hasStarted()) return unavailable(res);
+    if (shuttingDown || !storage.hasStarted()) return unavailable(req, res);
     if (!storage.isSwapping() || Date.now() - since > 10000) return track(req, res, next);
     storage.whenSwapped(10000).then(() => admit(req, res, next, since));
 }

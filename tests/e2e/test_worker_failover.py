@@ -1,8 +1,9 @@
 """A worker dies under steady load: the router routes around it, and takes it back once it is restarted.
 
 What nginx's passive checks promise (nginx/render.py: max_fails, fail_timeout, proxy_next_upstream):
-an idempotent request that fails on a worker with a connection error or 502/503/504 is sent to the
-next worker, and a worker that failed max_fails times is left out for fail_timeout. Any request whose
+an idempotent request that gets no answer from a worker (connection refused, closed or reset, timeout)
+is sent to the next worker, and a worker that failed max_fails times is left out for fail_timeout; a
+worker's own answer, 5xx included, goes to the client unchanged and never counts. Any request whose
 connect is refused is sent to the next worker (nothing reached the dead one), but a POST already
 sent to the dying worker is not resent. So a GET may be at risk only if it was already on the dying
 worker when it died (at most one per client thread), and no request, GET or POST, may fail once
@@ -93,10 +94,11 @@ def test_killed_worker_is_routed_around_and_restarted_worker_gets_traffic_again(
 
 
 def test_a_starting_worker_never_answers_404_for_a_deployed_endpoint(own_stack):
-    """nginx retries the next worker on a connection error or 502/503/504, not on 404: a worker that
-    listens before its flows are started and answers 404 meanwhile would hand that 404 to clients
-    whenever the router (re)tries it during its start, e.g. after a restart. Seen straight on the
-    worker's port: while it starts, it refuses connections, holds requests, or answers 503."""
+    """nginx passes on whatever a worker answers: a worker that listens before its flows are started
+    and answers 404 meanwhile would hand that 404 to clients whenever the router (re)tries it during
+    its start, e.g. after a restart. Seen straight on the worker's port (no X-Nodered-Router header):
+    while it starts, it refuses connections, holds requests, or answers 503; the router's requests get
+    their connection closed instead, and nginx resends them (tests/system/test_roles_and_health.py)."""
     stack = own_stack
     marker = uuid.uuid4().hex
     stack.deploy(whoami_flow(marker))

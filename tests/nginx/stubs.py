@@ -2,7 +2,9 @@
 
 Each stub answers every request with JSON naming itself (`id`) and echoing
 method, path and headers, records what it saw, can be told to answer with
-another status, and can be stopped so that connecting to it is refused.
+another status or to close the connection without an answer (what the
+launcher does for the router while it is not serving), and can be stopped so
+that connecting to it is refused.
 GET with websocket upgrade headers gets a 101 and an echo websocket.
 """
 
@@ -27,13 +29,15 @@ class Seen:
     headers: dict[str, str]
     body_length: int
     client: tuple[str, int]
-    status: int
+    status: int  # 0: closed without an answer
 
 
 @dataclass
 class StubUpstream:
     name: str
     status: int = 200
+    # True: read the request, then close the connection without an answer.
+    close_without_answer: bool = False
     seen: list[Seen] = field(default_factory=list)
 
     def __post_init__(self):
@@ -105,9 +109,12 @@ def _handler_for(stub: StubUpstream):
                 remaining -= len(chunk)
             headers = {k.lower(): v for k, v in self.headers.items()}
             upgrade = headers.get("upgrade", "").lower() == "websocket"
-            status = 101 if upgrade else stub.status
+            status = 101 if upgrade else 0 if stub.close_without_answer else stub.status
             with stub._lock:
                 stub.seen.append(Seen(self.command, self.path, headers, length, self.client_address, status))
+            if status == 0:
+                self.close_connection = True
+                return
             if upgrade:
                 return self._websocket(headers)
             body = json.dumps({

@@ -59,19 +59,68 @@ def test_post_to_a_stopped_worker_goes_to_another(three_workers, http):
     assert sum(len(w.requests_for("POST")) for w in workers) == 6
 
 
+def test_worker_closing_the_connection_without_an_answer_is_routed_around_for_get(three_workers, http):
+    """The launcher's signal while it is not serving: nginx tries the next worker, then skips it."""
+    workers, start = three_workers
+    bad = workers[2]
+    bad.close_without_answer = True
+    router = start()
+    replies = [http.get(f"{router.url}/red-nodes/x") for _ in range(REQUESTS)]
+    assert [r.status_code for r in replies] == [200] * REQUESTS
+    assert {r.json()["id"] for r in replies} == {workers[0].name, workers[1].name}
+    attempts = tried(router, bad)
+    assert bad.requests_for("GET") and attempts, "the closing worker was never tried"
+    assert all(e["status"] == "200" and e["upstream_status"].startswith("502, ") for e in attempts)
+    assert len(bad.requests_for("GET")) <= MAX_FAILS
+
+
+def test_post_is_not_resent_after_a_worker_closed_the_connection(three_workers, http):
+    """It reached the worker, which may have run the flow: the client gets nginx's 502, once. (So the
+    launcher answers a POST it cannot serve with a 503 instead of closing.)"""
+    workers, start = three_workers
+    bad = workers[1]
+    bad.close_without_answer = True
+    router = start()
+    replies = [http.post(f"{router.url}/red-nodes/orders", json={"n": i}) for i in range(3)]
+    assert sorted(r.status_code for r in replies) == [200, 200, 502]
+    assert len(bad.requests_for("POST")) == 1
+    assert sum(len(w.requests_for("POST")) for w in workers) == 3
+
+
 @pytest.mark.parametrize("status", [502, 503, 504])
-def test_worker_answering_gateway_errors_is_routed_around_for_get(three_workers, http, status):
+def test_a_flows_own_5xx_reaches_the_client_and_the_worker_stays_in_rotation(three_workers, http, status):
+    """A flow answers 503 when its own dependency is down: that is its answer, not a dead worker."""
     workers, start = three_workers
     bad = workers[2]
     bad.status = status
     router = start()
     replies = [http.get(f"{router.url}/red-nodes/x") for _ in range(REQUESTS)]
-    assert [r.status_code for r in replies] == [200] * REQUESTS
-    assert bad.requests_for("GET"), "the failing worker was never tried"
-    assert all(e["upstream_status"] == f"{status}, 200" for e in tried(router, bad))
+    from_bad = [r for r in replies if r.json()["id"] == bad.name]
+    # Round robin keeps sending the worker its share; nothing is resent elsewhere.
+    assert len(from_bad) == len(bad.requests_for("GET")) == REQUESTS // 3
+    assert [r.status_code for r in from_bad] == [status] * len(from_bad)
+    assert sorted(r.status_code for r in replies) == [200] * (REQUESTS - len(from_bad)) + [status] * len(from_bad)
+    assert all(e["upstream_status"] == str(status) for e in tried(router, bad))
 
 
-@pytest.mark.parametrize("status", [502, 503])
+def test_every_flow_answering_503_leaves_every_worker_in_rotation(three_workers, http):
+    """One failing dependency behind every worker: clients see the flows' 503s, and once the
+    dependency is back the very next requests are answered, not refused with 502 for fail_timeout."""
+    workers, start = three_workers
+    for w in workers:
+        w.status = 503
+    router = start()
+    replies = [http.get(f"{router.url}/red-nodes/x") for _ in range(REQUESTS)]
+    assert [r.status_code for r in replies] == [503] * REQUESTS
+    assert all(len(w.requests_for("GET")) == REQUESTS // 3 for w in workers)
+    for w in workers:
+        w.status = 200
+    replies = [http.get(f"{router.url}/red-nodes/x") for _ in range(6)]
+    assert [r.status_code for r in replies] == [200] * 6
+    assert {r.json()["id"] for r in replies} == {w.name for w in workers}
+
+
+@pytest.mark.parametrize("status", [500, 502, 503])
 def test_post_is_not_resent_after_a_worker_answered(three_workers, http, status):
     workers, start = three_workers
     bad = workers[1]

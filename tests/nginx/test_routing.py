@@ -67,13 +67,16 @@ def test_router_health_is_answered_by_nginx_itself(stack, http):
 def test_forwarded_headers_reach_the_upstream(stack, http):
     router, _, _ = stack
     headers = http.get(
-        router.url + "/red-nodes/h", headers={"X-Forwarded-For": "203.0.113.9", "X-Request-ID": "req-42"}
+        router.url + "/red-nodes/h",
+        headers={"X-Forwarded-For": "203.0.113.9", "X-Request-ID": "req-42", "X-Nodered-Router": "other"},
     ).json()["headers"]
     assert headers["x-forwarded-for"] == "203.0.113.9, 127.0.0.1"
     assert headers["x-forwarded-proto"] == "http"
     assert headers["x-forwarded-host"] == f"127.0.0.1:{router.port}"
     assert headers["host"] == f"127.0.0.1:{router.port}"
     assert headers["x-request-id"] == "req-42"
+    # Set by the router itself: the launcher closes instead of answering 503 only for a router that resends.
+    assert headers["x-nodered-router"] == "nginx"
 
 
 def test_a_request_id_is_made_up_when_the_client_sends_none(stack, http):

@@ -6,6 +6,7 @@ import requests
 
 from tests.harness.admin import AdminClient
 from tests.harness.flows import marker_flow, wait_marker
+from tests.harness.ports import free_port
 
 
 def test_worker_has_no_admin_api_and_nothing_it_receives_changes_the_flows(nodered_factory, mongo_server, mongo_db):
@@ -69,6 +70,30 @@ def test_healthz_reports_role_revision_and_readiness(nodered_factory, mongo_serv
     # Status records in MongoDB say the same.
     recs = {r["_id"]: r for r in mongo_server.client()[mongo_db].instances.find()}
     assert recs["wk-health"]["role"] == "worker" and recs["ed-health"]["role"] == "editor"
+
+
+def test_worker_not_serving_yet_is_closed_for_the_router_and_answers_503_to_others(nodered_factory):
+    """Before its flows first start (here: no database to load them from) a worker has no routes. The
+    router (it sends X-Nodered-Router: nginx) resends a request whose connection closed without an
+    answer, so idempotent requests from it get exactly that; POSTs (never resent) and direct clients
+    get 503 + Retry-After. Never a 404."""
+    worker = nodered_factory("worker", mongo_url=f"mongodb://127.0.0.1:{free_port()}/")
+    deadline = time.monotonic() + 20
+    while "waiting for MongoDB" not in worker.log_text() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert worker.healthz()["status_code"] == 503
+    url = worker.node_url + "/marker"
+    router = {"X-Nodered-Router": "nginx"}
+
+    with requests.Session() as direct:  # a kept-alive connection stays usable after the 503s
+        for _ in range(2):
+            r = direct.get(url, timeout=5)
+            assert (r.status_code, r.headers.get("Retry-After")) == (503, "1")
+    for method in ("GET", "HEAD", "PUT", "DELETE"):
+        with pytest.raises(requests.ConnectionError):
+            requests.request(method, url, headers=router, timeout=5)
+    r = requests.post(url, headers=router, json={}, timeout=5)
+    assert (r.status_code, r.headers.get("Retry-After")) == (503, "1")
 
 
 @pytest.mark.parametrize("role,env,message", [
