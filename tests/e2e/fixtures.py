@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from tests.harness.mongo import MongoServer
 from tests.harness.stack import LocalStack
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,6 +50,12 @@ def own_stack(request, tmp_path_factory, mongo_server):
 
 @pytest.fixture(scope="module")
 def own_mongo_stack(request, tmp_path_factory):
-    """A stack with its own SecantusDB, which the test may restart (impossible on MONGO_TEST_URL)."""
-    yield from make_stack(request, tmp_path_factory, f"stack-{request.module.__name__.rsplit('.', 1)[-1]}",
-                          workers=3)
+    """A stack with its own SecantusDB, which the test may restart (also when MONGO_TEST_URL is set)."""
+    name = f"stack-{request.module.__name__.rsplit('.', 1)[-1]}"
+    base = tmp_path_factory.mktemp(f"{name}-mongo")
+    mongo = MongoServer(storage_dir=base / "data", log_path=base / "secantusd.log", use_test_url=False)
+    mongo.start()
+    try:
+        yield from make_stack(request, tmp_path_factory, name, workers=3, mongo=mongo)
+    finally:
+        mongo.close()

@@ -36,9 +36,10 @@ class MongoServer:
     """
 
     def __init__(self, storage_dir: str | os.PathLike | None = None, log_path: str | os.PathLike | None = None,
-                 extra_args: list[str] | None = None):
+                 extra_args: list[str] | None = None, use_test_url: bool = True):
         self.extra_args = list(extra_args or [])  # e.g. ["--oplog-max-entries", "5"]
-        self.external_url = os.environ.get("MONGO_TEST_URL") or None
+        # use_test_url=False: always a SecantusDB of our own (tests that stop and restart the server).
+        self.external_url = (os.environ.get("MONGO_TEST_URL") or None) if use_test_url else None
         self._tmp = None
         if storage_dir is None:
             self._tmp = tempfile.mkdtemp(prefix="secantus-")

@@ -11,9 +11,8 @@ from tests.harness.mongo import MongoServer
 
 @pytest.fixture
 def own_mongo(tmp_path):
-    server = MongoServer(storage_dir=tmp_path / "mongo-data", log_path=tmp_path / "mongo.log")
-    if not server.restartable:
-        pytest.fail("MONGO_TEST_URL is set: this test restarts the database and needs its own SecantusDB")
+    # Restarted by the test, so always a SecantusDB of its own, also when MONGO_TEST_URL is set.
+    server = MongoServer(storage_dir=tmp_path / "mongo-data", log_path=tmp_path / "mongo.log", use_test_url=False)
     server.start()
     yield server
     server.close()
