@@ -25,6 +25,12 @@ const role = settings.storageModuleOptions.role;
 const app = express();
 app.disable('x-powered-by');
 const server = http.createServer(app);
+// Idle keep-alive connections stay open longer than the router's or load balancer's own idle timeout,
+// so it is always the router that closes them and it never sends a request on one Node is closing.
+// headersTimeout just above it: Node versions that time the headers from the end of the previous request
+// would otherwise cut idle kept-alive connections short.
+server.keepAliveTimeout = settings.keepAliveSeconds * 1000;
+server.headersTimeout = settings.keepAliveSeconds * 1000 + 1000;
 
 let shuttingDown = false;
 

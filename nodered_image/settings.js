@@ -22,6 +22,9 @@
  *   MONGO_ENABLE_CHANGE_STREAMS    "true": the editor enables change streams on the flows
  *                                  collection at startup (DocumentDB's modifyChangeStreams)
  *   NODE_RED_LISTEN_HOST           address to listen on (default 0.0.0.0)
+ *   NODE_RED_KEEPALIVE_SECONDS     how long an idle keep-alive connection stays open (default 65, at least 5;
+ *                                  the nginx router keeps its own 4 s). Behind a load balancer: above its
+ *                                  idle timeout (the aws target sets the ALB's idleTimeoutSeconds + 5)
  *
  * Invalid or missing values throw an Error naming the variable; the launcher prints it and exits 1.
  */
@@ -71,6 +74,12 @@ if (!httpNodeRoot.startsWith('/') || httpNodeRoot === '/') {
 const port = positiveInt('PORT', 1880);
 if (port > 65535) fail(`PORT must be at most 65535, got ${port}`);
 
+// Must outlast the router's idle upstream connections (nginx: 4 s), so the router closes them first.
+const keepAliveSeconds = positiveInt('NODE_RED_KEEPALIVE_SECONDS', 65);
+if (keepAliveSeconds < 5 || keepAliveSeconds > 86400) {
+    fail(`NODE_RED_KEEPALIVE_SECONDS must be from 5 to 86400, got ${keepAliveSeconds}`);
+}
+
 const instanceId = env.NODE_RED_INSTANCE_ID || `${os.hostname()}-${process.pid}`;
 
 let adminAuth;
@@ -91,6 +100,8 @@ if (isEditor) {
 module.exports = {
     uiPort: port,
     uiHost: env.NODE_RED_LISTEN_HOST || '0.0.0.0',
+    // Read by the launcher (server.js), not by Node-RED.
+    keepAliveSeconds,
     userDir: env.NODE_RED_USER_DIR || '/data',
     credentialSecret,
 

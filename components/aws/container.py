@@ -9,6 +9,8 @@ DOCUMENTDB_CA_FILE = "/etc/ssl/certs/rds-global-bundle.pem"
 MONGO_DB = "nodered"
 # The launcher force-exits 15 s after SIGTERM; ECS must wait a little longer before SIGKILL.
 STOP_TIMEOUT_SECONDS = 20
+# Node keeps idle connections open this much longer than the load balancer does.
+KEEPALIVE_MARGIN_SECONDS = 5
 
 # Node's fetch, as in the image's own HEALTHCHECK: no curl/wget needed in the image.
 _HEALTH_COMMAND = (
@@ -17,13 +19,23 @@ _HEALTH_COMMAND = (
 )
 
 
-def environment(role: str, http_node_root: str, editor_user: str, documentdb: bool) -> dict[str, str]:
-    """Plain (non-secret) environment of one role. Secrets never go here: see `secrets`."""
+def keepalive_seconds(idle_timeout_seconds: int) -> int:
+    """Node's keep-alive timeout behind the ALB: longer than the ALB's idle timeout, so the ALB always
+    closes an idle connection first and never sends a request on one Node is closing (a 502)."""
+    return idle_timeout_seconds + KEEPALIVE_MARGIN_SECONDS
+
+
+def environment(
+    role: str, http_node_root: str, editor_user: str, documentdb: bool, idle_timeout_seconds: int
+) -> dict[str, str]:
+    """Plain (non-secret) environment of one role. Secrets never go here: see `secrets`.
+    idle_timeout_seconds: the load balancer's idle timeout."""
     env = {
         "NODE_RED_ROLE": role,
         "MONGO_DB": MONGO_DB,
         "NODE_RED_HTTP_NODE_ROOT": http_node_root,
         "PORT": str(PORT),
+        "NODE_RED_KEEPALIVE_SECONDS": str(keepalive_seconds(idle_timeout_seconds)),
     }
     if role == "editor":
         env["NODE_RED_EDITOR_USER"] = editor_user

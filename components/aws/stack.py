@@ -122,7 +122,9 @@ class AwsStack(pulumi.ComponentResource):
                     image_ref=image.image_ref,
                     cpu=sizing.cpu,
                     memory=sizing.memory,
-                    environment=container.environment(role, config.http_node_root, config.editor.user, documentdb_mode),
+                    environment=container.environment(
+                        role, config.http_node_root, config.editor.user, documentdb_mode, aws_config.idle_timeout_seconds
+                    ),
                     secrets={n: (secrets.arns[n], secrets.value_from[n]) for n in secret_names},
                     subnet_ids=network.task_subnet_ids,
                     security_group_id=groups.tasks_id,

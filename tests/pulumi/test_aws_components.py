@@ -14,7 +14,7 @@ SECRETS = {"MONGO_URL": ("arn:m", "arn:m:::v"), "NODE_RED_CREDENTIAL_SECRET": ("
 def _service(**override):
     args = dict(
         role="worker", family="f", cluster_arn="c", image_ref="i", cpu=512, memory=1024,
-        environment=environment("worker", "/red-nodes", "admin", True), secrets=SECRETS, desired_count=2,
+        environment=environment("worker", "/red-nodes", "admin", True, 120), secrets=SECRETS, desired_count=2,
         subnet_ids=["s"], security_group_id="g", assign_public_ip=False, target_group_arn="t",
         log_retention_days=30, region="eu-west-1",
     )

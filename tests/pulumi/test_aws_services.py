@@ -6,6 +6,7 @@ import pytest
 from components.aws.container import DOCUMENTDB_CA_FILE
 from .aws_helpers import (
     DOCKER_IMAGE,
+    LOAD_BALANCER,
     LOG_GROUP,
     ROLE_POLICY,
     SCALING_POLICY,
@@ -94,6 +95,16 @@ def test_task_definitions_carry_the_environment_contract():
     # Workers have no editor: no login, no password, and they never touch change-stream settings.
     assert "NODE_RED_EDITOR_PASSWORD" not in secret_refs(worker) and "NODE_RED_EDITOR_PASSWORD" not in environment(worker)
     assert "MONGO_ENABLE_CHANGE_STREAMS" not in environment(worker)
+
+
+@pytest.mark.parametrize("idle", [None, 30, 600])
+def test_node_keeps_idle_connections_open_longer_than_the_load_balancer(idle):
+    """Else the ALB may send a request on a connection Node is just closing: an intermittent 502."""
+    program = run_example(aws={"idleTimeoutSeconds": idle} if idle else {})
+    alb_idle = int(program.one(LOAD_BALANCER).inputs["idleTimeout"])
+    assert alb_idle == (idle or 120)
+    for role in ("editor", "worker"):
+        assert environment(task_definition(program, role))["NODE_RED_KEEPALIVE_SECONDS"] == str(alb_idle + 5)
 
 
 def test_the_ca_bundle_path_is_where_the_image_puts_it():

@@ -1,4 +1,5 @@
 """Roles, /healthz, refusing bad environments, graceful stop."""
+import http.client
 import time
 
 import pytest
@@ -104,6 +105,8 @@ def test_worker_not_serving_yet_is_closed_for_the_router_and_answers_503_to_othe
     ("worker", {"NODE_RED_HTTP_NODE_ROOT": "/"}, "NODE_RED_HTTP_NODE_ROOT must start with"),
     ("worker", {"NODE_RED_HTTP_NODE_ROOT": "api"}, "NODE_RED_HTTP_NODE_ROOT must start with"),
     ("worker", {"MONGO_URL": None}, "MONGO_URL is required"),
+    ("worker", {"NODE_RED_KEEPALIVE_SECONDS": "4"}, "NODE_RED_KEEPALIVE_SECONDS must be from 5 to 86400"),
+    ("editor", {"NODE_RED_KEEPALIVE_SECONDS": "65s"}, "NODE_RED_KEEPALIVE_SECONDS must be a positive integer"),
 ])
 def test_bad_environment_refuses_to_start_with_a_message(nodered_factory, role, env, message):
     kw = {}
@@ -115,10 +118,33 @@ def test_bad_environment_refuses_to_start_with_a_message(nodered_factory, role, 
         kw["http_node_root"] = env["NODE_RED_HTTP_NODE_ROOT"]
     if "MONGO_URL" in env:
         kw["mongo_url"] = ""
+    if "NODE_RED_KEEPALIVE_SECONDS" in env:
+        kw["extra_env"] = {"NODE_RED_KEEPALIVE_SECONDS": env["NODE_RED_KEEPALIVE_SECONDS"]}
     inst = nodered_factory(role, **kw)
     code = inst.wait_exit(timeout=30)
     assert code != 0
     assert "refusing to start" in inst.log_text() and message in inst.log_text()
+
+
+def test_idle_keepalive_connections_stay_open_for_NODE_RED_KEEPALIVE_SECONDS(nodered_factory):
+    """Node's own default closes idle connections after 5 s, before a load balancer does (an ALB keeps
+    them 120 s by default) and the balancer's next request on one fails with a 502."""
+    default = nodered_factory("worker")
+    short = nodered_factory("worker", extra_env={"NODE_RED_KEEPALIVE_SECONDS": "5"})
+    conns = {}
+    for inst in (default, short):
+        inst.wait_ready()
+        conns[inst] = http.client.HTTPConnection("127.0.0.1", inst.port, timeout=5)
+        conns[inst].request("GET", "/healthz")
+        assert conns[inst].getresponse().read()
+    time.sleep(7)
+    conns[default].request("GET", "/healthz")
+    assert conns[default].getresponse().status == 200, "the idle connection was kept (default 65 s)"
+    with pytest.raises((http.client.RemoteDisconnected, ConnectionError)):
+        conns[short].request("GET", "/healthz")
+        conns[short].getresponse()
+    for conn in conns.values():
+        conn.close()
 
 
 def test_sigterm_stops_gracefully_and_removes_the_status_record(nodered_factory, mongo_server, mongo_db):
