@@ -1,6 +1,6 @@
 'use strict';
 // nodered-scale launcher: Node-RED embedded in an express app (the same thing in the image and in
-// `npm start`). /healthz on every instance; the editor serves the editor and admin API, workers only
+// `npm start`). /livez and /healthz on every instance; the editor serves the editor and admin API, workers only
 // the HTTP-in endpoints under httpNodeRoot.
 const http = require('http');
 const express = require('express');
@@ -33,6 +33,15 @@ server.keepAliveTimeout = settings.keepAliveSeconds * 1000;
 server.headersTimeout = settings.keepAliveSeconds * 1000 + 1000;
 
 let shuttingDown = false;
+
+// Liveness: the process serves HTTP and is not stopping. No database call, and independent of the
+// flows, so a bad deploy (flows that cannot start) or a database outage never gets a container killed
+// and restarted by its orchestrator (ECS): the editor must stay up to fix the flows. Readiness, whether
+// to route flow requests here, is /healthz.
+const instanceId = settings.storageModuleOptions.instanceId;
+app.get('/livez', (req, res) => {
+    res.status(shuttingDown ? 503 : 200).json({ live: !shuttingDown, role, instance: instanceId, shuttingDown });
+});
 
 app.get('/healthz', (req, res) => {
     const s = storage.statusInfo();

@@ -3,7 +3,12 @@ import json
 from typing import Mapping, Optional
 
 PORT = 1880
-HEALTH_PATH = "/healthz"
+# Liveness (the process serves HTTP): the container health check, whose failure makes ECS replace the
+# task. Never readiness: a deploy whose flows cannot start would make ECS restart every task in a loop,
+# the editor too, where the flows must be fixed.
+LIVENESS_PATH = "/livez"
+# Readiness (the newest flows run): whether the load balancer sends flow requests to a worker.
+READINESS_PATH = "/healthz"
 # The CA bundle the image ships for TLS to Amazon DocumentDB (nodered_image/Dockerfile).
 DOCUMENTDB_CA_FILE = "/etc/ssl/certs/rds-global-bundle.pem"
 MONGO_DB = "nodered"
@@ -12,9 +17,10 @@ STOP_TIMEOUT_SECONDS = 20
 # Node keeps idle connections open this much longer than the load balancer does.
 KEEPALIVE_MARGIN_SECONDS = 5
 
-# Node's fetch, as in the image's own HEALTHCHECK: no curl/wget needed in the image.
+# Node's fetch, as in the image's own HEALTHCHECK (which checks readiness, shown by `docker ps`):
+# no curl/wget needed in the image.
 _HEALTH_COMMAND = (
-    f"fetch('http://127.0.0.1:{PORT}{HEALTH_PATH}')"
+    f"fetch('http://127.0.0.1:{PORT}{LIVENESS_PATH}')"
     ".then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
 )
 

@@ -131,7 +131,7 @@ class FargateService(pulumi.ComponentResource):
             deployment_minimum_healthy_percent=args.minimum_healthy_percent,
             # A deployment whose tasks never turn healthy stops and rolls back to the last good one.
             deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(enable=True, rollback=True),
-            # Node-RED loads its flows from MongoDB before /healthz turns 200.
+            # Node-RED loads its flows from MongoDB before a worker's /healthz (its target group's check) turns 200.
             health_check_grace_period_seconds=120,
             network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(
                 subnets=args.subnet_ids,

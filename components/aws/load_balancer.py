@@ -5,7 +5,7 @@ from typing import Optional
 import pulumi
 import pulumi_aws as aws
 
-from .container import HEALTH_PATH, PORT
+from .container import LIVENESS_PATH, PORT, READINESS_PATH
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 WORKERS_RULE_PRIORITY = 10
@@ -55,7 +55,7 @@ class LoadBalancer(pulumi.ComponentResource):
             opts=child,
         )
 
-        def target_group(suffix: str, deregistration_delay: int, algorithm: str) -> aws.lb.TargetGroup:
+        def target_group(suffix: str, deregistration_delay: int, algorithm: str, health_path: str) -> aws.lb.TargetGroup:
             return aws.lb.TargetGroup(
                 f"{name}-{suffix}",
                 port=PORT,
@@ -65,7 +65,7 @@ class LoadBalancer(pulumi.ComponentResource):
                 deregistration_delay=deregistration_delay,
                 load_balancing_algorithm_type=algorithm,
                 health_check=aws.lb.TargetGroupHealthCheckArgs(
-                    path=HEALTH_PATH,
+                    path=health_path,
                     matcher="200",
                     interval=10,
                     timeout=5,
@@ -76,8 +76,10 @@ class LoadBalancer(pulumi.ComponentResource):
             )
 
         # Workers: flows differ in duration, so send each request to the least busy worker; 30 s to drain.
-        workers = target_group("workers", 30, "least_outstanding_requests")
-        editor = target_group("editor", 10, "round_robin")
+        # Workers get flow requests only when ready (their newest flows run); the editor must stay
+        # reachable when flows fail to start, since that is where they are fixed: it only needs to be live.
+        workers = target_group("workers", 30, "least_outstanding_requests", READINESS_PATH)
+        editor = target_group("editor", 10, "round_robin", LIVENESS_PATH)
         forward_editor = [aws.lb.ListenerDefaultActionArgs(type="forward", target_group_arn=editor.arn)]
 
         if args.certificate_arn:

@@ -36,11 +36,13 @@ def test_everything_else_goes_to_the_editor():
     assert rule.inputs["listenerArn"] == arn(listener)
 
 
-@pytest.mark.parametrize("suffix", ["editor", "workers"])
-def test_target_groups_check_healthz_on_the_node_red_port(suffix):
+@pytest.mark.parametrize("suffix,path", [("editor", "/livez"), ("workers", "/healthz")])
+def test_target_groups_check_health_on_the_node_red_port(suffix, path):
+    """Workers get flow requests only when ready (/healthz: their newest flows run). The editor only
+    needs to be live (/livez): flows that fail to start must not take away the editor that fixes them."""
     group = target_group(run_example(), suffix)
     assert (group.inputs["port"], group.inputs["protocol"], group.inputs["targetType"]) == (1880, "HTTP", "ip")
-    assert group.inputs["healthCheck"]["path"] == "/healthz"
+    assert group.inputs["healthCheck"]["path"] == path
     assert group.inputs["healthCheck"]["matcher"] == "200"
 
 

@@ -167,12 +167,15 @@ def test_execution_roles_read_exactly_their_secrets():
     assert len(refs["editor"]) == 3 and len(refs["worker"]) == 2
 
 
-def test_containers_check_healthz_and_log_to_their_retained_group():
+def test_containers_check_liveness_and_log_to_their_retained_group():
+    """ECS replaces a task whose container check fails: that check is /livez (the process serves), never
+    /healthz (readiness), or a deploy whose flows cannot start would restart every task in a loop."""
     program = run_example(aws={"logRetentionDays": 90})
     groups = {g.name: g for g in program.of_type(LOG_GROUP)}
     for role in ("editor", "worker"):
         definition = container(task_definition(program, role))
-        assert "/healthz" in " ".join(definition["healthCheck"]["command"])
+        command = " ".join(definition["healthCheck"]["command"])
+        assert "http://127.0.0.1:1880/livez" in command and "/healthz" not in command
         options = definition["logConfiguration"]["options"]
         assert definition["logConfiguration"]["logDriver"] == "awslogs"
         assert groups[options["awslogs-group"]].inputs["retentionInDays"] == 90

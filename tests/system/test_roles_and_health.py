@@ -1,12 +1,15 @@
-"""Roles, /healthz, refusing bad environments, graceful stop."""
+"""Roles, /livez and /healthz, refusing bad environments, keep-alive, graceful stop."""
 import http.client
+import os
+import signal
+import threading
 import time
 
 import pytest
 import requests
 
 from tests.harness.admin import AdminClient
-from tests.harness.flows import marker_flow, wait_marker
+from tests.harness.flows import endpoint, marker_flow, tab, wait_marker
 from tests.harness.ports import free_port
 
 
@@ -45,6 +48,10 @@ def test_healthz_reports_role_revision_and_readiness(nodered_factory, mongo_serv
     w = worker.wait_ready()
     assert (e["role"], e["instance"], e["rev"], e["latestRev"], e["state"]) == ("editor", "ed-health", 0, 0, "running")
     assert (w["role"], w["instance"], w["ready"]) == ("worker", "wk-health", True)
+    # Liveness: no login needed on the editor either (orchestrators probe it without credentials).
+    for inst, role, instance in ((editor, "editor", "ed-health"), (worker, "worker", "wk-health")):
+        r = requests.get(inst.url + "/livez", timeout=5)
+        assert (r.status_code, r.json()) == (200, {"live": True, "role": role, "instance": instance, "shuttingDown": False})
 
     admin = AdminClient(editor.url, editor.editor_user, editor.editor_password)
     rev = admin.deploy(marker_flow("good"))
@@ -62,6 +69,9 @@ def test_healthz_reports_role_revision_and_readiness(nodered_factory, mongo_serv
     assert (h["latestRev"], h["state"], h["status_code"], h["ready"]) == (bad_rev, "error", 503, False), \
         "a worker that cannot start the newest revision is not ready"
     assert "could not start: missing node types" in worker.log_text()
+    # Still live: an orchestrator must not restart it (or the editor) over flows that cannot start.
+    for inst in (worker, editor):
+        assert requests.get(inst.url + "/livez", timeout=5).status_code == 200
 
     # A good deploy after it: ready again.
     good_rev = admin.deploy(marker_flow("fixed"))
@@ -83,6 +93,8 @@ def test_worker_not_serving_yet_is_closed_for_the_router_and_answers_503_to_othe
     while "waiting for MongoDB" not in worker.log_text() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert worker.healthz()["status_code"] == 503
+    live = requests.get(worker.url + "/livez", timeout=5)
+    assert (live.status_code, live.json()["live"]) == (200, True), "not ready, yet live: no restart"
     url = worker.node_url + "/marker"
     router = {"X-Nodered-Router": "nginx"}
 
@@ -155,6 +167,41 @@ def test_sigterm_stops_gracefully_and_removes_the_status_record(nodered_factory,
     assert worker.stop() == 0
     assert "SIGTERM received" in worker.log_text() and "stopped" in worker.log_text()
     assert instances.count_documents({"_id": "wk-stop"}) == 0
+
+
+def test_while_stopping_livez_fails_and_endpoints_turn_requests_away(nodered_factory):
+    """SIGTERM: requests inside the flows are answered first (the drain); meanwhile the instance is no
+    longer live, and new requests get 503 + Connection: close (direct) or a closed connection (router)."""
+    editor = nodered_factory("editor")
+    worker = nodered_factory("worker")
+    editor.wait_ready()
+    tab_id = "tab-slow"
+    slow = [tab(tab_id, "slow")] + endpoint(tab_id, "slow", "/slow", "get",
+                                           "setTimeout(() => { msg.payload = {done: true}; node.send(msg); }, 3000);\n"
+                                           "return null;")
+    rev = AdminClient(editor.url, editor.editor_user, editor.editor_password).deploy(slow)
+    worker.wait_ready(rev=rev)
+
+    answer = {}
+    inside = threading.Thread(target=lambda: answer.update(r=requests.get(worker.node_url + "/slow", timeout=15)))
+    inside.start()
+    time.sleep(0.5)
+    for pid in worker._node_pids():  # node itself, as `docker stop` signals it
+        os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + 2
+    while time.monotonic() < deadline:
+        live = requests.get(worker.url + "/livez", timeout=2)
+        if live.status_code == 503:
+            break
+        time.sleep(0.05)
+    assert (live.status_code, live.json()["shuttingDown"]) == (503, True)
+    r = requests.get(worker.node_url + "/slow", timeout=5)
+    assert (r.status_code, r.headers.get("Retry-After"), r.headers.get("Connection")) == (503, "1", "close")
+    with pytest.raises(requests.ConnectionError):
+        requests.get(worker.node_url + "/slow", headers={"X-Nodered-Router": "nginx"}, timeout=5)
+    inside.join(15)
+    assert answer["r"].status_code == 200 and answer["r"].json() == {"done": True}
+    assert worker.wait_exit(timeout=20) == 0
 
 
 def test_editor_login_from_a_bcrypt_hash(nodered_factory):
