@@ -11,6 +11,7 @@ import requests
 from tests.harness.admin import AdminClient
 from tests.harness.flows import endpoint, marker_flow, tab, wait_marker
 from tests.harness.ports import free_port
+from tests.nginx.nginx_process import NginxProcess
 
 
 def test_worker_has_no_admin_api_and_nothing_it_receives_changes_the_flows(nodered_factory, mongo_server, mongo_db):
@@ -107,6 +108,29 @@ def test_worker_not_serving_yet_is_closed_for_the_router_and_answers_503_to_othe
             requests.request(method, url, headers=router, timeout=5)
     r = requests.post(url, headers=router, json={}, timeout=5)
     assert (r.status_code, r.headers.get("Retry-After")) == (503, "1")
+
+
+def test_the_router_sends_requests_for_a_worker_not_serving_yet_to_one_that_is(nodered_factory):
+    """The real router in front: GETs the starting worker closes are answered by the other worker; a
+    POST (never resent) gets the starting worker's 503 + Retry-After, not a 502."""
+    editor = nodered_factory("editor")
+    ready = nodered_factory("worker")
+    starting = nodered_factory("worker", mongo_url=f"mongodb://127.0.0.1:{free_port()}/")
+    editor.wait_ready()
+    rev = AdminClient(editor.url, editor.editor_user, editor.editor_password).deploy(marker_flow("served"))
+    ready.wait_ready(rev=rev)
+    deadline = time.monotonic() + 20
+    while "waiting for MongoDB" not in starting.log_text() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    both = [f"127.0.0.1:{starting.port}", f"127.0.0.1:{ready.port}"]
+    with NginxProcess(both, f"127.0.0.1:{editor.port}") as router, requests.Session() as http:
+        replies = [http.get(router.url + "/red-nodes/marker", timeout=10) for _ in range(10)]
+        assert [(r.status_code, r.json()["marker"]) for r in replies] == [(200, "served")] * 10
+        tried = [e for e in router.access_log() if e["upstream_addr"].startswith(both[0])]
+        assert tried and all(e["upstream_status"] == "502, 200" for e in tried), "the starting worker was tried"
+    with NginxProcess(both[:1], f"127.0.0.1:{editor.port}") as router:
+        r = requests.post(router.url + "/red-nodes/marker", json={}, timeout=10)
+        assert (r.status_code, r.headers.get("Retry-After")) == (503, "1")
 
 
 @pytest.mark.parametrize("role,env,message", [
