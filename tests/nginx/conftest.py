@@ -1,21 +1,16 @@
-import os
-
 import pytest
 import requests
 
+from tests.ci import under_ci
 from tests.nginx.nginx_process import find_nginx
 from tests.nginx.stubs import StubUpstream
-
-
-def _under_ci() -> bool:
-    return os.environ.get("CI", "").lower() not in ("", "0", "false")
 
 
 @pytest.fixture(scope="session")
 def nginx_bin() -> str:
     path = find_nginx()
     if path is None:
-        if _under_ci():
+        if under_ci():
             pytest.fail("nginx is not installed (apt-get install nginx); CI=true forbids skipping")
         pytest.skip("nginx is not installed (apt-get install nginx); under CI=true this fails")
     return path

@@ -73,7 +73,7 @@ def test_worker_started_while_database_is_down_waits_and_never_serves_empty_flow
         time.sleep(0.2)
     assert h is not None and h["status_code"] == 503 and h["state"] == "waiting-for-db" and h["ready"] is False
     r = requests.get(worker.node_url + "/marker", timeout=5)
-    assert (r.status_code, r.headers.get("Retry-After")) == (503, "1"), "not started: 503 (a router retries it), not 404"
+    assert (r.status_code, r.headers.get("Retry-After")) == (503, "1"), "not started: a direct client gets 503, never 404 (the router's requests are closed and resent)"
     deadline = time.monotonic() + 20
     while worker.log_text().count("waiting for MongoDB") < 2 and time.monotonic() < deadline:
         time.sleep(0.2)
