@@ -16,16 +16,17 @@ from pathlib import Path
 from typing import Sequence
 
 from nginx.render import render
+from tests.nginx.nginx_process import find_nginx
 
 from .ports import free_port, wait_port_closed
 
 
 def nginx_path() -> str:
     """The nginx binary ($NGINX, PATH, or Debian's /usr/sbin/nginx); fails clearly when absent."""
-    for c in (os.environ.get("NGINX"), shutil.which("nginx"), "/usr/sbin/nginx"):
-        if c and Path(c).is_file() and os.access(c, os.X_OK):
-            return c
-    raise RuntimeError("nginx not found: install Debian's nginx package (apt-get install -y nginx)")
+    found = find_nginx()
+    if found is None:
+        raise RuntimeError("nginx not found: install Debian's nginx package (apt-get install -y nginx)")
+    return found
 
 
 class Router:

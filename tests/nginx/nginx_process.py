@@ -14,7 +14,6 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
@@ -24,6 +23,7 @@ from pathlib import Path
 import requests
 
 from nginx.render import HEALTH_PATH, render
+from tests.harness.ports import free_port
 
 # Debian installs nginx in /usr/sbin, which is not on every user's PATH.
 _CANDIDATES = ("/usr/sbin/nginx", "/usr/local/sbin/nginx", "/usr/local/nginx/sbin/nginx")
@@ -35,12 +35,6 @@ def find_nginx() -> str | None:
     if found:
         return found
     return next((c for c in _CANDIDATES if os.access(c, os.X_OK)), None)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def make_runtime_dir(prefix: str = "nginx-") -> str:
