@@ -6,7 +6,7 @@ from typing import Any
 import yaml
 
 from . import aws_mocks  # noqa: F401  (registers the AWS mock answers)
-from .harness import ROOT, Program, Resource, run_program
+from .mock_program import ROOT, Program, Resource, run_program
 
 EXAMPLE = ROOT / "examples" / "Pulumi.prod.yaml"
 NAMESPACE = "nodered-scale:"

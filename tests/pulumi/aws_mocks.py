@@ -1,8 +1,8 @@
-"""Canned AWS answers for the mock harness: invokes (zones, region, ECR token, subnets) and the outputs
+"""Canned AWS answers for the mock program runner: invokes (zones, region, ECR token, subnets) and the outputs
 AWS would compute (names, endpoints, DNS names). Importing this module registers them."""
 import hashlib
 
-from . import harness
+from . import mock_program
 
 ACCOUNT = "123456789012"
 REGION = "eu-west-1"
@@ -28,7 +28,7 @@ def _subnet(args: dict) -> dict:
     return {"id": args["id"], "vpcId": vpc, "availabilityZone": zone, "arn": f"arn:aws:ec2:{REGION}:{ACCOUNT}:subnet/{args['id']}"}
 
 
-harness.CALLS.update(
+mock_program.CALLS.update(
     {
         "aws:index/getAvailabilityZones:getAvailabilityZones": lambda args: {"id": REGION, "names": ZONES, "zoneIds": ZONES},
         "aws:index/getRegion:getRegion": lambda args: {"id": REGION, "name": REGION, "region": REGION},
@@ -60,22 +60,22 @@ for _type in (
     "aws:ec2/securityGroup:SecurityGroup",
     "aws:secretsmanager/secret:Secret",
 ):
-    harness.COMPUTED.setdefault(_type, _named)
+    mock_program.COMPUTED.setdefault(_type, _named)
 
-harness.COMPUTED.setdefault(
+mock_program.COMPUTED.setdefault(
     "aws:ecr/repository:Repository",
     lambda name, inputs: {"name": name, "registryId": ACCOUNT, "repositoryUrl": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{name}"},
 )
-harness.COMPUTED.setdefault(
+mock_program.COMPUTED.setdefault(
     "aws:docdb/cluster:Cluster", lambda name, inputs: {"endpoint": DOCDB_ENDPOINT, "port": 27017, "clusterIdentifier": name}
 )
-harness.COMPUTED.setdefault("aws:lb/loadBalancer:LoadBalancer", lambda name, inputs: {"dnsName": ALB_DNS})
+mock_program.COMPUTED.setdefault("aws:lb/loadBalancer:LoadBalancer", lambda name, inputs: {"dnsName": ALB_DNS})
 # Secrets Manager gives each stored value a new version id.
-harness.COMPUTED.setdefault(
+mock_program.COMPUTED.setdefault(
     "aws:secretsmanager/secretVersion:SecretVersion",
     lambda name, inputs: {"versionId": hashlib.sha256(str(inputs.get("secretString")).encode()).hexdigest()[:32]},
 )
-harness.COMPUTED.setdefault(
+mock_program.COMPUTED.setdefault(
     "random:index/randomPassword:RandomPassword", lambda name, inputs: {"result": f"generated-{name}-" + "x" * 16}
 )
-harness.COMPUTED.setdefault("random:index/randomId:RandomId", lambda name, inputs: {"hex": "0a1b2c3d", "b64Url": "CmssPQ"})
+mock_program.COMPUTED.setdefault("random:index/randomId:RandomId", lambda name, inputs: {"hex": "0a1b2c3d", "b64Url": "CmssPQ"})

@@ -1,7 +1,7 @@
 """Views over a mocked docker-target program: containers by role, env as a dict, the router's config."""
 import re
 
-from .harness import Program, Resource
+from .mock_program import Program, Resource
 
 CONTAINER = "docker:index/container:Container"
 

@@ -2,9 +2,9 @@
 import pulumi
 import pytest
 
-from . import harness
+from . import mock_program
 from .aws_helpers import EXTERNAL_URI, USER_SECRETS, example_config, merged
-from .harness import run_program
+from .mock_program import run_program
 
 EXISTING = {"vpcId": "vpc-0a1b2c3d4e5f60718", "publicSubnetIds": ["subnet-0000000000000aa01", "subnet-0000000000000aa02"]}
 
@@ -63,7 +63,7 @@ def test_bad_aws_config_names_the_key_and_creates_nothing(override, key, reason)
         run_program(_config(override))
     message = str(raised.value)
     assert f"nodered-scale:{key}:" in message and reason in message, message
-    assert set(t for t, _ in harness.last_registered) <= {"pulumi:pulumi:Stack"}
+    assert set(t for t, _ in mock_program.last_registered) <= {"pulumi:pulumi:Stack"}
 
 
 def test_new_vpc_keys_beside_an_existing_vpc_are_each_named():

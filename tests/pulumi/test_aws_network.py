@@ -15,7 +15,7 @@ from .aws_helpers import (
     service,
 )
 from .aws_mocks import VPC_ID, ZONES
-from .harness import run_program
+from .mock_program import run_program
 
 PUBLIC = ["subnet-0000000000000aa01", "subnet-0000000000000aa02"]
 PRIVATE = ["subnet-0000000000000bb01", "subnet-0000000000000bb02"]

@@ -24,7 +24,7 @@ from .aws_helpers import (
     target_group,
     task_definition,
 )
-from .harness import ROOT, is_secret
+from .mock_program import ROOT, is_secret
 
 SECRET_VARIABLES = {"MONGO_URL", "NODE_RED_CREDENTIAL_SECRET", "NODE_RED_EDITOR_PASSWORD"}
 

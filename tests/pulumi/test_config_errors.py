@@ -4,8 +4,8 @@ import pulumi
 
 from stack_config import parse
 
-from . import harness
-from .harness import run_program
+from . import mock_program
+from .mock_program import run_program
 
 BASE = {"editorPassword": "correct-horse-battery"}
 
@@ -37,7 +37,7 @@ def test_bad_config_names_the_key_and_creates_nothing(override, key, reason):
         run_program({**BASE, **override})
     message = str(raised.value)
     assert f"{key}:" in message and reason in message, message
-    assert harness.last_registered == {} or set(t for t, _ in harness.last_registered) <= {"pulumi:pulumi:Stack"}
+    assert mock_program.last_registered == {} or set(t for t, _ in mock_program.last_registered) <= {"pulumi:pulumi:Stack"}
 
 
 def test_missing_editor_password_says_how_to_set_it():

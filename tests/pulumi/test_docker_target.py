@@ -2,7 +2,7 @@
 import pytest
 
 from .docker_helpers import by_role, containers, env, ip_of, router, router_config, upstream_servers
-from .harness import is_secret, run_program
+from .mock_program import is_secret, run_program
 
 VOLUME = "docker:index/volume:Volume"
 NETWORK = "docker:index/network:Network"

@@ -7,7 +7,7 @@ from stack_config import NAMESPACE, parse
 from stack_config.model import StackConfig
 
 from .docker_helpers import by_role
-from .harness import run_program
+from .mock_program import run_program
 
 ROOT = Path(__file__).resolve().parents[2]
 

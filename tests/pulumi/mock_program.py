@@ -1,8 +1,15 @@
-"""Run the whole Pulumi program under mocks for one stack config and record what it asked for."""
+"""Run the whole Pulumi program under mocks for one stack config and record what it asked for.
+
+Each registered resource comes back as a `Resource`: its inputs (what the provider would be asked
+for) and the options the engine acts on, taken from the RegisterResource request itself: protect,
+retainOnDelete, ignoreChanges, deleteBeforeReplace, the parent, dependencies and property
+dependencies. `engine_urn` is the URN the Pulumi engine gives the resource (the whole chain of parent
+types); the mock monitor's own `urn` names only the direct parent's type.
+"""
 import asyncio
 import json
 import runpy
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
@@ -46,18 +53,26 @@ def plain(value: Any) -> Any:
 class Resource:
     type: str
     name: str
-    urn: str
+    urn: str  # as the mock monitor makes it: the direct parent's type only
     raw_inputs: dict  # secrets still wrapped: lets a test tell what is marked secret
-    delete_before_replace: bool = False  # the resource option, as the engine received it
+    # What the engine would record and act on, from the RegisterResource request.
+    engine_urn: str = ""  # urn:pulumi:<stack>::<project>::<parent types$...$type>::<name>
+    parent: str = ""  # the parent's (mock) urn
+    protect: bool = False
+    retain_on_delete: bool = False
+    ignore_changes: list[str] = field(default_factory=list)
+    delete_before_replace: bool = False
+    dependencies: list[str] = field(default_factory=list)  # (mock) urns of depends_on and input dependencies
+    property_dependencies: dict[str, list[str]] = field(default_factory=dict)  # input name -> urns it depends on
 
     @property
     def inputs(self) -> dict:
         return plain(self.raw_inputs)
 
     def parent_types(self) -> list[str]:
-        """Types of the chain of parents, outermost first, from the URN."""
-        qualified = self.urn.split("::")[2]
-        return qualified.split("$")[:-1]
+        """Types of the chain of parents, outermost first (the root stack included)."""
+        qualified = self.engine_urn.split("::")[2]
+        return ["pulumi:pulumi:Stack", *qualified.split("$")[:-1]]
 
 
 class _Mocks(pulumi.runtime.Mocks):
@@ -95,6 +110,11 @@ class Program:
     def output(self, name: str) -> Any:
         return plain(self.outputs[name])
 
+    def by_urn(self, urn: str) -> Resource:
+        """The resource a (mock) urn in `parent`, `dependencies` or `property_dependencies` names."""
+        [found] = [r for r in self.resources if r.urn == urn]
+        return found
+
 
 def run_program(config: dict[str, Any], stack: str = "test") -> Program:
     """Run __main__.py with `config` (keys without namespace; objects as dicts) and return what it registered.
@@ -123,11 +143,26 @@ def run_program(config: dict[str, Any], stack: str = "test") -> Program:
         return empty_pb2.Empty()
 
     monitor.RegisterResourceOutputs = _record_outputs
-    delete_first: dict[tuple[str, str], bool] = {}
+    # mock urn -> the request's options, and the engine's qualified type ("" for the root stack).
+    options: dict[str, dict[str, Any]] = {}
+    qualified: dict[str, str] = {}
     register = monitor.RegisterResource
 
     def _record_options(request):
-        delete_first[(request.type, request.name)] = request.deleteBeforeReplace
+        urn = monitor.make_urn(request.parent, request.type, request.name)
+        # The engine drops the root stack from a type chain and keeps every other parent's.
+        parent_type = qualified.get(request.parent, "")
+        qualified[urn] = "" if request.type == "pulumi:pulumi:Stack" else "$".join(filter(None, [parent_type, request.type]))
+        options[urn] = {
+            "engine_urn": f"urn:pulumi:{stack}::{PROJECT}::{qualified[urn] or request.type}::{request.name}",
+            "parent": request.parent,
+            "protect": request.protect,
+            "retain_on_delete": request.retainOnDelete,
+            "ignore_changes": list(request.ignoreChanges),
+            "delete_before_replace": request.deleteBeforeReplace,
+            "dependencies": list(request.dependencies),
+            "property_dependencies": {k: list(v.urns) for k, v in request.propertyDependencies.items()},
+        }
         return register(request)
 
     monitor.RegisterResource = _record_options
@@ -144,5 +179,5 @@ def run_program(config: dict[str, Any], stack: str = "test") -> Program:
     for reg in monitor.resources.values():
         type_, name = reg.urn.split("::")[2].split("$")[-1], reg.urn.split("::")[3]
         resources.append(Resource(type=type_, name=name, urn=reg.urn, raw_inputs=mocks.inputs.get((type_, name), {}),
-                                  delete_before_replace=delete_first.get((type_, name), False)))
+                                  **options[reg.urn]))
     return Program(resources=resources, outputs=stack_outputs)

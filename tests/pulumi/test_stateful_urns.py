@@ -1,0 +1,75 @@
+"""The URNs of every resource that holds state, pinned to the exact strings the deployed stacks have.
+
+A resource's URN is its identity in the Pulumi state: stack, project, the chain of parent types, its
+own type token and its name. Change any of these (rename a resource or a component, change a type
+token, move a resource under another parent) and the next `pulumi up` no longer finds the resource it
+made: it creates a new one and deletes the old one. For these resources that is data loss: a new
+credential secret makes every stored flow credential undecryptable, new MongoDB passwords or key file
+lock the replica set out of its own data volumes, a new volume or DocumentDB cluster starts empty, a new
+ECR repository or Secrets Manager secret loses what was pushed or stored. Moving Python modules around
+must never do that, so the expected URNs below are literal strings, written down once from the program
+as it was, never computed from the code under test.
+
+The URNs are the engine's (`Resource.engine_urn`, the whole parent chain), not the mock monitor's.
+"""
+import pytest
+
+from .aws_helpers import run_example
+from .mock_program import run_program
+
+STACK = "urn:pulumi:test::nodered-scale::"
+STATEFUL_TYPES = {
+    "random:index/randomPassword:RandomPassword",
+    "random:index/randomId:RandomId",
+    "docker:index/volume:Volume",
+    "aws:docdb/cluster:Cluster",
+    "aws:docdb/clusterInstance:ClusterInstance",
+    "aws:ecr/repository:Repository",
+    "aws:secretsmanager/secret:Secret",
+}
+
+DOCKER_SECRETS = [
+    STACK + "nodered-scale:docker:DockerStack$nodered-scale:index:StackSecrets$random:index/randomPassword:RandomPassword::nodered-secrets-credential-secret",
+    STACK + "nodered-scale:docker:DockerStack$nodered-scale:docker:MongoReplicaSet$random:index/randomPassword:RandomPassword::nodered-mongo-root-password",
+    STACK + "nodered-scale:docker:DockerStack$nodered-scale:docker:MongoReplicaSet$random:index/randomPassword:RandomPassword::nodered-mongo-app-password",
+    STACK + "nodered-scale:docker:DockerStack$nodered-scale:docker:MongoReplicaSet$random:index/randomPassword:RandomPassword::nodered-mongo-keyfile",
+]
+DOCKER_VOLUMES = [
+    STACK + "nodered-scale:docker:DockerStack$nodered-scale:docker:MongoReplicaSet$docker:index/volume:Volume::nodered-mongo-data-0",
+    STACK + "nodered-scale:docker:DockerStack$nodered-scale:docker:MongoReplicaSet$docker:index/volume:Volume::nodered-mongo-data-1",
+    STACK + "nodered-scale:docker:DockerStack$nodered-scale:docker:MongoReplicaSet$docker:index/volume:Volume::nodered-mongo-data-2",
+]
+AWS_DOCUMENTDB = [
+    STACK + "nodered-scale:aws:AwsStack$nodered-scale:index:StackSecrets$random:index/randomPassword:RandomPassword::nodered-secrets-credential-secret",
+    STACK + "nodered-scale:aws:AwsStack$nodered-scale:aws:EcrImage$aws:ecr/repository:Repository::nodered-image-repo",
+    STACK + "nodered-scale:aws:AwsStack$nodered-scale:aws:RuntimeSecrets$aws:secretsmanager/secret:Secret::nodered-runtime-mongo-url",
+    STACK + "nodered-scale:aws:AwsStack$nodered-scale:aws:RuntimeSecrets$aws:secretsmanager/secret:Secret::nodered-runtime-node-red-credential-secret",
+    STACK + "nodered-scale:aws:AwsStack$nodered-scale:aws:RuntimeSecrets$aws:secretsmanager/secret:Secret::nodered-runtime-node-red-editor-password",
+    STACK + "nodered-scale:aws:AwsStack$nodered-scale:aws:DocumentDb$random:index/randomPassword:RandomPassword::nodered-docdb-master-password",
+    STACK + "nodered-scale:aws:AwsStack$nodered-scale:aws:DocumentDb$random:index/randomId:RandomId::nodered-docdb-final-snapshot",
+    STACK + "nodered-scale:aws:AwsStack$nodered-scale:aws:DocumentDb$aws:docdb/cluster:Cluster::nodered-docdb-cluster",
+    STACK + "nodered-scale:aws:AwsStack$nodered-scale:aws:DocumentDb$aws:docdb/cluster:Cluster$aws:docdb/clusterInstance:ClusterInstance::nodered-docdb-0",
+    STACK + "nodered-scale:aws:AwsStack$nodered-scale:aws:DocumentDb$aws:docdb/cluster:Cluster$aws:docdb/clusterInstance:ClusterInstance::nodered-docdb-1",
+]
+
+
+def stateful_urns(program) -> set[str]:
+    return {r.engine_urn for r in program.resources if r.type in STATEFUL_TYPES}
+
+
+@pytest.mark.parametrize("members", [1, 3])
+def test_docker_target_keeps_the_urns_of_its_secrets_and_mongodb_volumes(base_config, members):
+    program = run_program({**base_config, "mongo": {"members": members}})
+    assert stateful_urns(program) == set(DOCKER_SECRETS + DOCKER_VOLUMES[:members])
+
+
+def test_aws_target_keeps_the_urns_of_its_database_registry_and_secrets():
+    program = run_example(mongo={"mode": "documentdb", "instances": 2})
+    assert stateful_urns(program) == set(AWS_DOCUMENTDB)
+
+
+def test_the_mongodb_data_volumes_outlive_the_stack(base_config):
+    # retainOnDelete, as the engine receives it: a destroy or a replacement leaves the data on the host.
+    program = run_program({**base_config, "mongo": {"members": 3}})
+    volumes = [r for r in program.resources if r.engine_urn in DOCKER_VOLUMES]
+    assert len(volumes) == 3 and all(v.retain_on_delete for v in volumes)
