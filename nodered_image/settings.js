@@ -1,37 +1,20 @@
 /**
  * Node-RED settings for nodered-scale: one image, the role and everything else from the environment.
  *
- * Environment (PRODUCT.md contract):
- *   NODE_RED_ROLE                  editor | worker (required)
- *   MONGO_URL                      MongoDB / DocumentDB connection string (required)
- *   MONGO_DB                       database name (default nodered)
- *   NODE_RED_CREDENTIAL_SECRET     key that encrypts flow credentials (required: editor and workers
- *                                  must share it, or workers cannot decrypt what the editor saved)
- *   NODE_RED_HTTP_NODE_ROOT        path prefix of HTTP-in endpoints (default /red-nodes; starts with /, not /)
- *   NODE_RED_EDITOR_USER           editor login (default admin)
- *   NODE_RED_EDITOR_PASSWORD       editor password, bcrypt-hashed at startup, or
- *   NODE_RED_EDITOR_PASSWORD_HASH  its bcrypt hash (one of the two is required for the editor)
- *   PORT                           HTTP port (default 1880)
- *   NODE_RED_USER_DIR              writable folder for Node-RED's own files (default /data)
- * Also read:
- *   NODE_RED_INSTANCE_ID           id of this instance's status record (default <hostname>-<pid>)
- *   NODE_RED_REVISIONS_KEPT        flow revisions kept in MongoDB (default 20)
- *   NODE_RED_SYNC_CHECK_SECONDS    workers' periodic newest-revision check (default 30)
- *   MONGO_TLS_CA_FILE              CA bundle for TLS to MongoDB (the image ships Amazon's RDS bundle
- *                                  at /etc/ssl/certs/rds-global-bundle.pem for DocumentDB)
- *   MONGO_ENABLE_CHANGE_STREAMS    "true": the editor enables change streams on the flows
- *                                  collection at startup (DocumentDB's modifyChangeStreams)
- *   NODE_RED_LISTEN_HOST           address to listen on (default 0.0.0.0)
- *   NODE_RED_KEEPALIVE_SECONDS     how long an idle keep-alive connection stays open (default 65, at least 5;
- *                                  the nginx router keeps its own 4 s). Behind a load balancer: above its
- *                                  idle timeout (the aws target sets the ALB's idleTimeoutSeconds + 5)
+ * Every variable read here, its default and its limits are declared in contract.json beside this file
+ * (the machine-readable contract, also read by healthcheck.js and by the Python deploy code in
+ * nodered_contract/); README.md, "Every instance: environment", explains them in a table. Read a
+ * variable only through value() or integer() below, and declare it in contract.json first.
  *
  * Invalid or missing values throw an Error naming the variable; the launcher prints it and exits 1.
  */
 const os = require('os');
 const path = require('path');
 
+const contract = require('./contract.json');
+
 const env = process.env;
+const declared = new Map(contract.environment.map((v) => [v.name, v]));
 
 function fail(message) {
     const err = new Error(message);
@@ -39,12 +22,36 @@ function fail(message) {
     throw err;
 }
 
-function positiveInt(name, dflt) {
-    const raw = env[name];
-    if (raw === undefined || raw === '') return dflt;
-    if (!/^\d+$/.test(raw) || Number(raw) < 1) fail(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
-    return Number(raw);
+function variable(name) {
+    const v = declared.get(name);
+    if (!v) throw new Error(`settings.js reads ${name}, which contract.json does not declare`);
+    return v;
 }
+
+// The variable's value; unset or empty: its declared default (null when it has none).
+function value(name) {
+    const v = variable(name);
+    const raw = env[name];
+    return raw === undefined || raw === '' ? v.default : raw;
+}
+
+// An integer variable within its declared bounds.
+function integer(name) {
+    const { integer: bounds } = variable(name);
+    const raw = value(name);
+    if (!/^\d+$/.test(raw) || Number(raw) < 1) fail(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
+    const n = Number(raw);
+    if (n < bounds.min || (bounds.max !== undefined && n > bounds.max)) {
+        const range = bounds.max === undefined ? `at least ${bounds.min}` : `from ${bounds.min} to ${bounds.max}`;
+        fail(`${name} must be ${range}, got ${n}`);
+    }
+    return n;
+}
+
+// The httpNodeRoot rule of contract.json: its pattern, and no reserved first segment (any case).
+const rootRule = contract.httpNodeRoot;
+const rootPattern = new RegExp(rootRule.pattern);
+const reservedFirstSegments = new Set(rootRule.reservedFirstSegments);
 
 // bcryptjs as shipped with node-red (the same one its admin login compares with).
 function bcrypt() {
@@ -52,45 +59,48 @@ function bcrypt() {
     return require(require.resolve('bcryptjs', { paths: [nodeRedDir] }));
 }
 
-const role = env.NODE_RED_ROLE;
-if (role !== 'editor' && role !== 'worker') {
-    fail(`NODE_RED_ROLE must be "editor" or "worker", got ${JSON.stringify(role === undefined ? null : role)}`);
+const role = value('NODE_RED_ROLE');
+if (!variable('NODE_RED_ROLE').values.includes(role)) {
+    fail(`NODE_RED_ROLE must be "editor" or "worker", got ${JSON.stringify(role)}`);
 }
 const isEditor = role === 'editor';
 
-if (!env.MONGO_URL) fail('MONGO_URL is required: the MongoDB connection string where flows are stored');
+const mongoUrl = value('MONGO_URL');
+if (!mongoUrl) fail('MONGO_URL is required: the MongoDB connection string where flows are stored');
 
-const credentialSecret = env.NODE_RED_CREDENTIAL_SECRET;
+const credentialSecret = value('NODE_RED_CREDENTIAL_SECRET');
 if (!credentialSecret) {
     fail('NODE_RED_CREDENTIAL_SECRET is required: it encrypts flow credentials, and the editor and every ' +
         'worker must share it so workers can decrypt the credentials the editor saves');
 }
 
-const httpNodeRoot = env.NODE_RED_HTTP_NODE_ROOT || '/red-nodes';
-if (!httpNodeRoot.startsWith('/') || httpNodeRoot === '/') {
-    fail(`NODE_RED_HTTP_NODE_ROOT must start with "/" and not be "/" alone, got ${JSON.stringify(httpNodeRoot)}`);
+const httpNodeRoot = value('NODE_RED_HTTP_NODE_ROOT');
+if (!rootPattern.test(httpNodeRoot)) {
+    fail(`NODE_RED_HTTP_NODE_ROOT must start with "/" and be ${rootRule.rule}; got ${JSON.stringify(httpNodeRoot)}`);
+}
+const firstSegment = httpNodeRoot.split('/')[1];
+if (reservedFirstSegments.has(firstSegment.toLowerCase())) {
+    fail(`NODE_RED_HTTP_NODE_ROOT must not start with "/${firstSegment}": the editor, the health checks or the ` +
+        `router serve that path, and the router would send it to the workers; got ${JSON.stringify(httpNodeRoot)}`);
 }
 
-const port = positiveInt('PORT', 1880);
-if (port > 65535) fail(`PORT must be at most 65535, got ${port}`);
+const port = integer('PORT');
 
 // Must outlast the router's idle upstream connections (nginx: 4 s), so the router closes them first.
-const keepAliveSeconds = positiveInt('NODE_RED_KEEPALIVE_SECONDS', 65);
-if (keepAliveSeconds < 5 || keepAliveSeconds > 86400) {
-    fail(`NODE_RED_KEEPALIVE_SECONDS must be from 5 to 86400, got ${keepAliveSeconds}`);
-}
+const keepAliveSeconds = integer('NODE_RED_KEEPALIVE_SECONDS');
 
-const instanceId = env.NODE_RED_INSTANCE_ID || `${os.hostname()}-${process.pid}`;
+const instanceId = value('NODE_RED_INSTANCE_ID') || `${os.hostname()}-${process.pid}`;
 
 let adminAuth;
 if (isEditor) {
-    const user = env.NODE_RED_EDITOR_USER || 'admin';
-    let hash = env.NODE_RED_EDITOR_PASSWORD_HASH;
+    const user = value('NODE_RED_EDITOR_USER');
+    let hash = value('NODE_RED_EDITOR_PASSWORD_HASH');
     if (!hash) {
-        if (!env.NODE_RED_EDITOR_PASSWORD) {
+        const password = value('NODE_RED_EDITOR_PASSWORD');
+        if (!password) {
             fail('NODE_RED_EDITOR_PASSWORD or NODE_RED_EDITOR_PASSWORD_HASH is required for the editor: login is mandatory');
         }
-        hash = bcrypt().hashSync(env.NODE_RED_EDITOR_PASSWORD, 10);
+        hash = bcrypt().hashSync(password, 10);
     } else if (!/^\$2[aby]\$\d\d\$/.test(hash)) {
         fail('NODE_RED_EDITOR_PASSWORD_HASH must be a bcrypt hash ($2a$/$2b$/$2y$...)');
     }
@@ -99,10 +109,10 @@ if (isEditor) {
 
 module.exports = {
     uiPort: port,
-    uiHost: env.NODE_RED_LISTEN_HOST || '0.0.0.0',
+    uiHost: value('NODE_RED_LISTEN_HOST'),
     // Read by the launcher (server.js), not by Node-RED.
     keepAliveSeconds,
-    userDir: env.NODE_RED_USER_DIR || '/data',
+    userDir: value('NODE_RED_USER_DIR'),
     credentialSecret,
 
     // The editor serves the editor and admin API at /; workers have neither.
@@ -114,15 +124,16 @@ module.exports = {
     storageModule: require('nodered-scale-storage'),
     storageModuleOptions: {
         role,
-        mongoUrl: env.MONGO_URL,
-        database: env.MONGO_DB || 'nodered',
+        mongoUrl,
+        database: value('MONGO_DB'),
         instanceId,
         host: os.hostname(),
         port,
-        revisionsKept: positiveInt('NODE_RED_REVISIONS_KEPT', 20),
-        syncCheckSeconds: positiveInt('NODE_RED_SYNC_CHECK_SECONDS', 30),
-        tlsCAFile: env.MONGO_TLS_CA_FILE || null,
-        enableChangeStreams: env.MONGO_ENABLE_CHANGE_STREAMS === 'true',
+        revisionsKept: integer('NODE_RED_REVISIONS_KEPT'),
+        syncCheckSeconds: integer('NODE_RED_SYNC_CHECK_SECONDS'),
+        tlsCAFile: value('MONGO_TLS_CA_FILE'),
+        // Only the editor enables them (storage ignores the option on workers).
+        enableChangeStreams: isEditor && value('MONGO_ENABLE_CHANGE_STREAMS') === 'true',
     },
 
     // Nodes are baked into the image so editor and workers run the same set: no installs at run time.

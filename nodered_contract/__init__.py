@@ -1,0 +1,235 @@
+"""The Node-RED image's environment contract for Python: nodered_image/contract.json, loaded once.
+
+contract.json is the one machine-readable statement of what the image reads (settings.js and
+healthcheck.js read it too); this package is how the deploy targets, the router renderer, the stack
+config and the local stack build environments and check values against it. Standard library only.
+
+Constants (from contract.json):
+    ROLES                   ("editor", "worker")
+    PORT                    1880, the default of PORT
+    DATABASE                "nodered", the default of MONGO_DB
+    DEFAULT_HTTP_NODE_ROOT  "/red-nodes", the default of NODE_RED_HTTP_NODE_ROOT
+    LIVENESS_PATH           "/livez": the process serves HTTP (restart a container on this)
+    READINESS_PATH          "/healthz": the newest flows run (send traffic on this)
+    HEALTHCHECK_SCRIPT      path of healthcheck.js in the image
+    DOCUMENTDB_CA_FILE      the CA bundle the image ships for TLS to Amazon DocumentDB
+    VARIABLES               name -> Variable, every environment variable the image reads
+
+validate_http_node_root(value) -> str
+    The value when it is a valid httpNodeRoot, else ValueError saying why (the reason reads after
+    the caller's name for it: "httpNodeRoot: must not end with '/'").
+
+environment(role, *, http_node_root, editor_user, database, port, instance_id, keepalive_seconds,
+            tls_ca_file, enable_change_streams, extra) -> dict[str, str]
+    The plain (non-secret) environment of one role. Each variable goes only to the roles contract.json
+    gives it to (NODE_RED_EDITOR_USER and MONGO_ENABLE_CHANGE_STREAMS: the editor), optional ones
+    only when given; `extra` sets any other declared plain variable by name (NODE_RED_USER_DIR, ...).
+    Values are checked (ValueError).
+
+secret_variables(role) -> tuple[str, ...]
+    The secret variables a deployment gives the role (MONGO_URL, NODE_RED_CREDENTIAL_SECRET; the
+    editor also NODE_RED_EDITOR_PASSWORD). They never go in a plain environment.
+
+healthcheck_command(probe="readiness") -> list[str]
+    ["CMD", "node", HEALTHCHECK_SCRIPT, probe] for a Docker or ECS health check; probe "readiness"
+    (GET /healthz) or "liveness" (GET /livez).
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Mapping, Optional
+
+CONTRACT_PATH = Path(__file__).resolve().parent.parent / "nodered_image" / "contract.json"
+CONTRACT: dict[str, Any] = json.loads(CONTRACT_PATH.read_text())
+
+
+@dataclass(frozen=True)
+class Variable:
+    name: str
+    roles: tuple[str, ...]  # the roles that read it
+    required: bool  # for those roles (unless `alternative` is given instead)
+    secret: bool
+    default: Optional[str]  # as the process would see it; None: none, or computed at start
+    meaning: str
+    minimum: Optional[int] = None  # integer variables: bounds
+    maximum: Optional[int] = None
+    values: Optional[tuple[str, ...]] = None  # the only values allowed
+    alternative: Optional[str] = None  # a variable that may stand in for this required one
+    alternative_to: Optional[str] = None
+
+
+def _variable(entry: dict[str, Any]) -> Variable:
+    integer = entry.get("integer")
+    return Variable(
+        name=entry["name"],
+        roles=tuple(entry["roles"]),
+        required=entry["required"],
+        secret=entry["secret"],
+        default=entry["default"],
+        meaning=entry["meaning"],
+        minimum=integer.get("min") if integer else None,
+        maximum=integer.get("max") if integer else None,
+        values=tuple(entry["values"]) if "values" in entry else None,
+        alternative=entry.get("alternative"),
+        alternative_to=entry.get("alternativeTo"),
+    )
+
+
+VARIABLES: dict[str, Variable] = {e["name"]: _variable(e) for e in CONTRACT["environment"]}
+ROLES: tuple[str, ...] = tuple(CONTRACT["roles"])
+PORT = int(VARIABLES["PORT"].default)
+DATABASE: str = VARIABLES["MONGO_DB"].default
+DEFAULT_HTTP_NODE_ROOT: str = VARIABLES["NODE_RED_HTTP_NODE_ROOT"].default
+LIVENESS_PATH: str = CONTRACT["health"]["liveness"]
+READINESS_PATH: str = CONTRACT["health"]["readiness"]
+HEALTHCHECK_SCRIPT: str = CONTRACT["health"]["script"]
+DOCUMENTDB_CA_FILE: str = CONTRACT["files"]["documentdbCaBundle"]
+
+_ROOT_RULE = CONTRACT["httpNodeRoot"]
+_ROOT_PATTERN = re.compile(_ROOT_RULE["pattern"])
+_RESERVED = frozenset(_ROOT_RULE["reservedFirstSegments"])
+_SEGMENT = re.compile(r"[A-Za-z0-9._~-]+")
+_PROBES = {"readiness": READINESS_PATH, "liveness": LIVENESS_PATH}
+
+
+def _root_problem(value: str) -> Optional[str]:
+    """Why `value` does not match the pattern, for the message (the pattern itself decides)."""
+    if not value.startswith("/"):
+        return "must start with '/'"
+    if value.strip("/") == "":
+        return "must name a path below '/', not '/' itself: the editor needs the other paths"
+    if value.endswith("/"):
+        return "must not end with '/'"
+    for segment in value[1:].split("/"):
+        if segment == "":
+            return "must not have an empty segment ('//')"
+        if segment in (".", ".."):
+            return f"must not have a {segment!r} segment"
+        if not _SEGMENT.fullmatch(segment):
+            break
+    return f"must be {_ROOT_RULE['rule']}"
+
+
+def validate_http_node_root(value: Any) -> str:
+    """`value` if it is a valid httpNodeRoot, else ValueError with the reason (see contract.json)."""
+    if not isinstance(value, str):
+        raise ValueError(f"must be a string starting with '/', got {type(value).__name__}")
+    if not _ROOT_PATTERN.fullmatch(value):
+        raise ValueError(_root_problem(value))
+    first = value[1:].split("/")[0]
+    if first.lower() in _RESERVED:
+        raise ValueError(
+            f"must not start with '/{first}': the editor, the instances' health checks or the router serve "
+            "that path, and the router would send it to the workers"
+        )
+    return value
+
+
+def _role(role: str) -> str:
+    if role not in ROLES:
+        raise ValueError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+    return role
+
+
+def _known(name: str) -> Variable:
+    if name not in VARIABLES:
+        raise ValueError(f"{name} is not a variable the image reads (nodered_image/contract.json)")
+    variable = VARIABLES[name]
+    if variable.secret:
+        raise ValueError(f"{name} is a secret: it never goes in the plain environment")
+    return variable
+
+
+def _checked(variable: Variable, value: Any) -> str:
+    name, text = variable.name, str(value)
+    if variable.minimum is not None:
+        if isinstance(value, bool) or not re.fullmatch(r"\d+", text):
+            raise ValueError(f"{name} must be an integer, got {value!r}")
+        text = str(int(text))
+        if int(text) < variable.minimum or (variable.maximum is not None and int(text) > variable.maximum):
+            bounds = f"from {variable.minimum} to {variable.maximum}" if variable.maximum is not None else f"at least {variable.minimum}"
+            raise ValueError(f"{name} must be {bounds}, got {value!r}")
+    if variable.values is not None and text not in variable.values:
+        raise ValueError(f"{name} must be one of {', '.join(variable.values)}, got {value!r}")
+    if name == "NODE_RED_HTTP_NODE_ROOT":
+        try:
+            validate_http_node_root(text)
+        except ValueError as exc:
+            raise ValueError(f"{name} {exc}") from None
+    return text
+
+
+def environment(
+    role: str,
+    *,
+    http_node_root: str = DEFAULT_HTTP_NODE_ROOT,
+    editor_user: Optional[str] = None,
+    database: str = DATABASE,
+    port: int = PORT,
+    instance_id: Optional[str] = None,
+    keepalive_seconds: Optional[int] = None,
+    tls_ca_file: Optional[str] = None,
+    enable_change_streams: bool = False,
+    extra: Optional[Mapping[str, Any]] = None,
+) -> dict[str, str]:
+    """The plain environment of `role`; secrets go separately (secret_variables). None leaves a
+    variable unset (the image's default applies); variables contract.json does not give `role` are
+    left out, so both roles can be built from the same arguments."""
+    _role(role)
+    wanted: dict[str, Any] = {
+        "NODE_RED_ROLE": role,
+        "NODE_RED_INSTANCE_ID": instance_id,
+        "MONGO_DB": database,
+        "NODE_RED_HTTP_NODE_ROOT": http_node_root,
+        "NODE_RED_EDITOR_USER": editor_user,
+        "PORT": port,
+        "NODE_RED_KEEPALIVE_SECONDS": keepalive_seconds,
+        "MONGO_TLS_CA_FILE": tls_ca_file,
+        "MONGO_ENABLE_CHANGE_STREAMS": "true" if enable_change_streams else None,
+    }
+    for name, value in (extra or {}).items():
+        if name in wanted:
+            raise ValueError(f"{name}: set it with its own parameter, not in extra")
+        wanted[name] = value
+    env = {}
+    for name, value in wanted.items():
+        variable = _known(name)
+        if value is not None and role in variable.roles:
+            env[name] = _checked(variable, value)
+    return env
+
+
+def secret_variables(role: str) -> tuple[str, ...]:
+    """Names of the secrets a deployment gives `role`, in contract order."""
+    _role(role)
+    return tuple(v.name for v in VARIABLES.values() if v.secret and v.required and role in v.roles)
+
+
+def healthcheck_command(probe: str = "readiness") -> list[str]:
+    """Health check command running the image's healthcheck.js: "readiness" or "liveness"."""
+    if probe not in _PROBES:
+        raise ValueError(f"probe must be readiness or liveness, got {probe!r}")
+    return ["CMD", "node", HEALTHCHECK_SCRIPT, probe]
+
+
+__all__ = [
+    "CONTRACT",
+    "CONTRACT_PATH",
+    "DATABASE",
+    "DEFAULT_HTTP_NODE_ROOT",
+    "DOCUMENTDB_CA_FILE",
+    "HEALTHCHECK_SCRIPT",
+    "LIVENESS_PATH",
+    "PORT",
+    "READINESS_PATH",
+    "ROLES",
+    "VARIABLES",
+    "Variable",
+    "environment",
+    "healthcheck_command",
+    "secret_variables",
+    "validate_http_node_root",
+]

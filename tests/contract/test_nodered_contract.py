@@ -1,0 +1,108 @@
+"""nodered_contract, the Python side of nodered_image/contract.json, and the Dockerfile that ships it.
+
+Guards: a deploy target giving a role a variable the image does not read for it (the editor login on
+workers), a secret put into plain environment, and an image whose health check, port or CA bundle is
+not where the contract (and so every deploy target) says."""
+import re
+
+import pytest
+
+import nodered_contract as contract
+
+from .node import IMAGE
+
+DOCKERFILE = (IMAGE / "Dockerfile").read_text()
+
+
+def test_each_role_gets_the_secrets_it_needs_and_only_those():
+    assert contract.secret_variables("editor") == ("MONGO_URL", "NODE_RED_CREDENTIAL_SECRET", "NODE_RED_EDITOR_PASSWORD")
+    assert contract.secret_variables("worker") == ("MONGO_URL", "NODE_RED_CREDENTIAL_SECRET")
+    with pytest.raises(ValueError, match="role"):
+        contract.secret_variables("admin")
+
+
+def test_the_same_arguments_build_each_roles_own_environment():
+    args = dict(http_node_root="/api", editor_user="ops", instance_id="i-1", keepalive_seconds=125,
+                tls_ca_file=contract.DOCUMENTDB_CA_FILE, enable_change_streams=True)
+    common = {"NODE_RED_INSTANCE_ID": "i-1", "MONGO_DB": "nodered", "NODE_RED_HTTP_NODE_ROOT": "/api", "PORT": "1880",
+              "NODE_RED_KEEPALIVE_SECONDS": "125", "MONGO_TLS_CA_FILE": "/etc/ssl/certs/rds-global-bundle.pem"}
+    assert contract.environment("worker", **args) == {"NODE_RED_ROLE": "worker", **common}
+    assert contract.environment("editor", **args) == {
+        "NODE_RED_ROLE": "editor", **common, "NODE_RED_EDITOR_USER": "ops", "MONGO_ENABLE_CHANGE_STREAMS": "true",
+    }
+
+
+def test_optional_variables_are_left_to_the_images_defaults():
+    assert contract.environment("worker") == {
+        "NODE_RED_ROLE": "worker", "MONGO_DB": "nodered", "NODE_RED_HTTP_NODE_ROOT": "/red-nodes", "PORT": "1880",
+    }
+    assert contract.environment("worker", extra={"NODE_RED_USER_DIR": "/tmp/w", "NODE_RED_LISTEN_HOST": "127.0.0.1"}) == {
+        **contract.environment("worker"), "NODE_RED_USER_DIR": "/tmp/w", "NODE_RED_LISTEN_HOST": "127.0.0.1",
+    }
+
+
+@pytest.mark.parametrize(
+    "kwargs,message",
+    [
+        ({"role": "admin"}, "role must be one of editor, worker"),
+        ({"http_node_root": "/red-nodes/"}, "NODE_RED_HTTP_NODE_ROOT must not end with '/'"),
+        ({"keepalive_seconds": 4}, "NODE_RED_KEEPALIVE_SECONDS must be from 5 to 86400"),
+        ({"port": 0}, "PORT must be from 1 to 65535"),
+        ({"port": "80a"}, "PORT must be an integer"),
+        ({"extra": {"NODE_RED_REVISIONS_KEPT": 0}}, "NODE_RED_REVISIONS_KEPT must be at least 1"),
+        ({"extra": {"MONGO_URL": "mongodb://x"}}, "MONGO_URL is a secret"),
+        ({"extra": {"NODE_RED_EDITOR_PASSWORD": "pw"}}, "NODE_RED_EDITOR_PASSWORD is a secret"),
+        ({"extra": {"NODE_RED_FOO": "1"}}, "NODE_RED_FOO is not a variable the image reads"),
+        ({"extra": {"PORT": "1"}}, "own parameter"),
+    ],
+)
+def test_bad_values_are_refused_naming_the_variable(kwargs, message):
+    kwargs = {"role": "worker", **kwargs}
+    with pytest.raises(ValueError, match=re.escape(message)):
+        contract.environment(kwargs.pop("role"), **kwargs)
+
+
+@pytest.mark.parametrize(
+    "value,reason",
+    [
+        ("red-nodes", "must start with '/'"),
+        ("/", "not '/' itself"),
+        ("/red-nodes/", "must not end with '/'"),
+        ("/a//b", "empty segment"),
+        ("/a/..", "'..' segment"),
+        ("/a b", "letters, digits"),
+        ("/Auth", "must not start with '/Auth'"),
+        (None, "must be a string"),
+    ],
+)
+def test_http_node_root_errors_say_why(value, reason):
+    with pytest.raises(ValueError, match=re.escape(reason)):
+        contract.validate_http_node_root(value)
+
+
+def test_health_checks_run_the_images_script():
+    assert contract.healthcheck_command() == ["CMD", "node", contract.HEALTHCHECK_SCRIPT, "readiness"]
+    assert contract.healthcheck_command("liveness")[-1] == "liveness"
+    with pytest.raises(ValueError, match="probe"):
+        contract.healthcheck_command("startup")
+
+
+def test_the_dockerfile_ships_what_the_contract_points_at():
+    app_dir = contract.HEALTHCHECK_SCRIPT.rsplit("/", 1)[0] + "/"
+    [copy] = [line for line in DOCKERFILE.splitlines() if line.startswith("COPY") and "settings.js" in line]
+    assert copy.split()[-1] == app_dir
+    assert {"settings.js", "contract.json", "healthcheck.js"} <= set(copy.split())
+    assert f'CMD ["node", "{contract.HEALTHCHECK_SCRIPT}", "readiness"]' in DOCKERFILE
+    assert re.search(rf"^EXPOSE {contract.PORT}$", DOCKERFILE, re.M)
+    assert re.search(rf"^ADD \S+ {re.escape(contract.DOCUMENTDB_CA_FILE)}$", DOCKERFILE, re.M)
+
+
+def test_the_contract_is_consistent():
+    for variable in contract.VARIABLES.values():
+        assert set(variable.roles) <= set(contract.ROLES) and variable.roles, variable.name
+        assert variable.meaning, variable.name
+        if variable.alternative:
+            assert contract.VARIABLES[variable.alternative].alternative_to == variable.name
+        if variable.default is not None and variable.minimum is not None:
+            assert variable.minimum <= int(variable.default) <= (variable.maximum or int(variable.default))
+    assert contract.validate_http_node_root(contract.DEFAULT_HTTP_NODE_ROOT)

@@ -1,0 +1,122 @@
+"""settings.js reads exactly the environment contract.json declares, with its defaults and its
+httpNodeRoot rule, the same rule the Python side (deploy targets, router, stack config) applies.
+
+Guards: a variable the image reads that nobody documents or deploys (or one a target sets that the
+image ignores), and a stack whose httpNodeRoot the config and router accept but the image refuses to
+start with, or the other way round (e.g. "/red-nodes/" or "/auth" once passed the router and broke
+the editor's login)."""
+import pytest
+
+import nodered_contract as contract
+
+from .node import load_settings
+
+BASE = {"MONGO_URL": "mongodb://127.0.0.1:1/?replicaSet=rs0", "NODE_RED_CREDENTIAL_SECRET": "a-credential-secret"}
+# bcrypt hash of "secret-password", cost 4.
+HASH = "$2b$04$SIAVXqp76KA/p0PVY.EFTeygVh1qmz1YHfWV.SktHBlcPbUMACly2"
+# One environment per branch of settings.js: each role, and the editor's password vs. hash.
+BRANCHES = {
+    "worker": [{**BASE, "NODE_RED_ROLE": "worker"}],
+    "editor": [
+        {**BASE, "NODE_RED_ROLE": "editor", "NODE_RED_EDITOR_PASSWORD": "secret-password"},
+        {**BASE, "NODE_RED_ROLE": "editor", "NODE_RED_EDITOR_PASSWORD_HASH": HASH},
+    ],
+}
+
+
+def declared(role: str) -> set[str]:
+    return {name for name, variable in contract.VARIABLES.items() if role in variable.roles}
+
+
+@pytest.mark.parametrize("role", contract.ROLES)
+def test_settings_reads_exactly_the_variables_the_contract_gives_each_role(role):
+    results = load_settings(*BRANCHES[role])
+    for result in results:
+        assert result["error"] is None, result["error"]
+        assert set(result["reads"]) <= declared(role), f"read but not declared for {role}"
+    assert set().union(*(r["reads"] for r in results)) == declared(role)
+
+
+def test_unset_variables_take_the_contracts_defaults():
+    [worker, editor, _] = load_settings(*BRANCHES["worker"], *BRANCHES["editor"])
+    defaults = {name: v.default for name, v in contract.VARIABLES.items()}
+    expected = {
+        "uiPort": contract.PORT,
+        "port": contract.PORT,
+        "uiHost": defaults["NODE_RED_LISTEN_HOST"],
+        "userDir": defaults["NODE_RED_USER_DIR"],
+        "httpNodeRoot": contract.DEFAULT_HTTP_NODE_ROOT,
+        "database": contract.DATABASE,
+        "keepAliveSeconds": int(defaults["NODE_RED_KEEPALIVE_SECONDS"]),
+        "revisionsKept": int(defaults["NODE_RED_REVISIONS_KEPT"]),
+        "syncCheckSeconds": int(defaults["NODE_RED_SYNC_CHECK_SECONDS"]),
+        "tlsCAFile": None,
+        "enableChangeStreams": False,
+    }
+    for result in (worker, editor):
+        assert {k: result["settings"][k] for k in expected} == expected
+    assert editor["settings"]["editorUser"] == defaults["NODE_RED_EDITOR_USER"]
+    assert (contract.PORT, contract.DATABASE, contract.DEFAULT_HTTP_NODE_ROOT) == (1880, "nodered", "/red-nodes")
+
+
+def test_what_the_deploy_targets_set_is_what_settings_uses():
+    env = contract.environment(
+        "editor", http_node_root="/api/v1", editor_user="ops", database="flows", port=1999, instance_id="ed-1",
+        keepalive_seconds=125, tls_ca_file=contract.DOCUMENTDB_CA_FILE, enable_change_streams=True,
+    )
+    worker_env = contract.environment("worker", http_node_root="/api/v1", editor_user="ops", enable_change_streams=True)
+    editor, worker = load_settings(
+        {**BASE, **env, "NODE_RED_EDITOR_PASSWORD": "secret-password"}, {**BASE, **worker_env}
+    )
+    assert editor["error"] is None and worker["error"] is None
+    expected = {
+        "httpNodeRoot": "/api/v1", "editorUser": "ops", "database": "flows", "uiPort": 1999, "instanceId": "ed-1",
+        "keepAliveSeconds": 125, "tlsCAFile": contract.DOCUMENTDB_CA_FILE, "enableChangeStreams": True,
+    }
+    assert {k: editor["settings"][k] for k in expected} == expected
+    assert (worker["settings"]["httpNodeRoot"], worker["settings"]["enableChangeStreams"]) == ("/api/v1", False)
+
+
+# (value, accepted): the table both sides must agree on, and the answer both must give.
+ROOTS = [
+    ("/red-nodes", True),
+    ("/api/v1", True),
+    ("/A.b_c~d-e/f", True),
+    ("/authority", True),
+    ("/red-nodes/", False),
+    ("/", False),
+    ("//", False),
+    ("//x", False),
+    ("/a//b", False),
+    ("/.", False),
+    ("/..", False),
+    ("/red-nodes/..", False),
+    ("/red-nodes/./x", False),
+    ("api", False),
+    ("/auth", False),
+    ("/AUTH", False),
+    ("/auth/x", False),
+    ("/comms", False),
+    ("/Flows", False),
+    ("/settings", False),
+    ("/red", False),
+    ("/livez", False),
+    ("/_router", False),
+    ("/a b", False),
+    ("/api;return", False),
+    ("/caf\u00e9", False),
+]
+
+
+def test_settings_and_python_accept_and_refuse_the_same_http_node_roots():
+    results = load_settings(*({**BASE, "NODE_RED_ROLE": "worker", "NODE_RED_HTTP_NODE_ROOT": root} for root, _ in ROOTS))
+    for (root, accepted), result in zip(ROOTS, results):
+        try:
+            contract.validate_http_node_root(root)
+            python = True
+        except ValueError:
+            python = False
+        node = result["error"] is None
+        assert (root, python, node) == (root, accepted, accepted), result["error"]
+        if not accepted:
+            assert "NODE_RED_HTTP_NODE_ROOT" in result["error"]
