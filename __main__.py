@@ -6,7 +6,7 @@ from stack_config import load_config
 config = load_config()
 
 if config.target == "docker":
-    from components.docker_stack import DockerStack, DockerStackArgs
+    from components.docker import DockerStack, DockerStackArgs
 
     stack = DockerStack("nodered", DockerStackArgs(config=config, prefix=f"{pulumi.get_project()}-{pulumi.get_stack()}"))
 else:

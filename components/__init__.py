@@ -1,1 +1,1 @@
-"""Pulumi ComponentResources of nodered-scale: shared ones here, docker target's beside them, aws in aws/."""
+"""Pulumi ComponentResources of nodered-scale: shared ones here, one package per target (docker/, aws/)."""

@@ -1,38 +1,37 @@
-"""The image's environment contract (PRODUCT.md) for the docker target's containers (ECS task definitions: aws/container.py)."""
-from dataclasses import dataclass
+"""The image's environment contract (nodered_contract) for both deploy targets: what every target gives
+each role from the stack config and the stack's secrets. Each target adds only what is its own."""
+from typing import Mapping, TypeVar
 
 import pulumi
 
-PORT = 1880
+import nodered_contract
+from stack_config import StackConfig
+
+from .secrets import StackSecrets
+
+T = TypeVar("T")
 
 
-@dataclass
-class NodeRedEnvironment:
-    http_node_root: str
-    editor_user: str
-    database: str
-
-    def plain(self, role: str, instance_id: str) -> dict[str, str]:
-        """Variables that are not secret."""
-        return {
-            "NODE_RED_ROLE": role,
-            "NODE_RED_INSTANCE_ID": instance_id,
-            "MONGO_DB": self.database,
-            "NODE_RED_HTTP_NODE_ROOT": self.http_node_root,
-            "NODE_RED_EDITOR_USER": self.editor_user,
-            "PORT": str(PORT),
-        }
+def plain_environment(config: StackConfig, role: str, **target: object) -> dict[str, str]:
+    """A role's plain environment: the stack's httpNodeRoot and editor login (the editor only), plus the
+    target's own settings (nodered_contract.environment's keyword arguments)."""
+    return nodered_contract.environment(role, http_node_root=config.http_node_root, editor_user=config.editor.user, **target)
 
 
-def healthcheck_command() -> list[str]:
-    """Container health check: GET /healthz on the instance's own port, 200 only when ready."""
-    script = f"fetch('http://127.0.0.1:{PORT}/healthz').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-    return ["CMD", "node", "-e", script]
+def secret_values(secrets: StackSecrets, mongo_url: pulumi.Input[str]) -> dict[str, pulumi.Input[str]]:
+    """Every secret variable a role may get, by name, from the stack's secrets and the target's database."""
+    values = {
+        "MONGO_URL": mongo_url,
+        "NODE_RED_CREDENTIAL_SECRET": secrets.credential_secret,
+        "NODE_RED_EDITOR_PASSWORD": secrets.editor_password,
+    }
+    missing = {n for role in nodered_contract.ROLES for n in nodered_contract.secret_variables(role)} - set(values)
+    if missing:
+        raise ValueError(f"no value for the secret variables {sorted(missing)}")
+    return values
 
 
-def as_env_list(plain: dict[str, str], secrets: dict[str, pulumi.Input[str]]) -> pulumi.Output[list[str]]:
-    """KEY=VALUE list for a container; secret whenever a secret is in it."""
-    keys = list(secrets)
-    return pulumi.Output.all(*secrets.values()).apply(
-        lambda values: [f"{k}={v}" for k, v in plain.items()] + [f"{k}={v}" for k, v in zip(keys, values)]
-    )
+def role_secrets(role: str, available: Mapping[str, T]) -> dict[str, T]:
+    """Of `available` (variable -> value or reference), exactly the secrets the contract gives `role`:
+    workers never get the editor password."""
+    return {name: available[name] for name in nodered_contract.secret_variables(role)}

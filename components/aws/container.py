@@ -2,27 +2,16 @@
 import json
 from typing import Mapping, Optional
 
-PORT = 1880
-# Liveness (the process serves HTTP): the container health check, whose failure makes ECS replace the
-# task. Never readiness: a deploy whose flows cannot start would make ECS restart every task in a loop,
-# the editor too, where the flows must be fixed.
-LIVENESS_PATH = "/livez"
-# Readiness (the newest flows run): whether the load balancer sends flow requests to a worker.
-READINESS_PATH = "/healthz"
-# The CA bundle the image ships for TLS to Amazon DocumentDB (nodered_image/Dockerfile).
-DOCUMENTDB_CA_FILE = "/etc/ssl/certs/rds-global-bundle.pem"
-MONGO_DB = "nodered"
+from nodered_contract import DOCUMENTDB_CA_FILE, PORT, healthcheck_command
+
 # The launcher force-exits 15 s after SIGTERM; ECS must wait a little longer before SIGKILL.
 STOP_TIMEOUT_SECONDS = 20
 # Node keeps idle connections open this much longer than the load balancer does.
 KEEPALIVE_MARGIN_SECONDS = 5
-
-# Node's fetch, as in the image's own HEALTHCHECK (which checks readiness, shown by `docker ps`):
-# no curl/wget needed in the image.
-_HEALTH_COMMAND = (
-    f"fetch('http://127.0.0.1:{PORT}{LIVENESS_PATH}')"
-    ".then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"
-)
+# The container health check, whose failure makes ECS replace the task, probes liveness (the process
+# serves HTTP). Never readiness: a deploy whose flows cannot start would make ECS restart every task in
+# a loop, the editor too, where the flows must be fixed.
+HEALTH_CHECK = healthcheck_command("liveness")
 
 
 def keepalive_seconds(idle_timeout_seconds: int) -> int:
@@ -31,26 +20,16 @@ def keepalive_seconds(idle_timeout_seconds: int) -> int:
     return idle_timeout_seconds + KEEPALIVE_MARGIN_SECONDS
 
 
-def environment(
-    role: str, http_node_root: str, editor_user: str, documentdb: bool, idle_timeout_seconds: int
-) -> dict[str, str]:
-    """Plain (non-secret) environment of one role. Secrets never go here: see `secrets`.
-    idle_timeout_seconds: the load balancer's idle timeout."""
-    env = {
-        "NODE_RED_ROLE": role,
-        "MONGO_DB": MONGO_DB,
-        "NODE_RED_HTTP_NODE_ROOT": http_node_root,
-        "PORT": str(PORT),
-        "NODE_RED_KEEPALIVE_SECONDS": str(keepalive_seconds(idle_timeout_seconds)),
+def target_environment(documentdb: bool, idle_timeout_seconds: int) -> dict[str, object]:
+    """What the aws target adds to every role's plain environment (nodered_contract.environment's
+    keyword arguments). idle_timeout_seconds: the load balancer's idle timeout."""
+    return {
+        "keepalive_seconds": keepalive_seconds(idle_timeout_seconds),
+        # TLS to DocumentDB with the CA bundle the image ships; DocumentDB has change streams off per
+        # collection until enabled, which the editor does at start (the contract gives it the editor only).
+        "tls_ca_file": DOCUMENTDB_CA_FILE if documentdb else None,
+        "enable_change_streams": documentdb,
     }
-    if role == "editor":
-        env["NODE_RED_EDITOR_USER"] = editor_user
-    if documentdb:
-        env["MONGO_TLS_CA_FILE"] = DOCUMENTDB_CA_FILE
-        if role == "editor":
-            # DocumentDB has change streams off per collection until enabled; the editor does it.
-            env["MONGO_ENABLE_CHANGE_STREAMS"] = "true"
-    return env
 
 
 def definition(
@@ -72,7 +51,7 @@ def definition(
         "environment": [{"name": k, "value": v} for k, v in sorted(environment.items())],
         "secrets": [{"name": k, "valueFrom": v} for k, v in sorted(secrets.items())],
         "healthCheck": {
-            "command": ["CMD", "node", "-e", _HEALTH_COMMAND],
+            "command": HEALTH_CHECK,
             "interval": 15,
             "timeout": 5,
             "retries": 3,

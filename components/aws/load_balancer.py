@@ -5,7 +5,7 @@ from typing import Optional
 import pulumi
 import pulumi_aws as aws
 
-from .container import LIVENESS_PATH, PORT, READINESS_PATH
+from nodered_contract import LIVENESS_PATH, PORT, READINESS_PATH, validate_http_node_root
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 WORKERS_RULE_PRIORITY = 10
@@ -26,8 +26,10 @@ class LoadBalancerArgs:
     certificate_arn: Optional[str] = None
 
     def __post_init__(self) -> None:
-        if not self.http_node_root.startswith("/") or self.http_node_root == "/":
-            raise ValueError("http_node_root: must start with '/' and not be '/' itself")
+        try:
+            validate_http_node_root(self.http_node_root)
+        except ValueError as exc:
+            raise ValueError(f"http_node_root: {exc}") from None
         if self.idle_timeout_seconds < 30:
             raise ValueError("idle_timeout_seconds: must exceed the editor websocket's 15 s keep-alive with room to spare")
 

@@ -6,7 +6,7 @@ from typing import Optional
 import pulumi
 import pulumi_aws as aws
 
-from .container import PORT
+from nodered_contract import PORT
 
 MONGO_PORT = 27017
 

@@ -6,8 +6,10 @@ from typing import Optional
 import pulumi
 import pulumi_aws as aws
 
-from components.secrets import StackSecrets, StackSecretsArgs
 from stack_config import StackConfig
+
+from ..nodered_environment import plain_environment, role_secrets, secret_values
+from ..secrets import StackSecrets, StackSecretsArgs
 
 from . import container
 from .autoscaling import ServiceAutoscaling, ServiceAutoscalingArgs
@@ -88,13 +90,7 @@ class AwsStack(pulumi.ComponentResource):
         stack_secrets = StackSecrets(f"{name}-secrets", StackSecretsArgs(config=config), opts=child)
         secrets = RuntimeSecrets(
             f"{name}-runtime",
-            RuntimeSecretsArgs(
-                values={
-                    "MONGO_URL": mongo_url,
-                    "NODE_RED_CREDENTIAL_SECRET": stack_secrets.credential_secret,
-                    "NODE_RED_EDITOR_PASSWORD": stack_secrets.editor_password,
-                }
-            ),
+            RuntimeSecretsArgs(values=secret_values(stack_secrets, mongo_url)),
             opts=child,
         )
 
@@ -112,7 +108,10 @@ class AwsStack(pulumi.ComponentResource):
         )
         cluster = aws.ecs.Cluster(f"{name}-cluster", opts=child)
 
-        def service(suffix: str, role: str, sizing, secret_names: list[str], **kwargs) -> FargateService:
+        references = {n: (secrets.arns[n], secrets.value_from[n]) for n in secrets.arns}
+        target_environment = container.target_environment(documentdb_mode, aws_config.idle_timeout_seconds)
+
+        def service(suffix: str, role: str, sizing, **kwargs) -> FargateService:
             return FargateService(
                 f"{name}-{suffix}",
                 FargateServiceArgs(
@@ -122,10 +121,9 @@ class AwsStack(pulumi.ComponentResource):
                     image_ref=image.image_ref,
                     cpu=sizing.cpu,
                     memory=sizing.memory,
-                    environment=container.environment(
-                        role, config.http_node_root, config.editor.user, documentdb_mode, aws_config.idle_timeout_seconds
-                    ),
-                    secrets={n: (secrets.arns[n], secrets.value_from[n]) for n in secret_names},
+                    environment=plain_environment(config, role, **target_environment),
+                    # Each role's own secrets: the workers' execution role cannot read the editor password.
+                    secrets=role_secrets(role, references),
                     subnet_ids=network.task_subnet_ids,
                     security_group_id=groups.tasks_id,
                     assign_public_ip=network.assign_public_ip,
@@ -142,7 +140,6 @@ class AwsStack(pulumi.ComponentResource):
             "editor",
             "editor",
             config.editor,
-            ["MONGO_URL", "NODE_RED_CREDENTIAL_SECRET", "NODE_RED_EDITOR_PASSWORD"],
             desired_count=1,
             maximum_percent=100,
             minimum_healthy_percent=0,
@@ -153,7 +150,6 @@ class AwsStack(pulumi.ComponentResource):
             "workers",
             "worker",
             config.workers,
-            ["MONGO_URL", "NODE_RED_CREDENTIAL_SECRET"],
             desired_count=config.workers.replicas,
             maximum_percent=200,
             minimum_healthy_percent=100,

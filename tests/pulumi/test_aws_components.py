@@ -2,7 +2,9 @@
 import pytest
 
 from components.aws.autoscaling import ServiceAutoscalingArgs
-from components.aws.container import definition, environment
+import nodered_contract
+
+from components.aws.container import definition, target_environment
 from components.aws.fargate_service import FargateServiceArgs
 from components.aws.load_balancer import LoadBalancerArgs, worker_paths
 from components.aws.runtime_secrets import RuntimeSecretsArgs
@@ -14,7 +16,7 @@ SECRETS = {"MONGO_URL": ("arn:m", "arn:m:::v"), "NODE_RED_CREDENTIAL_SECRET": ("
 def _service(**override):
     args = dict(
         role="worker", family="f", cluster_arn="c", image_ref="i", cpu=512, memory=1024,
-        environment=environment("worker", "/red-nodes", "admin", True, 120), secrets=SECRETS, desired_count=2,
+        environment=nodered_contract.environment("worker", **target_environment(True, 120)), secrets=SECRETS, desired_count=2,
         subnet_ids=["s"], security_group_id="g", assign_public_ip=False, target_group_arn="t",
         log_retention_days=30, region="eu-west-1",
     )

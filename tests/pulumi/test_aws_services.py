@@ -3,7 +3,8 @@ import json
 
 import pytest
 
-from components.aws.container import DOCUMENTDB_CA_FILE
+from nodered_contract import DATABASE, DOCUMENTDB_CA_FILE, HEALTHCHECK_SCRIPT
+
 from .aws_helpers import (
     DOCKER_IMAGE,
     LOAD_BALANCER,
@@ -78,12 +79,12 @@ def test_autoscaling_between_min_and_max_on_cpu(low, high, target):
 
 
 def test_task_definitions_carry_the_environment_contract():
-    program = run_example(httpNodeRoot="/flows", editor={"user": "ops"})
+    program = run_example(httpNodeRoot="/api", editor={"user": "ops"})
     for role in ("editor", "worker"):
         env = environment(task_definition(program, role))
         assert env["NODE_RED_ROLE"] == role
-        assert env["NODE_RED_HTTP_NODE_ROOT"] == "/flows"
-        assert env["MONGO_DB"] == "nodered"
+        assert env["NODE_RED_HTTP_NODE_ROOT"] == "/api"
+        assert env["MONGO_DB"] == DATABASE
         assert env["PORT"] == "1880"
         assert env["MONGO_TLS_CA_FILE"] == DOCUMENTDB_CA_FILE
         assert set(secret_refs(task_definition(program, role))) >= {"MONGO_URL", "NODE_RED_CREDENTIAL_SECRET"}
@@ -94,6 +95,7 @@ def test_task_definitions_carry_the_environment_contract():
     worker = task_definition(program, "worker")
     # Workers have no editor: no login, no password, and they never touch change-stream settings.
     assert "NODE_RED_EDITOR_PASSWORD" not in secret_refs(worker) and "NODE_RED_EDITOR_PASSWORD" not in environment(worker)
+    assert "NODE_RED_EDITOR_USER" not in environment(worker)
     assert "MONGO_ENABLE_CHANGE_STREAMS" not in environment(worker)
 
 
@@ -174,8 +176,8 @@ def test_containers_check_liveness_and_log_to_their_retained_group():
     groups = {g.name: g for g in program.of_type(LOG_GROUP)}
     for role in ("editor", "worker"):
         definition = container(task_definition(program, role))
-        command = " ".join(definition["healthCheck"]["command"])
-        assert "http://127.0.0.1:1880/livez" in command and "/healthz" not in command
+        # The image's healthcheck.js probing liveness (GET /livez on the container's port).
+        assert definition["healthCheck"]["command"] == ["CMD", "node", HEALTHCHECK_SCRIPT, "liveness"]
         options = definition["logConfiguration"]["options"]
         assert definition["logConfiguration"]["logDriver"] == "awslogs"
         assert groups[options["awslogs-group"]].inputs["retentionInDays"] == 90

@@ -1,6 +1,8 @@
 """The docker target as Pulumi would create it, driven by stack config (mocks: nothing is deployed)."""
 import pytest
 
+from nodered_contract import DATABASE, HEALTHCHECK_SCRIPT
+
 from .docker_helpers import by_role, containers, env, ip_of, router, router_config, upstream_servers
 from .mock_program import is_secret, run_program
 
@@ -33,7 +35,8 @@ def test_one_editor_with_login_and_workers_without_admin(base_config):
     assert editor_env["NODE_RED_EDITOR_USER"] == "ops"
     assert editor_env["NODE_RED_EDITOR_PASSWORD"] == base_config["editorPassword"]
     for worker in by_role(program, "worker"):
-        assert "NODE_RED_EDITOR_PASSWORD" not in env(worker)
+        # The editor login is the editor's alone, as on the aws target.
+        assert "NODE_RED_EDITOR_PASSWORD" not in env(worker) and "NODE_RED_EDITOR_USER" not in env(worker)
 
 
 def test_nodered_environment_contract(base_config):
@@ -45,7 +48,7 @@ def test_nodered_environment_contract(base_config):
     assert url.startswith("mongodb://nodered:") and "replicaSet=rs0" in url and "authSource=admin" in url
     for container in nodered:
         e = env(container)
-        assert e["MONGO_DB"] == "nodered"
+        assert e["MONGO_DB"] == DATABASE
         assert e["NODE_RED_HTTP_NODE_ROOT"] == "/api"
         assert e["NODE_RED_CREDENTIAL_SECRET"] == "a-long-credential-secret"
         assert e["PORT"] == "1880"
@@ -124,9 +127,9 @@ def test_health_checks_and_restart_policy(base_config):
     program = run_program(base_config)
     for container in containers(program):
         assert container.inputs["restart"] == "unless-stopped", container.name
-        tests = " ".join(container.inputs["healthcheck"]["tests"])
         if env(container).get("NODE_RED_ROLE"):
-            assert "/healthz" in tests
+            # The image's healthcheck.js probing readiness (GET /healthz), shown by `docker ps`.
+            assert container.inputs["healthcheck"]["tests"] == ["CMD", "node", HEALTHCHECK_SCRIPT, "readiness"]
     assert "/_router/healthz" in " ".join(router(program).inputs["healthcheck"]["tests"])
 
 

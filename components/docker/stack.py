@@ -5,13 +5,13 @@ import pulumi
 
 from stack_config import StackConfig
 
-from .image import NodeRedImage, NodeRedImageArgs
+from ..image import NodeRedImage, NodeRedImageArgs
+from ..nodered_environment import plain_environment, secret_values
+from ..secrets import StackSecrets, StackSecretsArgs
 from .mongo_replica_set import MongoReplicaSet, MongoReplicaSetArgs
 from .nodered_containers import NodeRedContainers, NodeRedContainersArgs
-from .nodered_environment import NodeRedEnvironment
 from .private_network import PrivateNetwork, PrivateNetworkArgs
 from .router import Router, RouterArgs
-from .secrets import StackSecrets, StackSecretsArgs
 
 
 @dataclass
@@ -43,15 +43,18 @@ class DockerStack(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        environment = NodeRedEnvironment(http_node_root=config.http_node_root, editor_user=config.editor.user, database=mongo.database)
+        secret_env = secret_values(secrets, mongo.url)
 
         def instances(role: str, replicas: int) -> NodeRedContainers:
+            # No NODE_RED_KEEPALIVE_SECONDS: nginx closes its idle upstream connections after 4 s
+            # (keepalive_timeout), before any keep-alive the image accepts (at least 5 s, default 65 s).
+            # Only a balancer that keeps them longer needs it set (the aws target's ALB).
+            environment = plain_environment(config, role, database=mongo.database)
             return NodeRedContainers(
                 f"{name}-{role}",
                 NodeRedContainersArgs(
                     role=role, replicas=replicas, image=image.image_ref, network=network, prefix=args.prefix,
-                    environment=environment, mongo_url=mongo.url, credential_secret=secrets.credential_secret,
-                    editor_password=secrets.editor_password, depends_on=mongo.containers,
+                    environment=environment, secrets=secret_env, depends_on=mongo.containers,
                 ),
                 opts=child,
             )

@@ -1,10 +1,13 @@
 """docker target: Node-RED containers, the editor and the workers (same image, role from the environment)."""
 from dataclasses import dataclass, field
+from typing import Mapping
 
 import pulumi
 import pulumi_docker as docker
 
-from .nodered_environment import PORT, NodeRedEnvironment, as_env_list, healthcheck_command
+from nodered_contract import PORT, ROLES, healthcheck_command
+
+from ..nodered_environment import role_secrets
 from .private_network import PrivateNetwork
 
 
@@ -15,11 +18,20 @@ class NodeRedContainersArgs:
     image: pulumi.Input[str]
     network: PrivateNetwork
     prefix: str  # Docker container names
-    environment: NodeRedEnvironment
-    mongo_url: pulumi.Input[str]
-    credential_secret: pulumi.Input[str]
-    editor_password: pulumi.Input[str]
+    # The role's plain environment (components/nodered_environment.py); each container adds its
+    # instance id, its container name.
+    environment: Mapping[str, str]
+    # Every secret of the stack by variable name; each container gets its role's only.
+    secrets: Mapping[str, pulumi.Input[str]]
     depends_on: list[pulumi.Resource] = field(default_factory=list)
+
+
+def as_env_list(plain: Mapping[str, str], secrets: Mapping[str, pulumi.Input[str]]) -> pulumi.Output[list[str]]:
+    """KEY=VALUE list for a container; secret whenever a secret is in it."""
+    keys = list(secrets)
+    return pulumi.Output.all(*secrets.values()).apply(
+        lambda values: [f"{k}={v}" for k, v in plain.items()] + [f"{k}={v}" for k, v in zip(keys, values)]
+    )
 
 
 class NodeRedContainers(pulumi.ComponentResource):
@@ -28,8 +40,10 @@ class NodeRedContainers(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: NodeRedContainersArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("nodered-scale:docker:NodeRedContainers", name, None, opts)
-        if args.role not in ("editor", "worker"):
+        if args.role not in ROLES:
             raise ValueError(f"role must be editor or worker, got {args.role!r}")
+        if args.environment.get("NODE_RED_ROLE") != args.role:
+            raise ValueError(f"environment is for role {args.environment.get('NODE_RED_ROLE')!r}, not {args.role!r}")
         if args.role == "editor" and args.replicas != 1:
             raise ValueError("there is exactly one editor: two would overwrite each other's deploys")
         if args.replicas < 1:
@@ -41,22 +55,18 @@ class NodeRedContainers(pulumi.ComponentResource):
                 container_name, ip, child = f"{args.prefix}-editor", args.network.editor_ip, f"{name}"
             else:
                 container_name, ip, child = f"{args.prefix}-worker-{index}", args.network.worker_ip(index), f"{name}-{index}"
-            secrets = {
-                "MONGO_URL": args.mongo_url,
-                "NODE_RED_CREDENTIAL_SECRET": args.credential_secret,
-            }
-            if args.role == "editor":
-                secrets["NODE_RED_EDITOR_PASSWORD"] = args.editor_password
+            # The status record of each instance is named after its container.
+            plain = {**args.environment, "NODE_RED_INSTANCE_ID": container_name}
             docker.Container(
                 child,
                 name=container_name,
                 hostname=container_name,
                 image=args.image,
-                envs=pulumi.Output.secret(as_env_list(args.environment.plain(args.role, container_name), secrets)),
+                envs=pulumi.Output.secret(as_env_list(plain, role_secrets(args.role, args.secrets))),
                 networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=args.network.name, ipv4_address=ip)],
                 restart="unless-stopped",
                 healthcheck=docker.ContainerHealthcheckArgs(
-                    tests=healthcheck_command(), interval="10s", timeout="3s", start_period="60s", start_interval="1s", retries=3
+                    tests=healthcheck_command("readiness"), interval="10s", timeout="3s", start_period="60s", start_interval="1s", retries=3
                 ),
                 # Graceful stop: Node-RED closes flows and its MongoDB connections on SIGTERM.
                 stop_signal="SIGTERM",

@@ -7,13 +7,15 @@ import pulumi
 import pulumi_docker as docker
 import pulumi_random as random
 
+from nodered_contract import DATABASE
+
 from .private_network import PrivateNetwork
 
-SCRIPTS = Path(__file__).resolve().parent.parent / "mongo"
+SCRIPTS = Path(__file__).resolve().parents[2] / "mongo"
 REPLICA_SET = "rs0"
 PORT = 27017
 ROOT_USER = "root"
-APP_USER = "nodered"
+APP_USER = "nodered"  # the MongoDB user Node-RED logs in as
 
 
 @dataclass
@@ -22,7 +24,7 @@ class MongoReplicaSetArgs:
     image: str
     network: PrivateNetwork
     prefix: str  # Docker names: containers and volumes
-    database: str = "nodered"
+    database: str = DATABASE
     publish_port: Optional[int] = None  # member 0 on the host, for debugging only
 
 
