@@ -14,6 +14,13 @@ from .node import IMAGE
 DOCKERFILE = (IMAGE / "Dockerfile").read_text()
 
 
+def test_the_defaults_deployed_stacks_rely_on_stay():
+    """Existing stacks keep their flows in this database and serve on this port and root: a changed default
+    would start every instance on an empty database, or move the endpoints users call."""
+    assert (contract.DATABASE, contract.PORT, contract.DEFAULT_HTTP_NODE_ROOT) == ("nodered", 1880, "/red-nodes")
+    assert (contract.LIVENESS_PATH, contract.READINESS_PATH) == ("/livez", "/healthz")
+
+
 def test_each_role_gets_the_secrets_it_needs_and_only_those():
     assert contract.secret_variables("editor") == ("MONGO_URL", "NODE_RED_CREDENTIAL_SECRET", "NODE_RED_EDITOR_PASSWORD")
     assert contract.secret_variables("worker") == ("MONGO_URL", "NODE_RED_CREDENTIAL_SECRET")
@@ -24,7 +31,7 @@ def test_each_role_gets_the_secrets_it_needs_and_only_those():
 def test_the_same_arguments_build_each_roles_own_environment():
     args = dict(http_node_root="/api", editor_user="ops", instance_id="i-1", keepalive_seconds=125,
                 tls_ca_file=contract.DOCUMENTDB_CA_FILE, enable_change_streams=True)
-    common = {"NODE_RED_INSTANCE_ID": "i-1", "MONGO_DB": "nodered", "NODE_RED_HTTP_NODE_ROOT": "/api", "PORT": "1880",
+    common = {"NODE_RED_INSTANCE_ID": "i-1", "MONGO_DB": contract.DATABASE, "NODE_RED_HTTP_NODE_ROOT": "/api", "PORT": "1880",
               "NODE_RED_KEEPALIVE_SECONDS": "125", "MONGO_TLS_CA_FILE": "/etc/ssl/certs/rds-global-bundle.pem"}
     assert contract.environment("worker", **args) == {"NODE_RED_ROLE": "worker", **common}
     assert contract.environment("editor", **args) == {
@@ -34,7 +41,7 @@ def test_the_same_arguments_build_each_roles_own_environment():
 
 def test_optional_variables_are_left_to_the_images_defaults():
     assert contract.environment("worker") == {
-        "NODE_RED_ROLE": "worker", "MONGO_DB": "nodered", "NODE_RED_HTTP_NODE_ROOT": "/red-nodes", "PORT": "1880",
+        "NODE_RED_ROLE": "worker", "MONGO_DB": contract.DATABASE, "NODE_RED_HTTP_NODE_ROOT": "/red-nodes", "PORT": "1880",
     }
     assert contract.environment("worker", extra={"NODE_RED_USER_DIR": "/tmp/w", "NODE_RED_LISTEN_HOST": "127.0.0.1"}) == {
         **contract.environment("worker"), "NODE_RED_USER_DIR": "/tmp/w", "NODE_RED_LISTEN_HOST": "127.0.0.1",
@@ -106,3 +113,17 @@ def test_the_contract_is_consistent():
         if variable.default is not None and variable.minimum is not None:
             assert variable.minimum <= int(variable.default) <= (variable.maximum or int(variable.default))
     assert contract.validate_http_node_root(contract.DEFAULT_HTTP_NODE_ROOT)
+
+
+def test_the_readme_table_lists_exactly_the_contracts_variables():
+    """README.md keeps the one table for people; it must not drift from contract.json."""
+    readme = (IMAGE.parent / "README.md").read_text()
+    section = readme.split("## Every instance: environment", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    listed = [re.match(r"\| `([A-Z_]+)` \|", row).group(1) for row in rows]
+    assert sorted(listed) == sorted(contract.VARIABLES)
+    for row, name in zip(rows, listed):
+        roles = row.split("|")[2].strip()
+        variable = contract.VARIABLES[name]
+        assert roles == ("both" if set(variable.roles) == set(contract.ROLES) else variable.roles[0]), name
+        assert ("**secret**" in row) == variable.secret, name

@@ -56,7 +56,6 @@ def test_unset_variables_take_the_contracts_defaults():
     for result in (worker, editor):
         assert {k: result["settings"][k] for k in expected} == expected
     assert editor["settings"]["editorUser"] == defaults["NODE_RED_EDITOR_USER"]
-    assert (contract.PORT, contract.DATABASE, contract.DEFAULT_HTTP_NODE_ROOT) == (1880, "nodered", "/red-nodes")
 
 
 def test_what_the_deploy_targets_set_is_what_settings_uses():
