@@ -1,8 +1,8 @@
 """The one renderer of the router's nginx.conf.
 
-The Pulumi program (docker target) and the tests/harness both call render();
-everything that differs between those uses is a parameter here, the config
-itself is nginx/nginx.conf.template.
+The Pulumi program (docker target) and the local stack (tests, benchmarks)
+both call render(); everything that differs between those uses is a parameter
+here, the config itself is nginx/nginx.conf.template.
 
     python -m nginx.render --editor 10.0.0.2:1880 10.0.0.3:1880 10.0.0.4:1880
 """
@@ -15,6 +15,8 @@ import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
+
+from nodered_contract import DEFAULT_HTTP_NODE_ROOT, validate_http_node_root
 
 TEMPLATE_PATH = Path(__file__).with_name("nginx.conf.template")
 
@@ -34,9 +36,6 @@ HEALTH_PATH = "/_router/healthz"
 DOCKER_USER = "nginx"
 
 _PLACEHOLDER = re.compile(r"\{\{(\w+)\}\}")
-# Path segments of unreserved URL characters only: the root is written into
-# an nginx location regex and must not carry nginx or regex syntax.
-_ROOT = re.compile(r"^(?:/[A-Za-z0-9._~-]+)+/?$")
 # Characters that nginx would read as syntax or variables in a path.
 _BAD_PATH_CHARS = set("\"'\\$;{}#") | {"\n", "\r", "\t", " "}
 
@@ -44,7 +43,7 @@ _BAD_PATH_CHARS = set("\"'\\$;{}#") | {"\n", "\r", "\t", " "}
 def render(
     workers: Sequence[str],
     editor: str,
-    http_node_root: str = "/red-nodes",
+    http_node_root: str = DEFAULT_HTTP_NODE_ROOT,
     listen_port: int = 8080,
     runtime_dir: str | None = None,
     listen_host: str | None = None,
@@ -155,15 +154,12 @@ def _port(port: int, what: str) -> None:
 
 
 def _node_root(root: str) -> str:
-    if not isinstance(root, str) or not root.startswith("/"):
-        raise ValueError(f"http_node_root must start with '/', got {root!r}")
-    if root.strip("/") == "":
-        raise ValueError("http_node_root must not be '/': the editor needs the other paths")
-    if not _ROOT.fullmatch(root):
-        raise ValueError(
-            f"http_node_root {root!r} must be '/'-separated segments of letters, digits and '.', '_', '~', '-'"
-        )
-    return root.rstrip("/")
+    # The image's rule (nodered_image/contract.json): segments of unreserved URL characters only, so
+    # the root carries no nginx or regex syntax into the location regex, and no path the editor serves.
+    try:
+        return validate_http_node_root(root)
+    except ValueError as exc:
+        raise ValueError(f"http_node_root {root!r} {exc}") from None
 
 
 def _runtime_dir(path: str) -> str:
@@ -178,7 +174,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m nginx.render", description="Print the router's nginx.conf.")
     parser.add_argument("workers", nargs="+", help="worker host:port")
     parser.add_argument("--editor", required=True, help="editor host:port")
-    parser.add_argument("--http-node-root", default="/red-nodes")
+    parser.add_argument("--http-node-root", default=DEFAULT_HTTP_NODE_ROOT)
     parser.add_argument("--listen-port", type=int, default=8080)
     parser.add_argument("--runtime-dir", default=None)
     args = parser.parse_args(argv)

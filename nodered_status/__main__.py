@@ -1,4 +1,4 @@
-"""Command line: `python -m nodered_status --mongo-url URL [--db nodered] [--json]`."""
+"""Command line: `python -m nodered_status --mongo-url URL [--db NAME] [--json]`."""
 from __future__ import annotations
 
 import argparse
@@ -7,6 +7,8 @@ import json
 import os
 import re
 import sys
+
+from nodered_contract import DATABASE
 
 from . import report
 
@@ -28,8 +30,8 @@ def parse_args(argv):
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--mongo-url", default=os.environ.get("MONGO_URL"),
                    help="MongoDB connection string (default: $MONGO_URL)")
-    p.add_argument("--db", default=os.environ.get("MONGO_DB") or "nodered",
-                   help="database name (default: $MONGO_DB or 'nodered')")
+    p.add_argument("--db", default=os.environ.get("MONGO_DB") or DATABASE,
+                   help=f"database name (default: $MONGO_DB or {DATABASE!r})")
     p.add_argument("--stale-after", type=float, default=30.0, metavar="SECONDS",
                    help="an instance not seen for longer than this is stale (default: 30)")
     p.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS",

@@ -6,6 +6,8 @@ from typing import Annotated, Literal, Optional
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
+from nodered_contract import DEFAULT_HTTP_NODE_ROOT, validate_http_node_root
+
 from .aws import AwsConfig, fargate_size_problem
 from .base import ConfigModel, ipv4_network
 
@@ -95,7 +97,8 @@ class StackConfig(ConfigModel):
     mongo: MongoConfig = MongoConfig()
     image: ImageConfig = ImageConfig()
     network: NetworkConfig = NetworkConfig()
-    http_node_root: str = "/red-nodes"
+    # Prefix of every HTTP-in endpoint; the rule is the image's (nodered_image/contract.json).
+    http_node_root: str = DEFAULT_HTTP_NODE_ROOT
     aws: Optional[AwsConfig] = None
     # Secrets: held as SecretStr so they never show in a repr; components wrap them as Pulumi secrets.
     editor_password: Annotated[SecretStr, Field(strict=False)]
@@ -105,9 +108,7 @@ class StackConfig(ConfigModel):
     @field_validator("http_node_root")
     @classmethod
     def _http_node_root(cls, value: str) -> str:
-        if not re.fullmatch(r"/[A-Za-z0-9._~/-]*[A-Za-z0-9._~-]", value) or "//" in value:
-            raise ValueError("must start with '/' and name a path below it, not '/' itself and no trailing '/' (e.g. /red-nodes)")
-        return value
+        return validate_http_node_root(value)
 
     @field_validator("editor_password")
     @classmethod

@@ -25,7 +25,7 @@ def test_nginx_accepts_config_for_workers(nginx_bin, runtime_dir, count):
     assert "test is successful" in result.stderr
 
 
-@pytest.mark.parametrize("root", ["/api", "/api/v1.2/", "/red-nodes"])
+@pytest.mark.parametrize("root", ["/api", "/api/v1.2", "/red-nodes"])
 def test_nginx_accepts_other_http_node_roots(nginx_bin, runtime_dir, root):
     conf = render(["127.0.0.1:1881"], "127.0.0.1:1880", http_node_root=root, runtime_dir=runtime_dir)
     result = check_config(conf, runtime_dir, nginx_bin)

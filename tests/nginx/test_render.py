@@ -4,7 +4,8 @@ import re
 
 import pytest
 
-from nginx.render import render
+from nginx.render import HEALTH_PATH, render
+from nodered_contract import VARIABLES
 
 EDITOR = "10.0.0.2:1880"
 WORKERS = ["10.0.0.3:1880", "10.0.0.4:1880"]
@@ -24,11 +25,15 @@ WORKERS = ["10.0.0.3:1880", "10.0.0.4:1880"]
         ({"editor": ""}, "host:port"),
         ({"http_node_root": "red-nodes"}, "start with '/'"),
         ({"http_node_root": ""}, "start with '/'"),
-        ({"http_node_root": "/"}, "must not be '/'"),
-        ({"http_node_root": "//"}, "must not be '/'"),
+        ({"http_node_root": "/"}, "not '/' itself"),
+        ({"http_node_root": "//"}, "not '/' itself"),
         ({"http_node_root": "/red nodes"}, "segments"),
         ({"http_node_root": "/api;return 200"}, "segments"),
-        ({"http_node_root": "/api//v1"}, "segments"),
+        ({"http_node_root": "/api//v1"}, "empty segment"),
+        ({"http_node_root": "/red-nodes/"}, "must not end with '/'"),
+        ({"http_node_root": "/red-nodes/.."}, "'..' segment"),
+        ({"http_node_root": "/Comms"}, "must not start with '/Comms'"),
+        ({"http_node_root": "/_router"}, "must not start with '/_router'"),
         ({"listen_port": 0}, "listen_port"),
         ({"listen_port": 70000}, "listen_port"),
         ({"listen_port": "8080"}, "listen_port"),
@@ -69,3 +74,18 @@ def test_runtime_dir_holds_pid_temp_and_logs(tmp_path):
     for line in ("pid", "client_body_temp_path", "proxy_temp_path", "access_log", "error_log"):
         assert re.search(rf'^\s*{line} "{re.escape(str(tmp_path))}/', conf, re.M), line
     assert "listen 127.0.0.1:18080;" in conf
+
+
+def test_the_routers_own_path_cannot_be_the_node_root():
+    """The router answers its health path itself: a node root there would never reach the workers."""
+    first = HEALTH_PATH.split("/")[1]
+    with pytest.raises(ValueError, match="must not start with"):
+        render(WORKERS, EDITOR, http_node_root=f"/{first}")
+
+
+def test_nginx_closes_idle_upstream_connections_before_any_node_red_keepalive():
+    """A worker closing an idle connection nginx is about to reuse makes nginx answer 502: every keep-alive
+    the image accepts (NODE_RED_KEEPALIVE_SECONDS, nodered_image/contract.json) must outlast nginx's."""
+    conf = render(WORKERS, EDITOR)
+    timeouts = [int(s) for s in re.findall(r"^\s*keepalive_timeout (\d+)s;", conf, re.M)]
+    assert timeouts and max(timeouts) < VARIABLES["NODE_RED_KEEPALIVE_SECONDS"].minimum

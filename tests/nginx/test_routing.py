@@ -166,7 +166,7 @@ def test_ten_workers_all_get_traffic(nginx_bin, make_stubs, http):
 def test_a_custom_node_root_routes_only_its_own_paths(nginx_bin, make_stubs, http):
     workers = make_stubs(2)
     editor = make_stubs(1, "editor")[0]
-    with NginxProcess([w.address for w in workers], editor.address, "/api/v1.2/", nginx_bin=nginx_bin) as router:
+    with NginxProcess([w.address for w in workers], editor.address, "/api/v1.2", nginx_bin=nginx_bin) as router:
         def who(path):
             return http.get(router.url + path).json()["id"]
 

@@ -19,6 +19,8 @@ BAD = [
     ({"target": "gcp"}, "nodered-scale:target", "'docker' or 'aws'"),
     ({"httpNodeRoot": "red-nodes"}, "nodered-scale:httpNodeRoot", "must start with '/'"),
     ({"httpNodeRoot": "/"}, "nodered-scale:httpNodeRoot", "not '/' itself"),
+    ({"httpNodeRoot": "/red-nodes/"}, "nodered-scale:httpNodeRoot", "must not end with '/'"),
+    ({"httpNodeRoot": "/Flows"}, "nodered-scale:httpNodeRoot", "must not start with '/Flows'"),
     ({"router": {"port": 0}}, "nodered-scale:router.port", "greater than or equal to 1"),
     ({"router": {"port": 70000}}, "nodered-scale:router.port", "less than or equal to 65535"),
     ({"editorPassword": "short"}, "nodered-scale:editorPassword", "at least 8 characters"),
