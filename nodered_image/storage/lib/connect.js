@@ -35,7 +35,7 @@ async function connectWithBackoff(opts, log, isClosed) {
       return client;
     } catch (err) {
       await client.close().catch(() => {});
-      if (isClosed()) throw new Error('storage closed while waiting for MongoDB');
+      if (isClosed()) throw new Error('storage closed while waiting for MongoDB', { cause: err });
       log.warn(`waiting for MongoDB at ${redact(opts.mongoUrl)}: attempt ${attempt} failed (${err.message}); retrying in ${delay} ms`);
       await sleep(delay);
       delay = Math.min(delay * 2, 5000);

@@ -53,7 +53,7 @@ async function startMongo() {
       break;
     } catch (err) {
       await c.close().catch(() => {});
-      if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`secantusd-py did not start: ${err.message}`);
+      if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`secantusd-py did not start: ${err.message}`, { cause: err });
       await sleep(100);
     }
   }
