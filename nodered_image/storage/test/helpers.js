@@ -6,9 +6,13 @@ const fs = require('fs');
 const net = require('net');
 const os = require('os');
 const path = require('path');
+const crypto = require('crypto');
 const { EventEmitter } = require('events');
 const { MongoClient } = require('mongodb');
-const { createStorage, flowsHash } = require('..');
+const { createStorage } = require('../lib/storage');
+
+// Node-RED's revision of a flow set (@node-red/runtime lib/storage): the hash flows:started carries.
+const flowsHash = (flows) => crypto.createHash('sha256').update(JSON.stringify(flows)).digest('hex');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -102,7 +106,7 @@ function fakeRuntime() {
             loadFlows: async () => {
                 const flows = await rt.storage.getFlows();
                 const creds = await rt.storage.getCredentials();
-                rt.loads.push({ rev: rt.storage.impl.loaded.rev, flows, creds });
+                rt.loads.push({ rev: rt.storage.revisionForHash(flowsHash(flows)), flows, creds });
                 setTimeout(() => rt.started(flows), rt.startDelayMs);
                 return flowsHash(flows);
             },
@@ -141,4 +145,4 @@ function allKeys(value, out = []) {
     return out;
 }
 
-module.exports = { startMongo, uniqueDb, makeStorage, fakeRuntime, waitFor, sleep, allKeys, MongoClient };
+module.exports = { startMongo, freePort, uniqueDb, makeStorage, fakeRuntime, waitFor, sleep, allKeys, MongoClient };

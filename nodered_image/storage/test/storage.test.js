@@ -242,7 +242,7 @@ test('status records: one per instance with role, state and revision; TTL index;
 
 test('bad options are refused with the option named', async (t) => {
     if (mongo.skip) return t.skip(mongo.skip);
-    const { createStorage } = require('..');
+    const { createStorage } = require('../lib/storage');
     await assert.rejects(createStorage().init({ storageModuleOptions: { role: 'boss', mongoUrl: mongo.url } }, null), /role/);
     await assert.rejects(createStorage().init({ storageModuleOptions: { role: 'worker' } }, null), /mongoUrl/);
 });
