@@ -4,6 +4,7 @@
 // the HTTP-in endpoints under httpNodeRoot.
 const http = require('http');
 const express = require('express');
+const { RequestGate } = require('./lib/gate');
 
 function log(level, message) {
     console.log(`${new Date().toISOString()} - [${level}] [launcher] ${message}`);
@@ -32,7 +33,10 @@ const server = http.createServer(app);
 server.keepAliveTimeout = settings.keepAliveSeconds * 1000;
 server.headersTimeout = settings.keepAliveSeconds * 1000 + 1000;
 
-let shuttingDown = false;
+// Requests to the HTTP-in endpoints go through the gate: held while flows are swapped, drained
+// before the old flows stop, refused without a 404 while there are no routes (lib/gate.js).
+const gate = new RequestGate({ log });
+gate.follow(storage.events);
 
 // Liveness: the process serves HTTP and is not stopping. No database call, and independent of the
 // flows, so a bad deploy (flows that cannot start) or a database outage never gets a container killed
@@ -40,71 +44,18 @@ let shuttingDown = false;
 // to route flow requests here, is /healthz.
 const instanceId = settings.storageModuleOptions.instanceId;
 app.get('/livez', (req, res) => {
+    const { shuttingDown } = gate;
     res.status(shuttingDown ? 503 : 200).json({ live: !shuttingDown, role, instance: instanceId, shuttingDown });
 });
 
 app.get('/healthz', (req, res) => {
     const s = storage.statusInfo();
-    const body = { ...s, role, nodeRedVersion: RED.version(), shuttingDown };
-    if (shuttingDown) body.ready = false;
+    const body = { ...s, role, nodeRedVersion: RED.version(), shuttingDown: gate.shuttingDown };
+    if (gate.shuttingDown) body.ready = false;
     res.status(body.ready ? 200 : 503).json(body);
 });
 
-// A deploy or reload stops the running flows and starts the new ones. Requests arriving meanwhile
-// are held until the new flows are started (instead of a 404 from a missing route), and the swap
-// waits for requests already inside the flows to be answered (instead of dropping them).
-let inFlight = 0;
-let drained = [];
-function track(req, res, next) {
-    inFlight += 1;
-    let done = false;
-    const finish = () => {
-        if (done) return;
-        done = true;
-        inFlight -= 1;
-        if (inFlight === 0) {
-            drained.forEach((resolve) => resolve());
-            drained = [];
-        }
-    };
-    res.on('finish', finish);
-    res.on('close', finish);
-    next();
-}
-function drain(timeoutMs) {
-    if (inFlight === 0) return Promise.resolve();
-    return new Promise((resolve) => {
-        drained.push(resolve);
-        setTimeout(resolve, timeoutMs).unref();
-    });
-}
-storage.setDrain(drain);
-
-// Before its flows have started once (and while shutting down) an instance has no routes for the
-// endpoints, and must not hand a 404 to anyone. Behind the router (it sets X-Nodered-Router), a
-// request nginx resends after a connection error is closed without an answer: nginx tries another
-// worker, and counts the failure against this one. Everyone else gets 503 + Retry-After: direct
-// clients and load balancers that do not resend, and POST/PATCH/LOCK, which nginx never resends once
-// sent (a 503 tells the client the flow did not run; a reset would reach it as nginx's 502).
-// A 503 here is never retried by the router: it passes every answer from a worker on unchanged.
-const NOT_RESENT_BY_ROUTER = new Set(['POST', 'PATCH', 'LOCK']);
-function unavailable(req, res) {
-    if (req.headers['x-nodered-router'] === 'nginx' && !NOT_RESENT_BY_ROUTER.has(req.method)) {
-        req.socket.destroy();
-        return;
-    }
-    // Stopping: the client's next request must not come back on this connection.
-    if (shuttingDown) res.set('Connection', 'close');
-    res.status(503).set('Retry-After', '1').json({ error: shuttingDown ? 'shutting down' : 'flows not started yet' });
-}
-// Checking for a swap and counting the request in flight happen in one synchronous step, so a swap
-// either sees the request in flight (and waits for it) or the request sees the swap (and waits).
-function admit(req, res, next, since = Date.now()) {
-    if (shuttingDown || !storage.hasStarted()) return unavailable(req, res);
-    if (!storage.isSwapping() || Date.now() - since > 10000) return track(req, res, next);
-    storage.whenSwapped(10000).then(() => admit(req, res, next, since));
-}
-app.use(settings.httpNodeRoot, (req, res, next) => admit(req, res, next),
+app.use(settings.httpNodeRoot, (req, res, next) => gate.handle(req, res, next),
     (req, res, next) => RED.httpNode(req, res, next));
 
 if (settings.httpAdminRoot !== false) {
@@ -123,15 +74,15 @@ if (settings.httpAdminRoot !== false) {
 }
 
 async function shutdown(signal) {
-    if (shuttingDown) return;
-    shuttingDown = true;
+    if (gate.shuttingDown) return;
+    const drained = gate.shutdown(5000); // requests inside the flows get their answers first
     log('info', `${signal} received: stopping Node-RED`);
     const force = setTimeout(() => {
         log('error', 'shutdown took longer than 15 s: exiting');
         process.exit(1);
     }, 15000);
     force.unref();
-    await drain(5000); // requests inside the flows get their answers first
+    await drained;
     try {
         await RED.stop();
     } catch (err) {

@@ -1,35 +1,19 @@
 'use strict';
-// The storage module Node-RED loads (settings.storageModule). One instance per process; the extra
-// functions (statusInfo, whenSwapped, isSwapping, hasStarted, setDrain, revisionForHash, close) are for the launcher's /healthz,
-// request gating and shutdown. createStorage() gives independent instances (tests).
-const { MongoStorage, RefusedError, flowsHash } = require('./lib/storage');
-
-function createStorage() {
-  const s = new MongoStorage();
-  return {
-    init: (settings, runtime) => s.init(settings, runtime),
-    getFlows: () => s.getFlows(),
-    saveFlows: (flows, user) => s.saveFlows(flows, user),
-    getCredentials: () => s.getCredentials(),
-    saveCredentials: (credentials) => s.saveCredentials(credentials),
-    getSettings: () => s.getSettings(),
-    saveSettings: (settings) => s.saveSettings(settings),
-    getSessions: () => s.getSessions(),
-    saveSessions: (sessions) => s.saveSessions(sessions),
-    getLibraryEntry: (type, path) => s.getLibraryEntry(type, path),
-    saveLibraryEntry: (type, path, meta, body) => s.saveLibraryEntry(type, path, meta, body),
-    statusInfo: () => s.statusInfo(),
-    whenSwapped: (timeoutMs) => s.whenSwapped(timeoutMs),
-    isSwapping: () => s.swapping !== null,
-    hasStarted: () => s.flowsStartedOnce,
-    setDrain: (fn) => s.setDrain(fn),
-    revisionForHash: (hash) => s.revisionForHash(hash),
-    close: () => s.close(),
-    impl: s,
-  };
-}
-
-module.exports = createStorage();
-module.exports.createStorage = createStorage;
-module.exports.RefusedError = RefusedError;
-module.exports.flowsHash = flowsHash;
+// The storage module Node-RED loads (settings.storageModule): Node-RED flows, credentials, settings,
+// sessions and library on MongoDB / DocumentDB. One storage per process.
+//
+// Collections in the configured database:
+//   flows     {_id: rev, rev, flows, credentials, savedAt, savedBy}  one per deploy (lib/revisions.js)
+//   instances {_id: instanceId, role, host, port, pid, rev, latestRev, state, startedAt, lastSeen}
+//             one status record per running instance (lib/health.js, lib/status.js)
+//   settings  {_id: "settings", settings, savedAt}   sessions {_id: "sessions", sessions, savedAt}
+//   library   {_id: "<type>:<path>", type, path, meta, body, savedAt}  (lib/library.js)
+//
+// Roles: the editor writes. A worker writes only its status record: saving flows, credentials or
+// library entries is refused (logged, nothing written); settings and sessions it is handed stay in its
+// memory. Workers follow new revisions and reload through the runtime (lib/reloader.js).
+//
+// Beside Node-RED's storage API the object has, for the launcher: statusInfo() (/healthz),
+// revisionForHash(hash) (Node-RED's flows hash -> storage revision, or null), events (an EventEmitter:
+// 'swap-starting', 'flows-started', 'start-failed'; lib/events.js says what they carry) and close().
+module.exports = require('./lib/storage').createStorage();

@@ -6,41 +6,41 @@ const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 // The connection string without a password, for log lines.
 function redact(url) {
-  return String(url).replace(/\/\/([^@/]*)@/, (m, auth) => `//${auth.split(':')[0]}:***@`);
+    return String(url).replace(/\/\/([^@/]*)@/, (m, auth) => `//${auth.split(':')[0]}:***@`);
 }
 
 function clientOptions(opts) {
-  const o = {
-    appName: `nodered-scale-${opts.role}`,
-    serverSelectionTimeoutMS: 5000,
-    heartbeatFrequencyMS: 2000,
-    retryWrites: false, // DocumentDB has no retryable writes; a deploy is one insert, retried by us
-  };
-  if (opts.tlsCAFile) {
-    o.tls = true;
-    o.tlsCAFile = opts.tlsCAFile;
-  }
-  return o;
+    const o = {
+        appName: `nodered-scale-${opts.role}`,
+        serverSelectionTimeoutMS: 5000,
+        heartbeatFrequencyMS: 2000,
+        retryWrites: false, // DocumentDB has no retryable writes; a deploy is one insert, retried by us
+    };
+    if (opts.tlsCAFile) {
+        o.tls = true;
+        o.tlsCAFile = opts.tlsCAFile;
+    }
+    return o;
 }
 
 // Resolves with a connected client once MongoDB answers a ping; one log line per failed attempt.
 async function connectWithBackoff(opts, log, isClosed) {
-  let delay = 250;
-  for (let attempt = 1; ; attempt++) {
-    const client = new MongoClient(opts.mongoUrl, clientOptions(opts));
-    try {
-      await client.connect();
-      await client.db(opts.database).command({ ping: 1 });
-      log.info(`MongoDB reachable at ${redact(opts.mongoUrl)} (database ${opts.database}, attempt ${attempt})`);
-      return client;
-    } catch (err) {
-      await client.close().catch(() => {});
-      if (isClosed()) throw new Error('storage closed while waiting for MongoDB');
-      log.warn(`waiting for MongoDB at ${redact(opts.mongoUrl)}: attempt ${attempt} failed (${err.message}); retrying in ${delay} ms`);
-      await sleep(delay);
-      delay = Math.min(delay * 2, 5000);
+    let delay = 250;
+    for (let attempt = 1; ; attempt++) {
+        const client = new MongoClient(opts.mongoUrl, clientOptions(opts));
+        try {
+            await client.connect();
+            await client.db(opts.database).command({ ping: 1 });
+            log.info(`MongoDB reachable at ${redact(opts.mongoUrl)} (database ${opts.database}, attempt ${attempt})`);
+            return client;
+        } catch (err) {
+            await client.close().catch(() => {});
+            if (isClosed()) throw new Error('storage closed while waiting for MongoDB', { cause: err });
+            log.warn(`waiting for MongoDB at ${redact(opts.mongoUrl)}: attempt ${attempt} failed (${err.message}); retrying in ${delay} ms`);
+            await sleep(delay);
+            delay = Math.min(delay * 2, 5000);
+        }
     }
-  }
 }
 
 module.exports = { connectWithBackoff, redact, sleep, clientOptions };

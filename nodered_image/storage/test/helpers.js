@@ -6,65 +6,69 @@ const fs = require('fs');
 const net = require('net');
 const os = require('os');
 const path = require('path');
+const crypto = require('crypto');
 const { EventEmitter } = require('events');
 const { MongoClient } = require('mongodb');
-const { createStorage, flowsHash } = require('..');
+const { createStorage } = require('../lib/storage');
+
+// Node-RED's revision of a flow set (@node-red/runtime lib/storage): the hash flows:started carries.
+const flowsHash = (flows) => crypto.createHash('sha256').update(JSON.stringify(flows)).digest('hex');
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
 function findSecantusd() {
-  const candidates = [process.env.SECANTUSD, path.resolve(__dirname, '../../../venv/bin/secantusd-py')];
-  for (const dir of (process.env.PATH || '').split(path.delimiter)) candidates.push(path.join(dir, 'secantusd-py'));
-  return candidates.find((c) => c && fs.existsSync(c));
+    const candidates = [process.env.SECANTUSD, path.resolve(__dirname, '../../../venv/bin/secantusd-py')];
+    for (const dir of (process.env.PATH || '').split(path.delimiter)) candidates.push(path.join(dir, 'secantusd-py'));
+    return candidates.find((c) => c && fs.existsSync(c));
 }
 
 function freePort() {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address();
-      srv.close(() => resolve(port));
+    return new Promise((resolve, reject) => {
+        const srv = net.createServer();
+        srv.listen(0, '127.0.0.1', () => {
+            const { port } = srv.address();
+            srv.close(() => resolve(port));
+        });
+        srv.on('error', reject);
     });
-    srv.on('error', reject);
-  });
 }
 
 // {url, stop()} or {skip: reason}. Under CI a missing server is an error, never a skip.
 async function startMongo() {
-  if (process.env.MONGO_TEST_URL) return { url: process.env.MONGO_TEST_URL, stop: async () => {} };
-  const bin = findSecantusd();
-  if (!bin) {
-    const reason = 'no MongoDB for the tests: set MONGO_TEST_URL, or SECANTUSD / PATH to secantusd-py';
-    if (!['', '0', 'false'].includes((process.env.CI || '').toLowerCase())) throw new Error(reason);
-    return { skip: reason };
-  }
-  const port = await freePort();
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'storage-test-'));
-  const proc = spawn(bin, ['--host', '127.0.0.1', '--port', String(port), '--storage-path', dir, '--log-level', 'WARNING'],
-    { stdio: ['ignore', 'ignore', 'inherit'] });
-  const url = `mongodb://127.0.0.1:${port}/?directConnection=true`;
-  const deadline = Date.now() + 30000;
-  for (;;) {
-    const c = new MongoClient(url, { serverSelectionTimeoutMS: 500 });
-    try {
-      await c.connect();
-      await c.db('admin').command({ ping: 1 });
-      await c.close();
-      break;
-    } catch (err) {
-      await c.close().catch(() => {});
-      if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`secantusd-py did not start: ${err.message}`);
-      await sleep(100);
+    if (process.env.MONGO_TEST_URL) return { url: process.env.MONGO_TEST_URL, stop: async () => {} };
+    const bin = findSecantusd();
+    if (!bin) {
+        const reason = 'no MongoDB for the tests: set MONGO_TEST_URL, or SECANTUSD / PATH to secantusd-py';
+        if (!['', '0', 'false'].includes((process.env.CI || '').toLowerCase())) throw new Error(reason);
+        return { skip: reason };
     }
-  }
-  return {
-    url,
-    stop: async () => {
-      proc.kill('SIGTERM');
-      await new Promise((r) => (proc.exitCode !== null ? r() : proc.once('exit', r)));
-      fs.rmSync(dir, { recursive: true, force: true });
-    },
-  };
+    const port = await freePort();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'storage-test-'));
+    const proc = spawn(bin, ['--host', '127.0.0.1', '--port', String(port), '--storage-path', dir, '--log-level', 'WARNING'],
+        { stdio: ['ignore', 'ignore', 'inherit'] });
+    const url = `mongodb://127.0.0.1:${port}/?directConnection=true`;
+    const deadline = Date.now() + 30000;
+    for (;;) {
+        const c = new MongoClient(url, { serverSelectionTimeoutMS: 500 });
+        try {
+            await c.connect();
+            await c.db('admin').command({ ping: 1 });
+            await c.close();
+            break;
+        } catch (err) {
+            await c.close().catch(() => {});
+            if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`secantusd-py did not start: ${err.message}`, { cause: err });
+            await sleep(100);
+        }
+    }
+    return {
+        url,
+        stop: async () => {
+            proc.kill('SIGTERM');
+            await new Promise((r) => (proc.exitCode !== null ? r() : proc.once('exit', r)));
+            fs.rmSync(dir, { recursive: true, force: true });
+        },
+    };
 }
 
 let dbCounter = 0;
@@ -73,72 +77,72 @@ const uniqueDb = (name) => `st_${name}_${process.pid}_${Date.now() % 100000}_${d
 // A Node-RED runtime stand-in: events, log capture, and nodes.loadFlows that reads through the
 // storage and emits flows:started with Node-RED's hash of the flows, like the real runtime does.
 function fakeRuntime() {
-  const events = new EventEmitter();
-  const logs = [];
-  const rt = {
-    events,
-    logs,
-    loads: [],
-    startDelayMs: 5, // how long starting the flows takes
-    log: {
-      info: (m) => logs.push(['info', m]), warn: (m) => logs.push(['warn', m]),
-      error: (m) => logs.push(['error', m]), debug: () => {},
-    },
-    storage: null,
-    // Like Node-RED: flows with a node type it does not know never start (a missing-types event).
-    started(flows) {
-      if (flows.some((n) => n.type === 'no-such-type')) {
-        events.emit('runtime-event', { id: 'runtime-state', payload: { error: 'missing-types' } });
-      } else {
-        events.emit('flows:started', { config: { rev: flowsHash(flows) } });
-      }
-    },
-    async start() {
-      const flows = await rt.storage.getFlows();
-      await rt.storage.getCredentials();
-      rt.started(flows);
-    },
-    nodes: {
-      loadFlows: async () => {
-        const flows = await rt.storage.getFlows();
-        const creds = await rt.storage.getCredentials();
-        rt.loads.push({ rev: rt.storage.impl.loaded.rev, flows, creds });
-        setTimeout(() => rt.started(flows), rt.startDelayMs);
-        return flowsHash(flows);
-      },
-    },
-  };
-  return rt;
+    const events = new EventEmitter();
+    const logs = [];
+    const rt = {
+        events,
+        logs,
+        loads: [],
+        startDelayMs: 5, // how long starting the flows takes
+        log: {
+            info: (m) => logs.push(['info', m]), warn: (m) => logs.push(['warn', m]),
+            error: (m) => logs.push(['error', m]), debug: () => {},
+        },
+        storage: null,
+        // Like Node-RED: flows with a node type it does not know never start (a missing-types event).
+        started(flows) {
+            if (flows.some((n) => n.type === 'no-such-type')) {
+                events.emit('runtime-event', { id: 'runtime-state', payload: { error: 'missing-types' } });
+            } else {
+                events.emit('flows:started', { config: { rev: flowsHash(flows) } });
+            }
+        },
+        async start() {
+            const flows = await rt.storage.getFlows();
+            await rt.storage.getCredentials();
+            rt.started(flows);
+        },
+        nodes: {
+            loadFlows: async () => {
+                const flows = await rt.storage.getFlows();
+                const creds = await rt.storage.getCredentials();
+                rt.loads.push({ rev: rt.storage.revisionForHash(flowsHash(flows)), flows, creds });
+                setTimeout(() => rt.started(flows), rt.startDelayMs);
+                return flowsHash(flows);
+            },
+        },
+    };
+    return rt;
 }
 
 async function makeStorage(url, database, role, extra = {}) {
-  const storage = createStorage();
-  const runtime = fakeRuntime();
-  runtime.storage = storage;
-  await storage.init({ storageModuleOptions: { role, mongoUrl: url, database, instanceId: `${role}-${dbCounter++}`, ...extra } }, runtime);
-  return { storage, runtime };
+    const storage = createStorage();
+    const runtime = fakeRuntime();
+    runtime.storage = storage;
+    await storage.init({ storageModuleOptions: { role, mongoUrl: url, database, instanceId: `${role}-${dbCounter++}`, ...extra } }, runtime);
+    return { storage, runtime };
 }
 
 async function waitFor(fn, timeoutMs = 10000, what = 'condition') {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+        const v = await fn();
+        if (v) return v;
+        if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+        await sleep(20);
+    }
 }
 
 // Every field name in a stored document, recursively (to check MongoDB/DocumentDB-safe shapes).
 function allKeys(value, out = []) {
-  if (Array.isArray(value)) value.forEach((v) => allKeys(v, out));
-  else if (value && typeof value === 'object' && !(value instanceof Date) && value._bsontype === undefined) {
-    for (const k of Object.keys(value)) {
-      out.push(k);
-      allKeys(value[k], out);
+    if (Array.isArray(value)) value.forEach((v) => allKeys(v, out));
+    else if (value && typeof value === 'object' && !(value instanceof Date) && value._bsontype === undefined) {
+        for (const k of Object.keys(value)) {
+            out.push(k);
+            allKeys(value[k], out);
+        }
     }
-  }
-  return out;
+    return out;
 }
 
-module.exports = { startMongo, uniqueDb, makeStorage, fakeRuntime, waitFor, sleep, allKeys, MongoClient };
+module.exports = { startMongo, freePort, uniqueDb, makeStorage, fakeRuntime, waitFor, sleep, allKeys, MongoClient };

@@ -1,0 +1,166 @@
+'use strict';
+// The launcher's gate in front of the HTTP-in endpoints (httpNodeRoot), driven by the storage's events
+// (storage/lib/events.js). While Node-RED swaps flows (a deploy or a reload stops the running flows and
+// starts the new ones), requests arriving are held until the new flows are started, instead of a 404
+// from a missing route; and the swap waits for the requests already inside the flows to be answered,
+// instead of dropping them. Before flows have started once, and while shutting down, there are no
+// routes: see unavailable().
+//
+// In-flight accounting: a request counts from the moment it is handed to the flows until its response
+// ends, however it ends (answered, client gone, socket destroyed). The end is watched from arrival
+// on, so a client that gives up while held is never counted, and one that gives up inside the flows is
+// uncounted when its connection closes: a drain never waits for a request that no longer exists.
+
+const HOLD_MS = 10000; // longest a request is held; then it goes to the flows, swapped or not
+
+// Requests nginx resends to another worker after a connection error (all but these).
+const NOT_RESENT_BY_ROUTER = new Set(['POST', 'PATCH', 'LOCK']);
+
+class RequestGate {
+    constructor({ log, holdMs = HOLD_MS } = {}) {
+        this.log = log || (() => {});
+        this.holdMs = holdMs;
+        this.started = false; // Node-RED has started flows once: the endpoints have routes
+        this.swapping = false;
+        this.shuttingDown = false;
+        this.inFlight = 0; // handed to the flows, response not ended
+        this.held = new Set(); // waiting for the swap to end
+        this.drainWaiters = new Set();
+    }
+
+    // storage.events: hold from 'swap-starting' until the swap ends, and make the swap wait for the drain.
+    follow(events) {
+        events.on('swap-starting', (ev) => {
+            this.swapping = true;
+            ev.waitFor(this.drain(ev.timeoutMs));
+        });
+        events.on('flows-started', () => {
+            this.started = true;
+            this.endSwap();
+        });
+        events.on('start-failed', () => this.endSwap());
+    }
+
+    // Express middleware.
+    handle(req, res, next) {
+        const r = { req, res, next, since: Date.now(), ended: false, counted: false, timer: null };
+        const end = () => {
+            if (r.ended) return;
+            r.ended = true;
+            clearTimeout(r.timer);
+            this.held.delete(r);
+            if (r.counted) this.leave();
+        };
+        res.once('finish', end);
+        res.once('close', end);
+        this.admit(r);
+    }
+
+    // Checking for a swap and counting the request happen in one synchronous step: a swap either sees
+    // the request in flight (and waits for it) or the request sees the swap (and is held).
+    admit(r) {
+        if (r.ended) return;
+        if (r.req.socket.destroyed) {
+            // Gone, its 'close' not delivered yet: nothing to run and nothing to count.
+            r.ended = true;
+            this.held.delete(r);
+            return;
+        }
+        if (this.shuttingDown || !this.started) {
+            this.unavailable(r.req, r.res);
+            return;
+        }
+        const waited = Date.now() - r.since;
+        if (this.swapping && waited < this.holdMs) {
+            this.held.add(r);
+            r.timer = setTimeout(() => {
+                this.held.delete(r);
+                this.admit(r);
+            }, this.holdMs - waited);
+            return;
+        }
+        this.enter(r);
+        r.next();
+    }
+
+    enter(r) {
+        r.counted = true;
+        this.inFlight += 1;
+    }
+
+    leave() {
+        this.inFlight -= 1;
+        if (this.inFlight === 0) {
+            for (const resolve of this.drainWaiters) resolve(true);
+            this.drainWaiters.clear();
+        }
+    }
+
+    // The new flows are started (or will not be): release the held requests. They are counted now,
+    // before a swap that may follow at once can look, and handed to the flows on the next turn (not
+    // inside the storage's event), so the next swap waits for them instead of cutting them off.
+    endSwap() {
+        this.swapping = false;
+        const released = [...this.held];
+        this.held.clear();
+        for (const r of released) {
+            clearTimeout(r.timer);
+            if (r.ended || r.req.socket.destroyed || this.shuttingDown) {
+                setImmediate(() => this.admit(r));
+                continue;
+            }
+            this.enter(r);
+            setImmediate(() => {
+                if (!r.ended) r.next();
+            });
+        }
+    }
+
+    // Resolves true once no request is inside the flows, or false after timeoutMs.
+    drain(timeoutMs) {
+        if (this.inFlight === 0) return Promise.resolve(true);
+        return new Promise((resolve) => {
+            const timer = setTimeout(() => {
+                this.drainWaiters.delete(done);
+                this.log('warn', `${this.inFlight} request(s) still inside the flows after ${timeoutMs} ms: going on without them`);
+                resolve(false);
+            }, timeoutMs);
+            timer.unref();
+            const done = (v) => {
+                clearTimeout(timer);
+                resolve(v);
+            };
+            this.drainWaiters.add(done);
+        });
+    }
+
+    // Stop admitting; held requests get their answer now. Resolves when the flows are drained (or not).
+    shutdown(drainMs) {
+        this.shuttingDown = true;
+        const held = [...this.held];
+        this.held.clear();
+        for (const r of held) {
+            clearTimeout(r.timer);
+            this.admit(r);
+        }
+        return this.drain(drainMs);
+    }
+
+    // No routes (flows not started yet, or shutting down): never a 404. Behind the router (it sets
+    // X-Nodered-Router), a request nginx resends after a connection error is closed without an answer:
+    // nginx tries another worker, and counts the failure against this one. Everyone else gets 503 +
+    // Retry-After: direct clients and load balancers that do not resend, and POST/PATCH/LOCK, which nginx
+    // never resends once sent (a 503 tells the client the flow did not run; a reset would reach it as
+    // nginx's 502). A 503 here is never retried by the router: it passes every answer from a worker on unchanged.
+    unavailable(req, res) {
+        if (req.headers['x-nodered-router'] === 'nginx' && !NOT_RESENT_BY_ROUTER.has(req.method)) {
+            req.socket.destroy();
+            return;
+        }
+        // Stopping: the client's next request must not come back on this connection.
+        if (this.shuttingDown) res.set('Connection', 'close');
+        res.status(503).set('Retry-After', '1').json({ error: this.shuttingDown ? 'shutting down' : 'flows not started yet' });
+    }
+}
+
+module.exports = { RequestGate, HOLD_MS };

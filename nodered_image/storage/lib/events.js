@@ -1,0 +1,80 @@
+'use strict';
+// What the storage tells others (the launcher's request gate) about the flows it hands Node-RED,
+// as events on `storage.events` (an EventEmitter):
+//
+//   'swap-starting'  {rev, cause, timeoutMs, waitFor(promise)}
+//       Node-RED is about to stop the running flows for those of revision `rev`. cause 'deploy': the
+//       editor saved them (saveFlows); 'reload': Node-RED reads them again (getFlows once flows have
+//       started, as a worker does for each new revision). Emitted before saveFlows/getFlows return
+//       to Node-RED, which stops the old flows only after that: a listener that must finish
+//       something first (answer the requests inside the flows) passes its promise to waitFor(); the
+//       storage returns to Node-RED when every such promise has settled, or after timeoutMs
+//       (drainTimeoutMs) at the latest. Always followed by 'flows-started' or 'start-failed'.
+//   'flows-started'  {rev, previousRev}
+//       Node-RED started the flows of revision `rev` (also its first start, which no 'swap-starting'
+//       precedes; previousRev is then null).
+//   'start-failed'   {rev, reason}
+//       The flows of revision `rev` are not running: Node-RED could not start them (a node type the
+//       image lacks), the worker's reload failed or timed out, or Node-RED did not report them started
+//       within reloadTimeoutSeconds of 'swap-starting' (`reason` says which).
+//
+// Listeners run synchronously, inside the storage: one that throws is logged and never fails a deploy.
+const { EventEmitter } = require('events');
+
+class FlowEvents {
+    constructor(log) {
+        this.emitter = new EventEmitter();
+        this.log = log;
+        this.opts = null;
+        this.swapTimer = null;
+    }
+
+    emit(name, payload) {
+        try {
+            this.emitter.emit(name, payload);
+        } catch (err) {
+            this.log.error(`a listener of ${name} failed: ${err && err.stack ? err.stack : err}`);
+        }
+    }
+
+    async swapStarting(rev, cause) {
+        const timeoutMs = this.opts.drainTimeoutMs;
+        const waits = [];
+        const waitFor = (promise) => {
+            waits.push(Promise.resolve(promise).catch((err) => this.log.warn(`waiting before a swap: ${err.message}`)));
+        };
+        this.emit('swap-starting', { rev, cause, timeoutMs, waitFor });
+        if (!this.swapTimer) {
+            // Should Node-RED never report the new flows started, those holding requests stop all the same.
+            this.swapTimer = setTimeout(() => {
+                this.swapTimer = null;
+                this.log.warn('new flows not reported started in time: no longer holding HTTP requests');
+                this.emit('start-failed', { rev, reason: `not reported started within ${this.opts.reloadTimeoutSeconds} s` });
+            }, this.opts.reloadTimeoutSeconds * 1000);
+            this.swapTimer.unref();
+        }
+        if (waits.length === 0) return;
+        let timer;
+        const timeout = new Promise((resolve) => {
+            timer = setTimeout(resolve, timeoutMs);
+        });
+        await Promise.race([Promise.all(waits), timeout]).finally(() => clearTimeout(timer));
+    }
+
+    flowsStarted(rev, previousRev) {
+        this.endSwap();
+        this.emit('flows-started', { rev, previousRev });
+    }
+
+    startFailed(rev, reason) {
+        this.endSwap();
+        this.emit('start-failed', { rev, reason });
+    }
+
+    endSwap() {
+        clearTimeout(this.swapTimer);
+        this.swapTimer = null;
+    }
+}
+
+module.exports = { FlowEvents };

@@ -1,0 +1,129 @@
+'use strict';
+// storage.events: what the launcher's request gate relies on to hold requests while flows are swapped
+// and to let the requests inside the old flows be answered before Node-RED stops them.
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { startMongo, uniqueDb, makeStorage, waitFor, sleep } = require('./helpers');
+
+let mongo;
+const opened = [];
+
+test.before(async () => {
+    mongo = await startMongo();
+});
+
+test.after(async () => {
+    for (const s of opened) await s.close().catch(() => {});
+    if (mongo && mongo.stop) await mongo.stop();
+});
+
+async function storageFor(t, db, role, extra) {
+    if (mongo.skip) {
+        t.skip(mongo.skip);
+        return null;
+    }
+    const made = await makeStorage(mongo.url, db, role, extra);
+    opened.push(made.storage);
+    return made;
+}
+
+const flows = (marker, extra = []) => [{ id: 'tab1', type: 'tab', label: marker }, ...extra];
+
+// Every event as [name, payload without waitFor], in order.
+function record(storage) {
+    const seen = [];
+    for (const name of ['swap-starting', 'flows-started', 'start-failed']) {
+        storage.events.on(name, (ev) => {
+            const { waitFor, ...rest } = ev;
+            seen.push([name, rest, waitFor]);
+        });
+    }
+    return seen;
+}
+
+test('a deploy announces the swap before saveFlows returns, and saveFlows waits for what listeners ask', async (t) => {
+    const ed = await storageFor(t, uniqueDb('ev_deploy'), 'editor', { drainTimeoutMs: 5000 });
+    if (!ed) return;
+    const seen = record(ed.storage);
+    await ed.runtime.start();
+    assert.deepEqual(seen.map(([n, p]) => [n, p]), [['flows-started', { rev: 0, previousRev: null }]]);
+
+    let release;
+    ed.storage.events.once('swap-starting', (ev) => ev.waitFor(new Promise((resolve) => {
+        release = resolve;
+    })));
+    let saved = false;
+    const save = ed.storage.saveFlows(flows('one'), null).then((rev) => {
+        saved = true;
+        return rev;
+    });
+    await waitFor(() => release, 5000, 'swap-starting');
+    assert.deepEqual(seen[1].slice(0, 2), ['swap-starting', { rev: 1, cause: 'deploy', timeoutMs: 5000 }]);
+    await sleep(200);
+    assert.equal(saved, false, 'saveFlows (and so the stop of the old flows) waits for the listener');
+    release();
+    assert.equal(await save, 1);
+    ed.runtime.started(flows('one'));
+    assert.deepEqual(seen[2].slice(0, 2), ['flows-started', { rev: 1, previousRev: 0 }]);
+});
+
+test('a listener that never settles delays a deploy by the drain timeout at most', async (t) => {
+    const ed = await storageFor(t, uniqueDb('ev_timeout'), 'editor', { drainTimeoutMs: 300 });
+    if (!ed) return;
+    await ed.runtime.start();
+    ed.storage.events.on('swap-starting', (ev) => ev.waitFor(new Promise(() => {})));
+    ed.storage.events.on('swap-starting', () => {
+        throw new Error('a broken listener');
+    });
+    const began = Date.now();
+    assert.equal(await ed.storage.saveFlows(flows('one'), null), 1);
+    const took = Date.now() - began;
+    assert.ok(took >= 250 && took < 5000, `saveFlows returned after ${took} ms`);
+    assert.ok(ed.runtime.logs.some(([level, m]) => level === 'error' && /listener of swap-starting failed/.test(m)));
+});
+
+test('a worker announces each reload, waits for its listeners, and reports what started or failed', async (t) => {
+    const db = uniqueDb('ev_reload');
+    const ed = await storageFor(t, db, 'editor');
+    if (!ed) return;
+    await ed.storage.saveFlows(flows('v1'), null);
+    const wk = await storageFor(t, db, 'worker', { syncCheckSeconds: 60 });
+    const seen = record(wk.storage);
+    await wk.runtime.start();
+
+    let release;
+    wk.storage.events.once('swap-starting', (ev) => ev.waitFor(new Promise((resolve) => {
+        release = resolve;
+    })));
+    await ed.storage.saveFlows(flows('v2'), null);
+    await waitFor(() => release, 10000, 'swap-starting on the worker');
+    await sleep(200);
+    assert.equal(wk.runtime.loads.length, 0, 'Node-RED gets the new flows (and stops the old) only once released');
+    release();
+    await waitFor(() => wk.storage.statusInfo().rev === 2, 10000, 'revision 2');
+
+    const broken = flows('v3', [{ id: 'x', type: 'no-such-type', z: 'tab1', wires: [] }]);
+    await ed.storage.saveFlows(broken, null);
+    await waitFor(() => wk.storage.statusInfo().state === 'error', 10000, 'error state');
+    assert.deepEqual(seen.map(([n, p]) => [n, p]), [
+        ['flows-started', { rev: 1, previousRev: null }],
+        ['swap-starting', { rev: 2, cause: 'reload', timeoutMs: 5000 }],
+        ['flows-started', { rev: 2, previousRev: 1 }],
+        ['swap-starting', { rev: 3, cause: 'reload', timeoutMs: 5000 }],
+        ['start-failed', { rev: 3, reason: 'missing node types' }],
+    ]);
+});
+
+test('a swap Node-RED never reports started ends in start-failed after reloadTimeoutSeconds', async (t) => {
+    const ed = await storageFor(t, uniqueDb('ev_stuck'), 'editor', { reloadTimeoutSeconds: 0.3 });
+    if (!ed) return;
+    const seen = record(ed.storage);
+    await ed.runtime.start();
+    await ed.storage.saveFlows(flows('never started'), null); // the fake runtime does not start them
+    await waitFor(() => seen.some(([n]) => n === 'start-failed'), 5000, 'start-failed');
+    assert.deepEqual(seen.map(([n, p]) => [n, p]).slice(1), [
+        ['swap-starting', { rev: 1, cause: 'deploy', timeoutMs: 5000 }],
+        ['start-failed', { rev: 1, reason: 'not reported started within 0.3 s' }],
+    ]);
+    assert.ok(ed.runtime.logs.some(([level, m]) => level === 'warn' && /no longer holding HTTP requests/.test(m)));
+});

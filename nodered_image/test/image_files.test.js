@@ -1,0 +1,71 @@
+'use strict';
+// The image runs server.js from the files the Dockerfile copies, and there is no Docker engine to
+// build it in the tests: every file the launcher loads (its requires, followed from server.js) must be
+// one the Dockerfile copies, at the same place relative to the launcher, or the image fails to start.
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('fs');
+const path = require('path');
+
+const IMAGE_DIR = path.resolve(__dirname, '..');
+const APP = '/usr/src/node-red/nodered-scale/';
+// Packages of ours the launcher requires by name (package.json "file:" dependencies).
+const OWN_PACKAGES = { 'nodered-scale-storage': 'storage/index.js' };
+
+// Where the Dockerfile puts each file it copies into the launcher's folder, relative to that folder.
+function copiedFiles() {
+    const files = new Set();
+    const text = fs.readFileSync(path.join(IMAGE_DIR, 'Dockerfile'), 'utf8');
+    for (const line of text.split('\n')) {
+        const m = /^COPY\s+(?:--\S+\s+)*(.+)$/.exec(line.trim());
+        if (!m) continue;
+        const args = m[1].split(/\s+/);
+        const dest = args.pop();
+        assert.ok(dest.startsWith(APP), `COPY into the launcher's folder: ${line}`);
+        const destDir = dest.slice(APP.length);
+        for (const src of args) {
+            const full = path.join(IMAGE_DIR, src);
+            if (fs.statSync(full).isDirectory()) {
+                // A directory's contents land in dest itself.
+                for (const f of fs.readdirSync(full, { recursive: true })) files.add(path.join(destDir, f));
+            } else {
+                files.add(path.join(destDir, path.basename(src)));
+            }
+        }
+    }
+    return files;
+}
+
+function resolveLocal(fromFile, spec) {
+    const base = path.resolve(path.dirname(fromFile), spec);
+    for (const candidate of [base, `${base}.js`, `${base}.json`, path.join(base, 'index.js')]) {
+        if (fs.existsSync(candidate) && fs.statSync(candidate).isFile()) return candidate;
+    }
+    throw new Error(`${path.relative(IMAGE_DIR, fromFile)}: cannot resolve ${spec}`);
+}
+
+// Files of ours loaded when server.js runs, following relative requires and our own packages.
+function loadedFiles() {
+    const seen = new Set();
+    const todo = [path.join(IMAGE_DIR, 'server.js')];
+    while (todo.length) {
+        const file = todo.pop();
+        if (seen.has(file)) continue;
+        seen.add(file);
+        if (!file.endsWith('.js')) continue;
+        const source = fs.readFileSync(file, 'utf8');
+        for (const [, spec] of source.matchAll(/require\(\s*['"]([^'"]+)['"]\s*\)/g)) {
+            if (spec.startsWith('.')) todo.push(resolveLocal(file, spec));
+            else if (OWN_PACKAGES[spec]) todo.push(path.join(IMAGE_DIR, OWN_PACKAGES[spec]));
+        }
+    }
+    return [...seen].map((f) => path.relative(IMAGE_DIR, f));
+}
+
+test('every file the launcher loads is copied into the image', () => {
+    const copied = copiedFiles();
+    const loaded = loadedFiles();
+    assert.ok(loaded.includes('lib/gate.js') && loaded.includes('storage/lib/reloader.js'), `followed the requires: ${loaded}`);
+    const missing = loaded.filter((f) => !copied.has(f));
+    assert.deepEqual(missing, [], 'files the Dockerfile does not copy to the same place relative to server.js');
+});
