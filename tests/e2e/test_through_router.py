@@ -7,8 +7,7 @@ import uuid
 import requests
 import websocket
 
-from tests.e2e.flows_e2e import whoami_flow
-from tests.harness.flows import credentials_flow
+from local_stack.flows import credentials_flow, whoami_flow
 
 
 def get_json(url):

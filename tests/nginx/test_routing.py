@@ -8,9 +8,8 @@ from http.client import HTTPConnection
 import pytest
 import websocket
 
+from local_stack import Router, StubUpstream
 from nginx.render import HEALTH_PATH
-from tests.nginx.nginx_process import NginxProcess
-from tests.nginx.stubs import StubUpstream
 
 WORKERS = 3
 
@@ -19,9 +18,9 @@ WORKERS = 3
 def stack(nginx_bin):
     workers = [StubUpstream(f"worker{i}") for i in range(1, WORKERS + 1)]
     editor = StubUpstream("editor")
-    router = NginxProcess([w.address for w in workers], editor.address, nginx_bin=nginx_bin).start()
+    router = Router([w.address for w in workers], editor.address, nginx_bin=nginx_bin).start()
     yield router, workers, editor
-    router.cleanup()
+    router.close()
     for stub in [*workers, editor]:
         stub.stop()
 
@@ -158,7 +157,7 @@ def test_access_log_is_json_naming_the_worker_that_answered(stack, http):
 def test_ten_workers_all_get_traffic(nginx_bin, make_stubs, http):
     workers = make_stubs(10)
     editor = make_stubs(1, "editor")[0]
-    with NginxProcess([w.address for w in workers], editor.address, nginx_bin=nginx_bin) as router:
+    with Router([w.address for w in workers], editor.address, nginx_bin=nginx_bin) as router:
         answered = Counter(http.get(f"{router.url}/red-nodes/x").json()["id"] for _ in range(30))
     assert answered == {w.name: 3 for w in workers}
 
@@ -166,7 +165,7 @@ def test_ten_workers_all_get_traffic(nginx_bin, make_stubs, http):
 def test_a_custom_node_root_routes_only_its_own_paths(nginx_bin, make_stubs, http):
     workers = make_stubs(2)
     editor = make_stubs(1, "editor")[0]
-    with NginxProcess([w.address for w in workers], editor.address, "/api/v1.2/", nginx_bin=nginx_bin) as router:
+    with Router([w.address for w in workers], editor.address, "/api/v1.2/", nginx_bin=nginx_bin) as router:
         def who(path):
             return http.get(router.url + path).json()["id"]
 
@@ -193,3 +192,4 @@ def test_access_log_stays_json_for_odd_requests(stack):
     entries = router.access_log()  # every line parses as JSON
     assert any(e["user_agent"].startswith('odd "agent" \\') for e in entries)
     assert any(e["status"] == "400" for e in entries)
+
