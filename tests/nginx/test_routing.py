@@ -6,6 +6,7 @@ from collections import Counter
 from http.client import HTTPConnection
 
 import pytest
+import requests
 import websocket
 
 from local_stack import Router, StubUpstream
@@ -193,3 +194,16 @@ def test_access_log_stays_json_for_odd_requests(stack):
     assert any(e["user_agent"].startswith('odd "agent" \\') for e in entries)
     assert any(e["status"] == "400" for e in entries)
 
+
+def test_update_returns_once_new_connections_reach_only_the_new_worker_set(nginx_bin, make_stubs):
+    """A scale-down takes a worker out of the router before stopping it: once update() returns, no new
+    request may reach the removed worker, or stopping it next would fail that request."""
+    workers = make_stubs(3)
+    editor = make_stubs(1, "editor")[0]
+    with Router([w.address for w in workers[:2]], editor.address, nginx_bin=nginx_bin) as router:
+        router.update([workers[1].address, workers[2].address])
+        before = len(workers[0].seen)
+        # A new connection per request, as a client that has none open yet.
+        answered = Counter(requests.get(f"{router.url}/red-nodes/x", timeout=5).json()["id"] for _ in range(20))
+    assert answered == {"worker2": 10, "worker3": 10}
+    assert len(workers[0].seen) == before
