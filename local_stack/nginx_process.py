@@ -13,6 +13,7 @@ import signal
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import requests
@@ -209,11 +210,22 @@ class NginxProcess:
 
     # -- what nginx says -------------------------------------------------------------------------
 
-    def access_log(self) -> list[dict]:
-        """Every access log line so far, parsed (the router's log format is one JSON object a line)."""
-        if not self.access_log_path.exists():
-            return []
-        return [json.loads(line) for line in self.access_log_path.read_text().splitlines() if line.strip()]
+    def access_log(self, until: Callable[[list[dict]], bool] | None = None, timeout: float = 5.0) -> list[dict]:
+        """Every access log line so far, parsed (the router's log format is one JSON object a line).
+
+        nginx writes a request's line after its answer went out, so a client may read the answer
+        first: until(entries) waits (up to timeout) for the lines a caller expects."""
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.access_log_path.read_text() if self.access_log_path.exists() else ""
+            # A line being written has no newline yet.
+            entries = [json.loads(line) for line in text.split("\n")[:-1] if line.strip()]
+            if until is None or until(entries):
+                return entries
+            if time.monotonic() >= deadline:
+                raise TimeoutError(f"{self.access_log_path}: the expected lines were not logged within "
+                                   f"{timeout}s ({len(entries)} lines)")
+            time.sleep(0.01)
 
     def error_log(self) -> str:
         return self.error_log_path.read_text(errors="replace") if self.error_log_path.exists() else ""

@@ -30,7 +30,9 @@ def three_workers(nginx_bin, make_stubs):
 
 
 def tried(router, stub):
-    return [e for e in router.access_log() if stub.address in e["upstream_addr"].split(", ")]
+    """Logged requests that tried `stub`, once this test's REQUESTS requests are all logged."""
+    logged = router.access_log(until=lambda entries: len(entries) >= REQUESTS)
+    return [e for e in logged if stub.address in e["upstream_addr"].split(", ")]
 
 
 def test_stopped_worker_is_routed_around_for_get(three_workers, http):
