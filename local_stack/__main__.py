@@ -31,6 +31,8 @@ def main(argv=None) -> int:
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # Ctrl-C stops it even when started with SIGINT ignored (e.g. in the background of a script).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     stack = LocalStack(workers=args.workers, http_node_root=args.http_node_root, router_port=args.port,
                        keep_dir=args.keep)
     print(f"starting MongoDB, 1 editor, {args.workers} workers and the router ...", flush=True)

@@ -4,16 +4,13 @@ stack: another local stack, a left-over run, any server on that port)."""
 from __future__ import annotations
 
 import subprocess
-import sys
-from pathlib import Path
 
 import pytest
 import requests
 
 from local_stack import LocalStack, MongoServer, PortInUse, Router, StubUpstream
 from nginx.render import HEALTH_PATH
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.local_stack.up import start_up, stop
 
 
 @pytest.fixture
@@ -27,17 +24,23 @@ def other_server():
 def test_up_on_a_taken_port_exits_non_zero_naming_the_port_and_prints_no_urls(other_server):
     """`up --port P` used to print its URLs although its nginx could not bind P: the user then used
     whatever else listened there."""
-    p = subprocess.run([sys.executable, "-m", "local_stack", "up", "--workers", "1", "--port",
-                        str(other_server.port)], cwd=ROOT, capture_output=True, text=True, timeout=180)
-    assert p.returncode != 0, p.stdout
-    assert f"port {other_server.port} on 127.0.0.1 is already in use" in p.stderr, p.stderr
-    assert "http://" not in p.stdout and "Ctrl-C stops everything" not in p.stdout, p.stdout
+    proc = start_up("--workers", "1", "--port", str(other_server.port), stderr=subprocess.PIPE)
+    try:
+        out, err = proc.communicate(timeout=180)
+    finally:
+        stop(proc)  # a run that did not fail must not stay up
+    assert proc.returncode != 0, out
+    assert f"port {other_server.port} on 127.0.0.1 is already in use" in err, err
+    assert "http://" not in out and "Ctrl-C stops everything" not in out, out
 
 
 def test_local_stack_start_raises_port_in_use_for_a_taken_router_port(other_server, tmp_path):
     stack = LocalStack(workers=1, router_port=other_server.port, base_dir=tmp_path)
-    with pytest.raises(PortInUse, match=f"port {other_server.port} "):
-        stack.start()
+    try:
+        with pytest.raises(PortInUse, match=f"port {other_server.port} "):
+            stack.start()
+    finally:
+        stack.close()  # a stack that did start must not stay up
     assert stack.router is None and stack.editor is None and stack.mongo.proc is None
     assert requests.get(f"http://127.0.0.1:{other_server.port}/", timeout=5).json()["id"] == "someone-else"
 

@@ -4,24 +4,20 @@ from __future__ import annotations
 import os
 import re
 import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import requests
 
 from local_stack import free_port
 from local_stack.ports import listeners
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.local_stack.up import start_up, stop
 
 
 def test_up_prints_urls_serves_the_demo_flow_and_stops_on_ctrl_c():
+    """Started the way a script's background job is, with SIGINT ignored: Ctrl-C (SIGINT) must still
+    stop it and everything it started, not leave the stack running."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "local_stack", "up", "--workers", "2", "--demo",
-                             "--port", str(port)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, start_new_session=True)
+    proc = start_up("--workers", "2", "--demo", "--port", str(port), sigint_ignored=True)
     lines = []
     try:
         deadline = time.monotonic() + 120
@@ -56,6 +52,5 @@ def test_up_prints_urls_serves_the_demo_flow_and_stops_on_ctrl_c():
         # Nothing it started is left listening: router, editor, workers, database.
         assert {p: listeners(p) for p in [port, *ports, *map(int, own_mongo)] if listeners(p)} == {}
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
+        stop(proc)
+
