@@ -1,6 +1,6 @@
 """Figures for the router in front of stub upstreams (prints, asserts nothing).
 
-    venv/bin/python bench/dead_worker_cost.py [requests]
+    venv/bin/python -m bench.dead_worker_cost [requests]
 
 - latency of a GET straight to a stub vs through nginx (keepalive both ways):
   what the router adds per request;
@@ -13,16 +13,10 @@ from __future__ import annotations
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import requests
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # runnable as `python bench/<name>.py`
-    sys.path.insert(0, str(ROOT))
-
-from tests.nginx.nginx_process import NginxProcess  # noqa: E402
-from tests.nginx.stubs import StubUpstream  # noqa: E402
+from local_stack import Router, StubUpstream
 
 
 def timed_gets(session: requests.Session, url: str, n: int) -> list[float]:
@@ -48,13 +42,14 @@ def main(n: int = 2000) -> None:
     try:
         timed_gets(session, f"http://{workers[0].address}/red-nodes/x", 50)
         print("direct to a stub:       ", summary(timed_gets(session, f"http://{workers[0].address}/red-nodes/x", n)))
-        with NginxProcess([w.address for w in workers], editor.address) as router:
+        with Router([w.address for w in workers], editor.address) as router:
             timed_gets(session, router.url + "/red-nodes/x", 50)
             print("through the router:     ", summary(timed_gets(session, router.url + "/red-nodes/x", n)))
         workers[1].stop()
-        with NginxProcess([w.address for w in workers], editor.address) as router:
+        with Router([w.address for w in workers], editor.address) as router:
             first = timed_gets(session, router.url + "/red-nodes/x", 6)
-            retried = [e for e in router.access_log() if "," in e["upstream_addr"]]
+            logged = router.access_log(until=lambda entries: len(entries) >= len(first))
+            retried = [e for e in logged if "," in e["upstream_addr"]]
             print("one worker stopped, first 6 GETs (ms):", " ".join(f"{m:.2f}" for m in first),
                   f"-- {len(retried)} retried on another worker")
             print("one worker stopped, after:", summary(timed_gets(session, router.url + "/red-nodes/x", n)))

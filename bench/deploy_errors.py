@@ -4,7 +4,7 @@ Every request's outcome is kept; the figure is the count of non-2xx answers and 
 (by status / error kind), over the whole run. Each deploy changes the endpoint's function (so
 every worker really swaps flows) and is waited for until every worker serves it. Prints figures.
 
-    venv/bin/python bench/deploy_errors.py [--workers 3] [--deploys 20] [--threads 4] [--rate 400]
+    venv/bin/python -m bench.deploy_errors [--workers 3] [--deploys 20] [--threads 4] [--rate 400]
 """
 from __future__ import annotations
 
@@ -15,15 +15,9 @@ import statistics
 import sys
 import time
 import uuid
-from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # also runnable as `python bench/<name>.py`
-    sys.path.insert(0, str(ROOT))
-
-from tests.e2e.flows_e2e import whoami_flow  # noqa: E402
-from tests.harness.load import Load  # noqa: E402
-from tests.harness.stack import LocalStack  # noqa: E402
+from local_stack import Load, LocalStack
+from local_stack.flows import whoami_flow
 
 
 def summarize(outcomes, t_start, t_end) -> dict:
@@ -101,7 +95,7 @@ def report(s: dict) -> str:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="bench/deploy_errors.py")
+    p = argparse.ArgumentParser(prog="python -m bench.deploy_errors")
     p.add_argument("--workers", type=int, default=3)
     p.add_argument("--deploys", type=int, default=20)
     p.add_argument("--threads", type=int, default=4, help="client threads, each with one keep-alive connection")

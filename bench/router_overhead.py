@@ -8,7 +8,7 @@ deploys a trivial GET endpoint, and loads it with wrk (Debian's package) alterna
 Everything shares this machine's cores, so the figures include nginx's CPU cost, not network time.
 Prints figures; asserts nothing about time.
 
-    venv/bin/python bench/router_overhead.py [--workers 3] [--duration 10] [--rounds 3]
+    venv/bin/python -m bench.router_overhead [--workers 3] [--duration 10] [--rounds 3]
 """
 from __future__ import annotations
 
@@ -21,12 +21,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:  # also runnable as `python bench/<name>.py`
-    sys.path.insert(0, str(ROOT))
-
-from tests.e2e.flows_e2e import whoami_flow  # noqa: E402
-from tests.harness.stack import LocalStack  # noqa: E402
+from local_stack import LocalStack
+from local_stack.flows import whoami_flow
 
 DONE = r"""
 function done(summary, latency, requests)
@@ -111,7 +107,7 @@ def report(s: dict) -> str:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="bench/router_overhead.py")
+    p = argparse.ArgumentParser(prog="python -m bench.router_overhead")
     p.add_argument("--workers", type=int, default=3)
     p.add_argument("--duration", type=float, default=10.0, help="seconds per measurement")
     p.add_argument("--rounds", type=int, default=3, help="alternating direct/router rounds")

@@ -1,6 +1,6 @@
 """Every benchmark, one after the other (what `make bench` runs). Prints figures, asserts nothing.
 
-    venv/bin/python bench/run_all.py [--quick]   (make bench)
+    venv/bin/python -m bench.run_all [--quick]   (make bench)
 
 Each benchmark runs in its own process with its own local stack; the output is also written to
 bench-results/<UTC time>.txt. A benchmark that fails is reported and the others still run; the exit
@@ -22,19 +22,19 @@ def plan(quick: bool) -> list[tuple[str, list[str]]]:
     py = sys.executable
     deploys = "20" if quick else "50"
     return [
-        ("sync latency, 3 workers", [py, "bench/sync_latency.py", "--workers", "3", "--deploys", deploys]),
-        ("sync latency, 6 workers", [py, "bench/sync_latency.py", "--workers", "6", "--deploys", deploys]),
-        ("router overhead, 3 workers", [py, "bench/router_overhead.py", "--workers", "3",
+        ("sync latency, 3 workers", [py, "-m", "bench.sync_latency", "--workers", "3", "--deploys", deploys]),
+        ("sync latency, 6 workers", [py, "-m", "bench.sync_latency", "--workers", "6", "--deploys", deploys]),
+        ("router overhead, 3 workers", [py, "-m", "bench.router_overhead", "--workers", "3",
                                         "--duration", "5" if quick else "10"]),
         ("router in front of stub workers: added latency, cost of a dead worker",
-         [py, "bench/dead_worker_cost.py", "500" if quick else "2000"]),
-        ("errors during 20 deploys under load, 3 workers", [py, "bench/deploy_errors.py", "--workers", "3",
+         [py, "-m", "bench.dead_worker_cost", "500" if quick else "2000"]),
+        ("errors during 20 deploys under load, 3 workers", [py, "-m", "bench.deploy_errors", "--workers", "3",
                                                             "--deploys", "20"]),
     ]
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="bench/run_all.py")
+    p = argparse.ArgumentParser(prog="python -m bench.run_all")
     p.add_argument("--quick", action="store_true", help="fewer deploys and shorter load runs")
     args = p.parse_args(argv)
     out_dir = ROOT / "bench-results"
@@ -48,7 +48,7 @@ def main(argv=None) -> int:
             out.flush()
 
         for title, cmd in plan(args.quick):
-            emit(f"== {title}\n   $ {' '.join(Path(c).name if i == 0 else c for i, c in enumerate(cmd))}")
+            emit(f"== {title}\n   $ python {' '.join(cmd[1:])}")
             t0 = time.monotonic()
             proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
             emit(proc.stdout.rstrip())

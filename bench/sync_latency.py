@@ -7,7 +7,7 @@ worker's endpoint until it answers with that deploy's marker. Prints p50, p99 an
 measured from the moment the POST is sent, which includes the editor's own save and flow swap.
 No assertions.
 
-    venv/bin/python bench/sync_latency.py --workers 3 --deploys 50
+    venv/bin/python -m bench.sync_latency --workers 3 --deploys 50
 """
 from __future__ import annotations
 
@@ -20,16 +20,10 @@ import time
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-if str(ROOT) not in sys.path:
-    sys.path.insert(0, str(ROOT))
+import requests
 
-import requests  # noqa: E402
-
-from tests.harness.admin import AdminClient  # noqa: E402
-from tests.harness.flows import marker_flow  # noqa: E402
-from tests.harness.mongo import MongoServer  # noqa: E402
-from tests.harness.nodered import NodeRedInstance  # noqa: E402
+from local_stack import AdminClient, MongoServer, NodeRedInstance
+from local_stack.flows import marker_flow
 
 
 def wait_served(session: requests.Session, url: str, marker: str, t0: float, timeout: float,

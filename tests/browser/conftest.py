@@ -2,7 +2,6 @@ import pytest
 
 from tests.browser.cdp import chromium_path
 from tests.ci import missing_tool
-from tests.e2e.fixtures import shared_stack  # noqa: F401
 
 
 @pytest.fixture(scope="session")

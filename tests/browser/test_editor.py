@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from tests.browser.cdp import Browser
-from tests.e2e.flows_e2e import whoami_flow
+from local_stack.flows import whoami_flow
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOT = ROOT / "test-artifacts" / "editor.png"

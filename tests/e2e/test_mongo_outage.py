@@ -9,8 +9,8 @@ import uuid
 
 import requests
 
-from tests.e2e.flows_e2e import whoami_flow
-from tests.harness.load import Load
+from local_stack import Load
+from local_stack.flows import whoami_flow
 
 
 def test_workers_serve_through_a_mongodb_restart_and_take_the_next_deploy(own_mongo_stack):

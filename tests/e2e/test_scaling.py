@@ -5,8 +5,8 @@ import json
 import time
 import uuid
 
-from tests.e2e.flows_e2e import whoami_flow
-from tests.harness.load import Load
+from local_stack import Load
+from local_stack.flows import whoami_flow
 
 
 def served_ports(outcomes):

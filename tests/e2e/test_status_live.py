@@ -8,7 +8,7 @@ import sys
 import time
 import uuid
 
-from tests.e2e.flows_e2e import whoami_flow
+from local_stack.flows import whoami_flow
 
 
 def status(stack, *args):

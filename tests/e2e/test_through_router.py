@@ -7,8 +7,7 @@ import uuid
 import requests
 import websocket
 
-from tests.e2e.flows_e2e import whoami_flow
-from tests.harness.flows import credentials_flow
+from local_stack.flows import credentials_flow, whoami_flow
 
 
 def get_json(url):
@@ -107,8 +106,7 @@ def test_nothing_under_the_router_reaches_a_worker_admin_api(shared_stack):
     # The router's access log: every request outside httpNodeRoot went to the editor, none to a worker.
     workers = set(stack.worker_addresses)
     editor = f"127.0.0.1:{stack.editor.port}"
-    entries = [json.loads(line) for line in (stack.router.runtime_dir / "access.log").read_text().splitlines()
-               if line.strip()]
+    entries = stack.router.access_log()
     outside = [e for e in entries if not e["uri"].startswith(stack.http_node_root + "/")
                and e["upstream_addr"]]
     assert outside, "no request outside httpNodeRoot was logged"

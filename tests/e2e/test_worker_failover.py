@@ -18,9 +18,9 @@ import uuid
 
 import requests
 
+from local_stack import Load
+from local_stack.flows import whoami_flow
 from nginx.render import FAIL_TIMEOUT
-from tests.e2e.flows_e2e import whoami_flow
-from tests.harness.load import Load
 
 THREADS = 4
 DETECTION_WINDOW = 2.0  # s after the kill: the first requests routed to the dead worker mark it down

@@ -1,25 +1,6 @@
 import pytest
-import requests
 
-from tests.ci import missing_tool
-from tests.nginx.nginx_process import find_nginx
-from tests.nginx.stubs import StubUpstream
-
-
-@pytest.fixture(scope="session")
-def nginx_bin() -> str:
-    path = find_nginx()
-    if path is None:
-        missing_tool("nginx is not installed (apt-get install nginx)")
-    return path
-
-
-@pytest.fixture
-def http():
-    """HTTP client for loopback: no proxy from the environment."""
-    with requests.Session() as session:
-        session.trust_env = False
-        yield session
+from local_stack import StubUpstream
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import shutil
 import pytest
 
 from nginx.render import render
-from tests.nginx.nginx_process import check_config, make_runtime_dir
+from local_stack.nginx_process import check_config, make_runtime_dir
 
 
 @pytest.fixture

@@ -6,8 +6,8 @@ must not leak from one test into the next.
 
 import pytest
 
+from local_stack import Router
 from nginx.render import MAX_FAILS
-from tests.nginx.nginx_process import NginxProcess
 
 REQUESTS = 30
 
@@ -20,17 +20,19 @@ def three_workers(nginx_bin, make_stubs):
     routers = []
 
     def start():
-        router = NginxProcess([w.address for w in workers], editor.address, nginx_bin=nginx_bin).start()
+        router = Router([w.address for w in workers], editor.address, nginx_bin=nginx_bin).start()
         routers.append(router)
         return router
 
     yield workers, start
     for router in routers:
-        router.cleanup()
+        router.close()
 
 
 def tried(router, stub):
-    return [e for e in router.access_log() if stub.address in e["upstream_addr"].split(", ")]
+    """Logged requests that tried `stub`, once this test's REQUESTS requests are all logged."""
+    logged = router.access_log(until=lambda entries: len(entries) >= REQUESTS)
+    return [e for e in logged if stub.address in e["upstream_addr"].split(", ")]
 
 
 def test_stopped_worker_is_routed_around_for_get(three_workers, http):

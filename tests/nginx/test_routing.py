@@ -6,11 +6,11 @@ from collections import Counter
 from http.client import HTTPConnection
 
 import pytest
+import requests
 import websocket
 
+from local_stack import Router, StubUpstream
 from nginx.render import HEALTH_PATH
-from tests.nginx.nginx_process import NginxProcess
-from tests.nginx.stubs import StubUpstream
 
 WORKERS = 3
 
@@ -19,9 +19,9 @@ WORKERS = 3
 def stack(nginx_bin):
     workers = [StubUpstream(f"worker{i}") for i in range(1, WORKERS + 1)]
     editor = StubUpstream("editor")
-    router = NginxProcess([w.address for w in workers], editor.address, nginx_bin=nginx_bin).start()
+    router = Router([w.address for w in workers], editor.address, nginx_bin=nginx_bin).start()
     yield router, workers, editor
-    router.cleanup()
+    router.close()
     for stub in [*workers, editor]:
         stub.stop()
 
@@ -146,7 +146,8 @@ def test_access_log_is_json_naming_the_worker_that_answered(stack, http):
     router, workers, _ = stack
     reply = http.get(router.url + "/red-nodes/logged", headers={"X-Request-ID": "log-me"})
     worker = next(w for w in workers if w.name == reply.json()["id"])
-    entry = next(e for e in reversed(router.access_log()) if e["request_id"] == "log-me")
+    logged = router.access_log(until=lambda entries: any(e["request_id"] == "log-me" for e in entries))
+    entry = next(e for e in reversed(logged) if e["request_id"] == "log-me")
     assert entry["method"] == "GET"
     assert entry["uri"] == "/red-nodes/logged"
     assert entry["status"] == "200"
@@ -158,7 +159,7 @@ def test_access_log_is_json_naming_the_worker_that_answered(stack, http):
 def test_ten_workers_all_get_traffic(nginx_bin, make_stubs, http):
     workers = make_stubs(10)
     editor = make_stubs(1, "editor")[0]
-    with NginxProcess([w.address for w in workers], editor.address, nginx_bin=nginx_bin) as router:
+    with Router([w.address for w in workers], editor.address, nginx_bin=nginx_bin) as router:
         answered = Counter(http.get(f"{router.url}/red-nodes/x").json()["id"] for _ in range(30))
     assert answered == {w.name: 3 for w in workers}
 
@@ -166,7 +167,7 @@ def test_ten_workers_all_get_traffic(nginx_bin, make_stubs, http):
 def test_a_custom_node_root_routes_only_its_own_paths(nginx_bin, make_stubs, http):
     workers = make_stubs(2)
     editor = make_stubs(1, "editor")[0]
-    with NginxProcess([w.address for w in workers], editor.address, "/api/v1.2", nginx_bin=nginx_bin) as router:
+    with Router([w.address for w in workers], editor.address, "/api/v1.2", nginx_bin=nginx_bin) as router:
         def who(path):
             return http.get(router.url + path).json()["id"]
 
@@ -190,6 +191,23 @@ def test_access_log_stays_json_for_odd_requests(stack):
             s.sendall(request)
             while s.recv(65536):
                 pass
-    entries = router.access_log()  # every line parses as JSON
-    assert any(e["user_agent"].startswith('odd "agent" \\') for e in entries)
-    assert any(e["status"] == "400" for e in entries)
+
+    def odd_and_bad(entries):  # every line parses as JSON
+        return (any(e["user_agent"].startswith('odd "agent" \\') for e in entries)
+                and any(e["status"] == "400" for e in entries))
+
+    assert odd_and_bad(router.access_log(until=odd_and_bad))
+
+
+def test_update_returns_once_new_connections_reach_only_the_new_worker_set(nginx_bin, make_stubs):
+    """A scale-down takes a worker out of the router before stopping it: once update() returns, no new
+    request may reach the removed worker, or stopping it next would fail that request."""
+    workers = make_stubs(3)
+    editor = make_stubs(1, "editor")[0]
+    with Router([w.address for w in workers[:2]], editor.address, nginx_bin=nginx_bin) as router:
+        router.update([workers[1].address, workers[2].address])
+        before = len(workers[0].seen)
+        # A new connection per request, as a client that has none open yet.
+        answered = Counter(requests.get(f"{router.url}/red-nodes/x", timeout=5).json()["id"] for _ in range(20))
+    assert answered == {"worker2": 10, "worker3": 10}
+    assert len(workers[0].seen) == before

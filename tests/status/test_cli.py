@@ -8,8 +8,7 @@ import uuid
 
 import pytest
 
-from tests.harness.mongo import MongoServer
-from tests.harness.ports import free_port
+from local_stack import MongoServer, free_port
 
 
 @pytest.fixture(scope="module")

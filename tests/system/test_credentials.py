@@ -3,8 +3,8 @@ import time
 
 import requests
 
-from tests.harness.admin import AdminClient
-from tests.harness.flows import credentials_flow, marker_flow, wait_marker
+from local_stack import AdminClient
+from local_stack.flows import credentials_flow, marker_flow, wait_marker
 
 
 def secure(inst):

@@ -4,9 +4,8 @@ import time
 import pytest
 import requests
 
-from tests.harness.admin import AdminClient
-from tests.harness.flows import marker_flow, wait_marker
-from tests.harness.mongo import MongoServer
+from local_stack import AdminClient, MongoServer
+from local_stack.flows import marker_flow, wait_marker
 
 
 @pytest.fixture

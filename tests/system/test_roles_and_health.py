@@ -8,10 +8,8 @@ import time
 import pytest
 import requests
 
-from tests.harness.admin import AdminClient
-from tests.harness.flows import endpoint, marker_flow, tab, wait_marker
-from tests.harness.ports import free_port
-from tests.nginx.nginx_process import NginxProcess
+from local_stack import AdminClient, Router, free_port
+from local_stack.flows import endpoint, marker_flow, tab, wait_marker
 
 
 def test_worker_has_no_admin_api_and_nothing_it_receives_changes_the_flows(nodered_factory, mongo_server, mongo_db):
@@ -123,12 +121,13 @@ def test_the_router_sends_requests_for_a_worker_not_serving_yet_to_one_that_is(n
     while "waiting for MongoDB" not in starting.log_text() and time.monotonic() < deadline:
         time.sleep(0.2)
     both = [f"127.0.0.1:{starting.port}", f"127.0.0.1:{ready.port}"]
-    with NginxProcess(both, f"127.0.0.1:{editor.port}") as router, requests.Session() as http:
+    with Router(both, f"127.0.0.1:{editor.port}") as router, requests.Session() as http:
         replies = [http.get(router.url + "/red-nodes/marker", timeout=10) for _ in range(10)]
         assert [(r.status_code, r.json()["marker"]) for r in replies] == [(200, "served")] * 10
-        tried = [e for e in router.access_log() if e["upstream_addr"].startswith(both[0])]
+        logged = router.access_log(until=lambda entries: len(entries) >= len(replies))
+        tried = [e for e in logged if e["upstream_addr"].startswith(both[0])]
         assert tried and all(e["upstream_status"] == "502, 200" for e in tried), "the starting worker was tried"
-    with NginxProcess(both[:1], f"127.0.0.1:{editor.port}") as router:
+    with Router(both[:1], f"127.0.0.1:{editor.port}") as router:
         r = requests.post(router.url + "/red-nodes/marker", json={}, timeout=10)
         assert (r.status_code, r.headers.get("Retry-After")) == (503, "1")
 
@@ -231,7 +230,7 @@ def test_while_stopping_livez_fails_and_endpoints_turn_requests_away(nodered_fac
 def test_editor_login_from_a_bcrypt_hash(nodered_factory):
     import subprocess
 
-    from tests.harness.nodered import IMAGE_DIR
+    from local_stack.nodered import IMAGE_DIR
     hashed = subprocess.run(["node", "-e", "process.stdout.write(require('bcryptjs').hashSync('hashed pw', 8))"],
                             cwd=IMAGE_DIR, capture_output=True, text=True, check=True).stdout
     editor = nodered_factory("editor", editor_user="ops", editor_password=None,

@@ -1,8 +1,8 @@
 """Every deploy reaches every worker: one after another, in bursts, and after workers join late."""
 import time
 
-from tests.harness.admin import AdminClient
-from tests.harness.flows import marker_flow, served_marker, wait_marker
+from local_stack import AdminClient
+from local_stack.flows import marker_flow, served_marker, wait_marker
 
 
 def test_fifty_consecutive_deploys_each_served_by_every_worker(nodered_factory):

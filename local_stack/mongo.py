@@ -1,4 +1,4 @@
-"""A MongoDB wire-protocol server for tests: SecantusDB started on a free loopback port, or MONGO_TEST_URL.
+"""The MongoDB wire-protocol server: SecantusDB started on a loopback port, or the server MONGO_TEST_URL names.
 
 SecantusDB advertises itself as a one-member replica set primary, so change streams work; drivers
 connect to it directly (directConnection=true) so the address it advertises does not matter.
@@ -13,9 +13,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from .ports import free_port, wait_port_closed
+from .ports import PortInUse, free_port, listeners, owned_listeners, sockets_of, wait_released
+from .procs import tree
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 
 
 def secantusd_path() -> str:
@@ -29,14 +30,16 @@ def secantusd_path() -> str:
 
 
 class MongoServer:
-    """SecantusDB on 127.0.0.1:<free port> with its own storage dir; or the server named by MONGO_TEST_URL.
+    """SecantusDB on 127.0.0.1:<port> (default: a free one) with its own storage dir; or the server
+    named by MONGO_TEST_URL.
 
     .url is a connection string for pymongo and the Node driver. .restart() keeps port and data
     (for outage tests) and is impossible on an external server: it raises rather than skip.
+    start() raises PortInUse when another process listens on the port.
     """
 
     def __init__(self, storage_dir: str | os.PathLike | None = None, log_path: str | os.PathLike | None = None,
-                 extra_args: list[str] | None = None, use_test_url: bool = True):
+                 extra_args: list[str] | None = None, use_test_url: bool = True, port: int | None = None):
         self.extra_args = list(extra_args or [])  # e.g. ["--oplog-max-entries", "5"]
         # use_test_url=False: always a SecantusDB of our own (tests that stop and restart the server).
         self.external_url = (os.environ.get("MONGO_TEST_URL") or None) if use_test_url else None
@@ -46,7 +49,7 @@ class MongoServer:
             storage_dir = self._tmp
         self.storage_dir = Path(storage_dir)
         self.log_path = Path(log_path) if log_path else self.storage_dir.parent / f"{self.storage_dir.name}.log"
-        self.port = None if self.external_url else free_port()
+        self.port = None if self.external_url else (port or free_port())
         self.proc: subprocess.Popen | None = None
         self._log = None
 
@@ -70,7 +73,11 @@ class MongoServer:
             [secantusd_path(), "--host", "127.0.0.1", "--port", str(self.port),
              "--storage-path", str(self.storage_dir), "--log-level", "WARNING", *self.extra_args],
             stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
-        self._wait_answers(timeout)
+        try:
+            self._wait_answers(timeout)
+        except BaseException:
+            self.stop()
+            raise
         return self
 
     def _wait_answers(self, timeout: float) -> None:
@@ -79,20 +86,32 @@ class MongoServer:
         last = None
         while time.monotonic() < deadline:
             if self.proc is not None and self.proc.poll() is not None:
+                if listeners(self.port):
+                    raise PortInUse(self.port, "SecantusDB")
                 raise RuntimeError(f"secantusd-py exited with {self.proc.returncode}; log: {self.log_path}\n"
                                    + self.log_path.read_text(errors="replace")[-3000:])
             try:
                 with pymongo.MongoClient(self.url, serverSelectionTimeoutMS=500) as c:
                     c.admin.command("ping")
-                return
             except Exception as e:  # not up yet
                 last = e
                 time.sleep(0.1)
+                continue
+            if self.proc is None:
+                return
+            # Whoever answered must be our own server, not another one on this port.
+            owned = owned_listeners(self.port, tree(self.proc.pid))
+            if owned is None:
+                raise PortInUse(self.port, "SecantusDB")
+            if owned:
+                return
+            time.sleep(0.1)
         raise RuntimeError(f"MongoDB at {self.url} did not answer within {timeout}s: {last}")
 
     def stop(self, timeout: float = 15.0) -> None:
         if self.proc is None:
             return
+        ours = listeners(self.port) & sockets_of(tree(self.proc.pid))
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -104,7 +123,7 @@ class MongoServer:
         if self._log:
             self._log.close()
             self._log = None
-        wait_port_closed(self.port)
+        wait_released(ours)
 
     def restart(self, down_seconds: float = 0.0) -> None:
         """Stop and start again on the same port with the same data (an outage of down_seconds)."""

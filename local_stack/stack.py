@@ -4,6 +4,9 @@ and nginx running the config the program renders for those workers.
     with LocalStack(workers=3) as stack:
         rev = stack.deploy(flows)          # through the router, waits until every worker serves rev
         requests.get(stack.router.api_url + "/hello")
+
+A port it wants that another process holds (router_port, or one picked for an instance and taken
+meanwhile) makes start() raise PortInUse naming the port, after stopping what it had started.
 """
 from __future__ import annotations
 
@@ -18,6 +21,7 @@ from pathlib import Path
 from .admin import AdminClient
 from .mongo import MongoServer
 from .nodered import DEFAULT_CREDENTIAL_SECRET, DEFAULT_EDITOR_PASSWORD, NodeRedInstance
+from .ports import check_free
 from .router import Router
 
 
@@ -65,6 +69,8 @@ class LocalStack:
 
     def start(self, timeout: float = 120.0) -> "LocalStack":
         try:
+            if self._router_port:  # asked for: say at once when it is taken, not after starting everything
+                check_free(self._router_port, "the router (nginx)")
             if self._own_mongo:
                 self.mongo.start()
             self.editor = self._instance("editor", "editor").start()

@@ -1,9 +1,10 @@
-"""Builders for the flows tests deploy.
+"""Builders for the flows the tests, the benchmarks and `python -m local_stack up --demo` deploy.
 
 marker_flow: GET <httpNodeRoot><path> answers {"marker": ..., "rev": ...}, so a test can tell which
 deploy an instance serves. credentials_flow: an http request node with basic-auth credentials calls
 a protected endpoint of the same flow on the same instance; it answers 200 only when the worker
-decrypted the credentials the editor stored.
+decrypted the credentials the editor stored. whoami_flow and demo_flow: endpoints that say which
+worker answered (its own port), for the whole stack behind the router.
 """
 from __future__ import annotations
 
@@ -41,6 +42,30 @@ def marker_flow(marker: str, path: str = "/marker", seq: int | None = None) -> l
     body = json.dumps({"marker": marker, "seq": seq})
     func = f"msg.payload = {body};\nreturn msg;"
     return [tab(tab_id, f"marker {path}")] + endpoint(tab_id, f"m-{slug}", path, "get", func)
+
+
+def whoami_flow(marker: str, path: str = "/whoami") -> list[dict]:
+    """GET and POST <root><path> answer {"marker": marker, "port": <the worker's own port>}."""
+    func = f"msg.payload = {{marker: {json.dumps(marker)}, port: msg.req.socket.localPort}};\nreturn msg;"
+    nodes = [tab("tab-whoami", "whoami")] + endpoint("tab-whoami", "whoami", path, "get", func)
+    post = endpoint("tab-whoami", "whoami-post", path, "post", func)
+    for n in post:
+        n["y"] = 160
+    return nodes + post
+
+
+def demo_flow() -> list[dict]:
+    """GET <root>/hello answers which worker (port) served it."""
+    func = ("msg.payload = {hello: 'world', workerPort: msg.req.socket.localPort};\nreturn msg;")
+    return [
+        {"id": "demo-tab", "type": "tab", "label": "demo", "disabled": False, "info": ""},
+        {"id": "demo-in", "type": "http in", "z": "demo-tab", "url": "/hello", "method": "get",
+         "upload": False, "swaggerDoc": "", "x": 120, "y": 80, "wires": [["demo-fn"]]},
+        {"id": "demo-fn", "type": "function", "z": "demo-tab", "func": func, "outputs": 1, "timeout": 0,
+         "noerr": 0, "initialize": "", "finalize": "", "libs": [], "x": 300, "y": 80, "wires": [["demo-out"]]},
+        {"id": "demo-out", "type": "http response", "z": "demo-tab", "statusCode": "", "headers": {},
+         "x": 480, "y": 80, "wires": []},
+    ]
 
 
 def basic_auth_header(user: str, password: str) -> str:

@@ -1,26 +1,23 @@
-"""`python -m tests.harness up`: the by-hand local stack starts, serves, and Ctrl-C stops all of it."""
+"""`python -m local_stack up`: the by-hand local stack starts, serves, and Ctrl-C stops all of it."""
 from __future__ import annotations
 
 import os
 import re
 import signal
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import requests
 
-from tests.harness.ports import free_port
-
-ROOT = Path(__file__).resolve().parents[2]
+from local_stack import free_port
+from local_stack.ports import listeners
+from tests.local_stack.up import start_up, stop
 
 
 def test_up_prints_urls_serves_the_demo_flow_and_stops_on_ctrl_c():
+    """Started the way a script's background job is, with SIGINT ignored: Ctrl-C (SIGINT) must still
+    stop it and everything it started, not leave the stack running."""
     port = free_port()
-    proc = subprocess.Popen([sys.executable, "-m", "tests.harness", "up", "--workers", "2", "--demo",
-                             "--port", str(port)], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                            text=True, start_new_session=True)
+    proc = start_up("--workers", "2", "--demo", "--port", str(port), sigint_ignored=True)
     lines = []
     try:
         deadline = time.monotonic() + 120
@@ -40,6 +37,9 @@ def test_up_prints_urls_serves_the_demo_flow_and_stops_on_ctrl_c():
                     for _ in range(4)}
         assert answered == set(ports[1:])
 
+        own_mongo = re.findall(r"^mongodb\s+mongodb://127\.0\.0\.1:(\d+)/\?directConnection", text, re.M)
+        assert own_mongo or os.environ.get("MONGO_TEST_URL"), text
+
         proc.send_signal(signal.SIGINT)  # what Ctrl-C sends
         assert proc.wait(60) == 0
         for p in [port, *ports]:
@@ -49,7 +49,8 @@ def test_up_prints_urls_serves_the_demo_flow_and_stops_on_ctrl_c():
                     raise AssertionError(f"port {p} still answers after Ctrl-C")
                 except requests.ConnectionError:
                     pass
+        # Nothing it started is left listening: router, editor, workers, database.
+        assert {p: listeners(p) for p in [port, *ports, *map(int, own_mongo)] if listeners(p)} == {}
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(10)
+        stop(proc)
+

@@ -1,9 +1,10 @@
 """Run the whole stack locally by hand:
 
-    venv/bin/python -m tests.harness up --workers 3 [--port 8080] [--http-node-root /red-nodes] [--demo]
+    venv/bin/python -m local_stack up --workers 3 [--port 8080] [--http-node-root /red-nodes] [--demo]
 
 Starts SecantusDB (or uses MONGO_TEST_URL), one editor, N workers and nginx with the rendered
-router config, prints the URLs, and stops everything on Ctrl-C (or SIGTERM).
+router config, prints the URLs, and stops everything on Ctrl-C (or SIGTERM). A port it wants that
+another process holds ends it with exit code 1 and an error naming the port, before any URL is printed.
 """
 from __future__ import annotations
 
@@ -12,25 +13,13 @@ import signal
 import sys
 import threading
 
+from .flows import demo_flow
+from .ports import PortInUse
 from .stack import LocalStack
 
 
-def demo_flow(http_node_root: str) -> list[dict]:
-    """GET <root>/hello answers which worker (port) served it."""
-    func = ("msg.payload = {hello: 'world', workerPort: msg.req.socket.localPort};\nreturn msg;")
-    return [
-        {"id": "demo-tab", "type": "tab", "label": "demo", "disabled": False, "info": ""},
-        {"id": "demo-in", "type": "http in", "z": "demo-tab", "url": "/hello", "method": "get",
-         "upload": False, "swaggerDoc": "", "x": 120, "y": 80, "wires": [["demo-fn"]]},
-        {"id": "demo-fn", "type": "function", "z": "demo-tab", "func": func, "outputs": 1, "timeout": 0,
-         "noerr": 0, "initialize": "", "finalize": "", "libs": [], "x": 300, "y": 80, "wires": [["demo-out"]]},
-        {"id": "demo-out", "type": "http response", "z": "demo-tab", "statusCode": "", "headers": {},
-         "x": 480, "y": 80, "wires": []},
-    ]
-
-
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m tests.harness")
+    p = argparse.ArgumentParser(prog="python -m local_stack")
     sub = p.add_subparsers(dest="cmd", required=True)
     up = sub.add_parser("up", help="start the local stack until Ctrl-C")
     up.add_argument("--workers", type=int, default=3)
@@ -42,13 +31,16 @@ def main(argv=None) -> int:
 
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    # Ctrl-C stops it even when started with SIGINT ignored (e.g. in the background of a script).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     stack = LocalStack(workers=args.workers, http_node_root=args.http_node_root, router_port=args.port,
                        keep_dir=args.keep)
     print(f"starting MongoDB, 1 editor, {args.workers} workers and the router ...", flush=True)
+    code = 0
     try:
         stack.start()
         if args.demo:
-            rev = stack.deploy(demo_flow(args.http_node_root))
+            rev = stack.deploy(demo_flow())
             print(f"deployed demo flow as revision {rev}: curl {stack.router.api_url}/hello", flush=True)
         print(stack.describe(), flush=True)
         print("Ctrl-C stops everything.", flush=True)
@@ -56,12 +48,15 @@ def main(argv=None) -> int:
             pass
     except KeyboardInterrupt:
         pass
+    except PortInUse as e:
+        print(f"error: {e}", file=sys.stderr, flush=True)
+        code = 1
     finally:
         print("\nstopping ...", flush=True)
         stack.close()
         if args.keep:
             print(f"kept {stack.base_dir}")
-    return 0
+    return code
 
 
 if __name__ == "__main__":

@@ -5,7 +5,8 @@ method, path and headers, records what it saw, can be told to answer with
 another status or to close the connection without an answer (what the
 launcher does for the router while it is not serving), and can be stopped so
 that connecting to it is refused.
-GET with websocket upgrade headers gets a 101 and an echo websocket.
+GET with websocket upgrade headers gets a 101 and an echo websocket. Used by the router tests and
+bench/dead_worker_cost.py.
 """
 
 from __future__ import annotations
@@ -39,11 +40,12 @@ class StubUpstream:
     # True: read the request, then close the connection without an answer.
     close_without_answer: bool = False
     seen: list[Seen] = field(default_factory=list)
+    port: int = 0  # 0: a free one
 
     def __post_init__(self):
         self._lock = threading.Lock()
         self._open: set[socket.socket] = set()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), _handler_for(self))
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         self.address = f"127.0.0.1:{self.port}"

@@ -1,7 +1,7 @@
 """A real Node-RED instance started the way the image starts it: `npm start` in nodered_image/.
 
 The instance runs the image's own settings.js, launcher and storage plugin; its role and everything
-else come from the environment contract in PRODUCT.md.
+else come from its environment (README: "Every instance: environment"), built in NodeRedInstance.env().
 """
 from __future__ import annotations
 
@@ -14,9 +14,10 @@ from pathlib import Path
 
 import requests
 
-from .ports import free_port, wait_port_closed
+from .ports import PortInUse, free_port, listeners, owned_listeners, sockets_of, wait_released
+from .procs import leaves, tree
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 IMAGE_DIR = ROOT / "nodered_image"
 
 DEFAULT_EDITOR_PASSWORD = "editor-test-password"
@@ -29,11 +30,14 @@ def check_installed() -> None:
                if not p.exists()]
     if missing:
         raise RuntimeError(f"{IMAGE_DIR}/node_modules is missing or incomplete ({missing[0]}): "
-                           "run `make test`, or `cd nodered_image && npm ci`")
+                           "run `make install`, or `cd nodered_image && npm ci`")
 
 
 class NodeRedInstance:
-    """One Node-RED process (editor or worker) on a loopback port, logging to a file."""
+    """One Node-RED process (editor or worker) on 127.0.0.1:<port> (default: a free one), logging to a file.
+
+    wait_ready() raises PortInUse when another process listens on the port.
+    """
 
     def __init__(self, role: str, mongo_url: str, db: str, http_node_root: str = "/red-nodes",
                  editor_user: str = "admin", editor_password: str | None = DEFAULT_EDITOR_PASSWORD,
@@ -58,6 +62,7 @@ class NodeRedInstance:
         self.extra_env = dict(extra_env or {})
         self.proc: subprocess.Popen | None = None
         self._log = None
+        self._listening: set[int] = set()  # our listening socket, once seen
 
     @property
     def url(self) -> str:
@@ -69,6 +74,8 @@ class NodeRedInstance:
         return self.url + self.http_node_root
 
     def env(self) -> dict:
+        """The process environment: this machine's, minus any NODE_RED_*/MONGO_* of its own, plus the
+        instance's settings; extra_env comes last."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("NODE_RED_", "MONGO_"))}
         env.update({
             "NODE_RED_ROLE": self.role,
@@ -94,6 +101,7 @@ class NodeRedInstance:
             raise RuntimeError(f"{self.instance_id} is already running")
         self.user_dir.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "ab")
+        self._listening = set()
         # Own process group: stop/kill reach npm and the node process it runs.
         self.proc = subprocess.Popen(["npm", "start", "--silent"], cwd=IMAGE_DIR, env=self.env(),
                                      stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
@@ -108,31 +116,17 @@ class NodeRedInstance:
 
     def _node_pids(self) -> list[int]:
         """The processes below npm with no children of their own: the node running server.js."""
-        children: dict[int, list[int]] = {}
-        for entry in os.listdir("/proc"):
-            if not entry.isdigit():
-                continue
-            try:
-                with open(f"/proc/{entry}/stat") as f:
-                    stat = f.read()
-            except OSError:
-                continue
-            ppid = int(stat.rsplit(")", 1)[1].split()[1])
-            children.setdefault(ppid, []).append(int(entry))
-        leaves, todo = [], list(children.get(self.proc.pid, []))
-        while todo:
-            pid = todo.pop()
-            if children.get(pid):
-                todo.extend(children[pid])
-            else:
-                leaves.append(pid)
-        return leaves
+        return leaves(self.proc.pid)
+
+    def _our_listeners(self) -> set[int]:
+        return listeners(self.port) & sockets_of(tree(self.proc.pid))
 
     def stop(self, timeout: float = 20.0) -> int | None:
         """SIGTERM to Node-RED (graceful shutdown, as `docker stop` does); SIGKILL if still running after
         timeout. Returns the exit code, which npm passes on from the node process."""
         if self.proc is None:
             return None
+        ours = self._our_listeners()
         code = self.proc.poll()
         if code is None:
             targets = self._node_pids()
@@ -150,7 +144,7 @@ class NodeRedInstance:
                 code = self.proc.wait(5)
         self._signal(signal.SIGKILL)  # anything left in the group
         self._close_log()
-        wait_port_closed(self.port)
+        wait_released(ours)
         self.proc = None
         return code
 
@@ -167,10 +161,11 @@ class NodeRedInstance:
         """SIGKILL the whole process group: a crash, no cleanup."""
         if self.proc is None:
             return
+        ours = self._our_listeners()
         self._signal(signal.SIGKILL)
         self.proc.wait(10)
         self._close_log()
-        wait_port_closed(self.port)
+        wait_released(ours)
         self.proc = None
 
     def _close_log(self) -> None:
@@ -194,17 +189,35 @@ class NodeRedInstance:
         body["status_code"] = r.status_code
         return body
 
+    def _check_own_port(self) -> bool:
+        """True once the listener on our port is this instance's; raises PortInUse when it is another
+        process's (our node can never bind there, and must not pass for ready on its answers)."""
+        if self._listening:
+            return True
+        owned = owned_listeners(self.port, tree(self.proc.pid))
+        if owned is None:
+            self.stop()
+            raise PortInUse(self.port, f"Node-RED {self.instance_id}")
+        self._listening = owned
+        return bool(owned)
+
     def wait_ready(self, rev: int | None = None, timeout: float = 60.0) -> dict:
         """Wait until /healthz says ready (200), and runs revision `rev` or newer when given."""
         deadline = time.monotonic() + timeout
         last = None
         while time.monotonic() < deadline:
-            if self.proc is not None and self.proc.poll() is not None:
+            if self.proc is None:
+                raise RuntimeError(f"{self.instance_id} is not started")
+            if self.proc.poll() is not None:
+                if listeners(self.port):
+                    self.stop()
+                    raise PortInUse(self.port, f"Node-RED {self.instance_id}")
                 raise RuntimeError(f"{self.instance_id} exited with {self.proc.returncode}:\n{self.log_tail()}")
             try:
                 h = self.healthz()
                 last = h
-                if h["status_code"] == 200 and h.get("ready") and (rev is None or (h.get("rev") or 0) >= rev):
+                if (self._check_own_port() and h["status_code"] == 200 and h.get("ready")
+                        and (rev is None or (h.get("rev") or 0) >= rev)):
                     return h
             except (requests.RequestException, ValueError) as e:
                 last = repr(e)

@@ -1,9 +1,11 @@
-"""Requests to a worker while it swaps flows for new deploys: none fails, none is cut off."""
+"""Requests straight to one worker while it swaps flows for new deploys: none fails, none is cut off.
+
+The launcher's and Node-RED's flow swap on its own, no router to retry anything; the same through
+nginx with 3 workers: tests/e2e/test_deploys_under_load_through_router.py."""
 import time
 
-from tests.harness.admin import AdminClient
-from tests.harness.flows import marker_flow, wait_marker
-from tests.harness.load import Load
+from local_stack import AdminClient, Load
+from local_stack.flows import marker_flow, wait_marker
 
 
 def describe(failed) -> list:

@@ -2,7 +2,8 @@
 
 A deploy swaps the flows on every worker at about the same moment; a request that reaches a worker
 during the swap must still get its answer (from the old or the new flows), never an error, a 404
-from a missing route, or no answer at all.
+from a missing route, or no answer at all. One worker on its own, without the router:
+tests/system/test_flow_swap_under_load.py.
 """
 from __future__ import annotations
 
@@ -10,8 +11,8 @@ import json
 import time
 import uuid
 
-from tests.e2e.flows_e2e import whoami_flow
-from tests.harness.load import Load
+from local_stack import Load
+from local_stack.flows import whoami_flow
 
 DEPLOYS = 8
 

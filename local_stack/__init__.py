@@ -1,0 +1,19 @@
+"""The whole system as local processes, for people, tests and benchmarks: SecantusDB (or MONGO_TEST_URL),
+Node-RED instances started as `npm start` in nodered_image/, and nginx running the router config the
+program renders. `python -m local_stack up` runs it by hand (README: "Run the whole stack locally").
+
+Every server binds 127.0.0.1; a port another process holds fails loudly (PortInUse), never passes
+for ready because that process answers.
+"""
+from .admin import AdminClient
+from .load import Load, Outcome
+from .mongo import MongoServer
+from .nginx_process import NginxProcess, find_nginx
+from .nodered import NodeRedInstance
+from .ports import PortInUse, free_port
+from .router import Router
+from .stack import LocalStack
+from .stubs import StubUpstream
+
+__all__ = ["AdminClient", "Load", "LocalStack", "MongoServer", "NginxProcess", "NodeRedInstance", "Outcome",
+           "PortInUse", "Router", "StubUpstream", "find_nginx", "free_port"]
