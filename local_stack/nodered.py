@@ -14,6 +14,8 @@ from pathlib import Path
 
 import requests
 
+import nodered_contract as contract
+
 from .ports import PortInUse, free_port, listeners, owned_listeners, sockets_of, wait_released
 from .procs import leaves, tree
 
@@ -75,23 +77,20 @@ class NodeRedInstance:
 
     def env(self) -> dict:
         """The process environment: this machine's, minus any NODE_RED_*/MONGO_* of its own, plus the
-        instance's settings; extra_env comes last."""
+        role's environment as the deploy targets build it (nodered_contract: the same variables per role,
+        the same checks) and the role's secrets; extra_env comes last, unchecked, so a test can start an
+        instance with values the contract refuses."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("NODE_RED_", "MONGO_"))}
-        env.update({
-            "NODE_RED_ROLE": self.role,
-            "MONGO_URL": self.mongo_url,
-            "MONGO_DB": self.db,
-            "NODE_RED_HTTP_NODE_ROOT": self.http_node_root,
-            "NODE_RED_EDITOR_USER": self.editor_user,
-            "PORT": str(self.port),
-            "NODE_RED_USER_DIR": str(self.user_dir),
-            "NODE_RED_INSTANCE_ID": self.instance_id,
-            "NODE_RED_LISTEN_HOST": "127.0.0.1",
-        })
-        if self.editor_password is not None:
-            env["NODE_RED_EDITOR_PASSWORD"] = self.editor_password
-        if self.credential_secret is not None:
-            env["NODE_RED_CREDENTIAL_SECRET"] = self.credential_secret
+        env.update(contract.environment(
+            self.role, http_node_root=self.http_node_root, editor_user=self.editor_user, database=self.db,
+            port=self.port, instance_id=self.instance_id,
+            extra={"NODE_RED_USER_DIR": str(self.user_dir), "NODE_RED_LISTEN_HOST": "127.0.0.1"},
+        ))
+        secrets = {"MONGO_URL": self.mongo_url, "NODE_RED_CREDENTIAL_SECRET": self.credential_secret,
+                   "NODE_RED_EDITOR_PASSWORD": self.editor_password}
+        for name in contract.secret_variables(self.role):
+            if secrets[name] is not None:  # None: a test starts the instance without it
+                env[name] = secrets[name]
         env.update({k: str(v) for k, v in self.extra_env.items()})
         return env
 
