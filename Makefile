@@ -9,12 +9,28 @@ STACK ?= dev
 export PULUMI_BACKEND_URL ?= file://$(CURDIR)/.pulumi-state
 PULUMI ?= pulumi
 
-.PHONY: test install system-deps python-deps node-deps up down preview bench status
+.PHONY: test test-fast lint format install system-deps python-deps node-deps lock up down preview bench status
 
-test: install
+# Every test, real processes included (a few minutes).
+test: install lint
 	node --test mongo/test/*.test.js
 	cd nodered_image/storage && npm test
 	$(PY) -m pytest
+
+# Seconds: Pulumi mocks, config, the router renderer, the environment contract, the status command.
+FAST_TESTS := tests/pulumi tests/contract tests/nginx/test_render.py tests/status
+test-fast: python-deps
+	$(PY) -m pytest -q $(FAST_TESTS)
+
+lint: python-deps node-deps
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy
+	cd nodered_image && npm run --silent lint
+
+format: python-deps
+	$(PY) -m ruff check --fix .
+	$(PY) -m ruff format .
 
 install: system-deps python-deps node-deps
 
@@ -22,11 +38,18 @@ system-deps:
 	scripts/install-system-deps.sh
 
 python-deps: $(VENV)/.installed
-$(VENV)/.installed: requirements.txt requirements-dev.txt requirements-lock.txt
+# Hashed locks: requirements.txt (the program's runtime, what Pulumi installs) and requirements-dev.txt
+# (runtime + tests and tools). Edit the .in files, then `make lock`.
+$(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || python3 -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -r requirements-dev.txt
+	$(PY) -m pip install -q --require-hashes -r requirements-dev.txt
 	touch $@
+
+PIP_COMPILE := $(PY) -m piptools compile -q --generate-hashes --allow-unsafe --strip-extras --no-emit-index-url --no-emit-find-links
+lock: python-deps
+	$(PY) -m pip install -q pip-tools==7.6.2
+	$(PIP_COMPILE) -o requirements.txt requirements.in
+	$(PIP_COMPILE) -o requirements-dev.txt requirements-dev.in
 
 node-deps: nodered_image/node_modules/.installed nodered_image/storage/node_modules/.installed
 nodered_image/node_modules/.installed: nodered_image/package-lock.json nodered_image/storage/package-lock.json
