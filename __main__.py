@@ -1,4 +1,5 @@
 """nodered-scale: read the stack config, deploy the chosen target, export its URLs."""
+
 import pulumi
 
 from stack_config import load_config
@@ -8,7 +9,9 @@ config = load_config()
 if config.target == "docker":
     from components.docker import DockerStack, DockerStackArgs
 
-    stack = DockerStack("nodered", DockerStackArgs(config=config, prefix=f"{pulumi.get_project()}-{pulumi.get_stack()}"))
+    stack = DockerStack(
+        "nodered", DockerStackArgs(config=config, prefix=f"{pulumi.get_project()}-{pulumi.get_stack()}")
+    )
 else:
     from components.aws import AwsStack, AwsStackArgs
 

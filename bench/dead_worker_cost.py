@@ -50,8 +50,11 @@ def main(n: int = 2000) -> None:
             first = timed_gets(session, router.url + "/red-nodes/x", 6)
             logged = router.access_log(until=lambda entries: len(entries) >= len(first))
             retried = [e for e in logged if "," in e["upstream_addr"]]
-            print("one worker stopped, first 6 GETs (ms):", " ".join(f"{m:.2f}" for m in first),
-                  f"-- {len(retried)} retried on another worker")
+            print(
+                "one worker stopped, first 6 GETs (ms):",
+                " ".join(f"{m:.2f}" for m in first),
+                f"-- {len(retried)} retried on another worker",
+            )
             print("one worker stopped, after:", summary(timed_gets(session, router.url + "/red-nodes/x", n)))
     finally:
         session.close()

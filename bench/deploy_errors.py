@@ -6,6 +6,7 @@ every worker really swaps flows) and is waited for until every worker serves it.
 
     venv/bin/python -m bench.deploy_errors [--workers 3] [--deploys 20] [--threads 4] [--rate 400]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -29,7 +30,8 @@ def summarize(outcomes, t_start, t_end) -> dict:
     return {
         "requests": len(outcomes),
         "requests_during_deploys": sum(1 for o in outcomes if t_start <= o.at <= t_end),
-        "failed": sum(kinds.values()), "failed_by_kind": dict(kinds),
+        "failed": sum(kinds.values()),
+        "failed_by_kind": dict(kinds),
         "latency_p50_ms": statistics.median(elapsed) * 1000,
         "latency_p99_ms": elapsed[max(0, int(len(elapsed) * 0.99) - 1)] * 1000,
         "latency_max_ms": elapsed[-1] * 1000,
@@ -63,11 +65,15 @@ def run(workers: int, deploys: int, threads: int, rate: float, pause: float, pos
     served = collections.Counter(json.loads(o.body).get("marker") for o in outcomes if o.ok)
     get_s = summarize(outcomes, t_start, t_end)
     return {
-        "workers": workers, "deploys": deploys, "threads": threads, "target_rps": rate,
+        "workers": workers,
+        "deploys": deploys,
+        "threads": threads,
+        "target_rps": rate,
         "seconds_deploying": t_end - t_start,
         "achieved_rps": get_s["requests_during_deploys"] / (t_end - t_start) if t_end > t_start else 0.0,
         **get_s,
-        "post_threads": post_threads, "post": summarize(post_outcomes, t_start, t_end),
+        "post_threads": post_threads,
+        "post": summarize(post_outcomes, t_start, t_end),
         "deploy_to_all_workers_p50_ms": statistics.median(deploy_times) * 1000,
         "markers_served": sum(1 for m in markers if served.get(m)),
     }
@@ -79,19 +85,21 @@ def kinds(s: dict) -> str:
 
 def report(s: dict) -> str:
     p = s["post"]
-    return "\n".join([
-        f"errors during deploys, {s['workers']} workers, {s['deploys']} deploys under load through the router "
-        f"({s['threads']} GET clients, {s['achieved_rps']:.0f} req/s achieved of {s['target_rps']:.0f} asked)",
-        f"  requests {s['requests']} ({s['requests_during_deploys']} during {s['seconds_deploying']:.1f}s of deploys)",
-        f"  GET  failed (non-2xx or connection error): {s['failed']} of {s['requests']}  [{kinds(s)}]",
-        f"  POST failed (non-2xx or connection error): {p['failed']} of {p['requests']}  [{kinds(p)}]"
-        f"  ({s['post_threads']} client, p99 {p['latency_p99_ms']:.1f} ms)",
-        f"  GET latency p50 {s['latency_p50_ms']:.1f} ms, p99 {s['latency_p99_ms']:.1f} ms, "
-        f"max {s['latency_max_ms']:.1f} ms",
-        f"  each deploy: POST /flows through the router + wait for every worker's /healthz (polled every 100 ms),"
-        f" p50 {s['deploy_to_all_workers_p50_ms']:.0f} ms; deploys seen by clients: {s['markers_served']} of "
-        f"{s['deploys']}",
-    ])
+    return "\n".join(
+        [
+            f"errors during deploys, {s['workers']} workers, {s['deploys']} deploys under load through the router "
+            f"({s['threads']} GET clients, {s['achieved_rps']:.0f} req/s achieved of {s['target_rps']:.0f} asked)",
+            f"  requests {s['requests']} ({s['requests_during_deploys']} during {s['seconds_deploying']:.1f}s of deploys)",
+            f"  GET  failed (non-2xx or connection error): {s['failed']} of {s['requests']}  [{kinds(s)}]",
+            f"  POST failed (non-2xx or connection error): {p['failed']} of {p['requests']}  [{kinds(p)}]"
+            f"  ({s['post_threads']} client, p99 {p['latency_p99_ms']:.1f} ms)",
+            f"  GET latency p50 {s['latency_p50_ms']:.1f} ms, p99 {s['latency_p99_ms']:.1f} ms, "
+            f"max {s['latency_max_ms']:.1f} ms",
+            f"  each deploy: POST /flows through the router + wait for every worker's /healthz (polled every 100 ms),"
+            f" p50 {s['deploy_to_all_workers_p50_ms']:.0f} ms; deploys seen by clients: {s['markers_served']} of "
+            f"{s['deploys']}",
+        ]
+    )
 
 
 def main(argv=None) -> int:

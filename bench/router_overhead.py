@@ -10,6 +10,7 @@ Prints figures; asserts nothing about time.
 
     venv/bin/python -m bench.router_overhead [--workers 3] [--duration 10] [--rounds 3]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -37,9 +38,11 @@ end
 
 def direct_script(ports: list[int]) -> str:
     # One thread per worker: thread i connects to ports[i].
-    return ("local ports = {" + ", ".join(map(str, ports)) + "}\nlocal n = 0\n"
-            "function setup(thread)\n  n = n + 1\n"
-            "  thread.addr = wrk.lookup('127.0.0.1', tostring(ports[((n - 1) % #ports) + 1]))[1]\nend\n" + DONE)
+    return (
+        "local ports = {" + ", ".join(map(str, ports)) + "}\nlocal n = 0\n"
+        "function setup(thread)\n  n = n + 1\n"
+        "  thread.addr = wrk.lookup('127.0.0.1', tostring(ports[((n - 1) % #ports) + 1]))[1]\nend\n" + DONE
+    )
 
 
 def wrk(url: str, script: str, threads: int, connections: int, duration: float) -> dict:
@@ -49,15 +52,31 @@ def wrk(url: str, script: str, threads: int, connections: int, duration: float) 
     with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as f:
         f.write(script)
     try:
-        p = subprocess.run([exe, "-t", str(threads), "-c", str(connections), "-d", f"{max(1, round(duration))}s",
-                            "--timeout", "5s", "-s", f.name, url], capture_output=True, text=True,
-                           timeout=duration + 60)
+        p = subprocess.run(
+            [
+                exe,
+                "-t",
+                str(threads),
+                "-c",
+                str(connections),
+                "-d",
+                f"{max(1, round(duration))}s",
+                "--timeout",
+                "5s",
+                "-s",
+                f.name,
+                url,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=duration + 60,
+        )
     finally:
         Path(f.name).unlink()
-    line = [l for l in p.stdout.splitlines() if l.startswith("WRKJSON ")]
+    line = [ln for ln in p.stdout.splitlines() if ln.startswith("WRKJSON ")]
     if p.returncode != 0 or not line:
         raise RuntimeError(f"wrk failed ({p.returncode}):\n{p.stdout}\n{p.stderr}")
-    r = json.loads(line[0][len("WRKJSON "):])
+    r = json.loads(line[0][len("WRKJSON ") :])
     r["rps"] = r["requests"] / (r["duration_us"] / 1e6)
     r["errors"] = r["connect"] + r["read"] + r["write"] + r["status"] + r["timeout"]
     return r
@@ -94,15 +113,21 @@ def run(workers: int, duration: float, rounds: int, connections_per_worker: int 
 
 
 def report(s: dict) -> str:
-    lines = [f"router overhead, {s['workers']} workers, wrk {s['workers']} threads x {s['connections']} "
-             f"connections, {s['rounds']} alternating rounds of {s['duration_s']:.0f}s per mode (medians)"]
+    lines = [
+        f"router overhead, {s['workers']} workers, wrk {s['workers']} threads x {s['connections']} "
+        f"connections, {s['rounds']} alternating rounds of {s['duration_s']:.0f}s per mode (medians)"
+    ]
     for mode in ("direct", "router"):
         m = s[mode]
-        lines.append(f"  {mode:<6}  {m['rps']:8.0f} req/s   p50 {m['p50_ms']:6.2f} ms   p99 {m['p99_ms']:6.2f} ms"
-                     f"   max {m['max_ms']:7.1f} ms   errors {m['errors']} of {m['requests']}"
-                     f"   (req/s per round: {', '.join(map(str, m['rps_rounds']))})")
-    lines.append(f"  router/direct: throughput x{s['rps_ratio_router_over_direct']:.2f}, "
-                 f"p99 x{s['p99_ratio_router_over_direct']:.2f}")
+        lines.append(
+            f"  {mode:<6}  {m['rps']:8.0f} req/s   p50 {m['p50_ms']:6.2f} ms   p99 {m['p99_ms']:6.2f} ms"
+            f"   max {m['max_ms']:7.1f} ms   errors {m['errors']} of {m['requests']}"
+            f"   (req/s per round: {', '.join(map(str, m['rps_rounds']))})"
+        )
+    lines.append(
+        f"  router/direct: throughput x{s['rps_ratio_router_over_direct']:.2f}, "
+        f"p99 x{s['p99_ratio_router_over_direct']:.2f}"
+    )
     return "\n".join(lines)
 
 

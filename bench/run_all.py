@@ -6,6 +6,7 @@ Each benchmark runs in its own process with its own local stack; the output is a
 bench-results/<UTC time>.txt. A benchmark that fails is reported and the others still run; the exit
 code is non-zero if any failed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,12 +25,18 @@ def plan(quick: bool) -> list[tuple[str, list[str]]]:
     return [
         ("sync latency, 3 workers", [py, "-m", "bench.sync_latency", "--workers", "3", "--deploys", deploys]),
         ("sync latency, 6 workers", [py, "-m", "bench.sync_latency", "--workers", "6", "--deploys", deploys]),
-        ("router overhead, 3 workers", [py, "-m", "bench.router_overhead", "--workers", "3",
-                                        "--duration", "5" if quick else "10"]),
-        ("router in front of stub workers: added latency, cost of a dead worker",
-         [py, "-m", "bench.dead_worker_cost", "500" if quick else "2000"]),
-        ("errors during 20 deploys under load, 3 workers", [py, "-m", "bench.deploy_errors", "--workers", "3",
-                                                            "--deploys", "20"]),
+        (
+            "router overhead, 3 workers",
+            [py, "-m", "bench.router_overhead", "--workers", "3", "--duration", "5" if quick else "10"],
+        ),
+        (
+            "router in front of stub workers: added latency, cost of a dead worker",
+            [py, "-m", "bench.dead_worker_cost", "500" if quick else "2000"],
+        ),
+        (
+            "errors during 20 deploys under load, 3 workers",
+            [py, "-m", "bench.deploy_errors", "--workers", "3", "--deploys", "20"],
+        ),
     ]
 
 
@@ -39,9 +46,10 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     out_dir = ROOT / "bench-results"
     out_dir.mkdir(exist_ok=True)
-    out_path = out_dir / (dt.datetime.now(dt.timezone.utc).strftime("%Y%m%dT%H%M%SZ") + ".txt")
+    out_path = out_dir / (dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%SZ") + ".txt")
     failed = []
     with open(out_path, "w") as out:
+
         def emit(text: str) -> None:
             print(text, flush=True)
             out.write(text + "\n")

@@ -9,6 +9,7 @@ No assertions.
 
     venv/bin/python -m bench.sync_latency --workers 3 --deploys 50
 """
+
 from __future__ import annotations
 
 import argparse
@@ -26,8 +27,9 @@ from local_stack import AdminClient, MongoServer, NodeRedInstance
 from local_stack.flows import marker_flow
 
 
-def wait_served(session: requests.Session, url: str, marker: str, t0: float, timeout: float,
-                interval: float, out: dict, key: str) -> None:
+def wait_served(
+    session: requests.Session, url: str, marker: str, t0: float, timeout: float, interval: float, out: dict, key: str
+) -> None:
     """Poll url until it answers with marker; store seconds since t0 (None when never)."""
     while time.monotonic() - t0 < timeout:
         try:
@@ -69,9 +71,13 @@ def run(workers: int, deploys: int, timeout: float, interval: float, pause: floa
                 admin.deploy(marker_flow(marker, seq=i))
                 t0 = time.monotonic()  # the editor has accepted (saved) the deploy
                 out: dict = {}
-                threads = [threading.Thread(target=wait_served, args=(s, w.node_url + "/marker", marker, t0,
-                                                                      timeout, interval, out, w.instance_id))
-                           for s, w in zip(sessions, ws)]
+                threads = [
+                    threading.Thread(
+                        target=wait_served,
+                        args=(s, w.node_url + "/marker", marker, t0, timeout, interval, out, w.instance_id),
+                    )
+                    for s, w in zip(sessions, ws, strict=False)
+                ]
                 for t in threads:
                     t.start()
                 for t in threads:
@@ -87,8 +93,14 @@ def run(workers: int, deploys: int, timeout: float, interval: float, pause: floa
         finally:
             for inst in started:
                 inst.stop()
-    return {"workers": workers, "deploys": deploys, "slowest": slowest, "from_send": from_send,
-            "per_worker": per_worker, "missed": missed}
+    return {
+        "workers": workers,
+        "deploys": deploys,
+        "slowest": slowest,
+        "from_send": from_send,
+        "per_worker": per_worker,
+        "missed": missed,
+    }
 
 
 def main(argv=None) -> int:
@@ -101,14 +113,19 @@ def main(argv=None) -> int:
     a = p.parse_args(argv)
     r = run(a.workers, a.deploys, a.timeout, a.interval, a.pause)
     s = r["slowest"]
-    print(f"sync latency, deploy accepted by the editor -> all {r['workers']} workers serving it "
-          f"({r['deploys']} deploys)")
+    print(
+        f"sync latency, deploy accepted by the editor -> all {r['workers']} workers serving it ({r['deploys']} deploys)"
+    )
     if s:
-        print(f"  p50 {statistics.median(s) * 1000:.0f} ms   p99 {percentile(s, 99) * 1000:.0f} ms   "
-              f"max {max(s) * 1000:.0f} ms   (per worker: p50 {statistics.median(r['per_worker']) * 1000:.0f} ms)")
+        print(
+            f"  p50 {statistics.median(s) * 1000:.0f} ms   p99 {percentile(s, 99) * 1000:.0f} ms   "
+            f"max {max(s) * 1000:.0f} ms   (per worker: p50 {statistics.median(r['per_worker']) * 1000:.0f} ms)"
+        )
         f = r["from_send"]
-        print(f"  from the POST being sent: p50 {statistics.median(f) * 1000:.0f} ms   "
-              f"p99 {percentile(f, 99) * 1000:.0f} ms   max {max(f) * 1000:.0f} ms")
+        print(
+            f"  from the POST being sent: p50 {statistics.median(f) * 1000:.0f} ms   "
+            f"p99 {percentile(f, 99) * 1000:.0f} ms   max {max(f) * 1000:.0f} ms"
+        )
     print(f"  missed: {len(r['missed'])} of {r['deploys']}" + (f" (deploys {r['missed']})" if r["missed"] else ""))
     return 0
 

@@ -1,8 +1,8 @@
 """The one Node-RED image (editor and workers alike), built from nodered_image/."""
+
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 import pulumi
 import pulumi_docker as docker
@@ -30,10 +30,10 @@ def context_hash(config: ImageConfig) -> str:
 class NodeRedImageArgs:
     config: ImageConfig
     # Where to push (aws: the ECR repository URL and its credentials); None builds a local image only.
-    repository_url: Optional[pulumi.Input[str]] = None
-    registry: Optional[docker.RegistryArgs] = None
+    repository_url: pulumi.Input[str] | None = None
+    registry: docker.RegistryArgs | None = None
     # Fargate's architecture by default; None builds for the local engine's own (fast on arm64 laptops).
-    platform: Optional[str] = "linux/amd64"
+    platform: str | None = "linux/amd64"
 
 
 class NodeRedImage(pulumi.ComponentResource):

@@ -1,6 +1,8 @@
 """The image's environment contract (nodered_contract) for both deploy targets: what every target gives
 each role from the stack config and the stack's secrets. Each target adds only what is its own."""
-from typing import Mapping, TypeVar
+
+from collections.abc import Mapping
+from typing import TypeVar
 
 import pulumi
 
@@ -15,7 +17,9 @@ T = TypeVar("T")
 def plain_environment(config: StackConfig, role: str, **target: object) -> dict[str, str]:
     """A role's plain environment: the stack's httpNodeRoot and editor login (the editor only), plus the
     target's own settings (nodered_contract.environment's keyword arguments)."""
-    return nodered_contract.environment(role, http_node_root=config.http_node_root, editor_user=config.editor.user, **target)
+    return nodered_contract.environment(
+        role, http_node_root=config.http_node_root, editor_user=config.editor.user, **target
+    )
 
 
 def secret_values(secrets: StackSecrets, mongo_url: pulumi.Input[str]) -> dict[str, pulumi.Input[str]]:

@@ -1,4 +1,5 @@
 """The stack's secrets as Pulumi secrets: editor password, and the credential secret (generated once when absent)."""
+
 from dataclasses import dataclass
 
 import pulumi

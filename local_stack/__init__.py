@@ -5,6 +5,7 @@ program renders. `python -m local_stack up` runs it by hand (README: "Run the wh
 Every server binds 127.0.0.1; a port another process holds fails loudly (PortInUse), never passes
 for ready because that process answers.
 """
+
 from .admin import AdminClient
 from .load import Load, Outcome
 from .mongo import MongoServer
@@ -15,5 +16,17 @@ from .router import Router
 from .stack import LocalStack
 from .stubs import StubUpstream
 
-__all__ = ["AdminClient", "Load", "LocalStack", "MongoServer", "NginxProcess", "NodeRedInstance", "Outcome",
-           "PortInUse", "Router", "StubUpstream", "find_nginx", "free_port"]
+__all__ = [
+    "AdminClient",
+    "Load",
+    "LocalStack",
+    "MongoServer",
+    "NginxProcess",
+    "NodeRedInstance",
+    "Outcome",
+    "PortInUse",
+    "Router",
+    "StubUpstream",
+    "find_nginx",
+    "free_port",
+]

@@ -6,6 +6,7 @@ Starts SecantusDB (or uses MONGO_TEST_URL), one editor, N workers and nginx with
 router config, prints the URLs, and stops everything on Ctrl-C (or SIGTERM). A port it wants that
 another process holds ends it with exit code 1 and an error naming the port, before any URL is printed.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,8 +34,9 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     # Ctrl-C stops it even when started with SIGINT ignored (e.g. in the background of a script).
     signal.signal(signal.SIGINT, signal.default_int_handler)
-    stack = LocalStack(workers=args.workers, http_node_root=args.http_node_root, router_port=args.port,
-                       keep_dir=args.keep)
+    stack = LocalStack(
+        workers=args.workers, http_node_root=args.http_node_root, router_port=args.port, keep_dir=args.keep
+    )
     print(f"starting MongoDB, 1 editor, {args.workers} workers and the router ...", flush=True)
     code = 0
     try:

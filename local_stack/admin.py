@@ -2,6 +2,7 @@
 
 Works against the editor's own port or through the router (base_url is whatever fronts the editor).
 """
+
 from __future__ import annotations
 
 import requests
@@ -20,9 +21,17 @@ class AdminClient:
         self.last_flows_hash: str | None = None
 
     def login(self) -> str:
-        r = self.session.post(self.base_url + "/auth/token", timeout=self.timeout, data={
-            "client_id": "node-red-admin", "grant_type": "password", "scope": "*",
-            "username": self.user, "password": self.password})
+        r = self.session.post(
+            self.base_url + "/auth/token",
+            timeout=self.timeout,
+            data={
+                "client_id": "node-red-admin",
+                "grant_type": "password",
+                "scope": "*",
+                "username": self.user,
+                "password": self.password,
+            },
+        )
         r.raise_for_status()
         self.token = r.json()["access_token"]
         return self.token
@@ -36,8 +45,12 @@ class AdminClient:
 
     def deploy(self, flows: list, deployment_type: str = "full") -> int | None:
         """POST /flows; returns the storage revision the deploy was saved as (None if not reported)."""
-        r = self.session.post(self.base_url + "/flows", json={"flows": flows}, timeout=self.timeout,
-                              headers=self.headers(**{"Node-RED-Deployment-Type": deployment_type}))
+        r = self.session.post(
+            self.base_url + "/flows",
+            json={"flows": flows},
+            timeout=self.timeout,
+            headers=self.headers(**{"Node-RED-Deployment-Type": deployment_type}),
+        )
         r.raise_for_status()
         self.last_flows_hash = r.json().get("rev")
         rev = r.headers.get(REVISION_HEADER)

@@ -6,6 +6,7 @@ a protected endpoint of the same flow on the same instance; it answers 200 only 
 decrypted the credentials the editor stored. whoami_flow and demo_flow: endpoints that say which
 worker answered (its own port), for the whole stack behind the router.
 """
+
 from __future__ import annotations
 
 import base64
@@ -24,14 +25,46 @@ def tab(tab_id: str, label: str) -> dict:
 def endpoint(tab_id: str, node_prefix: str, path: str, method: str, func: str) -> list[dict]:
     """http in -> function -> http response; fixed node ids so repeated deploys modify the same nodes."""
     return [
-        {"id": f"{node_prefix}-in", "type": "http in", "z": tab_id, "name": "", "url": path,
-         "method": method, "upload": False, "swaggerDoc": "", "x": 120, "y": 80,
-         "wires": [[f"{node_prefix}-fn"]]},
-        {"id": f"{node_prefix}-fn", "type": "function", "z": tab_id, "name": "", "func": func,
-         "outputs": 1, "timeout": 0, "noerr": 0, "initialize": "", "finalize": "", "libs": [],
-         "x": 300, "y": 80, "wires": [[f"{node_prefix}-out"]]},
-        {"id": f"{node_prefix}-out", "type": "http response", "z": tab_id, "name": "", "statusCode": "",
-         "headers": {}, "x": 480, "y": 80, "wires": []},
+        {
+            "id": f"{node_prefix}-in",
+            "type": "http in",
+            "z": tab_id,
+            "name": "",
+            "url": path,
+            "method": method,
+            "upload": False,
+            "swaggerDoc": "",
+            "x": 120,
+            "y": 80,
+            "wires": [[f"{node_prefix}-fn"]],
+        },
+        {
+            "id": f"{node_prefix}-fn",
+            "type": "function",
+            "z": tab_id,
+            "name": "",
+            "func": func,
+            "outputs": 1,
+            "timeout": 0,
+            "noerr": 0,
+            "initialize": "",
+            "finalize": "",
+            "libs": [],
+            "x": 300,
+            "y": 80,
+            "wires": [[f"{node_prefix}-out"]],
+        },
+        {
+            "id": f"{node_prefix}-out",
+            "type": "http response",
+            "z": tab_id,
+            "name": "",
+            "statusCode": "",
+            "headers": {},
+            "x": 480,
+            "y": 80,
+            "wires": [],
+        },
     ]
 
 
@@ -56,15 +89,46 @@ def whoami_flow(marker: str, path: str = "/whoami") -> list[dict]:
 
 def demo_flow() -> list[dict]:
     """GET <root>/hello answers which worker (port) served it."""
-    func = ("msg.payload = {hello: 'world', workerPort: msg.req.socket.localPort};\nreturn msg;")
+    func = "msg.payload = {hello: 'world', workerPort: msg.req.socket.localPort};\nreturn msg;"
     return [
         {"id": "demo-tab", "type": "tab", "label": "demo", "disabled": False, "info": ""},
-        {"id": "demo-in", "type": "http in", "z": "demo-tab", "url": "/hello", "method": "get",
-         "upload": False, "swaggerDoc": "", "x": 120, "y": 80, "wires": [["demo-fn"]]},
-        {"id": "demo-fn", "type": "function", "z": "demo-tab", "func": func, "outputs": 1, "timeout": 0,
-         "noerr": 0, "initialize": "", "finalize": "", "libs": [], "x": 300, "y": 80, "wires": [["demo-out"]]},
-        {"id": "demo-out", "type": "http response", "z": "demo-tab", "statusCode": "", "headers": {},
-         "x": 480, "y": 80, "wires": []},
+        {
+            "id": "demo-in",
+            "type": "http in",
+            "z": "demo-tab",
+            "url": "/hello",
+            "method": "get",
+            "upload": False,
+            "swaggerDoc": "",
+            "x": 120,
+            "y": 80,
+            "wires": [["demo-fn"]],
+        },
+        {
+            "id": "demo-fn",
+            "type": "function",
+            "z": "demo-tab",
+            "func": func,
+            "outputs": 1,
+            "timeout": 0,
+            "noerr": 0,
+            "initialize": "",
+            "finalize": "",
+            "libs": [],
+            "x": 300,
+            "y": 80,
+            "wires": [["demo-out"]],
+        },
+        {
+            "id": "demo-out",
+            "type": "http response",
+            "z": "demo-tab",
+            "statusCode": "",
+            "headers": {},
+            "x": 480,
+            "y": 80,
+            "wires": [],
+        },
     ]
 
 
@@ -72,8 +136,9 @@ def basic_auth_header(user: str, password: str) -> str:
     return "Basic " + base64.b64encode(f"{user}:{password}".encode()).decode()
 
 
-def credentials_flow(user: str, password: str, http_node_root: str = "/red-nodes",
-                     path: str = "/secure", marker: str = "secret-ok") -> list[dict]:
+def credentials_flow(
+    user: str, password: str, http_node_root: str = "/red-nodes", path: str = "/secure", marker: str = "secret-ok"
+) -> list[dict]:
     """GET <path> -> http request (basic auth from the node's credentials) -> GET <path>-protected.
 
     <path>-protected answers 200 "<marker>" only for the right Authorization header, else 401; the
@@ -84,19 +149,37 @@ def credentials_flow(user: str, password: str, http_node_root: str = "/red-nodes
     expected = json.dumps(basic_auth_header(user, password))
     root = json.dumps(http_node_root.rstrip("/"))
     protected = path.rstrip("/") + "-protected"
-    outer_fn = (f"msg.url = 'http://127.0.0.1:' + msg.req.socket.localPort + {root} + {json.dumps(protected)};\n"
-                "delete msg.headers;\nreturn msg;")
-    inner_fn = (f"if (msg.req.headers.authorization === {expected}) {{\n"
-                f"    msg.payload = {json.dumps(marker)};\n    msg.statusCode = 200;\n"
-                "} else {\n    msg.payload = 'unauthorized';\n    msg.statusCode = 401;\n}\nreturn msg;")
+    outer_fn = (
+        f"msg.url = 'http://127.0.0.1:' + msg.req.socket.localPort + {root} + {json.dumps(protected)};\n"
+        "delete msg.headers;\nreturn msg;"
+    )
+    inner_fn = (
+        f"if (msg.req.headers.authorization === {expected}) {{\n"
+        f"    msg.payload = {json.dumps(marker)};\n    msg.statusCode = 200;\n"
+        "} else {\n    msg.payload = 'unauthorized';\n    msg.statusCode = 401;\n}\nreturn msg;"
+    )
     outer = endpoint(tab_id, f"c-{slug}", path, "get", outer_fn)
     # Put the credentialed http request node between the function and the response.
     outer[1]["wires"] = [[f"c-{slug}-req"]]
     request_node = {
-        "id": f"c-{slug}-req", "type": "http request", "z": tab_id, "name": "call protected",
-        "method": "GET", "ret": "txt", "paytoqs": "ignore", "url": "", "tls": "", "persist": False,
-        "proxy": "", "insecureHTTPParser": False, "authType": "basic", "senderr": False, "headers": [],
-        "x": 480, "y": 140, "wires": [[f"c-{slug}-out"]],
+        "id": f"c-{slug}-req",
+        "type": "http request",
+        "z": tab_id,
+        "name": "call protected",
+        "method": "GET",
+        "ret": "txt",
+        "paytoqs": "ignore",
+        "url": "",
+        "tls": "",
+        "persist": False,
+        "proxy": "",
+        "insecureHTTPParser": False,
+        "authType": "basic",
+        "senderr": False,
+        "headers": [],
+        "x": 480,
+        "y": 140,
+        "wires": [[f"c-{slug}-out"]],
         "credentials": {"user": user, "password": password},
     }
     inner = endpoint(tab_id, f"p-{slug}", protected, "get", inner_fn)
@@ -106,6 +189,7 @@ def credentials_flow(user: str, password: str, http_node_root: str = "/red-nodes
 def served_marker(node_url: str, path: str = "/marker", timeout: float = 2.0) -> str | None:
     """The marker an instance's marker endpoint answers with (node_url includes httpNodeRoot), or None."""
     import requests
+
     try:
         r = requests.get(node_url + path, timeout=timeout)
     except requests.RequestException:
@@ -118,10 +202,12 @@ def served_marker(node_url: str, path: str = "/marker", timeout: float = 2.0) ->
         return None
 
 
-def wait_marker(node_url: str, marker: str, path: str = "/marker", timeout: float = 15.0,
-                interval: float = 0.01) -> float:
+def wait_marker(
+    node_url: str, marker: str, path: str = "/marker", timeout: float = 15.0, interval: float = 0.01
+) -> float:
     """Poll until the endpoint answers with `marker`; returns the seconds it took. Raises on timeout."""
     import time
+
     start = time.monotonic()
     last = None
     while time.monotonic() - start < timeout:

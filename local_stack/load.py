@@ -3,6 +3,7 @@
 Threads each keep one keep-alive session and send requests back to back (optionally paced), and
 record every outcome with its time, so a test can ask "what failed after moment T".
 """
+
 from __future__ import annotations
 
 import threading
@@ -14,9 +15,9 @@ import requests
 
 @dataclass
 class Outcome:
-    at: float               # time.monotonic() when the request was sent
-    elapsed: float          # seconds until the answer (or the error)
-    status: int | None      # HTTP status, None on a connection error / timeout
+    at: float  # time.monotonic() when the request was sent
+    elapsed: float  # seconds until the answer (or the error)
+    status: int | None  # HTTP status, None on a connection error / timeout
     body: str = ""
     error: str | None = None
 
@@ -30,6 +31,7 @@ class Load:
     """`method` `url` from `threads` threads until stop(); `interval` paces each thread (0 = back to back).
 
     POSTs send `body` as JSON."""
+
     url: str
     threads: int = 4
     interval: float = 0.0
@@ -49,8 +51,9 @@ class Load:
         while not self._stop.is_set():
             t0 = time.monotonic()
             try:
-                r = session.request(self.method, self.url, timeout=self.timeout,
-                                    json=self.body if self.method != "GET" else None)
+                r = session.request(
+                    self.method, self.url, timeout=self.timeout, json=self.body if self.method != "GET" else None
+                )
                 o = Outcome(t0, time.monotonic() - t0, r.status_code, r.text if self.keep_body else "")
             except requests.RequestException as e:
                 o = Outcome(t0, time.monotonic() - t0, None, error=f"{type(e).__name__}: {e}"[:300])
@@ -62,7 +65,7 @@ class Load:
                 self._stop.wait(max(0.0, self.interval - (time.monotonic() - t0)))
         session.close()
 
-    def start(self) -> "Load":
+    def start(self) -> Load:
         for _ in range(self.threads):
             t = threading.Thread(target=self._run, daemon=True)
             t.start()
@@ -82,7 +85,7 @@ class Load:
     def failures(self, since: float = 0.0) -> list[Outcome]:
         return [o for o in self.snapshot() if o.at >= since and not o.ok]
 
-    def __enter__(self) -> "Load":
+    def __enter__(self) -> Load:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -3,6 +3,7 @@
 SecantusDB advertises itself as a one-member replica set primary, so change streams work; drivers
 connect to it directly (directConnection=true) so the address it advertises does not matter.
 """
+
 from __future__ import annotations
 
 import os
@@ -21,8 +22,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def secantusd_path() -> str:
     """The SecantusDB server binary: $SECANTUSD, the project's venv, else PATH. Fails clearly when absent."""
-    candidates = [os.environ.get("SECANTUSD"), str(Path(sys.executable).parent / "secantusd-py"),
-                  str(ROOT / "venv" / "bin" / "secantusd-py"), shutil.which("secantusd-py")]
+    candidates = [
+        os.environ.get("SECANTUSD"),
+        str(Path(sys.executable).parent / "secantusd-py"),
+        str(ROOT / "venv" / "bin" / "secantusd-py"),
+        shutil.which("secantusd-py"),
+    ]
     for c in candidates:
         if c and Path(c).is_file() and os.access(c, os.X_OK):
             return c
@@ -38,8 +43,14 @@ class MongoServer:
     start() raises PortInUse when another process listens on the port.
     """
 
-    def __init__(self, storage_dir: str | os.PathLike | None = None, log_path: str | os.PathLike | None = None,
-                 extra_args: list[str] | None = None, use_test_url: bool = True, port: int | None = None):
+    def __init__(
+        self,
+        storage_dir: str | os.PathLike | None = None,
+        log_path: str | os.PathLike | None = None,
+        extra_args: list[str] | None = None,
+        use_test_url: bool = True,
+        port: int | None = None,
+    ):
         self.extra_args = list(extra_args or [])  # e.g. ["--oplog-max-entries", "5"]
         # use_test_url=False: always a SecantusDB of our own (tests that stop and restart the server).
         self.external_url = (os.environ.get("MONGO_TEST_URL") or None) if use_test_url else None
@@ -63,16 +74,29 @@ class MongoServer:
     def restartable(self) -> bool:
         return self.external_url is None
 
-    def start(self, timeout: float = 30.0) -> "MongoServer":
+    def start(self, timeout: float = 30.0) -> MongoServer:
         if self.external_url:
             self._wait_answers(timeout)
             return self
         self.storage_dir.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "ab")
         self.proc = subprocess.Popen(
-            [secantusd_path(), "--host", "127.0.0.1", "--port", str(self.port),
-             "--storage-path", str(self.storage_dir), "--log-level", "WARNING", *self.extra_args],
-            stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+            [
+                secantusd_path(),
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(self.port),
+                "--storage-path",
+                str(self.storage_dir),
+                "--log-level",
+                "WARNING",
+                *self.extra_args,
+            ],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         try:
             self._wait_answers(timeout)
         except BaseException:
@@ -82,14 +106,17 @@ class MongoServer:
 
     def _wait_answers(self, timeout: float) -> None:
         import pymongo
+
         deadline = time.monotonic() + timeout
         last = None
         while time.monotonic() < deadline:
             if self.proc is not None and self.proc.poll() is not None:
                 if listeners(self.port):
                     raise PortInUse(self.port, "SecantusDB")
-                raise RuntimeError(f"secantusd-py exited with {self.proc.returncode}; log: {self.log_path}\n"
-                                   + self.log_path.read_text(errors="replace")[-3000:])
+                raise RuntimeError(
+                    f"secantusd-py exited with {self.proc.returncode}; log: {self.log_path}\n"
+                    + self.log_path.read_text(errors="replace")[-3000:]
+                )
             try:
                 with pymongo.MongoClient(self.url, serverSelectionTimeoutMS=500) as c:
                     c.admin.command("ping")
@@ -128,8 +155,10 @@ class MongoServer:
     def restart(self, down_seconds: float = 0.0) -> None:
         """Stop and start again on the same port with the same data (an outage of down_seconds)."""
         if not self.restartable:
-            raise RuntimeError("MONGO_TEST_URL names an external server: this test needs to restart the "
-                               "database and cannot run against it")
+            raise RuntimeError(
+                "MONGO_TEST_URL names an external server: this test needs to restart the "
+                "database and cannot run against it"
+            )
         self.stop()
         if down_seconds:
             time.sleep(down_seconds)
@@ -137,6 +166,7 @@ class MongoServer:
 
     def client(self, **kw):
         import pymongo
+
         return pymongo.MongoClient(self.url, **kw)
 
     def close(self) -> None:
@@ -144,7 +174,7 @@ class MongoServer:
         if self._tmp:
             shutil.rmtree(self._tmp, ignore_errors=True)
 
-    def __enter__(self) -> "MongoServer":
+    def __enter__(self) -> MongoServer:
         return self.start()
 
     def __exit__(self, *exc) -> None:

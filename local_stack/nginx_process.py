@@ -4,6 +4,7 @@ nginx runs in the foreground as our child (`-g "daemon off;"`, its own process g
 port, with its pid file, temp files and logs in a runtime dir of its own. What it serves is a
 subclass's config() (router.py: the config nginx/render.py renders).
 """
+
 from __future__ import annotations
 
 import json
@@ -52,16 +53,26 @@ def make_runtime_dir(prefix: str = "nginx-") -> str:
 
 def _command(nginx_bin: str, runtime_dir: str | os.PathLike, *extra: str) -> list[str]:
     # -e: errors from before the config's own error_log is read land in the same file.
-    return [nginx_bin, "-p", str(runtime_dir), "-e", str(Path(runtime_dir, "error.log")),
-            "-c", str(Path(runtime_dir, "nginx.conf")), *extra]
+    return [
+        nginx_bin,
+        "-p",
+        str(runtime_dir),
+        "-e",
+        str(Path(runtime_dir, "error.log")),
+        "-c",
+        str(Path(runtime_dir, "nginx.conf")),
+        *extra,
+    ]
 
 
-def check_config(config: str, runtime_dir: str | os.PathLike, nginx_bin: str | None = None
-                 ) -> subprocess.CompletedProcess:
+def check_config(
+    config: str, runtime_dir: str | os.PathLike, nginx_bin: str | None = None
+) -> subprocess.CompletedProcess:
     """`nginx -t` on config text, written to <runtime_dir>/nginx.conf."""
     Path(runtime_dir, "nginx.conf").write_text(config)
-    return subprocess.run(_command(nginx_bin or nginx_path(), runtime_dir, "-t"),
-                          capture_output=True, text=True, timeout=30)
+    return subprocess.run(
+        _command(nginx_bin or nginx_path(), runtime_dir, "-t"), capture_output=True, text=True, timeout=30
+    )
 
 
 class NginxProcess:
@@ -78,8 +89,9 @@ class NginxProcess:
     ready_path = "/"
     what = "nginx"  # for error messages
 
-    def __init__(self, port: int | None = None, runtime_dir: str | os.PathLike | None = None,
-                 nginx_bin: str | None = None):
+    def __init__(
+        self, port: int | None = None, runtime_dir: str | os.PathLike | None = None, nginx_bin: str | None = None
+    ):
         self.nginx_bin = nginx_bin or nginx_path()
         self._own_dir = runtime_dir is None
         self.runtime_dir = Path(runtime_dir or make_runtime_dir())
@@ -111,16 +123,20 @@ class NginxProcess:
             raise RuntimeError(f"nginx -t rejected {self.conf_path}:\n{p.stderr}")
         return p.stderr
 
-    def start(self, timeout: float = 15.0) -> "NginxProcess":
+    def start(self, timeout: float = 15.0) -> NginxProcess:
         if self.running():
             raise RuntimeError(f"{self.what} on port {self.port} is already running")
         self.check()
         self._log_offset = self._error_log_size()
         self._listening = set()
         self._out = open(self.output_path, "ab")
-        self.proc = subprocess.Popen(_command(self.nginx_bin, self.runtime_dir, "-g", "daemon off;"),
-                                     stdout=self._out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            _command(self.nginx_bin, self.runtime_dir, "-g", "daemon off;"),
+            stdout=self._out,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         try:
             self.wait_ready(timeout)
         except BaseException:
@@ -202,7 +218,7 @@ class NginxProcess:
         if self._own_dir:
             shutil.rmtree(self.runtime_dir, ignore_errors=True)
 
-    def __enter__(self) -> "NginxProcess":
+    def __enter__(self) -> NginxProcess:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -223,8 +239,10 @@ class NginxProcess:
             if until is None or until(entries):
                 return entries
             if time.monotonic() >= deadline:
-                raise TimeoutError(f"{self.access_log_path}: the expected lines were not logged within "
-                                   f"{timeout}s ({len(entries)} lines)")
+                raise TimeoutError(
+                    f"{self.access_log_path}: the expected lines were not logged within "
+                    f"{timeout}s ({len(entries)} lines)"
+                )
             time.sleep(0.01)
 
     def error_log(self) -> str:

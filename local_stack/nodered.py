@@ -3,6 +3,7 @@
 The instance runs the image's own settings.js, launcher and storage plugin; its role and everything
 else come from its environment (README: "Every instance: environment"), built in NodeRedInstance.env().
 """
+
 from __future__ import annotations
 
 import os
@@ -28,11 +29,14 @@ DEFAULT_CREDENTIAL_SECRET = "test-credential-secret-0123456789"
 
 def check_installed() -> None:
     """Fail clearly when the Node-RED app's dependencies are not installed."""
-    missing = [p for p in (IMAGE_DIR / "node_modules" / "node-red", IMAGE_DIR / "node_modules" / "mongodb")
-               if not p.exists()]
+    missing = [
+        p for p in (IMAGE_DIR / "node_modules" / "node-red", IMAGE_DIR / "node_modules" / "mongodb") if not p.exists()
+    ]
     if missing:
-        raise RuntimeError(f"{IMAGE_DIR}/node_modules is missing or incomplete ({missing[0]}): "
-                           "run `make install`, or `cd nodered_image && npm ci`")
+        raise RuntimeError(
+            f"{IMAGE_DIR}/node_modules is missing or incomplete ({missing[0]}): "
+            "run `make install`, or `cd nodered_image && npm ci`"
+        )
 
 
 class NodeRedInstance:
@@ -41,11 +45,21 @@ class NodeRedInstance:
     wait_ready() raises PortInUse when another process listens on the port.
     """
 
-    def __init__(self, role: str, mongo_url: str, db: str, http_node_root: str = "/red-nodes",
-                 editor_user: str = "admin", editor_password: str | None = DEFAULT_EDITOR_PASSWORD,
-                 credential_secret: str | None = DEFAULT_CREDENTIAL_SECRET, port: int | None = None,
-                 user_dir: str | os.PathLike | None = None, extra_env: dict | None = None,
-                 log_path: str | os.PathLike | None = None, instance_id: str | None = None):
+    def __init__(
+        self,
+        role: str,
+        mongo_url: str,
+        db: str,
+        http_node_root: str = "/red-nodes",
+        editor_user: str = "admin",
+        editor_password: str | None = DEFAULT_EDITOR_PASSWORD,
+        credential_secret: str | None = DEFAULT_CREDENTIAL_SECRET,
+        port: int | None = None,
+        user_dir: str | os.PathLike | None = None,
+        extra_env: dict | None = None,
+        log_path: str | os.PathLike | None = None,
+        instance_id: str | None = None,
+    ):
         self.role = role
         self.mongo_url = mongo_url
         self.db = db
@@ -81,20 +95,29 @@ class NodeRedInstance:
         the same checks) and the role's secrets; extra_env comes last, unchecked, so a test can start an
         instance with values the contract refuses."""
         env = {k: v for k, v in os.environ.items() if not k.startswith(("NODE_RED_", "MONGO_"))}
-        env.update(contract.environment(
-            self.role, http_node_root=self.http_node_root, editor_user=self.editor_user, database=self.db,
-            port=self.port, instance_id=self.instance_id,
-            extra={"NODE_RED_USER_DIR": str(self.user_dir), "NODE_RED_LISTEN_HOST": "127.0.0.1"},
-        ))
-        secrets = {"MONGO_URL": self.mongo_url, "NODE_RED_CREDENTIAL_SECRET": self.credential_secret,
-                   "NODE_RED_EDITOR_PASSWORD": self.editor_password}
+        env.update(
+            contract.environment(
+                self.role,
+                http_node_root=self.http_node_root,
+                editor_user=self.editor_user,
+                database=self.db,
+                port=self.port,
+                instance_id=self.instance_id,
+                extra={"NODE_RED_USER_DIR": str(self.user_dir), "NODE_RED_LISTEN_HOST": "127.0.0.1"},
+            )
+        )
+        secrets = {
+            "MONGO_URL": self.mongo_url,
+            "NODE_RED_CREDENTIAL_SECRET": self.credential_secret,
+            "NODE_RED_EDITOR_PASSWORD": self.editor_password,
+        }
         for name in contract.secret_variables(self.role):
             if secrets[name] is not None:  # None: a test starts the instance without it
                 env[name] = secrets[name]
         env.update({k: str(v) for k, v in self.extra_env.items()})
         return env
 
-    def start(self) -> "NodeRedInstance":
+    def start(self) -> NodeRedInstance:
         check_installed()
         if self.proc is not None and self.proc.poll() is None:
             raise RuntimeError(f"{self.instance_id} is already running")
@@ -102,9 +125,15 @@ class NodeRedInstance:
         self._log = open(self.log_path, "ab")
         self._listening = set()
         # Own process group: stop/kill reach npm and the node process it runs.
-        self.proc = subprocess.Popen(["npm", "start", "--silent"], cwd=IMAGE_DIR, env=self.env(),
-                                     stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                     start_new_session=True)
+        self.proc = subprocess.Popen(
+            ["npm", "start", "--silent"],
+            cwd=IMAGE_DIR,
+            env=self.env(),
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
         return self
 
     def _signal(self, sig) -> None:
@@ -215,14 +244,19 @@ class NodeRedInstance:
             try:
                 h = self.healthz()
                 last = h
-                if (self._check_own_port() and h["status_code"] == 200 and h.get("ready")
-                        and (rev is None or (h.get("rev") or 0) >= rev)):
+                if (
+                    self._check_own_port()
+                    and h["status_code"] == 200
+                    and h.get("ready")
+                    and (rev is None or (h.get("rev") or 0) >= rev)
+                ):
                     return h
             except (requests.RequestException, ValueError) as e:
                 last = repr(e)
             time.sleep(0.1)
-        raise TimeoutError(f"{self.instance_id} not ready (rev {rev}) within {timeout}s; last /healthz: "
-                           f"{last}\n{self.log_tail()}")
+        raise TimeoutError(
+            f"{self.instance_id} not ready (rev {rev}) within {timeout}s; last /healthz: {last}\n{self.log_tail()}"
+        )
 
     def log_text(self) -> str:
         try:
@@ -236,7 +270,7 @@ class NodeRedInstance:
     def close(self) -> None:
         self.stop()
 
-    def __enter__(self) -> "NodeRedInstance":
+    def __enter__(self) -> NodeRedInstance:
         return self.start()
 
     def __exit__(self, *exc) -> None:

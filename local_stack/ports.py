@@ -5,6 +5,7 @@ there (another stack's router or worker, an old run left over). The runners ther
 listening socket on their port belongs to their own process tree before they report ready; the
 kernel's socket table (/proc/net/tcp*) says which socket listens, /proc/<pid>/fd whose it is.
 """
+
 from __future__ import annotations
 
 import os
@@ -29,8 +30,10 @@ class PortInUse(RuntimeError):
 
     def __str__(self) -> str:
         holder = f" ({self.holder})" if self.holder else ""
-        return (f"port {self.port} on 127.0.0.1 is already in use by another process{holder}: {self.what} "
-                "cannot listen there. Stop that process or choose another port.")
+        return (
+            f"port {self.port} on 127.0.0.1 is already in use by another process{holder}: {self.what} "
+            "cannot listen there. Stop that process or choose another port."
+        )
 
 
 def free_port() -> int:
@@ -42,7 +45,7 @@ def free_port() -> int:
 
 def _address(hex_addr: str) -> str:
     # /proc/net/tcp prints addresses as 32-bit words in host byte order.
-    words = [struct.pack("=I", int(hex_addr[i:i + 8], 16)) for i in range(0, len(hex_addr), 8)]
+    words = [struct.pack("=I", int(hex_addr[i : i + 8], 16)) for i in range(0, len(hex_addr), 8)]
     family = socket.AF_INET if len(words) == 1 else socket.AF_INET6
     return socket.inet_ntop(family, b"".join(words))
 
@@ -93,7 +96,7 @@ def owned_listeners(port: int, pids: Iterable[int]) -> set[int] | None:
 
 
 def holder_of(port: int) -> str:
-    """"pid N (command)" of a process listening on the port, as far as /proc lets us see; else ""."""
+    """ "pid N (command)" of a process listening on the port, as far as /proc lets us see; else ""."""
     wanted = listeners(port)
     if not wanted:
         return ""

@@ -1,4 +1,5 @@
 """Process trees read from /proc (Linux): which processes a runner started, through npm or nginx's master."""
+
 from __future__ import annotations
 
 import os

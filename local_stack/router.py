@@ -1,5 +1,6 @@
 """The router: nginx running the config nginx/render.py renders, the same renderer the Pulumi program
 uses, handed local worker and editor addresses. No config of its own."""
+
 from __future__ import annotations
 
 import os
@@ -21,9 +22,15 @@ class Router(NginxProcess):
     ready_path = HEALTH_PATH  # answered by nginx itself, never proxied
     what = "the router (nginx)"
 
-    def __init__(self, workers: Sequence[str], editor: str, http_node_root: str = "/red-nodes",
-                 port: int | None = None, runtime_dir: str | os.PathLike | None = None,
-                 nginx_bin: str | None = None):
+    def __init__(
+        self,
+        workers: Sequence[str],
+        editor: str,
+        http_node_root: str = "/red-nodes",
+        port: int | None = None,
+        runtime_dir: str | os.PathLike | None = None,
+        nginx_bin: str | None = None,
+    ):
         super().__init__(port=port, runtime_dir=runtime_dir, nginx_bin=nginx_bin)
         self.workers = list(workers)
         self.editor = editor
@@ -36,8 +43,13 @@ class Router(NginxProcess):
 
     def config(self) -> str:
         # With a runtime_dir the renderer listens on 127.0.0.1 only.
-        return render(self.workers, self.editor, http_node_root=self.http_node_root, listen_port=self.port,
-                      runtime_dir=str(self.runtime_dir))
+        return render(
+            self.workers,
+            self.editor,
+            http_node_root=self.http_node_root,
+            listen_port=self.port,
+            runtime_dir=str(self.runtime_dir),
+        )
 
     @property
     def api_url(self) -> str:

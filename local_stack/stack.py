@@ -8,6 +8,7 @@ and nginx running the config the program renders for those workers.
 A port it wants that another process holds (router_port, or one picked for an instance and taken
 meanwhile) makes start() raise PortInUse naming the port, after stopping what it had started.
 """
+
 from __future__ import annotations
 
 import os
@@ -33,11 +34,20 @@ class LocalStack:
     router's runtime files go (default: a temp dir removed on close unless keep_dir).
     """
 
-    def __init__(self, workers: int = 3, http_node_root: str = "/red-nodes", mongo: MongoServer | None = None,
-                 db: str | None = None, base_dir: str | os.PathLike | None = None, router_port: int | None = None,
-                 editor_user: str = "admin", editor_password: str = DEFAULT_EDITOR_PASSWORD,
-                 credential_secret: str = DEFAULT_CREDENTIAL_SECRET, extra_env: dict | None = None,
-                 keep_dir: bool = False):
+    def __init__(
+        self,
+        workers: int = 3,
+        http_node_root: str = "/red-nodes",
+        mongo: MongoServer | None = None,
+        db: str | None = None,
+        base_dir: str | os.PathLike | None = None,
+        router_port: int | None = None,
+        editor_user: str = "admin",
+        editor_password: str = DEFAULT_EDITOR_PASSWORD,
+        credential_secret: str = DEFAULT_CREDENTIAL_SECRET,
+        extra_env: dict | None = None,
+        keep_dir: bool = False,
+    ):
         if workers < 1:
             raise ValueError("workers must be at least 1")
         self.n_workers = workers
@@ -51,8 +61,9 @@ class LocalStack:
         self.base_dir = Path(base_dir or tempfile.mkdtemp(prefix="nodered-stack-"))
         self.keep_dir = keep_dir
         self._own_mongo = mongo is None
-        self.mongo = mongo or MongoServer(storage_dir=self.base_dir / "mongo-data",
-                                          log_path=self.base_dir / "secantusd.log")
+        self.mongo = mongo or MongoServer(
+            storage_dir=self.base_dir / "mongo-data", log_path=self.base_dir / "secantusd.log"
+        )
         self._router_port = router_port
         self.editor: NodeRedInstance | None = None
         self.workers: list[NodeRedInstance] = []
@@ -61,13 +72,21 @@ class LocalStack:
     # -- lifecycle -------------------------------------------------------------------------------
 
     def _instance(self, role: str, name: str) -> NodeRedInstance:
-        return NodeRedInstance(role, self.mongo.url, self.db, http_node_root=self.http_node_root,
-                               editor_user=self.editor_user, editor_password=self.editor_password,
-                               credential_secret=self.credential_secret, user_dir=self.base_dir / name,
-                               log_path=self.base_dir / f"{name}.log", extra_env=self.extra_env,
-                               instance_id=name)
+        return NodeRedInstance(
+            role,
+            self.mongo.url,
+            self.db,
+            http_node_root=self.http_node_root,
+            editor_user=self.editor_user,
+            editor_password=self.editor_password,
+            credential_secret=self.credential_secret,
+            user_dir=self.base_dir / name,
+            log_path=self.base_dir / f"{name}.log",
+            extra_env=self.extra_env,
+            instance_id=name,
+        )
 
-    def start(self, timeout: float = 120.0) -> "LocalStack":
+    def start(self, timeout: float = 120.0) -> LocalStack:
         try:
             if self._router_port:  # asked for: say at once when it is taken, not after starting everything
                 check_free(self._router_port, "the router (nginx)")
@@ -78,9 +97,13 @@ class LocalStack:
             instances = [self.editor, *self.workers]
             with ThreadPoolExecutor(len(instances)) as pool:
                 list(pool.map(lambda i: i.wait_ready(timeout=timeout), instances))
-            self.router = Router(self.worker_addresses, f"127.0.0.1:{self.editor.port}",
-                                 http_node_root=self.http_node_root, port=self._router_port,
-                                 runtime_dir=self.base_dir / "router").start()
+            self.router = Router(
+                self.worker_addresses,
+                f"127.0.0.1:{self.editor.port}",
+                http_node_root=self.http_node_root,
+                port=self._router_port,
+                runtime_dir=self.base_dir / "router",
+            ).start()
         except BaseException:
             self.close()
             raise
@@ -96,7 +119,7 @@ class LocalStack:
         if self._own_dir and not self.keep_dir:
             shutil.rmtree(self.base_dir, ignore_errors=True)
 
-    def __enter__(self) -> "LocalStack":
+    def __enter__(self) -> LocalStack:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -147,12 +170,14 @@ class LocalStack:
         return worker
 
     def describe(self) -> str:
-        lines = [f"router        {self.router.url}  (nginx config: {self.router.conf_path})",
-                 f"  flows API   {self.router.api_url}/...",
-                 f"  editor UI   {self.router.url}/  (user {self.editor_user!r}, password {self.editor_password!r})",
-                 f"editor        {self.editor.url}",
-                 *[f"{w.instance_id:<13} {w.url}" for w in self.workers],
-                 f"mongodb       {self.mongo.url}  db {self.db!r}",
-                 f"status        venv/bin/python -m nodered_status --mongo-url '{self.mongo.url}' --db {self.db}",
-                 f"logs          {self.base_dir}"]
+        lines = [
+            f"router        {self.router.url}  (nginx config: {self.router.conf_path})",
+            f"  flows API   {self.router.api_url}/...",
+            f"  editor UI   {self.router.url}/  (user {self.editor_user!r}, password {self.editor_password!r})",
+            f"editor        {self.editor.url}",
+            *[f"{w.instance_id:<13} {w.url}" for w in self.workers],
+            f"mongodb       {self.mongo.url}  db {self.db!r}",
+            f"status        venv/bin/python -m nodered_status --mongo-url '{self.mongo.url}' --db {self.db}",
+            f"logs          {self.base_dir}",
+        ]
         return "\n".join(lines)

@@ -119,10 +119,15 @@ def _handler_for(stub: StubUpstream):
                 return
             if upgrade:
                 return self._websocket(headers)
-            body = json.dumps({
-                "id": stub.name, "method": self.command, "path": self.path,
-                "headers": headers, "body_length": length,
-            }).encode()
+            body = json.dumps(
+                {
+                    "id": stub.name,
+                    "method": self.command,
+                    "path": self.path,
+                    "headers": headers,
+                    "body_length": length,
+                }
+            ).encode()
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(body)))

@@ -106,8 +106,7 @@ def render(
         "http_settings": "\n".join("    " + line for line in http_settings),
         "access_log": access_log,
         "worker_servers": "\n".join(
-            f"        server {a} max_fails={MAX_FAILS} fail_timeout={FAIL_TIMEOUT};"
-            for a in worker_addrs
+            f"        server {a} max_fails={MAX_FAILS} fail_timeout={FAIL_TIMEOUT};" for a in worker_addrs
         ),
         "editor": editor_addr,
         "listen": listen,

@@ -34,13 +34,15 @@ healthcheck_command(probe="readiness") -> list[str]
     ["CMD", "node", HEALTHCHECK_SCRIPT, probe] for a Docker or ECS health check; probe "readiness"
     (GET /healthz) or "liveness" (GET /livez).
 """
+
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Mapping, Optional
+from typing import Any
 
 CONTRACT_PATH = Path(__file__).resolve().parent.parent / "nodered_image" / "contract.json"
 CONTRACT: dict[str, Any] = json.loads(CONTRACT_PATH.read_text())
@@ -52,13 +54,13 @@ class Variable:
     roles: tuple[str, ...]  # the roles that read it
     required: bool  # for those roles (unless `alternative` is given instead)
     secret: bool
-    default: Optional[str]  # as the process would see it; None: none, or computed at start
+    default: str | None  # as the process would see it; None: none, or computed at start
     meaning: str
-    minimum: Optional[int] = None  # integer variables: bounds
-    maximum: Optional[int] = None
-    values: Optional[tuple[str, ...]] = None  # the only values allowed
-    alternative: Optional[str] = None  # a variable that may stand in for this required one
-    alternative_to: Optional[str] = None
+    minimum: int | None = None  # integer variables: bounds
+    maximum: int | None = None
+    values: tuple[str, ...] | None = None  # the only values allowed
+    alternative: str | None = None  # a variable that may stand in for this required one
+    alternative_to: str | None = None
 
 
 def _variable(entry: dict[str, Any]) -> Variable:
@@ -95,7 +97,7 @@ _SEGMENT = re.compile(r"[A-Za-z0-9._~-]+")
 _PROBES = {"readiness": READINESS_PATH, "liveness": LIVENESS_PATH}
 
 
-def _root_problem(value: str) -> Optional[str]:
+def _root_problem(value: str) -> str | None:
     """Why `value` does not match the pattern, for the message (the pattern itself decides)."""
     if not value.startswith("/"):
         return "must start with '/'"
@@ -150,7 +152,11 @@ def _checked(variable: Variable, value: Any) -> str:
             raise ValueError(f"{name} must be an integer, got {value!r}")
         text = str(int(text))
         if int(text) < variable.minimum or (variable.maximum is not None and int(text) > variable.maximum):
-            bounds = f"from {variable.minimum} to {variable.maximum}" if variable.maximum is not None else f"at least {variable.minimum}"
+            bounds = (
+                f"from {variable.minimum} to {variable.maximum}"
+                if variable.maximum is not None
+                else f"at least {variable.minimum}"
+            )
             raise ValueError(f"{name} must be {bounds}, got {value!r}")
     if variable.values is not None and text not in variable.values:
         raise ValueError(f"{name} must be one of {', '.join(variable.values)}, got {value!r}")
@@ -166,14 +172,14 @@ def environment(
     role: str,
     *,
     http_node_root: str = DEFAULT_HTTP_NODE_ROOT,
-    editor_user: Optional[str] = None,
+    editor_user: str | None = None,
     database: str = DATABASE,
     port: int = PORT,
-    instance_id: Optional[str] = None,
-    keepalive_seconds: Optional[int] = None,
-    tls_ca_file: Optional[str] = None,
+    instance_id: str | None = None,
+    keepalive_seconds: int | None = None,
+    tls_ca_file: str | None = None,
     enable_change_streams: bool = False,
-    extra: Optional[Mapping[str, Any]] = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> dict[str, str]:
     """The plain environment of `role`; secrets go separately (secret_variables). None leaves a
     variable unset (the image's default applies); variables contract.json does not give `role` are

@@ -1,4 +1,5 @@
 """Command line: `python -m nodered_status --mongo-url URL [--db NAME] [--json]`."""
+
 from __future__ import annotations
 
 import argparse
@@ -26,16 +27,27 @@ exit codes:
 
 
 def parse_args(argv):
-    p = argparse.ArgumentParser(prog="python -m nodered_status", description=DESCRIPTION,
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--mongo-url", default=os.environ.get("MONGO_URL"),
-                   help="MongoDB connection string (default: $MONGO_URL)")
-    p.add_argument("--db", default=os.environ.get("MONGO_DB") or DATABASE,
-                   help=f"database name (default: $MONGO_DB or {DATABASE!r})")
-    p.add_argument("--stale-after", type=float, default=30.0, metavar="SECONDS",
-                   help="an instance not seen for longer than this is stale (default: 30)")
-    p.add_argument("--timeout", type=float, default=5.0, metavar="SECONDS",
-                   help="give up connecting after this long (default: 5)")
+    p = argparse.ArgumentParser(
+        prog="python -m nodered_status", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--mongo-url", default=os.environ.get("MONGO_URL"), help="MongoDB connection string (default: $MONGO_URL)"
+    )
+    p.add_argument(
+        "--db",
+        default=os.environ.get("MONGO_DB") or DATABASE,
+        help=f"database name (default: $MONGO_DB or {DATABASE!r})",
+    )
+    p.add_argument(
+        "--stale-after",
+        type=float,
+        default=30.0,
+        metavar="SECONDS",
+        help="an instance not seen for longer than this is stale (default: 30)",
+    )
+    p.add_argument(
+        "--timeout", type=float, default=5.0, metavar="SECONDS", help="give up connecting after this long (default: 5)"
+    )
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = p.parse_args(argv)
     if not args.mongo_url:
@@ -55,19 +67,24 @@ def fetch(url: str, db_name: str, timeout: float):
     import pymongo  # imported here so `--help` works without a driver
 
     ms = int(timeout * 1000)
-    client = pymongo.MongoClient(url, serverSelectionTimeoutMS=ms, connectTimeoutMS=ms,
-                                 socketTimeoutMS=ms, tz_aware=True, appname="nodered-status")
+    client = pymongo.MongoClient(
+        url,
+        serverSelectionTimeoutMS=ms,
+        connectTimeoutMS=ms,
+        socketTimeoutMS=ms,
+        tz_aware=True,
+        appname="nodered-status",
+    )
     try:
         hello = client.admin.command("hello")
         db = client[db_name]
         instances = list(db["instances"].find({}))
-        newest = db["flows"].find_one({}, sort=[("_id", -1)],
-                                      projection={"flows": 0, "credentials": 0})
+        newest = db["flows"].find_one({}, sort=[("_id", -1)], projection={"flows": 0, "credentials": 0})
     finally:
         client.close()
     # Ages are measured against the database server's clock: the records' lastSeen
     # comes from the instances, and this machine's clock may be off.
-    now = hello.get("localTime") or dt.datetime.now(dt.timezone.utc)
+    now = hello.get("localTime") or dt.datetime.now(dt.UTC)
     return instances, newest, now
 
 
@@ -78,8 +95,11 @@ def main(argv=None) -> int:
     except Exception as exc:  # pymongo raises many kinds; every one means "cannot read"
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         first = re.split(r" \(configured timeouts|, Timeout: ", first)[0]
-        print(f"error: cannot read status from MongoDB at {redact(args.mongo_url)} "
-              f"(db {args.db!r}): {type(exc).__name__}: {first[:300]}", file=sys.stderr)
+        print(
+            f"error: cannot read status from MongoDB at {redact(args.mongo_url)} "
+            f"(db {args.db!r}): {type(exc).__name__}: {first[:300]}",
+            file=sys.stderr,
+        )
         return report.EXIT_UNREACHABLE
     r = report.build(instances, newest, now, args.stale_after)
     if args.json:

@@ -2,15 +2,16 @@
 
 Kept free of I/O so the rules (what counts as in sync, stale, failing) are tested directly.
 """
+
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
 
 # Exit codes (documented in the README and in --help).
-EXIT_OK = 0           # at least one worker, and every worker runs the newest revision
+EXIT_OK = 0  # at least one worker, and every worker runs the newest revision
 EXIT_NOT_IN_SYNC = 1  # a worker is behind, not running, stale, or there are no workers
-EXIT_USAGE = 2        # bad arguments (argparse uses 2 too)
+EXIT_USAGE = 2  # bad arguments (argparse uses 2 too)
 EXIT_UNREACHABLE = 3  # cannot connect to / read from MongoDB
 
 
@@ -27,7 +28,7 @@ class Instance:
     last_seen: dt.datetime | None
 
     @classmethod
-    def from_doc(cls, doc: dict) -> "Instance":
+    def from_doc(cls, doc: dict) -> Instance:
         return cls(
             id=str(doc.get("_id")),
             role=str(doc.get("role") or "?"),
@@ -86,7 +87,7 @@ class Report:
 
 def _utc(value):
     if isinstance(value, dt.datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=dt.timezone.utc)
+        return value.replace(tzinfo=dt.UTC)
     return value if isinstance(value, dt.datetime) else None
 
 
@@ -131,10 +132,11 @@ def render_text(r: Report) -> str:
             note = r.worker_problem(i) or ""
         elif r.is_stale(i):
             note = "stale"
-        rows.append((i.id, i.role, addr, "-" if i.rev is None else str(i.rev),
-                     i.state or "-", format_age(r.age(i)), note))
+        rows.append(
+            (i.id, i.role, addr, "-" if i.rev is None else str(i.rev), i.state or "-", format_age(r.age(i)), note)
+        )
     widths = [max(len(row[c]) for row in rows) for c in range(len(header))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths)).rstrip() for row in rows]
+    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)).rstrip() for row in rows]
     if len(rows) == 1:
         lines.append("(no instance records)")
         if r.newest_rev is None:
@@ -156,23 +158,32 @@ def render_text(r: Report) -> str:
     elif r.in_sync:
         lines.append(f"IN SYNC: all {len(workers)} workers run revision {r.newest_rev}")
     else:
-        lines.append(f"NOT IN SYNC: {ok} of {len(workers)} workers run revision "
-                     f"{'-' if r.newest_rev is None else r.newest_rev}")
+        lines.append(
+            f"NOT IN SYNC: {ok} of {len(workers)} workers run revision {'-' if r.newest_rev is None else r.newest_rev}"
+        )
     return "\n".join(lines) + "\n"
 
 
 def to_json(r: Report) -> dict:
     def iso(t):
         return t.isoformat() if t else None
+
     return {
         "newestRev": r.newest_rev,
         "inSync": r.in_sync,
         "staleAfterSeconds": r.stale_after,
         "instances": [
             {
-                "id": i.id, "role": i.role, "host": i.host, "port": i.port, "pid": i.pid,
-                "rev": i.rev, "state": i.state, "startedAt": iso(i.started_at),
-                "lastSeen": iso(i.last_seen), "lastSeenAgeSeconds": r.age(i),
+                "id": i.id,
+                "role": i.role,
+                "host": i.host,
+                "port": i.port,
+                "pid": i.pid,
+                "rev": i.rev,
+                "state": i.state,
+                "startedAt": iso(i.started_at),
+                "lastSeen": iso(i.last_seen),
+                "lastSeenAgeSeconds": r.age(i),
                 "stale": r.is_stale(i),
                 "problem": r.worker_problem(i) if i.role == "worker" else None,
             }

@@ -1,4 +1,5 @@
 """Typed stack config for nodered-scale."""
+
 from .load import NAMESPACE, load_config, parse
 from .model import StackConfig
 

@@ -4,15 +4,39 @@ Either an existing VPC (`vpcId` with public and private subnet ids) or a new one
 `vpcCidr` over `availabilityZones` zones. Cross-field checks are field validators reading the
 fields declared before them, so each error is reported under the key that is wrong.
 """
+
 import re
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from .base import ConfigModel, ipv4_network
 
 # Retention values CloudWatch Logs accepts (days).
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653)
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
 
 _REGION = r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$"
 _VPC_ID = r"^vpc-[0-9a-f]{8,17}$"
@@ -37,11 +61,11 @@ class DocumentDbConfig(ConfigModel):
 
 class AwsConfig(ConfigModel):
     # Region of every resource; unset: the provider's own (`aws:region` or AWS_REGION).
-    region: Optional[Annotated[str, Field(pattern=_REGION)]] = None
+    region: Annotated[str, Field(pattern=_REGION)] | None = None
 
     # Existing VPC: give its id and at least two public (load balancer) and two private
     # (tasks, database) subnets in different zones. Unset: a new VPC is created.
-    vpc_id: Optional[Annotated[str, Field(pattern=_VPC_ID)]] = None
+    vpc_id: Annotated[str, Field(pattern=_VPC_ID)] | None = None
     public_subnet_ids: list[str] = []
     private_subnet_ids: list[str] = []
 
@@ -57,11 +81,11 @@ class AwsConfig(ConfigModel):
     # Who may reach the load balancer.
     allowed_cidrs: list[str] = ["0.0.0.0/0"]
     # ACM certificate: HTTPS on 443 and HTTP redirected to it. Unset: plain HTTP on 80.
-    certificate_arn: Optional[str] = None
+    certificate_arn: str | None = None
     # Host name users reach the load balancer by (a DNS record you point at it); used in the
     # stack's URLs. Unset: the load balancer's own DNS name. Required with a certificate (the
     # certificate is for this name, never for the load balancer's).
-    domain_name: Optional[str] = None
+    domain_name: str | None = None
     # Load balancer idle timeout: above the editor websocket's 15 s keep-alive, and above the
     # longest HTTP flow you run.
     idle_timeout_seconds: Annotated[int, Field(ge=30, le=4000)] = 120
@@ -74,7 +98,11 @@ class AwsConfig(ConfigModel):
         # These keys are checked against others even when left out; given explicitly, an error about
         # them is reported under their stack-file name (a default would be reported by field name).
         if isinstance(data, dict):
-            absent = {"publicSubnetIds": ("public_subnet_ids", []), "privateSubnetIds": ("private_subnet_ids", []), "domainName": ("domain_name", None)}
+            absent = {
+                "publicSubnetIds": ("public_subnet_ids", []),
+                "privateSubnetIds": ("private_subnet_ids", []),
+                "domainName": ("domain_name", None),
+            }
             data = dict(data)
             for alias, (name, default) in absent.items():
                 if alias not in data and name not in data:
@@ -102,7 +130,9 @@ class AwsConfig(ConfigModel):
     def _distinct_tiers(cls, value: list[str], info: ValidationInfo) -> list[str]:
         shared = set(value) & set(info.data.get("public_subnet_ids") or [])
         if shared:
-            raise ValueError(f"{sorted(shared)} also listed in aws.publicSubnetIds: the tasks and database belong in private subnets")
+            raise ValueError(
+                f"{sorted(shared)} also listed in aws.publicSubnetIds: the tasks and database belong in private subnets"
+            )
         return value
 
     # Runs only when the key is given: new-VPC settings make no sense beside an existing VPC.
@@ -141,7 +171,7 @@ class AwsConfig(ConfigModel):
 
     @field_validator("certificate_arn")
     @classmethod
-    def _certificate(cls, value: Optional[str], info: ValidationInfo) -> Optional[str]:
+    def _certificate(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None:
             return value
         match = _CERTIFICATE_ARN.match(value)
@@ -149,15 +179,19 @@ class AwsConfig(ConfigModel):
             raise ValueError("must be an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)")
         region = info.data.get("region")
         if region and match.group(1) != region:
-            raise ValueError(f"is in region {match.group(1)}, but the stack deploys to aws.region {region}: ACM certificates are regional")
+            raise ValueError(
+                f"is in region {match.group(1)}, but the stack deploys to aws.region {region}: ACM certificates are regional"
+            )
         return value
 
     @field_validator("domain_name")
     @classmethod
-    def _domain(cls, value: Optional[str], info: ValidationInfo) -> Optional[str]:
+    def _domain(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None:
             if info.data.get("certificate_arn"):
-                raise ValueError("required with aws.certificateArn: the host name the certificate is for (point its DNS record at the load balancer)")
+                raise ValueError(
+                    "required with aws.certificateArn: the host name the certificate is for (point its DNS record at the load balancer)"
+                )
             return value
         if len(value) > 253 or not re.fullmatch(_DOMAIN, value):
             raise ValueError(f"{value!r} is not a host name (e.g. nodered.example.com)")
@@ -167,7 +201,9 @@ class AwsConfig(ConfigModel):
     @classmethod
     def _retention(cls, value: int) -> int:
         if value not in LOG_RETENTION_DAYS:
-            raise ValueError(f"must be one of CloudWatch's retention periods: {', '.join(map(str, LOG_RETENTION_DAYS))}")
+            raise ValueError(
+                f"must be one of CloudWatch's retention periods: {', '.join(map(str, LOG_RETENTION_DAYS))}"
+            )
         return value
 
     @property
@@ -196,7 +232,7 @@ _FARGATE_MEMORY = {
 }
 
 
-def fargate_size_problem(cpu: int, memory: int) -> Optional[tuple[str, str]]:
+def fargate_size_problem(cpu: int, memory: int) -> tuple[str, str] | None:
     """(key, why) when (cpu, memory) is not a Fargate task size -- key is "cpu" or "memory" -- else None."""
     if cpu not in _FARGATE_MEMORY:
         return "cpu", f"{cpu} is not a Fargate size (one of {', '.join(map(str, _FARGATE_MEMORY))})"

@@ -1,4 +1,5 @@
 """Base for every config model: camelCase keys as in Pulumi.<stack>.yaml, unknown keys rejected."""
+
 import ipaddress
 
 from pydantic import BaseModel, ConfigDict

@@ -1,5 +1,6 @@
 """Parse `pulumi.Config` once into the typed StackConfig; bad config becomes a RunError naming the key."""
-from typing import Any, Optional
+
+from typing import Any
 
 import pulumi
 from pydantic import ValidationError
@@ -18,7 +19,9 @@ def _raw(config: pulumi.Config) -> dict[str, Any]:
         try:
             value = config.get_object(key)
         except Exception:  # value is not JSON: report it like any other type error
-            raise pulumi.RunError(f"{NAMESPACE}:{key}: must be an object, e.g. {key}: {{...}} in the stack file") from None
+            raise pulumi.RunError(
+                f"{NAMESPACE}:{key}: must be an object, e.g. {key}: {{...}} in the stack file"
+            ) from None
         if value is not None:
             raw[key] = value
     for key in _SCALAR_KEYS + _SECRET_KEYS:
@@ -50,5 +53,5 @@ def parse(raw: dict[str, Any]) -> StackConfig:
         raise pulumi.RunError("invalid stack config:\n  " + "\n  ".join(_describe(e) for e in exc.errors())) from None
 
 
-def load_config(config: Optional[pulumi.Config] = None) -> StackConfig:
+def load_config(config: pulumi.Config | None = None) -> StackConfig:
     return parse(_raw(config or pulumi.Config(NAMESPACE)))

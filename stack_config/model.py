@@ -1,8 +1,9 @@
 """The typed stack config: every key of the `nodered-scale:` namespace, its default and its limits."""
-import re
+
 import json
+import re
 from pathlib import Path
-from typing import Annotated, Literal, Optional
+from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
@@ -58,7 +59,7 @@ class MongoConfig(ConfigModel):
     members: Literal[1, 3] = 1
     image: str = "mongo:7.0.16"
     # docker target: publish member 0 on this host port (off by default: MongoDB stays private).
-    publish_port: Optional[Annotated[int, Field(ge=1, le=65535)]] = None
+    publish_port: Annotated[int, Field(ge=1, le=65535)] | None = None
     # aws target: Amazon DocumentDB, or an external MongoDB given as the `mongoUri` secret.
     mode: Literal["documentdb", "external"] = "documentdb"
     instance_class: str = "db.t4g.medium"
@@ -68,7 +69,7 @@ class MongoConfig(ConfigModel):
 class ImageConfig(ConfigModel):
     name: str = "nodered-scale"
     # Unset: a digest of nodered_image/ and the build args, so a changed image rolls the containers.
-    tag: Optional[Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")]] = None
+    tag: Annotated[str, Field(pattern=r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")] | None = None
     node_red_version: Annotated[str, Field(pattern=r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$")] = Field(
         default_factory=locked_node_red_version
     )
@@ -99,11 +100,11 @@ class StackConfig(ConfigModel):
     network: NetworkConfig = NetworkConfig()
     # Prefix of every HTTP-in endpoint; the rule is the image's (nodered_image/contract.json).
     http_node_root: str = DEFAULT_HTTP_NODE_ROOT
-    aws: Optional[AwsConfig] = None
+    aws: AwsConfig | None = None
     # Secrets: held as SecretStr so they never show in a repr; components wrap them as Pulumi secrets.
     editor_password: Annotated[SecretStr, Field(strict=False)]
-    credential_secret: Optional[Annotated[SecretStr, Field(strict=False)]] = None
-    mongo_uri: Optional[Annotated[SecretStr, Field(strict=False)]] = None
+    credential_secret: Annotated[SecretStr, Field(strict=False)] | None = None
+    mongo_uri: Annotated[SecretStr, Field(strict=False)] | None = None
 
     @field_validator("http_node_root")
     @classmethod
@@ -119,7 +120,7 @@ class StackConfig(ConfigModel):
 
     @field_validator("credential_secret")
     @classmethod
-    def _credential_secret_length(cls, value: Optional[SecretStr]) -> Optional[SecretStr]:
+    def _credential_secret_length(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and len(value.get_secret_value()) < 16:
             raise ValueError("must be at least 16 characters (or leave it unset to have one generated)")
         return value
@@ -129,7 +130,9 @@ class StackConfig(ConfigModel):
         if self.target == "docker":
             # aws-only keys would be silently ignored here: say so instead.
             if "mode" in self.mongo.model_fields_set:
-                raise ValueError("mongo.mode: only for target aws; the docker target runs its own replica set (mongo.members)")
+                raise ValueError(
+                    "mongo.mode: only for target aws; the docker target runs its own replica set (mongo.members)"
+                )
             if self.mongo_uri is not None:
                 raise ValueError("mongoUri: only for target aws with mongo.mode external")
             if self.aws is not None:
@@ -138,7 +141,9 @@ class StackConfig(ConfigModel):
             if self.aws is None:
                 object.__setattr__(self, "aws", AwsConfig())
             if self.mongo.mode == "external" and self.mongo_uri is None:
-                raise ValueError("mongoUri: required when mongo.mode is external (pulumi config set --secret mongoUri ...)")
+                raise ValueError(
+                    "mongoUri: required when mongo.mode is external (pulumi config set --secret mongoUri ...)"
+                )
             if not self.workers.autoscaling.min <= self.workers.replicas <= self.workers.autoscaling.max:
                 raise ValueError(
                     f"workers.replicas: {self.workers.replicas} must lie between workers.autoscaling.min "
@@ -149,6 +154,10 @@ class StackConfig(ConfigModel):
                 problem = fargate_size_problem(sizing.cpu, sizing.memory)
                 if problem:
                     raise ValueError(f"{role}.{problem[0]}: {problem[1]}")
-            if self.mongo.mode == "documentdb" and not re.fullmatch(r"db\.[a-z0-9]+\.[a-z0-9]+", self.mongo.instance_class):
-                raise ValueError(f"mongo.instanceClass: {self.mongo.instance_class!r} is not a DocumentDB instance class (e.g. db.t4g.medium)")
+            if self.mongo.mode == "documentdb" and not re.fullmatch(
+                r"db\.[a-z0-9]+\.[a-z0-9]+", self.mongo.instance_class
+            ):
+                raise ValueError(
+                    f"mongo.instanceClass: {self.mongo.instance_class!r} is not a DocumentDB instance class (e.g. db.t4g.medium)"
+                )
         return self

@@ -1,4 +1,5 @@
 """Whether this run is CI, where a missing tool must fail a test rather than skip it."""
+
 import os
 
 

@@ -1,4 +1,5 @@
 """Shared pytest setup: fixtures over the local stack's processes (tests/fixtures/), for every folder."""
+
 import pytest
 import requests
 

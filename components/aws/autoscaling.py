@@ -1,6 +1,6 @@
 """Target-tracking autoscaling of an ECS service's task count on its average CPU."""
+
 from dataclasses import dataclass
-from typing import Optional
 
 import pulumi
 import pulumi_aws as aws
@@ -25,7 +25,7 @@ class ServiceAutoscalingArgs:
 
 
 class ServiceAutoscaling(pulumi.ComponentResource):
-    def __init__(self, name: str, args: ServiceAutoscalingArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: ServiceAutoscalingArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("nodered-scale:aws:ServiceAutoscaling", name, None, opts)
         target = aws.appautoscaling.Target(
             f"{name}-target",

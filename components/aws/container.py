@@ -1,6 +1,7 @@
 """The Node-RED container definition for ECS: the image's environment contract, secrets by reference."""
+
 import json
-from typing import Mapping, Optional
+from collections.abc import Mapping
 
 from nodered_contract import DOCUMENTDB_CA_FILE, PORT, healthcheck_command
 
@@ -40,7 +41,7 @@ def definition(
     secrets: Mapping[str, str],
     log_group: str,
     region: str,
-    stream_prefix: Optional[str] = None,
+    stream_prefix: str | None = None,
 ) -> str:
     """The task definition's containerDefinitions JSON. `secrets` maps variable -> Secrets Manager valueFrom."""
     container = {

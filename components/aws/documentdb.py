@@ -1,6 +1,6 @@
 """Amazon DocumentDB: a TLS-only cluster with change streams retained, reachable from the tasks only."""
+
 from dataclasses import dataclass
-from typing import Optional
 from urllib.parse import quote
 
 import pulumi
@@ -40,21 +40,26 @@ class DocumentDb(pulumi.ComponentResource):
     # Full connection string with credentials: a Pulumi secret.
     url: pulumi.Output[str]
 
-    def __init__(self, name: str, args: DocumentDbArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: DocumentDbArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("nodered-scale:aws:DocumentDb", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         config = args.config
         # DocumentDB refuses '/', '"' and '@' in passwords: letters and digits only (also URL-safe).
         password = random.RandomPassword(f"{name}-master-password", length=40, special=False, opts=child)
         subnets = aws.docdb.SubnetGroup(
-            f"{name}-subnets", subnet_ids=args.subnet_ids, description="nodered-scale DocumentDB: private subnets", opts=child
+            f"{name}-subnets",
+            subnet_ids=args.subnet_ids,
+            description="nodered-scale DocumentDB: private subnets",
+            opts=child,
         )
         parameters = aws.docdb.ClusterParameterGroup(
             f"{name}-params",
             family=PARAMETER_FAMILY,
             description="nodered-scale: TLS required, change streams retained",
             parameters=[
-                aws.docdb.ClusterParameterGroupParameterArgs(name="tls", value="enabled", apply_method="pending-reboot"),
+                aws.docdb.ClusterParameterGroupParameterArgs(
+                    name="tls", value="enabled", apply_method="pending-reboot"
+                ),
                 aws.docdb.ClusterParameterGroupParameterArgs(
                     name="change_stream_log_retention_duration",
                     value=str(config.change_stream_retention_hours * 3600),
@@ -98,6 +103,8 @@ class DocumentDb(pulumi.ComponentResource):
             )
         self.endpoint = cluster.endpoint
         self.url = pulumi.Output.secret(
-            pulumi.Output.all(cluster.endpoint, cluster.port, password.result).apply(lambda a: connection_url(a[0], a[1] or 27017, a[2]))
+            pulumi.Output.all(cluster.endpoint, cluster.port, password.result).apply(
+                lambda a: connection_url(a[0], a[1] or 27017, a[2])
+            )
         )
         self.register_outputs({"endpoint": self.endpoint})

@@ -1,7 +1,8 @@
 """One Node-RED role on ECS Fargate: its log group, execution role, task definition and service."""
+
 import json
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Mapping, Optional, Sequence
 
 import pulumi
 import pulumi_aws as aws
@@ -58,7 +59,7 @@ class FargateService(pulumi.ComponentResource):
     service_name: pulumi.Output[str]
     task_definition_arn: pulumi.Output[str]
 
-    def __init__(self, name: str, args: FargateServiceArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: FargateServiceArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("nodered-scale:aws:FargateService", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         logs = aws.cloudwatch.LogGroup(f"{name}-logs", retention_in_days=args.log_retention_days, opts=child)
@@ -70,7 +71,11 @@ class FargateService(pulumi.ComponentResource):
                 {
                     "Version": "2012-10-17",
                     "Statement": [
-                        {"Effect": "Allow", "Principal": {"Service": "ecs-tasks.amazonaws.com"}, "Action": "sts:AssumeRole"}
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Service": "ecs-tasks.amazonaws.com"},
+                            "Action": "sts:AssumeRole",
+                        }
                     ],
                 }
             ),
@@ -88,7 +93,9 @@ class FargateService(pulumi.ComponentResource):
                 lambda arns: json.dumps(
                     {
                         "Version": "2012-10-17",
-                        "Statement": [{"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": sorted(arns)}],
+                        "Statement": [
+                            {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": sorted(arns)}
+                        ],
                     }
                 )
             ),
@@ -103,7 +110,7 @@ class FargateService(pulumi.ComponentResource):
                 name=args.role,
                 image=a[0],
                 environment=args.environment,
-                secrets=dict(zip(variables, a[3:])),
+                secrets=dict(zip(variables, a[3:], strict=False)),
                 log_group=a[1],
                 region=a[2],
             )
@@ -116,7 +123,9 @@ class FargateService(pulumi.ComponentResource):
             network_mode="awsvpc",
             requires_compatibilities=["FARGATE"],
             # The image is built for linux/amd64.
-            runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(operating_system_family="LINUX", cpu_architecture="X86_64"),
+            runtime_platform=aws.ecs.TaskDefinitionRuntimePlatformArgs(
+                operating_system_family="LINUX", cpu_architecture="X86_64"
+            ),
             execution_role_arn=role.arn,
             container_definitions=definitions,
             opts=child,
@@ -140,7 +149,9 @@ class FargateService(pulumi.ComponentResource):
                 assign_public_ip=args.assign_public_ip,
             ),
             load_balancers=[
-                aws.ecs.ServiceLoadBalancerArgs(target_group_arn=args.target_group_arn, container_name=args.role, container_port=PORT)
+                aws.ecs.ServiceLoadBalancerArgs(
+                    target_group_arn=args.target_group_arn, container_name=args.role, container_port=PORT
+                )
             ],
             propagate_tags="SERVICE",
             enable_ecs_managed_tags=True,

@@ -1,6 +1,6 @@
 """The Application Load Balancer: <httpNodeRoot> to the workers, everything else (editor, /comms) to the editor."""
+
 from dataclasses import dataclass
-from typing import Optional
 
 import pulumi
 import pulumi_aws as aws
@@ -23,7 +23,7 @@ class LoadBalancerArgs:
     security_group_id: pulumi.Input[str]
     http_node_root: str
     idle_timeout_seconds: int
-    certificate_arn: Optional[str] = None
+    certificate_arn: str | None = None
 
     def __post_init__(self) -> None:
         try:
@@ -31,7 +31,9 @@ class LoadBalancerArgs:
         except ValueError as exc:
             raise ValueError(f"http_node_root: {exc}") from None
         if self.idle_timeout_seconds < 30:
-            raise ValueError("idle_timeout_seconds: must exceed the editor websocket's 15 s keep-alive with room to spare")
+            raise ValueError(
+                "idle_timeout_seconds: must exceed the editor websocket's 15 s keep-alive with room to spare"
+            )
 
 
 class LoadBalancer(pulumi.ComponentResource):
@@ -42,7 +44,7 @@ class LoadBalancer(pulumi.ComponentResource):
     listeners: list[pulumi.Resource]
     scheme: str
 
-    def __init__(self, name: str, args: LoadBalancerArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: LoadBalancerArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("nodered-scale:aws:LoadBalancer", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         alb = aws.lb.LoadBalancer(
@@ -57,7 +59,9 @@ class LoadBalancer(pulumi.ComponentResource):
             opts=child,
         )
 
-        def target_group(suffix: str, deregistration_delay: int, algorithm: str, health_path: str) -> aws.lb.TargetGroup:
+        def target_group(
+            suffix: str, deregistration_delay: int, algorithm: str, health_path: str
+        ) -> aws.lb.TargetGroup:
             return aws.lb.TargetGroup(
                 f"{name}-{suffix}",
                 port=PORT,
@@ -103,7 +107,9 @@ class LoadBalancer(pulumi.ComponentResource):
                 default_actions=[
                     aws.lb.ListenerDefaultActionArgs(
                         type="redirect",
-                        redirect=aws.lb.ListenerDefaultActionRedirectArgs(protocol="HTTPS", port="443", status_code="HTTP_301"),
+                        redirect=aws.lb.ListenerDefaultActionRedirectArgs(
+                            protocol="HTTPS", port="443", status_code="HTTP_301"
+                        ),
                     )
                 ],
                 opts=pulumi.ResourceOptions(parent=alb),

@@ -1,7 +1,7 @@
 """The VPC the stack runs in: an existing one (checked), or a new one with public and private subnets."""
+
 import ipaddress
 from dataclasses import dataclass
-from typing import Optional
 
 import pulumi
 import pulumi_aws as aws
@@ -25,7 +25,7 @@ class AwsNetwork(pulumi.ComponentResource):
     # Tasks without NAT need a public IP to reach ECR, Secrets Manager and CloudWatch.
     assign_public_ip: bool
 
-    def __init__(self, name: str, args: AwsNetworkArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: AwsNetworkArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("nodered-scale:aws:Network", name, None, opts)
         config = args.config
         if config.new_vpc:
@@ -35,7 +35,11 @@ class AwsNetwork(pulumi.ComponentResource):
         self.assign_public_ip = config.tasks_in_public_subnets
         self.task_subnet_ids = self.public_subnet_ids if self.assign_public_ip else self.private_subnet_ids
         self.register_outputs(
-            {"vpcId": self.vpc_id, "publicSubnetIds": self.public_subnet_ids, "privateSubnetIds": self.private_subnet_ids}
+            {
+                "vpcId": self.vpc_id,
+                "publicSubnetIds": self.public_subnet_ids,
+                "privateSubnetIds": self.private_subnet_ids,
+            }
         )
 
     def _existing_vpc(self, config: AwsConfig) -> None:
@@ -46,14 +50,16 @@ class AwsNetwork(pulumi.ComponentResource):
             subnets = [aws.ec2.get_subnet_output(id=i, opts=invoke) for i in ids]
 
             def check(found: list) -> list[str]:
-                for subnet_id, subnet in zip(ids, found):
+                for subnet_id, subnet in zip(ids, found, strict=False):
                     if subnet.vpc_id != config.vpc_id:
                         raise ValueError(
                             f"nodered-scale:aws.{key}: {subnet_id} is in {subnet.vpc_id}, not in aws.vpcId {config.vpc_id}"
                         )
                 zones = {subnet.availability_zone for subnet in found}
                 if len(zones) < 2:
-                    raise ValueError(f"nodered-scale:aws.{key}: the subnets are all in {sorted(zones)}; they must span at least 2 availability zones")
+                    raise ValueError(
+                        f"nodered-scale:aws.{key}: the subnets are all in {sorted(zones)}; they must span at least 2 availability zones"
+                    )
                 return list(ids)
 
             return pulumi.Output.all(*subnets).apply(check)
@@ -128,7 +134,11 @@ class AwsNetwork(pulumi.ComponentResource):
             routes = [aws.ec2.RouteTableRouteArgs(cidr_block="0.0.0.0/0", nat_gateway_id=nats[i].id)] if nats else []
             tables.append(
                 aws.ec2.RouteTable(
-                    f"{name}-private-{i}", vpc_id=vpc.id, routes=routes, tags={"Name": f"{name}-private-{i}"}, opts=vpc_child
+                    f"{name}-private-{i}",
+                    vpc_id=vpc.id,
+                    routes=routes,
+                    tags={"Name": f"{name}-private-{i}"},
+                    opts=vpc_child,
                 )
             )
         for i, subnet in enumerate(private):

@@ -1,7 +1,7 @@
 """An ECR repository and the Node-RED image pushed to it, referenced by digest."""
+
 import json
 from dataclasses import dataclass
-from typing import Optional
 
 import pulumi
 import pulumi_aws as aws
@@ -25,7 +25,7 @@ class EcrImage(pulumi.ComponentResource):
     # <repository>@sha256:<digest>: a new image changes the task definitions, which rolls the services.
     image_ref: pulumi.Output[str]
 
-    def __init__(self, name: str, args: EcrImageArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: EcrImageArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("nodered-scale:aws:EcrImage", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
         repository = aws.ecr.Repository(
@@ -45,7 +45,11 @@ class EcrImage(pulumi.ComponentResource):
                         {
                             "rulePriority": 1,
                             "description": f"keep the newest {IMAGES_KEPT} images",
-                            "selection": {"tagStatus": "any", "countType": "imageCountMoreThan", "countNumber": IMAGES_KEPT},
+                            "selection": {
+                                "tagStatus": "any",
+                                "countType": "imageCountMoreThan",
+                                "countNumber": IMAGES_KEPT,
+                            },
                             "action": {"type": "expire"},
                         }
                     ]

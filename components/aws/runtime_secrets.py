@@ -1,6 +1,7 @@
 """The values tasks must not see in plain environment, held in Secrets Manager."""
+
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Mapping, Optional
 
 import pulumi
 import pulumi_aws as aws
@@ -27,7 +28,7 @@ class RuntimeSecrets(pulumi.ComponentResource):
     # so a changed value changes the task definition and rolls the services onto it.
     value_from: dict[str, pulumi.Output[str]]
 
-    def __init__(self, name: str, args: RuntimeSecretsArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: RuntimeSecretsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("nodered-scale:aws:RuntimeSecrets", name, None, opts)
         self.arns, self.value_from = {}, {}
         for variable, value in args.values.items():

@@ -1,7 +1,7 @@
 """Security groups: load balancer from the allowed CIDRs only, tasks only from the load balancer,
 the database only from the tasks."""
+
 from dataclasses import dataclass, field
-from typing import Optional
 
 import pulumi
 import pulumi_aws as aws
@@ -28,9 +28,9 @@ class SecurityGroupsArgs:
 class SecurityGroups(pulumi.ComponentResource):
     load_balancer_id: pulumi.Output[str]
     tasks_id: pulumi.Output[str]
-    database_id: Optional[pulumi.Output[str]]
+    database_id: pulumi.Output[str] | None
 
-    def __init__(self, name: str, args: SecurityGroupsArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: SecurityGroupsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("nodered-scale:aws:SecurityGroups", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
 
@@ -38,7 +38,11 @@ class SecurityGroups(pulumi.ComponentResource):
             # No inline rules: each rule is its own resource below (and the provider drops AWS's
             # default allow-all egress), so what a group lets through is exactly what is listed here.
             return aws.ec2.SecurityGroup(
-                f"{name}-{suffix}", vpc_id=args.vpc_id, description=description, tags={"Name": f"{name}-{suffix}"}, opts=child
+                f"{name}-{suffix}",
+                vpc_id=args.vpc_id,
+                description=description,
+                tags={"Name": f"{name}-{suffix}"},
+                opts=child,
             )
 
         alb = group("alb", "nodered-scale load balancer: listeners from the allowed CIDRs")
@@ -100,4 +104,6 @@ class SecurityGroups(pulumi.ComponentResource):
                 opts=pulumi.ResourceOptions(parent=db),
             )
             self.database_id = db.id
-        self.register_outputs({"loadBalancer": self.load_balancer_id, "tasks": self.tasks_id, "database": self.database_id})
+        self.register_outputs(
+            {"loadBalancer": self.load_balancer_id, "tasks": self.tasks_id, "database": self.database_id}
+        )

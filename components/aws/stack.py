@@ -1,7 +1,7 @@
 """The whole aws target: image in ECR, VPC, security groups, database, secrets, load balancer, and the
 editor and worker services on ECS Fargate."""
+
 from dataclasses import dataclass
-from typing import Optional
 
 import pulumi
 import pulumi_aws as aws
@@ -10,7 +10,6 @@ from stack_config import StackConfig
 
 from ..nodered_environment import plain_environment, role_secrets, secret_values
 from ..secrets import StackSecrets, StackSecretsArgs
-
 from . import container
 from .autoscaling import ServiceAutoscaling, ServiceAutoscalingArgs
 from .documentdb import DocumentDb, DocumentDbArgs
@@ -38,7 +37,7 @@ class AwsStack(pulumi.ComponentResource):
     load_balancer_dns_name: pulumi.Output[str]
     image_ref: pulumi.Output[str]
 
-    def __init__(self, name: str, args: AwsStackArgs, opts: Optional[pulumi.ResourceOptions] = None):
+    def __init__(self, name: str, args: AwsStackArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("nodered-scale:aws:AwsStack", name, None, opts)
         config, aws_config = args.config, args.config.aws
         prefix = f"{pulumi.get_project()}-{pulumi.get_stack()}"
@@ -47,7 +46,9 @@ class AwsStack(pulumi.ComponentResource):
         provider = aws.Provider(
             f"{name}-aws",
             region=aws_config.region or pulumi.Config("aws").get("region"),
-            default_tags=aws.ProviderDefaultTagsArgs(tags={"project": pulumi.get_project(), "stack": pulumi.get_stack()}),
+            default_tags=aws.ProviderDefaultTagsArgs(
+                tags={"project": pulumi.get_project(), "stack": pulumi.get_stack()}
+            ),
             opts=pulumi.ResourceOptions(parent=self),
         )
         child = pulumi.ResourceOptions(parent=self, providers={"aws": provider})

@@ -1,7 +1,7 @@
 """docker target: a MongoDB replica set (change streams need one) with auth, on named volumes."""
+
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
 
 import pulumi
 import pulumi_docker as docker
@@ -25,7 +25,7 @@ class MongoReplicaSetArgs:
     network: PrivateNetwork
     prefix: str  # Docker names: containers and volumes
     database: str = DATABASE
-    publish_port: Optional[int] = None  # member 0 on the host, for debugging only
+    publish_port: int | None = None  # member 0 on the host, for debugging only
 
 
 class MongoReplicaSet(pulumi.ComponentResource):
@@ -49,11 +49,19 @@ class MongoReplicaSet(pulumi.ComponentResource):
         hosts = [f"{args.prefix}-mongo-{i}" for i in range(args.members)]
         wanted = ",".join(f"{h}:{PORT}" for h in hosts)
         uploads = [
-            docker.ContainerUploadArgs(file="/usr/local/bin/nodered-scale-mongo-start.sh", content=(SCRIPTS / "start.sh").read_text(), executable=True),
-            docker.ContainerUploadArgs(file="/etc/mongo-replica-set.js", content=(SCRIPTS / "replica_set.js").read_text()),
-            docker.ContainerUploadArgs(file="/docker-entrypoint-initdb.d/app_user.js", content=(SCRIPTS / "app_user.js").read_text()),
+            docker.ContainerUploadArgs(
+                file="/usr/local/bin/nodered-scale-mongo-start.sh",
+                content=(SCRIPTS / "start.sh").read_text(),
+                executable=True,
+            ),
+            docker.ContainerUploadArgs(
+                file="/etc/mongo-replica-set.js", content=(SCRIPTS / "replica_set.js").read_text()
+            ),
+            docker.ContainerUploadArgs(
+                file="/docker-entrypoint-initdb.d/app_user.js", content=(SCRIPTS / "app_user.js").read_text()
+            ),
         ]
-        health = "mongosh --quiet --norc -u \"$MONGO_INITDB_ROOT_USERNAME\" -p \"$MONGO_INITDB_ROOT_PASSWORD\" --authenticationDatabase admin /etc/mongo-replica-set.js"
+        health = 'mongosh --quiet --norc -u "$MONGO_INITDB_ROOT_USERNAME" -p "$MONGO_INITDB_ROOT_PASSWORD" --authenticationDatabase admin /etc/mongo-replica-set.js'
 
         self.containers = []
         # Members 1.. first: member 0 initiates the set and adds them, so they must already run.
@@ -90,11 +98,20 @@ class MongoReplicaSet(pulumi.ComponentResource):
                 envs=pulumi.Output.secret(envs),
                 uploads=uploads,
                 volumes=[docker.ContainerVolumeArgs(volume_name=volume.name, container_path="/data/db")],
-                networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=args.network.name, ipv4_address=args.network.mongo_ip(index))],
+                networks_advanced=[
+                    docker.ContainerNetworksAdvancedArgs(
+                        name=args.network.name, ipv4_address=args.network.mongo_ip(index)
+                    )
+                ],
                 ports=ports,
                 restart="unless-stopped",
                 healthcheck=docker.ContainerHealthcheckArgs(
-                    tests=["CMD-SHELL", health], interval="5s", timeout="10s", start_period="60s", start_interval="1s", retries=12
+                    tests=["CMD-SHELL", health],
+                    interval="5s",
+                    timeout="10s",
+                    start_period="60s",
+                    start_interval="1s",
+                    retries=12,
                 ),
                 # Member 0 is healthy once the set has a primary: Node-RED starts after that.
                 wait=reconciler,
@@ -107,7 +124,9 @@ class MongoReplicaSet(pulumi.ComponentResource):
 
         self.url = pulumi.Output.secret(
             app_password.result.apply(
-                lambda pw: f"mongodb://{APP_USER}:{pw}@{wanted}/{args.database}?replicaSet={REPLICA_SET}&authSource=admin"
+                lambda pw: (
+                    f"mongodb://{APP_USER}:{pw}@{wanted}/{args.database}?replicaSet={REPLICA_SET}&authSource=admin"
+                )
             )
         )
         self.register_outputs({"url": self.url})

@@ -1,6 +1,7 @@
 """docker target: Node-RED containers, the editor and the workers (same image, role from the environment)."""
+
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Mapping
 
 import pulumi
 import pulumi_docker as docker
@@ -30,7 +31,7 @@ def as_env_list(plain: Mapping[str, str], secrets: Mapping[str, pulumi.Input[str
     """KEY=VALUE list for a container; secret whenever a secret is in it."""
     keys = list(secrets)
     return pulumi.Output.all(*secrets.values()).apply(
-        lambda values: [f"{k}={v}" for k, v in plain.items()] + [f"{k}={v}" for k, v in zip(keys, values)]
+        lambda values: [f"{k}={v}" for k, v in plain.items()] + [f"{k}={v}" for k, v in zip(keys, values, strict=False)]
     )
 
 
@@ -54,7 +55,11 @@ class NodeRedContainers(pulumi.ComponentResource):
             if args.role == "editor":
                 container_name, ip, child = f"{args.prefix}-editor", args.network.editor_ip, f"{name}"
             else:
-                container_name, ip, child = f"{args.prefix}-worker-{index}", args.network.worker_ip(index), f"{name}-{index}"
+                container_name, ip, child = (
+                    f"{args.prefix}-worker-{index}",
+                    args.network.worker_ip(index),
+                    f"{name}-{index}",
+                )
             # The status record of each instance is named after its container.
             plain = {**args.environment, "NODE_RED_INSTANCE_ID": container_name}
             docker.Container(
@@ -66,7 +71,12 @@ class NodeRedContainers(pulumi.ComponentResource):
                 networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=args.network.name, ipv4_address=ip)],
                 restart="unless-stopped",
                 healthcheck=docker.ContainerHealthcheckArgs(
-                    tests=healthcheck_command("readiness"), interval="10s", timeout="3s", start_period="60s", start_interval="1s", retries=3
+                    tests=healthcheck_command("readiness"),
+                    interval="10s",
+                    timeout="3s",
+                    start_period="60s",
+                    start_interval="1s",
+                    retries=3,
                 ),
                 # Graceful stop: Node-RED closes flows and its MongoDB connections on SIGTERM.
                 stop_signal="SIGTERM",

@@ -2,6 +2,7 @@
 
 Fixed addresses let the router list every worker by IP: nginx resolves names once at start, so a
 restarted container with a new address would otherwise be lost to it until nginx restarts."""
+
 import ipaddress
 from dataclasses import dataclass
 
@@ -52,4 +53,3 @@ class PrivateNetwork(pulumi.ComponentResource):
 
     def worker_ip(self, index: int) -> str:
         return self._address(WORKER_FIRST_HOST + index)
-

@@ -1,4 +1,5 @@
 """docker target: the nginx router, its config rendered by nginx/render.py from the worker addresses."""
+
 from dataclasses import dataclass
 
 import pulumi
@@ -35,12 +36,16 @@ class Router(pulumi.ComponentResource):
             name=args.container_name,
             image=image.image_id,
             uploads=[docker.ContainerUploadArgs(file=CONTAINER_CONFIG_PATH, content=self.config_text)],
-            networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=args.network.name, ipv4_address=args.network.router_ip)],
+            networks_advanced=[
+                docker.ContainerNetworksAdvancedArgs(name=args.network.name, ipv4_address=args.network.router_ip)
+            ],
             ports=[docker.ContainerPortArgs(internal=LISTEN_PORT, external=args.host_port)],
             restart="unless-stopped",
             healthcheck=docker.ContainerHealthcheckArgs(
                 tests=["CMD", "wget", "-q", "-O", "/dev/null", f"http://127.0.0.1:{LISTEN_PORT}{HEALTH_PATH}"],
-                interval="10s", timeout="3s", retries=3,
+                interval="10s",
+                timeout="3s",
+                retries=3,
             ),
             wait=True,
             wait_timeout=60,

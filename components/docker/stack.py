@@ -1,4 +1,5 @@
 """docker target: the whole stack on the local Docker engine."""
+
 from dataclasses import dataclass
 
 import pulumi
@@ -33,13 +34,20 @@ class DockerStack(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
 
         secrets = StackSecrets(f"{name}-secrets", StackSecretsArgs(config=config), opts=child)
-        network = PrivateNetwork(f"{name}-net", PrivateNetworkArgs(subnet=config.network.subnet, docker_name=f"{args.prefix}-net"), opts=child)
+        network = PrivateNetwork(
+            f"{name}-net",
+            PrivateNetworkArgs(subnet=config.network.subnet, docker_name=f"{args.prefix}-net"),
+            opts=child,
+        )
         image = NodeRedImage(f"{name}-nodered", NodeRedImageArgs(config=config.image, platform=None), opts=child)
         mongo = MongoReplicaSet(
             f"{name}-mongo",
             MongoReplicaSetArgs(
-                members=config.mongo.members, image=config.mongo.image, network=network,
-                prefix=args.prefix, publish_port=config.mongo.publish_port,
+                members=config.mongo.members,
+                image=config.mongo.image,
+                network=network,
+                prefix=args.prefix,
+                publish_port=config.mongo.publish_port,
             ),
             opts=child,
         )
@@ -53,8 +61,14 @@ class DockerStack(pulumi.ComponentResource):
             return NodeRedContainers(
                 f"{name}-{role}",
                 NodeRedContainersArgs(
-                    role=role, replicas=replicas, image=image.image_ref, network=network, prefix=args.prefix,
-                    environment=environment, secrets=secret_env, depends_on=mongo.containers,
+                    role=role,
+                    replicas=replicas,
+                    image=image.image_ref,
+                    network=network,
+                    prefix=args.prefix,
+                    environment=environment,
+                    secrets=secret_env,
+                    depends_on=mongo.containers,
                 ),
                 opts=child,
             )
@@ -64,9 +78,13 @@ class DockerStack(pulumi.ComponentResource):
         Router(
             f"{name}-router",
             RouterArgs(
-                image=config.router.image, network=network, container_name=f"{args.prefix}-router",
-                workers=workers.addresses, editor=editor.addresses[0],
-                http_node_root=config.http_node_root, host_port=config.router.port,
+                image=config.router.image,
+                network=network,
+                container_name=f"{args.prefix}-router",
+                workers=workers.addresses,
+                editor=editor.addresses[0],
+                http_node_root=config.http_node_root,
+                host_port=config.router.port,
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[editor, workers]),
         )
@@ -75,4 +93,6 @@ class DockerStack(pulumi.ComponentResource):
         self.editor_url = pulumi.Output.from_input(f"{base}/")
         self.api_base_url = pulumi.Output.from_input(f"{base}{config.http_node_root}")
         self.worker_count = pulumi.Output.from_input(config.workers.replicas)
-        self.register_outputs({"editorUrl": self.editor_url, "apiBaseUrl": self.api_base_url, "workerCount": self.worker_count})
+        self.register_outputs(
+            {"editorUrl": self.editor_url, "apiBaseUrl": self.api_base_url, "workerCount": self.worker_count}
+        )

@@ -3,6 +3,7 @@
 No browser download and no extra driver package: Chromium is started with a fresh profile and a
 remote-debugging port on loopback, and this module speaks the protocol to one page.
 """
+
 from __future__ import annotations
 
 import base64
@@ -18,10 +19,21 @@ from pathlib import Path
 import requests
 import websocket
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage", "--no-default-browser-check", "--remote-debugging-address=127.0.0.1",
-         "--remote-debugging-port=0", "--window-size=1400,900"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+    "--no-default-browser-check",
+    "--remote-debugging-address=127.0.0.1",
+    "--remote-debugging-port=0",
+    "--window-size=1400,900",
+]
 
 
 def chromium_path() -> str | None:
@@ -38,12 +50,17 @@ class Browser:
         self.profile = tempfile.mkdtemp(prefix="chromium-profile-")
         self.log_path = Path(self.profile + ".log")
         self._log = open(self.log_path, "wb")
-        self.proc = subprocess.Popen([executable, *FLAGS, f"--user-data-dir={self.profile}", "about:blank"],
-                                     stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True)
+        self.proc = subprocess.Popen(
+            [executable, *FLAGS, f"--user-data-dir={self.profile}", "about:blank"],
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
         port = self._debug_port(timeout)
         page = self._page_target(port, timeout)
-        self.ws = websocket.create_connection(page["webSocketDebuggerUrl"], timeout=timeout,
-                                              suppress_origin=True, enable_multithread=True)
+        self.ws = websocket.create_connection(
+            page["webSocketDebuggerUrl"], timeout=timeout, suppress_origin=True, enable_multithread=True
+        )
         self.events: list[dict] = []
         self._results: dict[int, dict] = {}
         self._cv = threading.Condition()
@@ -132,8 +149,7 @@ class Browser:
         self.wait_event("Page.loadEventFired", timeout=timeout, since=mark)
 
     def eval(self, expression: str, timeout: float = 30.0):
-        r = self.send("Runtime.evaluate", timeout=timeout, expression=expression, returnByValue=True,
-                      awaitPromise=True)
+        r = self.send("Runtime.evaluate", timeout=timeout, expression=expression, returnByValue=True, awaitPromise=True)
         if "exceptionDetails" in r:
             raise RuntimeError(f"page script failed: {r['exceptionDetails']}")
         return r["result"].get("value")
@@ -154,10 +170,17 @@ class Browser:
         box = self.wait_for(
             f"(() => {{ const e = document.querySelector({json.dumps(selector)}); if (!e) return null;"
             " const r = e.getBoundingClientRect(); if (!r.width || !r.height) return null;"
-            " return {x: r.left + r.width / 2, y: r.top + r.height / 2}; })()")
+            " return {x: r.left + r.width / 2, y: r.top + r.height / 2}; })()"
+        )
         for kind in ("mouseMoved", "mousePressed", "mouseReleased"):
-            self.send("Input.dispatchMouseEvent", type=kind, x=box["x"], y=box["y"], button="left",
-                      clickCount=0 if kind == "mouseMoved" else 1)
+            self.send(
+                "Input.dispatchMouseEvent",
+                type=kind,
+                x=box["x"],
+                y=box["y"],
+                button="left",
+                clickCount=0 if kind == "mouseMoved" else 1,
+            )
 
     def type_into(self, selector: str, text: str) -> None:
         """Focus the field by clicking it, then type the text as keyboard input."""
@@ -194,7 +217,7 @@ class Browser:
         shutil.rmtree(self.profile, ignore_errors=True)
         self.log_path.unlink(missing_ok=True)
 
-    def __enter__(self) -> "Browser":
+    def __enter__(self) -> Browser:
         return self
 
     def __exit__(self, *exc) -> None:

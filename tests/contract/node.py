@@ -1,4 +1,5 @@
 """Running the image's Node scripts (settings.js, healthcheck.js) from a test."""
+
 import json
 import shutil
 import subprocess
@@ -24,7 +25,11 @@ def load_settings(*envs: dict[str, str]) -> list[dict]:
         missing_tool(f"{IMAGE}/node_modules is not installed (cd nodered_image && npm ci)")
     done = subprocess.run(
         [node(), str(RECORDER), str(IMAGE / "settings.js")],
-        input=json.dumps([{"env": env} for env in envs]), capture_output=True, text=True, timeout=120, cwd=IMAGE,
+        input=json.dumps([{"env": env} for env in envs]),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=IMAGE,
     )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)

@@ -3,6 +3,7 @@ docker target, ECS task definitions), against a small HTTP server on loopback.
 
 Guards: an instance reported healthy while it answers 503 or nothing, and a hung instance whose check
 hangs too (Docker and ECS then count a timeout, not the failure the script must report itself)."""
+
 import http.server
 import socket
 import subprocess
@@ -54,8 +55,9 @@ def closed_port() -> int:
 
 
 def check(port: int, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([node(), str(SCRIPT), *args], env={"PORT": str(port)}, capture_output=True, text=True,
-                          timeout=TIMEOUT_S + 10)
+    return subprocess.run(
+        [node(), str(SCRIPT), *args], env={"PORT": str(port)}, capture_output=True, text=True, timeout=TIMEOUT_S + 10
+    )
 
 
 @pytest.mark.parametrize(
@@ -99,4 +101,3 @@ def test_a_server_that_never_answers_is_unhealthy_once_the_timeout_is_up():
 def test_an_unknown_probe_is_refused():
     done = check(closed_port(), "startup")
     assert done.returncode == 1 and "usage" in done.stderr
-

@@ -3,6 +3,7 @@
 Guards: a deploy target giving a role a variable the image does not read for it (the editor login on
 workers), a secret put into plain environment, and an image whose health check, port or CA bundle is
 not where the contract (and so every deploy target) says."""
+
 import re
 
 import pytest
@@ -22,29 +23,55 @@ def test_the_defaults_deployed_stacks_rely_on_stay():
 
 
 def test_each_role_gets_the_secrets_it_needs_and_only_those():
-    assert contract.secret_variables("editor") == ("MONGO_URL", "NODE_RED_CREDENTIAL_SECRET", "NODE_RED_EDITOR_PASSWORD")
+    assert contract.secret_variables("editor") == (
+        "MONGO_URL",
+        "NODE_RED_CREDENTIAL_SECRET",
+        "NODE_RED_EDITOR_PASSWORD",
+    )
     assert contract.secret_variables("worker") == ("MONGO_URL", "NODE_RED_CREDENTIAL_SECRET")
     with pytest.raises(ValueError, match="role"):
         contract.secret_variables("admin")
 
 
 def test_the_same_arguments_build_each_roles_own_environment():
-    args = dict(http_node_root="/api", editor_user="ops", instance_id="i-1", keepalive_seconds=125,
-                tls_ca_file=contract.DOCUMENTDB_CA_FILE, enable_change_streams=True)
-    common = {"NODE_RED_INSTANCE_ID": "i-1", "MONGO_DB": contract.DATABASE, "NODE_RED_HTTP_NODE_ROOT": "/api", "PORT": "1880",
-              "NODE_RED_KEEPALIVE_SECONDS": "125", "MONGO_TLS_CA_FILE": "/etc/ssl/certs/rds-global-bundle.pem"}
+    args = dict(
+        http_node_root="/api",
+        editor_user="ops",
+        instance_id="i-1",
+        keepalive_seconds=125,
+        tls_ca_file=contract.DOCUMENTDB_CA_FILE,
+        enable_change_streams=True,
+    )
+    common = {
+        "NODE_RED_INSTANCE_ID": "i-1",
+        "MONGO_DB": contract.DATABASE,
+        "NODE_RED_HTTP_NODE_ROOT": "/api",
+        "PORT": "1880",
+        "NODE_RED_KEEPALIVE_SECONDS": "125",
+        "MONGO_TLS_CA_FILE": "/etc/ssl/certs/rds-global-bundle.pem",
+    }
     assert contract.environment("worker", **args) == {"NODE_RED_ROLE": "worker", **common}
     assert contract.environment("editor", **args) == {
-        "NODE_RED_ROLE": "editor", **common, "NODE_RED_EDITOR_USER": "ops", "MONGO_ENABLE_CHANGE_STREAMS": "true",
+        "NODE_RED_ROLE": "editor",
+        **common,
+        "NODE_RED_EDITOR_USER": "ops",
+        "MONGO_ENABLE_CHANGE_STREAMS": "true",
     }
 
 
 def test_optional_variables_are_left_to_the_images_defaults():
     assert contract.environment("worker") == {
-        "NODE_RED_ROLE": "worker", "MONGO_DB": contract.DATABASE, "NODE_RED_HTTP_NODE_ROOT": "/red-nodes", "PORT": "1880",
+        "NODE_RED_ROLE": "worker",
+        "MONGO_DB": contract.DATABASE,
+        "NODE_RED_HTTP_NODE_ROOT": "/red-nodes",
+        "PORT": "1880",
     }
-    assert contract.environment("worker", extra={"NODE_RED_USER_DIR": "/tmp/w", "NODE_RED_LISTEN_HOST": "127.0.0.1"}) == {
-        **contract.environment("worker"), "NODE_RED_USER_DIR": "/tmp/w", "NODE_RED_LISTEN_HOST": "127.0.0.1",
+    assert contract.environment(
+        "worker", extra={"NODE_RED_USER_DIR": "/tmp/w", "NODE_RED_LISTEN_HOST": "127.0.0.1"}
+    ) == {
+        **contract.environment("worker"),
+        "NODE_RED_USER_DIR": "/tmp/w",
+        "NODE_RED_LISTEN_HOST": "127.0.0.1",
     }
 
 
@@ -122,7 +149,7 @@ def test_the_readme_table_lists_exactly_the_contracts_variables():
     rows = [line for line in section.splitlines() if line.startswith("| `")]
     listed = [re.match(r"\| `([A-Z_]+)` \|", row).group(1) for row in rows]
     assert sorted(listed) == sorted(contract.VARIABLES)
-    for row, name in zip(rows, listed):
+    for row, name in zip(rows, listed, strict=False):
         roles = row.split("|")[2].strip()
         variable = contract.VARIABLES[name]
         assert roles == ("both" if set(variable.roles) == set(contract.ROLES) else variable.roles[0]), name

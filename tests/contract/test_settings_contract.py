@@ -5,6 +5,7 @@ Guards: a variable the image reads that nobody documents or deploys (or one a ta
 image ignores), and a stack whose httpNodeRoot the config and router accept but the image refuses to
 start with, or the other way round (e.g. "/red-nodes/" or "/auth" once passed the router and broke
 the editor's login)."""
+
 import pytest
 
 import nodered_contract as contract
@@ -60,8 +61,15 @@ def test_unset_variables_take_the_contracts_defaults():
 
 def test_what_the_deploy_targets_set_is_what_settings_uses():
     env = contract.environment(
-        "editor", http_node_root="/api/v1", editor_user="ops", database="flows", port=1999, instance_id="ed-1",
-        keepalive_seconds=125, tls_ca_file=contract.DOCUMENTDB_CA_FILE, enable_change_streams=True,
+        "editor",
+        http_node_root="/api/v1",
+        editor_user="ops",
+        database="flows",
+        port=1999,
+        instance_id="ed-1",
+        keepalive_seconds=125,
+        tls_ca_file=contract.DOCUMENTDB_CA_FILE,
+        enable_change_streams=True,
     )
     worker_env = contract.environment("worker", http_node_root="/api/v1", editor_user="ops", enable_change_streams=True)
     editor, worker = load_settings(
@@ -69,8 +77,14 @@ def test_what_the_deploy_targets_set_is_what_settings_uses():
     )
     assert editor["error"] is None and worker["error"] is None
     expected = {
-        "httpNodeRoot": "/api/v1", "editorUser": "ops", "database": "flows", "uiPort": 1999, "instanceId": "ed-1",
-        "keepAliveSeconds": 125, "tlsCAFile": contract.DOCUMENTDB_CA_FILE, "enableChangeStreams": True,
+        "httpNodeRoot": "/api/v1",
+        "editorUser": "ops",
+        "database": "flows",
+        "uiPort": 1999,
+        "instanceId": "ed-1",
+        "keepAliveSeconds": 125,
+        "tlsCAFile": contract.DOCUMENTDB_CA_FILE,
+        "enableChangeStreams": True,
     }
     assert {k: editor["settings"][k] for k in expected} == expected
     assert (worker["settings"]["httpNodeRoot"], worker["settings"]["enableChangeStreams"]) == ("/api/v1", False)
@@ -108,8 +122,10 @@ ROOTS = [
 
 
 def test_settings_and_python_accept_and_refuse_the_same_http_node_roots():
-    results = load_settings(*({**BASE, "NODE_RED_ROLE": "worker", "NODE_RED_HTTP_NODE_ROOT": root} for root, _ in ROOTS))
-    for (root, accepted), result in zip(ROOTS, results):
+    results = load_settings(
+        *({**BASE, "NODE_RED_ROLE": "worker", "NODE_RED_HTTP_NODE_ROOT": root} for root, _ in ROOTS)
+    )
+    for (root, accepted), result in zip(ROOTS, results, strict=False):
         try:
             contract.validate_http_node_root(root)
             python = True

@@ -5,6 +5,7 @@ during the swap must still get its answer (from the old or the new flows), never
 from a missing route, or no answer at all. One worker on its own, without the router:
 tests/system/test_flow_swap_under_load.py.
 """
+
 from __future__ import annotations
 
 import json
@@ -31,7 +32,8 @@ def test_no_request_fails_or_hangs_while_deploying(own_stack):
         time.sleep(1)
         outcomes = load.stop()
     failed = [o for o in outcomes if not o.ok]
-    assert failed == [], (f"{len(failed)} of {len(outcomes)} requests failed: "
-                          f"{[(o.status, o.error or o.body[:80]) for o in failed[:5]]}")
+    assert failed == [], (
+        f"{len(failed)} of {len(outcomes)} requests failed: {[(o.status, o.error or o.body[:80]) for o in failed[:5]]}"
+    )
     served = {json.loads(o.body)["marker"] for o in outcomes}
     assert markers[-1] in served

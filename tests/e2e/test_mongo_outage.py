@@ -1,4 +1,5 @@
 """MongoDB restarted under load: workers keep serving what they run, and catch up once it is back."""
+
 from __future__ import annotations
 
 import json
@@ -40,8 +41,12 @@ def test_workers_serve_through_a_mongodb_restart_and_take_the_next_deploy(own_mo
     assert {a["port"] for a in answers} == {w.port for w in stack.workers}
 
     # The status command, on the live deployment's database, agrees.
-    p = subprocess.run([sys.executable, "-m", "nodered_status", "--mongo-url", stack.mongo.url, "--db", stack.db],
-                       capture_output=True, text=True, timeout=60)
+    p = subprocess.run(
+        [sys.executable, "-m", "nodered_status", "--mongo-url", stack.mongo.url, "--db", stack.db],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert p.returncode == 0, p.stdout + p.stderr
     assert f"IN SYNC: all {len(stack.workers)} workers run revision {rev}" in p.stdout
     for inst in [stack.editor, *stack.workers]:

@@ -1,4 +1,5 @@
 """Scaling the workers re-renders the router's config and reloads nginx: no request is lost either way."""
+
 from __future__ import annotations
 
 import json

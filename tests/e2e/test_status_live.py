@@ -1,4 +1,5 @@
 """The status command against a running deployment's database (records written by the instances)."""
+
 from __future__ import annotations
 
 import json
@@ -14,8 +15,9 @@ from local_stack.flows import whoami_flow
 def status(stack, *args):
     env = {k: v for k, v in os.environ.items() if k not in ("MONGO_URL", "MONGO_DB")}
     env.update({"MONGO_URL": stack.mongo.url, "MONGO_DB": stack.db})
-    return subprocess.run([sys.executable, "-m", "nodered_status", *args], capture_output=True, text=True,
-                          timeout=60, env=env)
+    return subprocess.run(
+        [sys.executable, "-m", "nodered_status", *args], capture_output=True, text=True, timeout=60, env=env
+    )
 
 
 def test_status_lists_the_live_instances_and_says_in_sync(own_stack):
@@ -45,13 +47,13 @@ def test_status_names_a_frozen_worker_behind_then_stale_and_clears_once_it_catch
         p = status(stack, "--stale-after", "300")
         assert p.returncode == 1, p.stdout
         assert f"NOT IN SYNC: {len(stack.workers) - 1} of {len(stack.workers)} workers run revision {rev}" in p.stdout
-        line = next(l for l in p.stdout.splitlines() if l.startswith(frozen.instance_id + " "))
+        line = next(ln for ln in p.stdout.splitlines() if ln.startswith(frozen.instance_id + " "))
         assert line.endswith("behind"), line
 
         time.sleep(4)  # no status write from the frozen worker meanwhile
         p = status(stack, "--stale-after", "3")
         assert p.returncode == 1
-        line = next(l for l in p.stdout.splitlines() if l.startswith(frozen.instance_id + " "))
+        line = next(ln for ln in p.stdout.splitlines() if ln.startswith(frozen.instance_id + " "))
         assert line.endswith("stale"), line
     finally:
         frozen.resume()

@@ -1,4 +1,5 @@
 """The deployed system as a user reaches it: everything through the router (nginx, rendered config)."""
+
 from __future__ import annotations
 
 import json
@@ -34,8 +35,11 @@ def test_login_and_deploy_through_router_then_every_worker_serves_the_endpoint(s
 
 def test_flow_with_credentials_works_through_router(shared_stack):
     stack = shared_stack
-    stack.deploy(credentials_flow("api-user", "pa55-" + uuid.uuid4().hex[:6],
-                                  http_node_root=stack.http_node_root, path="/secure"))
+    stack.deploy(
+        credentials_flow(
+            "api-user", "pa55-" + uuid.uuid4().hex[:6], http_node_root=stack.http_node_root, path="/secure"
+        )
+    )
     # Each worker decrypts the credentials the editor stored; 9 requests reach all 3 of them.
     for _ in range(9):
         r = requests.get(stack.router.api_url + "/secure", timeout=10)
@@ -84,9 +88,17 @@ def test_workers_have_no_admin_api_on_their_own_ports(shared_stack):
             assert r.status_code == 404, f"{w.instance_id} GET {path}: {r.status_code} {r.text[:200]}"
         r = requests.post(w.url + "/flows", json={"flows": []}, headers=auth, timeout=10)
         assert r.status_code == 404
-        r = requests.post(w.url + "/auth/token", timeout=10, data={
-            "client_id": "node-red-admin", "grant_type": "password", "scope": "*",
-            "username": stack.editor_user, "password": stack.editor_password})
+        r = requests.post(
+            w.url + "/auth/token",
+            timeout=10,
+            data={
+                "client_id": "node-red-admin",
+                "grant_type": "password",
+                "scope": "*",
+                "username": stack.editor_user,
+                "password": stack.editor_password,
+            },
+        )
         assert r.status_code == 404
 
 
@@ -107,8 +119,7 @@ def test_nothing_under_the_router_reaches_a_worker_admin_api(shared_stack):
     workers = set(stack.worker_addresses)
     editor = f"127.0.0.1:{stack.editor.port}"
     entries = stack.router.access_log()
-    outside = [e for e in entries if not e["uri"].startswith(stack.http_node_root + "/")
-               and e["upstream_addr"]]
+    outside = [e for e in entries if not e["uri"].startswith(stack.http_node_root + "/") and e["upstream_addr"]]
     assert outside, "no request outside httpNodeRoot was logged"
     for e in outside:
         tried = {a.strip() for a in e["upstream_addr"].split(",")}

@@ -10,6 +10,7 @@ worker when it died (at most one per client thread), and no request, GET or POST
 the router has seen the failures (the detection window). After fail_timeout
 nginx tries the worker again, so a restarted worker gets traffic without reloading the router.
 """
+
 from __future__ import annotations
 
 import json
@@ -43,8 +44,10 @@ def test_killed_worker_is_routed_around_and_restarted_worker_gets_traffic_again(
 
     url = stack.router.api_url + "/whoami"
     # POSTs too: nginx never resends one that reached a worker, but does when the connect failed.
-    with Load(url, threads=THREADS, interval=0.01) as load, \
-            Load(url, threads=1, interval=0.02, method="POST", body={}) as posts:
+    with (
+        Load(url, threads=THREADS, interval=0.01) as load,
+        Load(url, threads=1, interval=0.02, method="POST", body={}) as posts,
+    ):
         time.sleep(2)
         before = load.snapshot()
         assert before and all(o.ok for o in before), describe([o for o in before if not o.ok])
@@ -56,13 +59,16 @@ def test_killed_worker_is_routed_around_and_restarted_worker_gets_traffic_again(
         after_kill = [o for o in load.snapshot() if o.at >= killed_at]
         in_window = [o for o in after_kill if o.at < killed_at + DETECTION_WINDOW and not o.ok]
         late = [o for o in after_kill if o.at >= killed_at + DETECTION_WINDOW and not o.ok]
-        print(f"\nfailures in the {DETECTION_WINDOW}s detection window: {len(in_window)}; after it: {len(late)};"
-              f" requests after kill: {len(after_kill)}")
+        print(
+            f"\nfailures in the {DETECTION_WINDOW}s detection window: {len(in_window)}; after it: {len(late)};"
+            f" requests after kill: {len(after_kill)}"
+        )
         assert len(in_window) <= THREADS, describe(in_window)
         assert late == [], describe(late)
         late_posts = posts.failures(since=killed_at + DETECTION_WINDOW)
-        print(f"POST failures after the kill: {len(posts.failures(since=killed_at))}, after the window: "
-              f"{len(late_posts)}")
+        print(
+            f"POST failures after the kill: {len(posts.failures(since=killed_at))}, after the window: {len(late_posts)}"
+        )
         assert late_posts == [], describe(late_posts)
         served = [o for o in after_kill if o.at >= killed_at + DETECTION_WINDOW]
         assert len(served) > 50 and ports(served) == others

@@ -1,6 +1,7 @@
 """A port the local stack wants that another process holds: it fails loudly, naming the port, and never
 passes for ready because that other process answers there (the user would then talk to someone else's
 stack: another local stack, a left-over run, any server on that port)."""
+
 from __future__ import annotations
 
 import subprocess

@@ -1,4 +1,5 @@
 """`python -m local_stack up`: the by-hand local stack starts, serves, and Ctrl-C stops all of it."""
+
 from __future__ import annotations
 
 import os
@@ -33,8 +34,9 @@ def test_up_prints_urls_serves_the_demo_flow_and_stops_on_ctrl_c():
         assert f"router        http://127.0.0.1:{port}" in text
         ports = [int(p) for p in re.findall(r"^(?:editor|worker-\d)\s+http://127\.0\.0\.1:(\d+)", text, re.M)]
         assert len(ports) == 3
-        answered = {requests.get(f"http://127.0.0.1:{port}/red-nodes/hello", timeout=10).json()["workerPort"]
-                    for _ in range(4)}
+        answered = {
+            requests.get(f"http://127.0.0.1:{port}/red-nodes/hello", timeout=10).json()["workerPort"] for _ in range(4)
+        }
         assert answered == set(ports[1:])
 
         own_mongo = re.findall(r"^mongodb\s+mongodb://127\.0\.0\.1:(\d+)/\?directConnection", text, re.M)
@@ -53,4 +55,3 @@ def test_up_prints_urls_serves_the_demo_flow_and_stops_on_ctrl_c():
         assert {p: listeners(p) for p in [port, *ports, *map(int, own_mongo)] if listeners(p)} == {}
     finally:
         stop(proc)
-

@@ -5,8 +5,8 @@ import shutil
 
 import pytest
 
-from nginx.render import render
 from local_stack.nginx_process import check_config, make_runtime_dir
+from nginx.render import render
 
 
 @pytest.fixture

@@ -168,6 +168,7 @@ def test_a_custom_node_root_routes_only_its_own_paths(nginx_bin, make_stubs, htt
     workers = make_stubs(2)
     editor = make_stubs(1, "editor")[0]
     with Router([w.address for w in workers], editor.address, "/api/v1.2", nginx_bin=nginx_bin) as router:
+
         def who(path):
             return http.get(router.url + path).json()["id"]
 
@@ -193,8 +194,9 @@ def test_access_log_stays_json_for_odd_requests(stack):
                 pass
 
     def odd_and_bad(entries):  # every line parses as JSON
-        return (any(e["user_agent"].startswith('odd "agent" \\') for e in entries)
-                and any(e["status"] == "400" for e in entries))
+        return any(e["user_agent"].startswith('odd "agent" \\') for e in entries) and any(
+            e["status"] == "400" for e in entries
+        )
 
     assert odd_and_bad(router.access_log(until=odd_and_bad))
 

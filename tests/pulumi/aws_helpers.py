@@ -1,4 +1,5 @@
 """Reading the aws target's resources out of a mock run: the example stack's config, containers, rules."""
+
 import json
 from pathlib import Path
 from typing import Any
@@ -43,7 +44,7 @@ DOCKER_IMAGE = "docker:index/image:Image"
 def example_config() -> dict[str, Any]:
     """The example stack file's config, namespace stripped, plus the secrets a user would set."""
     document = yaml.safe_load(Path(EXAMPLE).read_text())
-    config = {key[len(NAMESPACE):]: value for key, value in document["config"].items() if key.startswith(NAMESPACE)}
+    config = {key[len(NAMESPACE) :]: value for key, value in document["config"].items() if key.startswith(NAMESPACE)}
     return {**config, **USER_SECRETS}
 
 

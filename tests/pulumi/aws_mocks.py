@@ -1,5 +1,6 @@
 """Canned AWS answers for the mock program runner: invokes (zones, region, ECR token, subnets) and the outputs
 AWS would compute (names, endpoints, DNS names). Importing this module registers them."""
+
 import hashlib
 
 from . import mock_program
@@ -25,12 +26,21 @@ SUBNETS = {
 
 def _subnet(args: dict) -> dict:
     vpc, zone = SUBNETS[args["id"]]
-    return {"id": args["id"], "vpcId": vpc, "availabilityZone": zone, "arn": f"arn:aws:ec2:{REGION}:{ACCOUNT}:subnet/{args['id']}"}
+    return {
+        "id": args["id"],
+        "vpcId": vpc,
+        "availabilityZone": zone,
+        "arn": f"arn:aws:ec2:{REGION}:{ACCOUNT}:subnet/{args['id']}",
+    }
 
 
 mock_program.CALLS.update(
     {
-        "aws:index/getAvailabilityZones:getAvailabilityZones": lambda args: {"id": REGION, "names": ZONES, "zoneIds": ZONES},
+        "aws:index/getAvailabilityZones:getAvailabilityZones": lambda args: {
+            "id": REGION,
+            "names": ZONES,
+            "zoneIds": ZONES,
+        },
         "aws:index/getRegion:getRegion": lambda args: {"id": REGION, "name": REGION, "region": REGION},
         "aws:ecr/getAuthorizationToken:getAuthorizationToken": lambda args: {
             "id": ACCOUNT,
@@ -64,10 +74,15 @@ for _type in (
 
 mock_program.COMPUTED.setdefault(
     "aws:ecr/repository:Repository",
-    lambda name, inputs: {"name": name, "registryId": ACCOUNT, "repositoryUrl": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{name}"},
+    lambda name, inputs: {
+        "name": name,
+        "registryId": ACCOUNT,
+        "repositoryUrl": f"{ACCOUNT}.dkr.ecr.{REGION}.amazonaws.com/{name}",
+    },
 )
 mock_program.COMPUTED.setdefault(
-    "aws:docdb/cluster:Cluster", lambda name, inputs: {"endpoint": DOCDB_ENDPOINT, "port": 27017, "clusterIdentifier": name}
+    "aws:docdb/cluster:Cluster",
+    lambda name, inputs: {"endpoint": DOCDB_ENDPOINT, "port": 27017, "clusterIdentifier": name},
 )
 mock_program.COMPUTED.setdefault("aws:lb/loadBalancer:LoadBalancer", lambda name, inputs: {"dnsName": ALB_DNS})
 # Secrets Manager gives each stored value a new version id.
@@ -78,4 +93,6 @@ mock_program.COMPUTED.setdefault(
 mock_program.COMPUTED.setdefault(
     "random:index/randomPassword:RandomPassword", lambda name, inputs: {"result": f"generated-{name}-" + "x" * 16}
 )
-mock_program.COMPUTED.setdefault("random:index/randomId:RandomId", lambda name, inputs: {"hex": "0a1b2c3d", "b64Url": "CmssPQ"})
+mock_program.COMPUTED.setdefault(
+    "random:index/randomId:RandomId", lambda name, inputs: {"hex": "0a1b2c3d", "b64Url": "CmssPQ"}
+)

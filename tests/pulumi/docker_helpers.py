@@ -1,4 +1,5 @@
 """Views over a mocked docker-target program: containers by role, env as a dict, the router's config."""
+
 import re
 
 from .mock_program import Program, Resource

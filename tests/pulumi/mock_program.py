@@ -6,12 +6,14 @@ retainOnDelete, ignoreChanges, deleteBeforeReplace, the parent, dependencies and
 dependencies. `engine_urn` is the URN the Pulumi engine gives the resource (the whole chain of parent
 types); the mock monitor's own `urn` names only the direct parent's type.
 """
+
 import asyncio
 import json
 import runpy
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import pulumi
 from google.protobuf import empty_pb2
@@ -29,8 +31,14 @@ CALLS: dict[str, Callable[[dict], dict]] = {}
 last_registered: dict[tuple[str, str], dict] = {}
 # Outputs a provider would compute, by resource type (added to the state, not to the recorded inputs).
 COMPUTED: dict[str, Callable[[str, dict], dict]] = {
-    "docker:index/remoteImage:RemoteImage": lambda name, inputs: {"repoDigest": f"{inputs.get('name')}@sha256:{'1' * 64}", "imageId": f"sha256:{'1' * 64}"},
-    "docker:index/image:Image": lambda name, inputs: {"repoDigest": f"{inputs.get('imageName')}@sha256:{'2' * 64}", "imageName": inputs.get("imageName")},
+    "docker:index/remoteImage:RemoteImage": lambda name, inputs: {
+        "repoDigest": f"{inputs.get('name')}@sha256:{'1' * 64}",
+        "imageId": f"sha256:{'1' * 64}",
+    },
+    "docker:index/image:Image": lambda name, inputs: {
+        "repoDigest": f"{inputs.get('imageName')}@sha256:{'2' * 64}",
+        "imageName": inputs.get("imageName"),
+    },
 }
 
 
@@ -152,7 +160,9 @@ def run_program(config: dict[str, Any], stack: str = "test") -> Program:
         urn = monitor.make_urn(request.parent, request.type, request.name)
         # The engine drops the root stack from a type chain and keeps every other parent's.
         parent_type = qualified.get(request.parent, "")
-        qualified[urn] = "" if request.type == "pulumi:pulumi:Stack" else "$".join(filter(None, [parent_type, request.type]))
+        qualified[urn] = (
+            "" if request.type == "pulumi:pulumi:Stack" else "$".join(filter(None, [parent_type, request.type]))
+        )
         options[urn] = {
             "engine_urn": f"urn:pulumi:{stack}::{PROJECT}::{qualified[urn] or request.type}::{request.name}",
             "parent": request.parent,
@@ -178,6 +188,9 @@ def run_program(config: dict[str, Any], stack: str = "test") -> Program:
     resources = []
     for reg in monitor.resources.values():
         type_, name = reg.urn.split("::")[2].split("$")[-1], reg.urn.split("::")[3]
-        resources.append(Resource(type=type_, name=name, urn=reg.urn, raw_inputs=mocks.inputs.get((type_, name), {}),
-                                  **options[reg.urn]))
+        resources.append(
+            Resource(
+                type=type_, name=name, urn=reg.urn, raw_inputs=mocks.inputs.get((type_, name), {}), **options[reg.urn]
+            )
+        )
     return Program(resources=resources, outputs=stack_outputs)

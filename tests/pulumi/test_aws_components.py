@@ -1,9 +1,9 @@
 """aws components refuse wrong arguments when constructed, before any resource exists."""
+
 import pytest
 
-from components.aws.autoscaling import ServiceAutoscalingArgs
 import nodered_contract
-
+from components.aws.autoscaling import ServiceAutoscalingArgs
 from components.aws.container import definition, target_environment
 from components.aws.fargate_service import FargateServiceArgs
 from components.aws.load_balancer import LoadBalancerArgs, worker_paths
@@ -15,10 +15,21 @@ SECRETS = {"MONGO_URL": ("arn:m", "arn:m:::v"), "NODE_RED_CREDENTIAL_SECRET": ("
 
 def _service(**override):
     args = dict(
-        role="worker", family="f", cluster_arn="c", image_ref="i", cpu=512, memory=1024,
-        environment=nodered_contract.environment("worker", **target_environment(True, 120)), secrets=SECRETS, desired_count=2,
-        subnet_ids=["s"], security_group_id="g", assign_public_ip=False, target_group_arn="t",
-        log_retention_days=30, region="eu-west-1",
+        role="worker",
+        family="f",
+        cluster_arn="c",
+        image_ref="i",
+        cpu=512,
+        memory=1024,
+        environment=nodered_contract.environment("worker", **target_environment(True, 120)),
+        secrets=SECRETS,
+        desired_count=2,
+        subnet_ids=["s"],
+        security_group_id="g",
+        assign_public_ip=False,
+        target_group_arn="t",
+        log_retention_days=30,
+        region="eu-west-1",
     )
     return FargateServiceArgs(**{**args, **override})
 
@@ -30,7 +41,10 @@ def test_a_valid_worker_service_is_accepted():
 @pytest.mark.parametrize(
     "override,reason",
     [
-        ({"role": "editor", "desired_count": 2, "maximum_percent": 100, "minimum_healthy_percent": 0}, "exactly one task"),
+        (
+            {"role": "editor", "desired_count": 2, "maximum_percent": 100, "minimum_healthy_percent": 0},
+            "exactly one task",
+        ),
         ({"role": "editor", "desired_count": 1, "maximum_percent": 200}, "exactly one task"),
         ({"role": "admin"}, "'editor' or 'worker'"),
         ({"secrets": {"MONGO_URL": ("a", "b")}}, "NODE_RED_CREDENTIAL_SECRET"),
@@ -45,7 +59,14 @@ def test_fargate_service_args_refuse(override, reason):
 
 def test_a_variable_cannot_be_both_plain_and_secret():
     with pytest.raises(ValueError, match="both plain and secret"):
-        definition(name="worker", image="i", environment={"MONGO_URL": "x"}, secrets={"MONGO_URL": "arn"}, log_group="l", region="r")
+        definition(
+            name="worker",
+            image="i",
+            environment={"MONGO_URL": "x"},
+            secrets={"MONGO_URL": "arn"},
+            log_group="l",
+            region="r",
+        )
 
 
 def test_other_args_refuse():
@@ -54,9 +75,13 @@ def test_other_args_refuse():
     with pytest.raises(ValueError, match="allowed_cidrs"):
         SecurityGroupsArgs(vpc_id="v", allowed_cidrs=[])
     with pytest.raises(ValueError, match="http_node_root"):
-        LoadBalancerArgs(vpc_id="v", subnet_ids=["a", "b"], security_group_id="g", http_node_root="/", idle_timeout_seconds=120)
+        LoadBalancerArgs(
+            vpc_id="v", subnet_ids=["a", "b"], security_group_id="g", http_node_root="/", idle_timeout_seconds=120
+        )
     with pytest.raises(ValueError, match="keep-alive"):
-        LoadBalancerArgs(vpc_id="v", subnet_ids=["a", "b"], security_group_id="g", http_node_root="/x", idle_timeout_seconds=10)
+        LoadBalancerArgs(
+            vpc_id="v", subnet_ids=["a", "b"], security_group_id="g", http_node_root="/x", idle_timeout_seconds=10
+        )
     with pytest.raises(ValueError, match="recovery_window_days"):
         RuntimeSecretsArgs(values={"A": "b"}, recovery_window_days=3)
 

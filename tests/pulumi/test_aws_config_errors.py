@@ -1,4 +1,5 @@
 """aws target: bad config stops the program before anything is created, with a message naming the key."""
+
 import pulumi
 import pytest
 
@@ -6,12 +7,23 @@ from . import mock_program
 from .aws_helpers import EXTERNAL_URI, USER_SECRETS, example_config, merged
 from .mock_program import run_program
 
-EXISTING = {"vpcId": "vpc-0a1b2c3d4e5f60718", "publicSubnetIds": ["subnet-0000000000000aa01", "subnet-0000000000000aa02"]}
+EXISTING = {
+    "vpcId": "vpc-0a1b2c3d4e5f60718",
+    "publicSubnetIds": ["subnet-0000000000000aa01", "subnet-0000000000000aa02"],
+}
 
 BAD = [
-    ({"workers": {"autoscaling": {"min": 5, "max": 3}}}, "workers.autoscaling", "min (5) must not be greater than max (3)"),
+    (
+        {"workers": {"autoscaling": {"min": 5, "max": 3}}},
+        "workers.autoscaling",
+        "min (5) must not be greater than max (3)",
+    ),
     ({"workers": {"replicas": 12}}, "workers.replicas", "must lie between workers.autoscaling.min (2) and max (10)"),
-    ({"workers": {"autoscaling": {"targetCpuPercent": 95}}}, "workers.autoscaling.targetCpuPercent", "less than or equal to 90"),
+    (
+        {"workers": {"autoscaling": {"targetCpuPercent": 95}}},
+        "workers.autoscaling.targetCpuPercent",
+        "less than or equal to 90",
+    ),
     ({"workers": {"cpu": 1024, "memory": 1024}}, "workers.memory", "does not fit cpu 1024 on Fargate"),
     ({"workers": {"cpu": 300}}, "workers.cpu", "is not a Fargate size"),
     ({"editor": {"cpu": 256, "memory": 4096}}, "editor.memory", "does not fit cpu 256"),
@@ -25,25 +37,68 @@ BAD = [
     ({"aws": {"natGateway": "yes"}}, "aws.natGateway", "'single', 'perAz' or 'none'"),
     ({"aws": {"allowedCidrs": []}}, "aws.allowedCidrs", "at least one CIDR"),
     ({"aws": {"allowedCidrs": ["10.0.0.300/32"]}}, "aws.allowedCidrs", "is not an IPv4 network"),
-    ({"aws": {"certificateArn": "arn:aws:iam::123456789012:server-certificate/x"}}, "aws.certificateArn", "must be an ACM certificate ARN"),
     (
-        {"aws": {"certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0", "domainName": "nodered.example.com"}},
+        {"aws": {"certificateArn": "arn:aws:iam::123456789012:server-certificate/x"}},
+        "aws.certificateArn",
+        "must be an ACM certificate ARN",
+    ),
+    (
+        {
+            "aws": {
+                "certificateArn": "arn:aws:acm:us-east-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
+                "domainName": "nodered.example.com",
+            }
+        },
         "aws.certificateArn",
         "ACM certificates are regional",
     ),
-    ({"aws": {"certificateArn": "arn:aws:acm:eu-west-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"}}, "aws.domainName", "required with aws.certificateArn"),
+    (
+        {
+            "aws": {
+                "certificateArn": "arn:aws:acm:eu-west-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+            }
+        },
+        "aws.domainName",
+        "required with aws.certificateArn",
+    ),
     ({"aws": {"domainName": "https://nodered.example.com"}}, "aws.domainName", "is not a host name"),
     ({"aws": {"logRetentionDays": 10}}, "aws.logRetentionDays", "one of CloudWatch's retention periods"),
     ({"aws": {"region": "Europe"}}, "aws.region", "pattern"),
     ({"aws": {"idleTimeoutSeconds": 10}}, "aws.idleTimeoutSeconds", "greater than or equal to 30"),
-    ({"aws": {"documentdb": {"changeStreamRetentionHours": 200}}}, "aws.documentdb.changeStreamRetentionHours", "less than or equal to 168"),
+    (
+        {"aws": {"documentdb": {"changeStreamRetentionHours": 200}}},
+        "aws.documentdb.changeStreamRetentionHours",
+        "less than or equal to 168",
+    ),
     ({"aws": {"vpcID": "vpc-0a1b2c3d"}}, "aws.vpcID", "unknown key"),
     ({"aws": {"publicSubnetIds": ["subnet-0000000000000aa01"]}}, "aws.publicSubnetIds", "need aws.vpcId"),
-    ({"aws": {**EXISTING, "privateSubnetIds": ["subnet-0000000000000bb01"]}}, "aws.privateSubnetIds", "at least 2 subnets"),
+    (
+        {"aws": {**EXISTING, "privateSubnetIds": ["subnet-0000000000000bb01"]}},
+        "aws.privateSubnetIds",
+        "at least 2 subnets",
+    ),
     ({"aws": EXISTING}, "aws.privateSubnetIds", "at least 2 subnets"),  # left out entirely
-    ({"aws": {**EXISTING, "publicSubnetIds": ["subnet-0000000000000aa01"], "privateSubnetIds": ["subnet-0000000000000bb01", "subnet-0000000000000bb02"]}}, "aws.publicSubnetIds", "at least 2 subnets"),
-    ({"aws": {**EXISTING, "privateSubnetIds": ["subnet-0000000000000aa01", "subnet-0000000000000bb02"]}}, "aws.privateSubnetIds", "also listed in aws.publicSubnetIds"),
-    ({"aws": {**EXISTING, "privateSubnetIds": ["subnet-0000000000000bb01", "subnet-0000000000000bb01"]}}, "aws.privateSubnetIds", "lists a subnet twice"),
+    (
+        {
+            "aws": {
+                **EXISTING,
+                "publicSubnetIds": ["subnet-0000000000000aa01"],
+                "privateSubnetIds": ["subnet-0000000000000bb01", "subnet-0000000000000bb02"],
+            }
+        },
+        "aws.publicSubnetIds",
+        "at least 2 subnets",
+    ),
+    (
+        {"aws": {**EXISTING, "privateSubnetIds": ["subnet-0000000000000aa01", "subnet-0000000000000bb02"]}},
+        "aws.privateSubnetIds",
+        "also listed in aws.publicSubnetIds",
+    ),
+    (
+        {"aws": {**EXISTING, "privateSubnetIds": ["subnet-0000000000000bb01", "subnet-0000000000000bb01"]}},
+        "aws.privateSubnetIds",
+        "lists a subnet twice",
+    ),
     ({"aws": {**EXISTING, "privateSubnetIds": ["sn-1", "sn-2"]}}, "aws.privateSubnetIds", "is not a subnet id"),
 ]
 
@@ -67,7 +122,10 @@ def test_bad_aws_config_names_the_key_and_creates_nothing(override, key, reason)
 
 
 def test_new_vpc_keys_beside_an_existing_vpc_are_each_named():
-    config = merged(example_config(), {"aws": {**EXISTING, "privateSubnetIds": ["subnet-0000000000000bb01", "subnet-0000000000000bb02"]}})
+    config = merged(
+        example_config(),
+        {"aws": {**EXISTING, "privateSubnetIds": ["subnet-0000000000000bb01", "subnet-0000000000000bb02"]}},
+    )
     with pytest.raises(pulumi.RunError) as raised:
         run_program(config)
     for key in ("vpcCidr", "availabilityZones", "natGateway"):

@@ -1,4 +1,5 @@
 """aws target: DocumentDB (private, encrypted, TLS, change streams retained), or an external MongoDB."""
+
 from urllib.parse import parse_qs, urlparse
 
 from .aws_helpers import (
@@ -46,7 +47,11 @@ def test_cluster_is_encrypted_protected_and_snapshotted():
 
 
 def test_teardown_settings_are_honoured():
-    cluster = run_example(aws={"documentdb": {"deletionProtection": False, "skipFinalSnapshot": True}}).one(DOCDB_CLUSTER).inputs
+    cluster = (
+        run_example(aws={"documentdb": {"deletionProtection": False, "skipFinalSnapshot": True}})
+        .one(DOCDB_CLUSTER)
+        .inputs
+    )
     assert cluster["deletionProtection"] is False and cluster["skipFinalSnapshot"] is True
     assert "finalSnapshotIdentifier" not in cluster
 
@@ -60,7 +65,9 @@ def test_documentdb_is_not_publicly_accessible():
     tables = {resource_id(t): t for t in program.of_type(ROUTE_TABLE)}
     for subnet in private:
         assert subnet.inputs["mapPublicIpOnLaunch"] is False
-        [association] = [a for a in program.of_type(ROUTE_TABLE_ASSOCIATION) if a.inputs["subnetId"] == resource_id(subnet)]
+        [association] = [
+            a for a in program.of_type(ROUTE_TABLE_ASSOCIATION) if a.inputs["subnetId"] == resource_id(subnet)
+        ]
         for route in tables[association.inputs["routeTableId"]].inputs.get("routes", []):
             assert "gatewayId" not in route, route
     # Reachable from the tasks only (the full ingress check is in test_aws_security).

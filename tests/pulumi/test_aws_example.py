@@ -1,4 +1,5 @@
 """The example stack file (examples/Pulumi.prod.yaml) as `pulumi up --stack prod` would run it."""
+
 import json
 from collections import Counter
 

@@ -1,4 +1,5 @@
 """aws target: a new VPC (zones, public and private subnets, NAT choice) or an existing one."""
+
 import pytest
 
 from .aws_helpers import (
@@ -80,7 +81,11 @@ def test_without_nat_tasks_get_public_ips_in_public_subnets_and_the_database_sta
 
 def test_existing_vpc_creates_no_network_and_uses_the_given_subnets():
     program = run_program(_existing())
-    assert not [r for r in program.resources if r.type.startswith("aws:ec2/") and r.type != "aws:ec2/securityGroup:SecurityGroup"]
+    assert not [
+        r
+        for r in program.resources
+        if r.type.startswith("aws:ec2/") and r.type != "aws:ec2/securityGroup:SecurityGroup"
+    ]
     assert program.one(LOAD_BALANCER).inputs["subnets"] == PUBLIC
     assert _task_network(program)["subnets"] == PRIVATE
     assert program.one(DOCDB_SUBNETS).inputs["subnetIds"] == PRIVATE
@@ -88,7 +93,10 @@ def test_existing_vpc_creates_no_network_and_uses_the_given_subnets():
 
 
 def test_existing_subnet_outside_the_vpc_is_rejected_naming_the_key():
-    with pytest.raises(ValueError, match=r"nodered-scale:aws\.privateSubnetIds: subnet-0000000000000dd01 is in vpc-0f+, not in aws\.vpcId"):
+    with pytest.raises(
+        ValueError,
+        match=r"nodered-scale:aws\.privateSubnetIds: subnet-0000000000000dd01 is in vpc-0f+, not in aws\.vpcId",
+    ):
         run_program(_existing(privateSubnetIds=["subnet-0000000000000bb01", "subnet-0000000000000dd01"]))
 
 

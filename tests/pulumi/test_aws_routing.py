@@ -1,4 +1,5 @@
 """aws target: the load balancer sends <httpNodeRoot> to the workers and the rest to the editor."""
+
 import pytest
 
 from .aws_helpers import (
@@ -63,14 +64,18 @@ def test_plain_http_without_a_certificate():
 
 def test_https_with_a_certificate_and_http_redirected():
     program = run_example(aws={"certificateArn": CERTIFICATE, "domainName": "nodered.example.com"})
-    listeners = {l.inputs["port"]: l for l in program.of_type(LISTENER)}
+    listeners = {lst.inputs["port"]: lst for lst in program.of_type(LISTENER)}
     assert set(listeners) == {80, 443}
     https = listeners[443]
     assert (https.inputs["protocol"], https.inputs["certificateArn"]) == ("HTTPS", CERTIFICATE)
     assert https.inputs["sslPolicy"].startswith("ELBSecurityPolicy-TLS13")
     [redirect] = listeners[80].inputs["defaultActions"]
     assert redirect["type"] == "redirect"
-    assert (redirect["redirect"]["protocol"], redirect["redirect"]["port"], redirect["redirect"]["statusCode"]) == ("HTTPS", "443", "HTTP_301")
+    assert (redirect["redirect"]["protocol"], redirect["redirect"]["port"], redirect["redirect"]["statusCode"]) == (
+        "HTTPS",
+        "443",
+        "HTTP_301",
+    )
     # Workers' rule on the HTTPS listener, not on the redirecting one.
     [rule] = program.of_type(LISTENER_RULE)
     assert rule.inputs["listenerArn"] == arn(https)

@@ -1,4 +1,5 @@
 """aws target: load balancer from the allowed CIDRs only, tasks only from the load balancer, database only from the tasks."""
+
 from .aws_helpers import (
     DOCDB_CLUSTER,
     EGRESS,
@@ -42,7 +43,11 @@ def test_load_balancer_may_only_reach_the_tasks_and_the_database_reach_nothing()
     for rule in program.of_type(EGRESS):
         egress.setdefault(rule.inputs["securityGroupId"], []).append(rule.inputs)
     [alb_out] = egress[resource_id(alb)]
-    assert (alb_out["fromPort"], alb_out["toPort"], alb_out["referencedSecurityGroupId"]) == (1880, 1880, resource_id(tasks))
+    assert (alb_out["fromPort"], alb_out["toPort"], alb_out["referencedSecurityGroupId"]) == (
+        1880,
+        1880,
+        resource_id(tasks),
+    )
     assert resource_id(db) not in egress
     for group in (alb, tasks, db):
         # Rules are separate resources: no inline rule can widen a group behind the tests' back.
@@ -52,4 +57,6 @@ def test_load_balancer_may_only_reach_the_tasks_and_the_database_reach_nothing()
 def test_the_example_lets_everyone_reach_the_load_balancer_and_no_one_else_in():
     program = run_example()
     assert ingress_sources(program, security_group(program, "alb")) == [(80, "0.0.0.0/0")]
-    assert ingress_sources(program, security_group(program, "tasks")) == [(1880, resource_id(security_group(program, "alb")))]
+    assert ingress_sources(program, security_group(program, "tasks")) == [
+        (1880, resource_id(security_group(program, "alb")))
+    ]

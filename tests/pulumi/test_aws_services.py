@@ -1,4 +1,5 @@
 """aws target: the editor and worker services on ECS Fargate, their tasks, secrets and autoscaling."""
+
 import json
 
 import pytest
@@ -59,13 +60,19 @@ def test_services_sit_behind_their_target_groups():
     program = run_example()
     for role, group in (("editor", "editor"), ("worker", "workers")):
         [lb] = service(program, role).inputs["loadBalancers"]
-        assert (lb["targetGroupArn"], lb["containerName"], lb["containerPort"]) == (arn(target_group(program, group)), role, 1880)
+        assert (lb["targetGroupArn"], lb["containerName"], lb["containerPort"]) == (
+            arn(target_group(program, group)),
+            role,
+            1880,
+        )
         assert service(program, role).inputs["launchType"] == "FARGATE"
 
 
 @pytest.mark.parametrize("low,high,target", [(2, 10, 60), (3, 25, 45)])
 def test_autoscaling_between_min_and_max_on_cpu(low, high, target):
-    program = run_example(workers={"replicas": low, "autoscaling": {"min": low, "max": high, "targetCpuPercent": target}})
+    program = run_example(
+        workers={"replicas": low, "autoscaling": {"min": low, "max": high, "targetCpuPercent": target}}
+    )
     scaling = program.one(SCALING_TARGET).inputs
     assert (scaling["minCapacity"], scaling["maxCapacity"]) == (low, high)
     assert scaling["scalableDimension"] == "ecs:service:DesiredCount"
@@ -94,7 +101,9 @@ def test_task_definitions_carry_the_environment_contract():
     assert "NODE_RED_EDITOR_PASSWORD" in secret_refs(editor)
     worker = task_definition(program, "worker")
     # Workers have no editor: no login, no password, and they never touch change-stream settings.
-    assert "NODE_RED_EDITOR_PASSWORD" not in secret_refs(worker) and "NODE_RED_EDITOR_PASSWORD" not in environment(worker)
+    assert "NODE_RED_EDITOR_PASSWORD" not in secret_refs(worker) and "NODE_RED_EDITOR_PASSWORD" not in environment(
+        worker
+    )
     assert "NODE_RED_EDITOR_USER" not in environment(worker)
     assert "MONGO_ENABLE_CHANGE_STREAMS" not in environment(worker)
 
@@ -158,7 +167,10 @@ def test_each_secret_variable_holds_its_value():
 
 def test_execution_roles_read_exactly_their_secrets():
     program = run_example()
-    refs = {role: {r.split(":::")[0] for r in secret_refs(task_definition(program, role)).values()} for role in ("editor", "worker")}
+    refs = {
+        role: {r.split(":::")[0] for r in secret_refs(task_definition(program, role)).values()}
+        for role in ("editor", "worker")
+    }
     for role in ("editor", "worker"):
         task = task_definition(program, role)
         execution_role = task.inputs["executionRoleArn"].rsplit(":", 1)[1]

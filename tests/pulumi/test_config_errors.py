@@ -1,6 +1,7 @@
 """Bad stack config stops the program before anything is created, with a message naming the key."""
-import pytest
+
 import pulumi
+import pytest
 
 from stack_config import parse
 
@@ -39,11 +40,15 @@ def test_bad_config_names_the_key_and_creates_nothing(override, key, reason):
         run_program({**BASE, **override})
     message = str(raised.value)
     assert f"{key}:" in message and reason in message, message
-    assert mock_program.last_registered == {} or set(t for t, _ in mock_program.last_registered) <= {"pulumi:pulumi:Stack"}
+    assert mock_program.last_registered == {} or set(t for t, _ in mock_program.last_registered) <= {
+        "pulumi:pulumi:Stack"
+    }
 
 
 def test_missing_editor_password_says_how_to_set_it():
-    with pytest.raises(pulumi.RunError, match=r"nodered-scale:editorPassword: is required \(pulumi config set --secret"):
+    with pytest.raises(
+        pulumi.RunError, match=r"nodered-scale:editorPassword: is required \(pulumi config set --secret"
+    ):
         run_program({"workers": {"replicas": 2}})
 
 
@@ -62,17 +67,24 @@ def test_secret_values_never_appear_in_errors():
 
 def test_defaults():
     config = parse(BASE)
-    assert (config.target, config.workers.replicas, config.router.port, config.mongo.members, config.http_node_root) == (
-        "docker", 2, 8080, 1, "/red-nodes"
-    )
+    assert (
+        config.target,
+        config.workers.replicas,
+        config.router.port,
+        config.mongo.members,
+        config.http_node_root,
+    ) == ("docker", 2, 8080, 1, "/red-nodes")
     assert config.credential_secret is None and config.editor.user == "admin"
 
 
-@pytest.mark.parametrize("extra", [
-    {"mongo": {"mode": "external"}},
-    {"workers": {"cpu": 300}},
-    {"mongo": {"mode": "external"}, "mongoUri": "mongodb://u:pw-xyz@h/", "workers": {"replicas": 50}},
-])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        {"mongo": {"mode": "external"}},
+        {"workers": {"cpu": 300}},
+        {"mongo": {"mode": "external"}, "mongoUri": "mongodb://u:pw-xyz@h/", "workers": {"replicas": 50}},
+    ],
+)
 def test_secrets_never_appear_in_aws_model_errors(extra):
     with pytest.raises(pulumi.RunError) as raised:
         parse({"target": "aws", "editorPassword": "correct-horse-battery", **extra})

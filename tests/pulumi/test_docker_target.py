@@ -1,4 +1,5 @@
 """The docker target as Pulumi would create it, driven by stack config (mocks: nothing is deployed)."""
+
 import pytest
 
 from nodered_contract import DATABASE, HEALTHCHECK_SCRIPT
@@ -59,7 +60,9 @@ def test_nodered_environment_contract(base_config):
 
 def test_generated_credential_secret_is_shared_and_stable_resource(base_config):
     program = run_program(base_config)
-    [generated] = [r for r in program.of_type("random:index/randomPassword:RandomPassword") if "credential-secret" in r.name]
+    [generated] = [
+        r for r in program.of_type("random:index/randomPassword:RandomPassword") if "credential-secret" in r.name
+    ]
     assert generated.inputs["length"] >= 32
     secrets = {env(c)["NODE_RED_CREDENTIAL_SECRET"] for c in by_role(program, "editor") + by_role(program, "worker")}
     assert len(secrets) == 1
@@ -134,11 +137,19 @@ def test_health_checks_and_restart_policy(base_config):
 
 
 def test_image_built_once_from_nodered_image_with_version_and_extra_nodes(base_config):
-    program = run_program({**base_config, "image": {"nodeRedVersion": "4.1.10", "extraNodes": ["node-red-contrib-foo@1.2.3", "node-red-node-bar"]}})
+    program = run_program(
+        {
+            **base_config,
+            "image": {"nodeRedVersion": "4.1.10", "extraNodes": ["node-red-contrib-foo@1.2.3", "node-red-node-bar"]},
+        }
+    )
     [image] = program.of_type(IMAGE)
     build = image.inputs["build"]
     assert build["context"].endswith("nodered_image")
-    assert build["args"] == {"NODE_RED_VERSION": "4.1.10", "EXTRA_NODES": "node-red-contrib-foo@1.2.3 node-red-node-bar"}
+    assert build["args"] == {
+        "NODE_RED_VERSION": "4.1.10",
+        "EXTRA_NODES": "node-red-contrib-foo@1.2.3 node-red-node-bar",
+    }
     assert image.inputs["skipPush"] is True
     assert "platform" not in build  # the local engine's own architecture
     refs = {c.inputs["image"] for c in by_role(program, "editor") + by_role(program, "worker")}
@@ -168,7 +179,9 @@ def test_a_second_up_with_the_same_config_asks_for_exactly_the_same(base_config)
     # Nothing derived from time or randomness outside the state: `pulumi up` twice changes nothing.
     config = {**base_config, "workers": {"replicas": 3}, "mongo": {"members": 3}}
     first, second = run_program(config), run_program(config)
-    assert {(r.type, r.name): r.inputs for r in first.resources} == {(r.type, r.name): r.inputs for r in second.resources}
+    assert {(r.type, r.name): r.inputs for r in first.resources} == {
+        (r.type, r.name): r.inputs for r in second.resources
+    }
 
 
 def test_named_containers_are_replaced_delete_first(base_config):

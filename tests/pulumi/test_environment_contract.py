@@ -4,6 +4,7 @@ and exactly its secrets.
 Guards: the targets drifting apart from the image and from each other, e.g. the docker target handing the
 editor login name to every worker while the aws target gave it to the editor only, or a worker able to
 read the editor password."""
+
 import pytest
 
 import nodered_contract

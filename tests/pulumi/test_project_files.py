@@ -1,4 +1,5 @@
 """Pulumi.yaml and Pulumi.dev.yaml agree with the typed model and give the stack the README promises."""
+
 from pathlib import Path
 
 import yaml

@@ -12,6 +12,7 @@ as it was, never computed from the code under test.
 
 The URNs are the engine's (`Resource.engine_urn`, the whole parent chain), not the mock monitor's.
 """
+
 import pytest
 
 from .aws_helpers import run_example
@@ -29,27 +30,42 @@ STATEFUL_TYPES = {
 }
 
 DOCKER_SECRETS = [
-    STACK + "nodered-scale:docker:DockerStack$nodered-scale:index:StackSecrets$random:index/randomPassword:RandomPassword::nodered-secrets-credential-secret",
-    STACK + "nodered-scale:docker:DockerStack$nodered-scale:docker:MongoReplicaSet$random:index/randomPassword:RandomPassword::nodered-mongo-root-password",
-    STACK + "nodered-scale:docker:DockerStack$nodered-scale:docker:MongoReplicaSet$random:index/randomPassword:RandomPassword::nodered-mongo-app-password",
-    STACK + "nodered-scale:docker:DockerStack$nodered-scale:docker:MongoReplicaSet$random:index/randomPassword:RandomPassword::nodered-mongo-keyfile",
+    STACK
+    + "nodered-scale:docker:DockerStack$nodered-scale:index:StackSecrets$random:index/randomPassword:RandomPassword::nodered-secrets-credential-secret",
+    STACK
+    + "nodered-scale:docker:DockerStack$nodered-scale:docker:MongoReplicaSet$random:index/randomPassword:RandomPassword::nodered-mongo-root-password",
+    STACK
+    + "nodered-scale:docker:DockerStack$nodered-scale:docker:MongoReplicaSet$random:index/randomPassword:RandomPassword::nodered-mongo-app-password",
+    STACK
+    + "nodered-scale:docker:DockerStack$nodered-scale:docker:MongoReplicaSet$random:index/randomPassword:RandomPassword::nodered-mongo-keyfile",
 ]
 DOCKER_VOLUMES = [
-    STACK + "nodered-scale:docker:DockerStack$nodered-scale:docker:MongoReplicaSet$docker:index/volume:Volume::nodered-mongo-data-0",
-    STACK + "nodered-scale:docker:DockerStack$nodered-scale:docker:MongoReplicaSet$docker:index/volume:Volume::nodered-mongo-data-1",
-    STACK + "nodered-scale:docker:DockerStack$nodered-scale:docker:MongoReplicaSet$docker:index/volume:Volume::nodered-mongo-data-2",
+    STACK
+    + "nodered-scale:docker:DockerStack$nodered-scale:docker:MongoReplicaSet$docker:index/volume:Volume::nodered-mongo-data-0",
+    STACK
+    + "nodered-scale:docker:DockerStack$nodered-scale:docker:MongoReplicaSet$docker:index/volume:Volume::nodered-mongo-data-1",
+    STACK
+    + "nodered-scale:docker:DockerStack$nodered-scale:docker:MongoReplicaSet$docker:index/volume:Volume::nodered-mongo-data-2",
 ]
 AWS_DOCUMENTDB = [
-    STACK + "nodered-scale:aws:AwsStack$nodered-scale:index:StackSecrets$random:index/randomPassword:RandomPassword::nodered-secrets-credential-secret",
+    STACK
+    + "nodered-scale:aws:AwsStack$nodered-scale:index:StackSecrets$random:index/randomPassword:RandomPassword::nodered-secrets-credential-secret",
     STACK + "nodered-scale:aws:AwsStack$nodered-scale:aws:EcrImage$aws:ecr/repository:Repository::nodered-image-repo",
-    STACK + "nodered-scale:aws:AwsStack$nodered-scale:aws:RuntimeSecrets$aws:secretsmanager/secret:Secret::nodered-runtime-mongo-url",
-    STACK + "nodered-scale:aws:AwsStack$nodered-scale:aws:RuntimeSecrets$aws:secretsmanager/secret:Secret::nodered-runtime-node-red-credential-secret",
-    STACK + "nodered-scale:aws:AwsStack$nodered-scale:aws:RuntimeSecrets$aws:secretsmanager/secret:Secret::nodered-runtime-node-red-editor-password",
-    STACK + "nodered-scale:aws:AwsStack$nodered-scale:aws:DocumentDb$random:index/randomPassword:RandomPassword::nodered-docdb-master-password",
-    STACK + "nodered-scale:aws:AwsStack$nodered-scale:aws:DocumentDb$random:index/randomId:RandomId::nodered-docdb-final-snapshot",
+    STACK
+    + "nodered-scale:aws:AwsStack$nodered-scale:aws:RuntimeSecrets$aws:secretsmanager/secret:Secret::nodered-runtime-mongo-url",
+    STACK
+    + "nodered-scale:aws:AwsStack$nodered-scale:aws:RuntimeSecrets$aws:secretsmanager/secret:Secret::nodered-runtime-node-red-credential-secret",
+    STACK
+    + "nodered-scale:aws:AwsStack$nodered-scale:aws:RuntimeSecrets$aws:secretsmanager/secret:Secret::nodered-runtime-node-red-editor-password",
+    STACK
+    + "nodered-scale:aws:AwsStack$nodered-scale:aws:DocumentDb$random:index/randomPassword:RandomPassword::nodered-docdb-master-password",
+    STACK
+    + "nodered-scale:aws:AwsStack$nodered-scale:aws:DocumentDb$random:index/randomId:RandomId::nodered-docdb-final-snapshot",
     STACK + "nodered-scale:aws:AwsStack$nodered-scale:aws:DocumentDb$aws:docdb/cluster:Cluster::nodered-docdb-cluster",
-    STACK + "nodered-scale:aws:AwsStack$nodered-scale:aws:DocumentDb$aws:docdb/cluster:Cluster$aws:docdb/clusterInstance:ClusterInstance::nodered-docdb-0",
-    STACK + "nodered-scale:aws:AwsStack$nodered-scale:aws:DocumentDb$aws:docdb/cluster:Cluster$aws:docdb/clusterInstance:ClusterInstance::nodered-docdb-1",
+    STACK
+    + "nodered-scale:aws:AwsStack$nodered-scale:aws:DocumentDb$aws:docdb/cluster:Cluster$aws:docdb/clusterInstance:ClusterInstance::nodered-docdb-0",
+    STACK
+    + "nodered-scale:aws:AwsStack$nodered-scale:aws:DocumentDb$aws:docdb/cluster:Cluster$aws:docdb/clusterInstance:ClusterInstance::nodered-docdb-1",
 ]
 
 

@@ -1,4 +1,5 @@
 """`python -m nodered_status` against a real MongoDB wire-protocol server, records as the plugin writes them."""
+
 import datetime as dt
 import json
 import os
@@ -29,33 +30,60 @@ def db(mongo):
 def status(*args, env=None):
     e = {k: v for k, v in os.environ.items() if k not in ("MONGO_URL", "MONGO_DB")}
     e.update(env or {})
-    return subprocess.run([sys.executable, "-m", "nodered_status", *args], capture_output=True,
-                          text=True, timeout=60, env=e)
+    return subprocess.run(
+        [sys.executable, "-m", "nodered_status", *args], capture_output=True, text=True, timeout=60, env=e
+    )
 
 
 def record(_id, role, rev, state="running", age=1.0, port=1880):
-    now = dt.datetime.now(dt.timezone.utc)
-    return {"_id": _id, "role": role, "host": "127.0.0.1", "port": port, "pid": 1000 + port,
-            "rev": rev, "state": state, "startedAt": now - dt.timedelta(minutes=3),
-            "lastSeen": now - dt.timedelta(seconds=age)}
+    now = dt.datetime.now(dt.UTC)
+    return {
+        "_id": _id,
+        "role": role,
+        "host": "127.0.0.1",
+        "port": port,
+        "pid": 1000 + port,
+        "rev": rev,
+        "state": state,
+        "startedAt": now - dt.timedelta(minutes=3),
+        "lastSeen": now - dt.timedelta(seconds=age),
+    }
 
 
 def deploy(d, rev):
-    d.flows.insert_one({"_id": rev, "rev": rev, "flows": [{"id": "n1", "type": "tab"}],
-                        "credentials": {"$": "x"}, "savedAt": dt.datetime.now(dt.timezone.utc),
-                        "savedBy": "admin"})
+    d.flows.insert_one(
+        {
+            "_id": rev,
+            "rev": rev,
+            "flows": [{"id": "n1", "type": "tab"}],
+            "credentials": {"$": "x"},
+            "savedAt": dt.datetime.now(dt.UTC),
+            "savedBy": "admin",
+        }
+    )
 
 
 def test_in_sync_deployment_lists_every_instance_and_exits_zero(mongo, db):
     name, d = db
     for rev in (1, 2, 3):
         deploy(d, rev)
-    d.instances.insert_many([record("editor-a", "editor", 3), record("worker-a", "worker", 3, port=1881),
-                             record("worker-b", "worker", 3, port=1882)])
+    d.instances.insert_many(
+        [
+            record("editor-a", "editor", 3),
+            record("worker-a", "worker", 3, port=1881),
+            record("worker-b", "worker", 3, port=1882),
+        ]
+    )
     p = status("--mongo-url", mongo.url, "--db", name)
     assert p.returncode == 0, p.stdout + p.stderr
-    for needle in ("editor-a", "worker-a", "worker-b", "127.0.0.1:1882", "newest revision: 3",
-                   "IN SYNC: all 2 workers run revision 3"):
+    for needle in (
+        "editor-a",
+        "worker-a",
+        "worker-b",
+        "127.0.0.1:1882",
+        "newest revision: 3",
+        "IN SYNC: all 2 workers run revision 3",
+    ):
         assert needle in p.stdout
     assert "NOT IN SYNC" not in p.stdout
 
@@ -64,12 +92,11 @@ def test_worker_behind_exits_one_and_names_it(mongo, db):
     name, d = db
     deploy(d, 4)
     deploy(d, 5)
-    d.instances.insert_many([record("worker-a", "worker", 5, port=1881),
-                             record("worker-b", "worker", 4, port=1882)])
+    d.instances.insert_many([record("worker-a", "worker", 5, port=1881), record("worker-b", "worker", 4, port=1882)])
     p = status("--mongo-url", mongo.url, "--db", name)
     assert p.returncode == 1
     assert "NOT IN SYNC: 1 of 2 workers run revision 5" in p.stdout
-    line = [l for l in p.stdout.splitlines() if l.startswith("worker-b")][0]
+    line = [ln for ln in p.stdout.splitlines() if ln.startswith("worker-b")][0]
     assert line.split()[3] == "4" and line.endswith("behind")
 
 

@@ -1,20 +1,30 @@
 """The status command's rules: when are the workers in sync, and what does it print."""
+
 import datetime as dt
 
 from nodered_status import report
 
-NOW = dt.datetime(2026, 1, 1, 12, 0, 0, tzinfo=dt.timezone.utc)
+NOW = dt.datetime(2026, 1, 1, 12, 0, 0, tzinfo=dt.UTC)
 
 
 def inst(_id, role="worker", rev=7, state="running", age=2.0, port=1881):
-    return {"_id": _id, "role": role, "host": "10.0.0.5", "port": port, "pid": 42, "rev": rev,
-            "state": state, "startedAt": NOW - dt.timedelta(hours=1),
-            "lastSeen": NOW - dt.timedelta(seconds=age)}
+    return {
+        "_id": _id,
+        "role": role,
+        "host": "10.0.0.5",
+        "port": port,
+        "pid": 42,
+        "rev": rev,
+        "state": state,
+        "startedAt": NOW - dt.timedelta(hours=1),
+        "lastSeen": NOW - dt.timedelta(seconds=age),
+    }
 
 
 def build(instances, rev=7, stale_after=30.0):
-    newest = None if rev is None else {"_id": rev, "rev": rev, "savedAt": NOW - dt.timedelta(minutes=5),
-                                       "savedBy": "admin"}
+    newest = (
+        None if rev is None else {"_id": rev, "rev": rev, "savedAt": NOW - dt.timedelta(minutes=5), "savedBy": "admin"}
+    )
     return report.build(instances, newest, NOW, stale_after)
 
 
@@ -35,7 +45,7 @@ def test_worker_behind_is_not_in_sync():
     assert not r.in_sync and r.exit_code == report.EXIT_NOT_IN_SYNC
     text = report.render_text(r)
     assert "NOT IN SYNC: 1 of 2 workers run revision 7" in text
-    assert [l for l in text.splitlines() if l.startswith("w2")][0].endswith("behind")
+    assert [ln for ln in text.splitlines() if ln.startswith("w2")][0].endswith("behind")
 
 
 def test_stale_worker_is_not_in_sync_even_on_newest_revision():
@@ -66,7 +76,7 @@ def test_no_workers_is_not_in_sync():
 def test_stale_editor_is_flagged_but_does_not_decide_sync():
     r = build([inst("e", role="editor", age=500), inst("w1")])
     assert r.in_sync
-    assert [l for l in report.render_text(r).splitlines() if l.startswith("e ")][0].endswith("stale")
+    assert [ln for ln in report.render_text(r).splitlines() if ln.startswith("e ")][0].endswith("stale")
 
 
 def test_nothing_deployed_yet_workers_without_revision_are_in_sync():
@@ -94,5 +104,11 @@ def test_naive_datetimes_from_the_driver_count_as_utc():
 
 
 def test_ages_read_naturally():
-    assert [report.format_age(s) for s in (None, 0.2, 5, 300, 4 * 3600, 3 * 86400)] == \
-        ["never", "just now", "5s ago", "5m ago", "4h ago", "3d ago"]
+    assert [report.format_age(s) for s in (None, 0.2, 5, 300, 4 * 3600, 3 * 86400)] == [
+        "never",
+        "just now",
+        "5s ago",
+        "5m ago",
+        "4h ago",
+        "3d ago",
+    ]

@@ -1,4 +1,5 @@
 """Credentials the editor stores are encrypted in MongoDB, survive an editor restart and decrypt on workers."""
+
 import time
 
 import requests
@@ -17,8 +18,9 @@ def test_credentials_work_on_workers_and_survive_editor_restart(nodered_factory,
     editor.wait_ready()
     worker.wait_ready()
     admin = AdminClient(editor.url, editor.editor_user, editor.editor_password)
-    rev = admin.deploy(credentials_flow("api-user", "s3cret pass", http_node_root=editor.http_node_root)
-                       + marker_flow("one"))
+    rev = admin.deploy(
+        credentials_flow("api-user", "s3cret pass", http_node_root=editor.http_node_root) + marker_flow("one")
+    )
     worker.wait_ready(rev=rev)
     r = secure(worker)
     assert (r.status_code, r.text) == (200, "secret-ok")

@@ -2,6 +2,7 @@
 
 The launcher's and Node-RED's flow swap on its own, no router to retry anything; the same through
 nginx with 3 workers: tests/e2e/test_deploys_under_load_through_router.py."""
+
 import time
 
 from local_stack import AdminClient, Load
@@ -29,7 +30,9 @@ def test_no_request_fails_while_a_worker_reloads(nodered_factory):
             admin.deploy(marker_flow(f"load-{i}"))
             wait_marker(worker.node_url, f"load-{i}", timeout=15)
     assert len(load.outcomes) > 100, "load kept running through the deploys"
-    assert load.failures() == [], f"{len(load.failures())} of {len(load.outcomes)} requests failed: {describe(load.failures())}"
+    assert load.failures() == [], (
+        f"{len(load.failures())} of {len(load.outcomes)} requests failed: {describe(load.failures())}"
+    )
 
 
 def test_no_request_fails_during_back_to_back_reloads(nodered_factory):
@@ -41,4 +44,6 @@ def test_no_request_fails_during_back_to_back_reloads(nodered_factory):
         wait_marker(worker.node_url, "burst-15", timeout=20)
         time.sleep(0.3)
     assert len(load.outcomes) > 50
-    assert load.failures() == [], f"{len(load.failures())} of {len(load.outcomes)} requests failed: {describe(load.failures())}"
+    assert load.failures() == [], (
+        f"{len(load.failures())} of {len(load.outcomes)} requests failed: {describe(load.failures())}"
+    )

@@ -2,8 +2,10 @@
 
 
 def test_library_entries_and_listings_through_the_editor_api(editor, admin):
-    r = admin.post("/library/local/functions/util/strings/trim.js", json={"name": "trim", "outputs": 1,
-                                                                         "text": "msg.payload = msg.payload.trim();"})
+    r = admin.post(
+        "/library/local/functions/util/strings/trim.js",
+        json={"name": "trim", "outputs": 1, "text": "msg.payload = msg.payload.trim();"},
+    )
     assert r.status_code == 204
     assert admin.post("/library/local/functions/top.js", json={"name": "top", "text": "return msg;"}).status_code == 204
     flows = [{"id": "a1", "type": "inject", "z": "", "wires": []}]
@@ -15,7 +17,9 @@ def test_library_entries_and_listings_through_the_editor_api(editor, admin):
 
     assert admin.get("/library/local/functions/").json() == ["util", {"name": "top", "fn": "top.js"}]
     assert admin.get("/library/local/functions/util").json() == ["strings"]
-    assert admin.get("/library/local/functions/util/strings").json() == [{"name": "trim", "outputs": 1, "fn": "trim.js"}]
+    assert admin.get("/library/local/functions/util/strings").json() == [
+        {"name": "trim", "outputs": 1, "fn": "trim.js"}
+    ]
     r = admin.get("/library/local/functions/util/strings/trim.js")
     assert (r.status_code, r.text) == (200, "msg.payload = msg.payload.trim();")
     assert admin.get("/library/local/flows/demo/sample.json").json() == flows

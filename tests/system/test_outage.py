@@ -1,4 +1,5 @@
 """MongoDB restarted: workers keep serving what they run, then catch up with a deploy made after."""
+
 import time
 
 import pytest
@@ -38,8 +39,9 @@ def test_database_restart_workers_keep_serving_then_catch_up(nodered_factory, ow
         time.sleep(0.1)
     assert failures == 0, "workers kept serving their flows while MongoDB was down"
     h = workers[0].healthz()
-    assert (h["status_code"], h["ready"], h["dbReachable"]) == (200, True, False), \
+    assert (h["status_code"], h["ready"], h["dbReachable"]) == (200, True, False), (
         "still ready (it runs the newest revision it knows), and says the database is unreachable"
+    )
     own_mongo.start()
 
     rev2 = admin.deploy(marker_flow("after"))
@@ -72,7 +74,9 @@ def test_worker_started_while_database_is_down_waits_and_never_serves_empty_flow
         time.sleep(0.2)
     assert h is not None and h["status_code"] == 503 and h["state"] == "waiting-for-db" and h["ready"] is False
     r = requests.get(worker.node_url + "/marker", timeout=5)
-    assert (r.status_code, r.headers.get("Retry-After")) == (503, "1"), "not started: a direct client gets 503, never 404 (the router's requests are closed and resent)"
+    assert (r.status_code, r.headers.get("Retry-After")) == (503, "1"), (
+        "not started: a direct client gets 503, never 404 (the router's requests are closed and resent)"
+    )
     deadline = time.monotonic() + 20
     while worker.log_text().count("waiting for MongoDB") < 2 and time.monotonic() < deadline:
         time.sleep(0.2)

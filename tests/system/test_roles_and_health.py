@@ -1,4 +1,5 @@
 """Roles, /livez and /healthz, refusing bad environments, keep-alive, graceful stop."""
+
 import http.client
 import os
 import signal
@@ -22,11 +23,29 @@ def test_worker_has_no_admin_api_and_nothing_it_receives_changes_the_flows(noder
     before = list(flows.find())
 
     assert requests.get(worker.url + "/flows", timeout=5).status_code == 404
-    assert requests.post(worker.url + "/flows", json={"flows": marker_flow("evil")}, timeout=5,
-                         headers={"Node-RED-Deployment-Type": "full"}).status_code == 404
-    assert requests.post(worker.url + "/auth/token", timeout=5, data={
-        "client_id": "node-red-admin", "grant_type": "password", "scope": "*",
-        "username": "admin", "password": editor.editor_password}).status_code == 404
+    assert (
+        requests.post(
+            worker.url + "/flows",
+            json={"flows": marker_flow("evil")},
+            timeout=5,
+            headers={"Node-RED-Deployment-Type": "full"},
+        ).status_code
+        == 404
+    )
+    assert (
+        requests.post(
+            worker.url + "/auth/token",
+            timeout=5,
+            data={
+                "client_id": "node-red-admin",
+                "grant_type": "password",
+                "scope": "*",
+                "username": "admin",
+                "password": editor.editor_password,
+            },
+        ).status_code
+        == 404
+    )
     assert requests.get(worker.url + "/", timeout=5).status_code == 404, "no editor on a worker"
 
     assert list(flows.find()) == before
@@ -50,7 +69,10 @@ def test_healthz_reports_role_revision_and_readiness(nodered_factory, mongo_serv
     # Liveness: no login needed on the editor either (orchestrators probe it without credentials).
     for inst, role, instance in ((editor, "editor", "ed-health"), (worker, "worker", "wk-health")):
         r = requests.get(inst.url + "/livez", timeout=5)
-        assert (r.status_code, r.json()) == (200, {"live": True, "role": role, "instance": instance, "shuttingDown": False})
+        assert (r.status_code, r.json()) == (
+            200,
+            {"live": True, "role": role, "instance": instance, "shuttingDown": False},
+        )
 
     admin = AdminClient(editor.url, editor.editor_user, editor.editor_password)
     rev = admin.deploy(marker_flow("good"))
@@ -65,8 +87,9 @@ def test_healthz_reports_role_revision_and_readiness(nodered_factory, mongo_serv
         if h["latestRev"] == bad_rev and h["state"] == "error":
             break
         time.sleep(0.1)
-    assert (h["latestRev"], h["state"], h["status_code"], h["ready"]) == (bad_rev, "error", 503, False), \
+    assert (h["latestRev"], h["state"], h["status_code"], h["ready"]) == (bad_rev, "error", 503, False), (
         "a worker that cannot start the newest revision is not ready"
+    )
     assert "could not start: missing node types" in worker.log_text()
     # Still live: an orchestrator must not restart it (or the editor) over flows that cannot start.
     for inst in (worker, editor):
@@ -132,17 +155,24 @@ def test_the_router_sends_requests_for_a_worker_not_serving_yet_to_one_that_is(n
         assert (r.status_code, r.headers.get("Retry-After")) == (503, "1")
 
 
-@pytest.mark.parametrize("role,env,message", [
-    ("worker", {"NODE_RED_CREDENTIAL_SECRET": None}, "NODE_RED_CREDENTIAL_SECRET is required"),
-    ("editor", {"NODE_RED_CREDENTIAL_SECRET": None}, "NODE_RED_CREDENTIAL_SECRET is required"),
-    ("janitor", {}, "NODE_RED_ROLE must be"),
-    ("editor", {"NODE_RED_EDITOR_PASSWORD": None}, "NODE_RED_EDITOR_PASSWORD or NODE_RED_EDITOR_PASSWORD_HASH is required"),
-    ("worker", {"NODE_RED_HTTP_NODE_ROOT": "/"}, "NODE_RED_HTTP_NODE_ROOT must start with"),
-    ("worker", {"NODE_RED_HTTP_NODE_ROOT": "api"}, "NODE_RED_HTTP_NODE_ROOT must start with"),
-    ("worker", {"MONGO_URL": None}, "MONGO_URL is required"),
-    ("worker", {"NODE_RED_KEEPALIVE_SECONDS": "4"}, "NODE_RED_KEEPALIVE_SECONDS must be from 5 to 86400"),
-    ("editor", {"NODE_RED_KEEPALIVE_SECONDS": "65s"}, "NODE_RED_KEEPALIVE_SECONDS must be a positive integer"),
-])
+@pytest.mark.parametrize(
+    "role,env,message",
+    [
+        ("worker", {"NODE_RED_CREDENTIAL_SECRET": None}, "NODE_RED_CREDENTIAL_SECRET is required"),
+        ("editor", {"NODE_RED_CREDENTIAL_SECRET": None}, "NODE_RED_CREDENTIAL_SECRET is required"),
+        ("janitor", {}, "NODE_RED_ROLE must be"),
+        (
+            "editor",
+            {"NODE_RED_EDITOR_PASSWORD": None},
+            "NODE_RED_EDITOR_PASSWORD or NODE_RED_EDITOR_PASSWORD_HASH is required",
+        ),
+        ("worker", {"NODE_RED_HTTP_NODE_ROOT": "/"}, "NODE_RED_HTTP_NODE_ROOT must start with"),
+        ("worker", {"NODE_RED_HTTP_NODE_ROOT": "api"}, "NODE_RED_HTTP_NODE_ROOT must start with"),
+        ("worker", {"MONGO_URL": None}, "MONGO_URL is required"),
+        ("worker", {"NODE_RED_KEEPALIVE_SECONDS": "4"}, "NODE_RED_KEEPALIVE_SECONDS must be from 5 to 86400"),
+        ("editor", {"NODE_RED_KEEPALIVE_SECONDS": "65s"}, "NODE_RED_KEEPALIVE_SECONDS must be a positive integer"),
+    ],
+)
 def test_bad_environment_refuses_to_start_with_a_message(nodered_factory, role, env, message):
     kw = {}
     if "NODE_RED_CREDENTIAL_SECRET" in env:
@@ -199,9 +229,13 @@ def test_while_stopping_livez_fails_and_endpoints_turn_requests_away(nodered_fac
     worker = nodered_factory("worker")
     editor.wait_ready()
     tab_id = "tab-slow"
-    slow = [tab(tab_id, "slow")] + endpoint(tab_id, "slow", "/slow", "get",
-                                           "setTimeout(() => { msg.payload = {done: true}; node.send(msg); }, 3000);\n"
-                                           "return null;")
+    slow = [tab(tab_id, "slow")] + endpoint(
+        tab_id,
+        "slow",
+        "/slow",
+        "get",
+        "setTimeout(() => { msg.payload = {done: true}; node.send(msg); }, 3000);\nreturn null;",
+    )
     rev = AdminClient(editor.url, editor.editor_user, editor.editor_password).deploy(slow)
     worker.wait_ready(rev=rev)
 
@@ -231,10 +265,17 @@ def test_editor_login_from_a_bcrypt_hash(nodered_factory):
     import subprocess
 
     from local_stack.nodered import IMAGE_DIR
-    hashed = subprocess.run(["node", "-e", "process.stdout.write(require('bcryptjs').hashSync('hashed pw', 8))"],
-                            cwd=IMAGE_DIR, capture_output=True, text=True, check=True).stdout
-    editor = nodered_factory("editor", editor_user="ops", editor_password=None,
-                             extra_env={"NODE_RED_EDITOR_PASSWORD_HASH": hashed})
+
+    hashed = subprocess.run(
+        ["node", "-e", "process.stdout.write(require('bcryptjs').hashSync('hashed pw', 8))"],
+        cwd=IMAGE_DIR,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
+    editor = nodered_factory(
+        "editor", editor_user="ops", editor_password=None, extra_env={"NODE_RED_EDITOR_PASSWORD_HASH": hashed}
+    )
     editor.wait_ready()
     AdminClient(editor.url, "ops", "hashed pw").login()
     with pytest.raises(requests.HTTPError):

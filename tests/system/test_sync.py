@@ -1,4 +1,5 @@
 """Every deploy reaches every worker: one after another, in bursts, and after workers join late."""
+
 import time
 
 from local_stack import AdminClient
