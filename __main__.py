@@ -2,10 +2,12 @@
 
 import pulumi
 
+from components.stack import NodeRedStack
 from stack_config import load_config
 
 config = load_config()
 
+stack: NodeRedStack
 if config.target == "docker":
     from components.docker import DockerStack, DockerStackArgs
 
@@ -15,9 +17,10 @@ if config.target == "docker":
 else:
     from components.aws import AwsStack, AwsStackArgs
 
-    stack = AwsStack("nodered", AwsStackArgs(config=config))
+    aws_stack = AwsStack("nodered", AwsStackArgs(config=config))
     # Point your DNS record (aws.domainName) at this name.
-    pulumi.export("loadBalancerDnsName", stack.load_balancer_dns_name)
+    pulumi.export("loadBalancerDnsName", aws_stack.load_balancer_dns_name)
+    stack = aws_stack
 
 pulumi.export("editorUrl", stack.editor_url)
 pulumi.export("apiBaseUrl", stack.api_base_url)

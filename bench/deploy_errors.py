@@ -22,7 +22,7 @@ from local_stack.flows import whoami_flow
 
 
 def summarize(outcomes, t_start, t_end) -> dict:
-    kinds = collections.Counter()
+    kinds: collections.Counter[str] = collections.Counter()
     for o in outcomes:
         if not o.ok:
             kinds[str(o.status) if o.status is not None else (o.error or "error").split(":")[0]] += 1
@@ -42,7 +42,7 @@ def run(workers: int, deploys: int, threads: int, rate: float, pause: float, pos
     with LocalStack(workers=workers) as stack:
         admin = stack.admin()
         stack.deploy(whoami_flow("start"), admin=admin)
-        url = stack.router.api_url + "/whoami"
+        url = stack.api_url + "/whoami"
         # GETs, which nginx may retry on another worker, and POSTs, which it never resends.
         load = Load(url, threads=threads, interval=threads / rate, timeout=10)
         posts = Load(url, threads=post_threads, interval=0.02, timeout=10, method="POST", body={"n": 1})

@@ -21,6 +21,7 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from local_stack import LocalStack
 from local_stack.flows import whoami_flow
@@ -87,16 +88,16 @@ def run(workers: int, duration: float, rounds: int, connections_per_worker: int 
         stack.deploy(whoami_flow("bench"))
         path = stack.http_node_root + "/whoami"
         direct_url = f"http://127.0.0.1:{stack.workers[0].port}{path}"  # host overridden per thread
-        router_url = stack.router.url + path
+        router_url = stack.url + path
         script = direct_script([w.port for w in stack.workers])
         conns = workers * connections_per_worker
         wrk(router_url, DONE, workers, conns, 2)  # warm-up: JIT, keepalive pools
         wrk(direct_url, script, workers, conns, 2)
-        results = {"direct": [], "router": []}
+        results: dict[str, list[dict[str, Any]]] = {"direct": [], "router": []}
         for _ in range(rounds):
             results["direct"].append(wrk(direct_url, script, workers, conns, duration))
             results["router"].append(wrk(router_url, DONE, workers, conns, duration))
-    summary = {"workers": workers, "connections": conns, "duration_s": duration, "rounds": rounds}
+    summary: dict[str, Any] = {"workers": workers, "connections": conns, "duration_s": duration, "rounds": rounds}
     for mode, rs in results.items():
         summary[mode] = {
             "rps": statistics.median(r["rps"] for r in rs),

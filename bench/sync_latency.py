@@ -53,7 +53,8 @@ def run(workers: int, deploys: int, timeout: float, interval: float, pause: floa
     tmp = Path(tempfile.mkdtemp(prefix="bench-sync-"))
     db = f"bench_sync_{uuid.uuid4().hex[:8]}"
     with MongoServer(storage_dir=tmp / "mongo", log_path=tmp / "mongo.log") as mongo:
-        editor = NodeRedInstance("editor", mongo.url, db, user_dir=tmp / "editor")
+        password = "bench-editor-password"
+        editor = NodeRedInstance("editor", mongo.url, db, editor_password=password, user_dir=tmp / "editor")
         ws = [NodeRedInstance("worker", mongo.url, db, user_dir=tmp / f"worker{i}") for i in range(workers)]
         started = []
         try:
@@ -61,10 +62,13 @@ def run(workers: int, deploys: int, timeout: float, interval: float, pause: floa
                 started.append(inst.start())
             for inst in [editor] + ws:
                 inst.wait_ready(timeout=90)
-            admin = AdminClient(editor.url, editor.editor_user, editor.editor_password)
+            admin = AdminClient(editor.url, editor.editor_user, password)
             admin.login()
             sessions = [requests.Session() for _ in ws]
-            slowest, from_send, per_worker, missed = [], [], [], []
+            slowest: list[float] = []
+            from_send: list[float] = []
+            per_worker: list[float] = []
+            missed: list[int] = []
             for i in range(1, deploys + 1):
                 marker = f"sync-{i}-{uuid.uuid4().hex[:6]}"
                 sent = time.monotonic()

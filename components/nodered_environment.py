@@ -2,7 +2,7 @@
 each role from the stack config and the stack's secrets. Each target adds only what is its own."""
 
 from collections.abc import Mapping
-from typing import TypeVar
+from typing import Any, TypedDict, TypeVar, Unpack
 
 import pulumi
 
@@ -14,7 +14,19 @@ from .secrets import StackSecrets
 T = TypeVar("T")
 
 
-def plain_environment(config: StackConfig, role: str, **target: object) -> dict[str, str]:
+class TargetEnvironment(TypedDict, total=False):
+    """What a target may set itself: nodered_contract.environment's keyword arguments beyond the stack's."""
+
+    database: str
+    port: int
+    instance_id: str | None
+    keepalive_seconds: int | None
+    tls_ca_file: str | None
+    enable_change_streams: bool
+    extra: Mapping[str, Any] | None
+
+
+def plain_environment(config: StackConfig, role: str, **target: Unpack[TargetEnvironment]) -> dict[str, str]:
     """A role's plain environment: the stack's httpNodeRoot and editor login (the editor only), plus the
     target's own settings (nodered_contract.environment's keyword arguments)."""
     return nodered_contract.environment(

@@ -43,7 +43,7 @@ def main(argv=None) -> int:
         stack.start()
         if args.demo:
             rev = stack.deploy(demo_flow())
-            print(f"deployed demo flow as revision {rev}: curl {stack.router.api_url}/hello", flush=True)
+            print(f"deployed demo flow as revision {rev}: curl {stack.api_url}/hello", flush=True)
         print(stack.describe(), flush=True)
         print("Ctrl-C stops everything.", flush=True)
         while not stop.wait(0.5):

@@ -13,6 +13,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import IO, Any
 
 from .ports import PortInUse, free_port, listeners, owned_listeners, sockets_of, wait_released
 from .procs import tree
@@ -61,8 +62,8 @@ class MongoServer:
         self.storage_dir = Path(storage_dir)
         self.log_path = Path(log_path) if log_path else self.storage_dir.parent / f"{self.storage_dir.name}.log"
         self.port = None if self.external_url else (port or free_port())
-        self.proc: subprocess.Popen | None = None
-        self._log = None
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
 
     @property
     def url(self) -> str:
@@ -73,6 +74,12 @@ class MongoServer:
     @property
     def restartable(self) -> bool:
         return self.external_url is None
+
+    def _own_port(self) -> int:
+        """The port of the SecantusDB this object runs (an external server has none of ours)."""
+        if self.port is None:
+            raise RuntimeError("MONGO_TEST_URL names an external server: there is no server of ours")
+        return self.port
 
     def start(self, timeout: float = 30.0) -> MongoServer:
         if self.external_url:
@@ -111,15 +118,18 @@ class MongoServer:
         last = None
         while time.monotonic() < deadline:
             if self.proc is not None and self.proc.poll() is not None:
-                if listeners(self.port):
-                    raise PortInUse(self.port, "SecantusDB")
+                if listeners(self._own_port()):
+                    raise PortInUse(self._own_port(), "SecantusDB")
                 raise RuntimeError(
                     f"secantusd-py exited with {self.proc.returncode}; log: {self.log_path}\n"
                     + self.log_path.read_text(errors="replace")[-3000:]
                 )
             try:
-                with pymongo.MongoClient(self.url, serverSelectionTimeoutMS=500) as c:
-                    c.admin.command("ping")
+                client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
+                    self.url, serverSelectionTimeoutMS=500
+                )
+                with client:
+                    client.admin.command("ping")
             except Exception as e:  # not up yet
                 last = e
                 time.sleep(0.1)
@@ -127,9 +137,9 @@ class MongoServer:
             if self.proc is None:
                 return
             # Whoever answered must be our own server, not another one on this port.
-            owned = owned_listeners(self.port, tree(self.proc.pid))
+            owned = owned_listeners(self._own_port(), tree(self.proc.pid))
             if owned is None:
-                raise PortInUse(self.port, "SecantusDB")
+                raise PortInUse(self._own_port(), "SecantusDB")
             if owned:
                 return
             time.sleep(0.1)
@@ -138,7 +148,7 @@ class MongoServer:
     def stop(self, timeout: float = 15.0) -> None:
         if self.proc is None:
             return
-        ours = listeners(self.port) & sockets_of(tree(self.proc.pid))
+        ours = listeners(self._own_port()) & sockets_of(tree(self.proc.pid))
         if self.proc.poll() is None:
             self.proc.terminate()
             try:

@@ -16,6 +16,7 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import IO, Self
 
 import requests
 
@@ -100,8 +101,8 @@ class NginxProcess:
         self.error_log_path = self.runtime_dir / "error.log"
         self.access_log_path = self.runtime_dir / "access.log"
         self.output_path = self.runtime_dir / "nginx.out"  # what nginx prints to stdout/stderr
-        self.proc: subprocess.Popen | None = None
-        self._out = None
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._out: IO[bytes] | None = None
         self._listening: set[int] = set()
         self._log_offset = 0
 
@@ -123,7 +124,7 @@ class NginxProcess:
             raise RuntimeError(f"nginx -t rejected {self.conf_path}:\n{p.stderr}")
         return p.stderr
 
-    def start(self, timeout: float = 15.0) -> NginxProcess:
+    def start(self, timeout: float = 15.0) -> Self:
         if self.running():
             raise RuntimeError(f"{self.what} on port {self.port} is already running")
         self.check()
@@ -175,7 +176,7 @@ class NginxProcess:
         """Write and check config() again, then reload nginx gracefully (SIGHUP): new worker processes
         take new connections, old ones finish their requests. Returns once no old worker accepts any."""
         self.check()
-        if not self.running():
+        if self.proc is None or not self.running():
             raise RuntimeError(f"{self.what} is not running")
         offset = self._error_log_size()
         old = set(self._worker_pids())
@@ -218,7 +219,7 @@ class NginxProcess:
         if self._own_dir:
             shutil.rmtree(self.runtime_dir, ignore_errors=True)
 
-    def __enter__(self) -> NginxProcess:
+    def __enter__(self) -> Self:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -268,4 +269,6 @@ class NginxProcess:
 
     def _worker_pids(self) -> list[int]:
         """The master's worker processes that take new connections (not those shutting down)."""
+        if self.proc is None:
+            raise RuntimeError(f"{self.what} is not started")
         return [p for p in descendants(self.proc.pid) if title(p) == _WORKER_TITLE]

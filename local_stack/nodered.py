@@ -12,6 +12,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
+from typing import IO
 
 import requests
 
@@ -76,8 +77,8 @@ class NodeRedInstance:
         self.log_path = Path(log_path) if log_path else self.user_dir / "nodered.log"
         self.instance_id = instance_id or f"{role}-{self.port}"
         self.extra_env = dict(extra_env or {})
-        self.proc: subprocess.Popen | None = None
-        self._log = None
+        self.proc: subprocess.Popen[bytes] | None = None
+        self._log: IO[bytes] | None = None
         self._listening: set[int] = set()  # our listening socket, once seen
 
     @property
@@ -112,8 +113,9 @@ class NodeRedInstance:
             "NODE_RED_EDITOR_PASSWORD": self.editor_password,
         }
         for name in contract.secret_variables(self.role):
-            if secrets[name] is not None:  # None: a test starts the instance without it
-                env[name] = secrets[name]
+            value = secrets[name]
+            if value is not None:  # None: a test starts the instance without it
+                env[name] = value
         env.update({k: str(v) for k, v in self.extra_env.items()})
         return env
 
@@ -136,18 +138,23 @@ class NodeRedInstance:
         )
         return self
 
-    def _signal(self, sig) -> None:
+    def _started(self) -> subprocess.Popen[bytes]:
+        if self.proc is None:
+            raise RuntimeError(f"{self.instance_id} is not started")
+        return self.proc
+
+    def _signal(self, sig: signal.Signals) -> None:
         try:
-            os.killpg(self.proc.pid, sig)
+            os.killpg(self._started().pid, sig)
         except ProcessLookupError:
             pass
 
     def _node_pids(self) -> list[int]:
         """The processes below npm with no children of their own: the node running server.js."""
-        return leaves(self.proc.pid)
+        return leaves(self._started().pid)
 
     def _our_listeners(self) -> set[int]:
-        return listeners(self.port) & sockets_of(tree(self.proc.pid))
+        return listeners(self.port) & sockets_of(tree(self._started().pid))
 
     def stop(self, timeout: float = 20.0) -> int | None:
         """SIGTERM to Node-RED (graceful shutdown, as `docker stop` does); SIGKILL if still running after
@@ -206,7 +213,7 @@ class NodeRedInstance:
 
     def wait_exit(self, timeout: float = 30.0) -> int:
         """For instances expected to refuse to start: the exit code."""
-        code = self.proc.wait(timeout)
+        code = self._started().wait(timeout)
         self._close_log()
         return code
 
@@ -222,7 +229,7 @@ class NodeRedInstance:
         process's (our node can never bind there, and must not pass for ready on its answers)."""
         if self._listening:
             return True
-        owned = owned_listeners(self.port, tree(self.proc.pid))
+        owned = owned_listeners(self.port, tree(self._started().pid))
         if owned is None:
             self.stop()
             raise PortInUse(self.port, f"Node-RED {self.instance_id}")
@@ -232,7 +239,7 @@ class NodeRedInstance:
     def wait_ready(self, rev: int | None = None, timeout: float = 60.0) -> dict:
         """Wait until /healthz says ready (200), and runs revision `rev` or newer when given."""
         deadline = time.monotonic() + timeout
-        last = None
+        last: dict | str | None = None
         while time.monotonic() < deadline:
             if self.proc is None:
                 raise RuntimeError(f"{self.instance_id} is not started")

@@ -3,7 +3,7 @@ and nginx running the config the program renders for those workers.
 
     with LocalStack(workers=3) as stack:
         rev = stack.deploy(flows)          # through the router, waits until every worker serves rev
-        requests.get(stack.router.api_url + "/hello")
+        requests.get(stack.api_url + "/hello")   # the router's base of the flows' endpoints
 
 A port it wants that another process holds (router_port, or one picked for an instance and taken
 meanwhile) makes start() raise PortInUse naming the port, after stopping what it had started.
@@ -127,13 +127,28 @@ class LocalStack:
 
     # -- what tests use --------------------------------------------------------------------------
 
+    def _router(self) -> Router:
+        if self.router is None:
+            raise RuntimeError("the stack is not started")
+        return self.router
+
+    @property
+    def url(self) -> str:
+        """The router's base URL: the editor and its admin API (after start())."""
+        return self._router().url
+
+    @property
+    def api_url(self) -> str:
+        """The router's base URL of the flows' HTTP endpoints, httpNodeRoot included (after start())."""
+        return self._router().api_url
+
     @property
     def worker_addresses(self) -> list[str]:
         return [f"127.0.0.1:{w.port}" for w in self.workers]
 
     def admin(self, login: bool = True) -> AdminClient:
         """An admin API client that goes through the router, as a user's tooling would."""
-        client = AdminClient(self.router.url, self.editor_user, self.editor_password)
+        client = AdminClient(self.url, self.editor_user, self.editor_password)
         if login:
             client.login()
         return client
@@ -158,23 +173,26 @@ class LocalStack:
         w = self._instance("worker", f"worker-{len(self.workers) + 1}").start()
         self.workers.append(w)
         w.wait_ready(timeout=timeout)
-        self.router.update(self.worker_addresses)
+        self._router().update(self.worker_addresses)
         return w
 
     def remove_worker(self, worker: NodeRedInstance | None = None) -> NodeRedInstance:
         """Scale down by one: take the worker out of the router's config first, then stop it."""
         worker = worker or self.workers[-1]
         self.workers.remove(worker)
-        self.router.update(self.worker_addresses)
+        self._router().update(self.worker_addresses)
         worker.stop()
         return worker
 
     def describe(self) -> str:
+        router, editor = self._router(), self.editor
+        if editor is None:
+            raise RuntimeError("the stack is not started")
         lines = [
-            f"router        {self.router.url}  (nginx config: {self.router.conf_path})",
-            f"  flows API   {self.router.api_url}/...",
-            f"  editor UI   {self.router.url}/  (user {self.editor_user!r}, password {self.editor_password!r})",
-            f"editor        {self.editor.url}",
+            f"router        {router.url}  (nginx config: {router.conf_path})",
+            f"  flows API   {router.api_url}/...",
+            f"  editor UI   {router.url}/  (user {self.editor_user!r}, password {self.editor_password!r})",
+            f"editor        {editor.url}",
             *[f"{w.instance_id:<13} {w.url}" for w in self.workers],
             f"mongodb       {self.mongo.url}  db {self.db!r}",
             f"status        venv/bin/python -m nodered_status --mongo-url '{self.mongo.url}' --db {self.db}",

@@ -82,9 +82,19 @@ def _variable(entry: dict[str, Any]) -> Variable:
 
 VARIABLES: dict[str, Variable] = {e["name"]: _variable(e) for e in CONTRACT["environment"]}
 ROLES: tuple[str, ...] = tuple(CONTRACT["roles"])
-PORT = int(VARIABLES["PORT"].default)
-DATABASE: str = VARIABLES["MONGO_DB"].default
-DEFAULT_HTTP_NODE_ROOT: str = VARIABLES["NODE_RED_HTTP_NODE_ROOT"].default
+
+
+def _default(name: str) -> str:
+    """The default contract.json gives `name`; the constants below need one."""
+    default = VARIABLES[name].default
+    if default is None:
+        raise ValueError(f"nodered_image/contract.json: {name} has no default")
+    return default
+
+
+PORT = int(_default("PORT"))
+DATABASE = _default("MONGO_DB")
+DEFAULT_HTTP_NODE_ROOT = _default("NODE_RED_HTTP_NODE_ROOT")
 LIVENESS_PATH: str = CONTRACT["health"]["liveness"]
 READINESS_PATH: str = CONTRACT["health"]["readiness"]
 HEALTHCHECK_SCRIPT: str = CONTRACT["health"]["script"]

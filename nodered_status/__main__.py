@@ -8,6 +8,7 @@ import json
 import os
 import re
 import sys
+from typing import Any
 
 from nodered_contract import DATABASE
 
@@ -67,7 +68,7 @@ def fetch(url: str, db_name: str, timeout: float):
     import pymongo  # imported here so `--help` works without a driver
 
     ms = int(timeout * 1000)
-    client = pymongo.MongoClient(
+    client: pymongo.MongoClient[dict[str, Any]] = pymongo.MongoClient(
         url,
         serverSelectionTimeoutMS=ms,
         connectTimeoutMS=ms,

@@ -6,7 +6,7 @@ fields declared before them, so each error is reported under the key that is wro
 """
 
 import re
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
@@ -98,7 +98,7 @@ class AwsConfig(ConfigModel):
         # These keys are checked against others even when left out; given explicitly, an error about
         # them is reported under their stack-file name (a default would be reported by field name).
         if isinstance(data, dict):
-            absent = {
+            absent: dict[str, tuple[str, Any]] = {
                 "publicSubnetIds": ("public_subnet_ids", []),
                 "privateSubnetIds": ("private_subnet_ids", []),
                 "domainName": ("domain_name", None),

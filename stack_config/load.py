@@ -4,6 +4,7 @@ from typing import Any
 
 import pulumi
 from pydantic import ValidationError
+from pydantic_core import ErrorDetails
 
 from .model import StackConfig
 
@@ -31,7 +32,7 @@ def _raw(config: pulumi.Config) -> dict[str, Any]:
     return raw
 
 
-def _describe(error: dict[str, Any]) -> str:
+def _describe(error: ErrorDetails) -> str:
     path = ".".join(str(part) for part in error["loc"])
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "missing":

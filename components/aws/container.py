@@ -5,6 +5,8 @@ from collections.abc import Mapping
 
 from nodered_contract import DOCUMENTDB_CA_FILE, PORT, healthcheck_command
 
+from ..nodered_environment import TargetEnvironment
+
 # The launcher force-exits 15 s after SIGTERM; ECS must wait a little longer before SIGKILL.
 STOP_TIMEOUT_SECONDS = 20
 # Node keeps idle connections open this much longer than the load balancer does.
@@ -21,7 +23,7 @@ def keepalive_seconds(idle_timeout_seconds: int) -> int:
     return idle_timeout_seconds + KEEPALIVE_MARGIN_SECONDS
 
 
-def target_environment(documentdb: bool, idle_timeout_seconds: int) -> dict[str, object]:
+def target_environment(documentdb: bool, idle_timeout_seconds: int) -> TargetEnvironment:
     """What the aws target adds to every role's plain environment (nodered_contract.environment's
     keyword arguments). idle_timeout_seconds: the load balancer's idle timeout."""
     return {

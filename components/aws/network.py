@@ -28,10 +28,10 @@ class AwsNetwork(pulumi.ComponentResource):
     def __init__(self, name: str, args: AwsNetworkArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("nodered-scale:aws:Network", name, None, opts)
         config = args.config
-        if config.new_vpc:
+        if config.vpc_id is None:  # config.new_vpc
             self._new_vpc(name, config, args.region)
         else:
-            self._existing_vpc(config)
+            self._existing_vpc(config, config.vpc_id)
         self.assign_public_ip = config.tasks_in_public_subnets
         self.task_subnet_ids = self.public_subnet_ids if self.assign_public_ip else self.private_subnet_ids
         self.register_outputs(
@@ -42,7 +42,7 @@ class AwsNetwork(pulumi.ComponentResource):
             }
         )
 
-    def _existing_vpc(self, config: AwsConfig) -> None:
+    def _existing_vpc(self, config: AwsConfig, vpc_id: str) -> None:
         """Look the subnets up: each must be in the VPC, and each tier span at least two zones."""
         invoke = pulumi.InvokeOutputOptions(parent=self)
 
@@ -51,9 +51,9 @@ class AwsNetwork(pulumi.ComponentResource):
 
             def check(found: list) -> list[str]:
                 for subnet_id, subnet in zip(ids, found, strict=False):
-                    if subnet.vpc_id != config.vpc_id:
+                    if subnet.vpc_id != vpc_id:
                         raise ValueError(
-                            f"nodered-scale:aws.{key}: {subnet_id} is in {subnet.vpc_id}, not in aws.vpcId {config.vpc_id}"
+                            f"nodered-scale:aws.{key}: {subnet_id} is in {subnet.vpc_id}, not in aws.vpcId {vpc_id}"
                         )
                 zones = {subnet.availability_zone for subnet in found}
                 if len(zones) < 2:
@@ -64,7 +64,7 @@ class AwsNetwork(pulumi.ComponentResource):
 
             return pulumi.Output.all(*subnets).apply(check)
 
-        self.vpc_id = pulumi.Output.from_input(config.vpc_id)
+        self.vpc_id = pulumi.Output.from_input(vpc_id)
         self.public_subnet_ids = tier("publicSubnetIds", config.public_subnet_ids)
         self.private_subnet_ids = tier("privateSubnetIds", config.private_subnet_ids)
 
@@ -94,9 +94,10 @@ class AwsNetwork(pulumi.ComponentResource):
             tags={"Name": f"{name}-public"},
             opts=vpc_child,
         )
-        public, private = [], []
+        public: list[aws.ec2.Subnet] = []
+        private: list[aws.ec2.Subnet] = []
         for i in range(count):
-            zone = zones.apply(lambda z, i=i: z[i])
+            zone = _nth(zones, i)
             for tier, index, subnets in (("public", i, public), ("private", 8 + i, private)):
                 subnets.append(
                     aws.ec2.Subnet(
@@ -158,6 +159,10 @@ class AwsNetwork(pulumi.ComponentResource):
         self.vpc_id = vpc.id
         self.public_subnet_ids = pulumi.Output.all(*[s.id for s in public])
         self.private_subnet_ids = pulumi.Output.all(*[s.id for s in private])
+
+
+def _nth(items: pulumi.Output[list[str]], index: int) -> pulumi.Output[str]:
+    return items.apply(lambda values: values[index])
 
 
 def _first_zones(names: list[str], count: int) -> list[str]:

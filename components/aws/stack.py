@@ -7,6 +7,7 @@ import pulumi
 import pulumi_aws as aws
 
 from stack_config import StackConfig
+from stack_config.aws import AwsConfig
 
 from ..nodered_environment import plain_environment, role_secrets, secret_values
 from ..secrets import StackSecrets, StackSecretsArgs
@@ -29,6 +30,13 @@ class AwsStackArgs:
         if self.config.target != "aws" or self.config.aws is None:
             raise ValueError("config: the aws stack needs target: aws")
 
+    @property
+    def aws(self) -> AwsConfig:
+        """The config's aws object (target aws always has one, defaults included)."""
+        if self.config.aws is None:
+            raise ValueError("config: the aws stack needs target: aws")
+        return self.config.aws
+
 
 class AwsStack(pulumi.ComponentResource):
     editor_url: pulumi.Output[str]
@@ -39,7 +47,7 @@ class AwsStack(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: AwsStackArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("nodered-scale:aws:AwsStack", name, None, opts)
-        config, aws_config = args.config, args.config.aws
+        config, aws_config = args.config, args.aws
         prefix = f"{pulumi.get_project()}-{pulumi.get_stack()}"
 
         # One provider for every child: the configured region and tags that say which stack owns what.
@@ -73,6 +81,8 @@ class AwsStack(pulumi.ComponentResource):
         )
 
         if documentdb_mode:
+            if groups.database_id is None:
+                raise ValueError("SecurityGroups made no database group with database=True")
             database = DocumentDb(
                 f"{name}-docdb",
                 DocumentDbArgs(
@@ -86,6 +96,8 @@ class AwsStack(pulumi.ComponentResource):
             )
             mongo_url = database.url
         else:
+            if config.mongo_uri is None:  # the stack config requires it in external mode
+                raise ValueError("mongoUri: required when mongo.mode is external")
             mongo_url = pulumi.Output.secret(config.mongo_uri.get_secret_value())
 
         stack_secrets = StackSecrets(f"{name}-secrets", StackSecretsArgs(config=config), opts=child)

@@ -73,8 +73,9 @@ class MongoReplicaSet(pulumi.ComponentResource):
                 # The data outlives any container replacement; deleting the stack's volume is a deliberate act.
                 opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
             )
-            envs = pulumi.Output.all(root_password.result, app_password.result, keyfile.result).apply(
-                lambda secrets, reconciler=reconciler: [
+
+            def member_env(secrets: list[str], reconciler: bool = reconciler) -> list[str]:
+                return [
                     f"MONGO_INITDB_ROOT_USERNAME={ROOT_USER}",
                     f"MONGO_INITDB_ROOT_PASSWORD={secrets[0]}",
                     f"MONGO_APP_USER={APP_USER}",
@@ -85,6 +86,10 @@ class MongoReplicaSet(pulumi.ComponentResource):
                     f"MONGO_RS_MEMBERS={wanted}",
                     f"MONGO_RS_RECONCILER={'true' if reconciler else 'false'}",
                 ]
+
+            # Annotated: with no expected type mypy cannot solve Output.secret's Input[U] for an Output.
+            envs: pulumi.Output[list[str]] = pulumi.Output.secret(
+                pulumi.Output.all(root_password.result, app_password.result, keyfile.result).apply(member_env)
             )
             ports = []
             if reconciler and args.publish_port is not None:
@@ -95,7 +100,7 @@ class MongoReplicaSet(pulumi.ComponentResource):
                 hostname=hosts[index],
                 image=image.image_id,
                 entrypoints=["/usr/local/bin/nodered-scale-mongo-start.sh"],
-                envs=pulumi.Output.secret(envs),
+                envs=envs,
                 uploads=uploads,
                 volumes=[docker.ContainerVolumeArgs(volume_name=volume.name, container_path="/data/db")],
                 networks_advanced=[

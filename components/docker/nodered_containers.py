@@ -1,6 +1,6 @@
 """docker target: Node-RED containers, the editor and the workers (same image, role from the environment)."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import pulumi
@@ -24,7 +24,7 @@ class NodeRedContainersArgs:
     environment: Mapping[str, str]
     # Every secret of the stack by variable name; each container gets its role's only.
     secrets: Mapping[str, pulumi.Input[str]]
-    depends_on: list[pulumi.Resource] = field(default_factory=list)
+    depends_on: Sequence[pulumi.Resource] = field(default_factory=list)
 
 
 def as_env_list(plain: Mapping[str, str], secrets: Mapping[str, pulumi.Input[str]]) -> pulumi.Output[list[str]]:
@@ -62,12 +62,16 @@ class NodeRedContainers(pulumi.ComponentResource):
                 )
             # The status record of each instance is named after its container.
             plain = {**args.environment, "NODE_RED_INSTANCE_ID": container_name}
+            # Annotated: with no expected type mypy cannot solve Output.secret's Input[U] for an Output.
+            envs: pulumi.Output[list[str]] = pulumi.Output.secret(
+                as_env_list(plain, role_secrets(args.role, args.secrets))
+            )
             docker.Container(
                 child,
                 name=container_name,
                 hostname=container_name,
                 image=args.image,
-                envs=pulumi.Output.secret(as_env_list(plain, role_secrets(args.role, args.secrets))),
+                envs=envs,
                 networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=args.network.name, ipv4_address=ip)],
                 restart="unless-stopped",
                 healthcheck=docker.ContainerHealthcheckArgs(
