@@ -9,6 +9,7 @@ Constants (from contract.json):
     PORT                    1880, the default of PORT
     DATABASE                "nodered", the default of MONGO_DB
     DEFAULT_HTTP_NODE_ROOT  "/red-nodes", the default of NODE_RED_HTTP_NODE_ROOT
+    BODY_LIMIT_MB           5, the default of NODE_RED_BODY_LIMIT_MB (MiB); its bounds: VARIABLES[...]
     LIVENESS_PATH           "/livez": the process serves HTTP (restart a container on this)
     READINESS_PATH          "/healthz": the newest flows run (send traffic on this)
     HEALTHCHECK_SCRIPT      path of healthcheck.js in the image
@@ -20,7 +21,7 @@ validate_http_node_root(value) -> str
     the caller's name for it: "httpNodeRoot: must not end with '/'").
 
 environment(role, *, http_node_root, editor_user, database, port, instance_id, keepalive_seconds,
-            tls_ca_file, enable_change_streams, extra) -> dict[str, str]
+            tls_ca_file, enable_change_streams, body_limit_mb, trusted_proxies, extra) -> dict[str, str]
     The plain (non-secret) environment of one role. Each variable goes only to the roles contract.json
     gives it to (NODE_RED_EDITOR_USER and MONGO_ENABLE_CHANGE_STREAMS: the editor), optional ones
     only when given; `extra` sets any other declared plain variable by name (NODE_RED_USER_DIR, ...).
@@ -37,9 +38,10 @@ healthcheck_command(probe="readiness") -> list[str]
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -95,6 +97,7 @@ def _default(name: str) -> str:
 PORT = int(_default("PORT"))
 DATABASE = _default("MONGO_DB")
 DEFAULT_HTTP_NODE_ROOT = _default("NODE_RED_HTTP_NODE_ROOT")
+BODY_LIMIT_MB = int(_default("NODE_RED_BODY_LIMIT_MB"))
 LIVENESS_PATH: str = CONTRACT["health"]["liveness"]
 READINESS_PATH: str = CONTRACT["health"]["readiness"]
 HEALTHCHECK_SCRIPT: str = CONTRACT["health"]["script"]
@@ -189,6 +192,8 @@ def environment(
     keepalive_seconds: int | None = None,
     tls_ca_file: str | None = None,
     enable_change_streams: bool = False,
+    body_limit_mb: int | None = None,
+    trusted_proxies: Sequence[str] | None = None,
     extra: Mapping[str, Any] | None = None,
 ) -> dict[str, str]:
     """The plain environment of `role`; secrets go separately (secret_variables). None leaves a
@@ -205,6 +210,8 @@ def environment(
         "NODE_RED_KEEPALIVE_SECONDS": keepalive_seconds,
         "MONGO_TLS_CA_FILE": tls_ca_file,
         "MONGO_ENABLE_CHANGE_STREAMS": "true" if enable_change_streams else None,
+        "NODE_RED_BODY_LIMIT_MB": body_limit_mb,
+        "NODE_RED_TRUSTED_PROXIES": _proxies(trusted_proxies),
     }
     for name, value in (extra or {}).items():
         if name in wanted:
@@ -216,6 +223,20 @@ def environment(
         if value is not None and role in variable.roles:
             env[name] = _checked(variable, value)
     return env
+
+
+def _proxies(entries: Sequence[str] | None) -> str | None:
+    """NODE_RED_TRUSTED_PROXIES from addresses or CIDRs: checked here, as the image checks them."""
+    if entries is None:
+        return None
+    if isinstance(entries, str):
+        raise ValueError("trusted_proxies must be a list of addresses or CIDRs, not one string")
+    for entry in entries:
+        try:
+            ipaddress.ip_network(entry, strict=False)
+        except ValueError:
+            raise ValueError(f"NODE_RED_TRUSTED_PROXIES: {entry!r} is neither an IP address nor a CIDR") from None
+    return ",".join(entries) or None
 
 
 def secret_variables(role: str) -> tuple[str, ...]:
@@ -232,6 +253,7 @@ def healthcheck_command(probe: str = "readiness") -> list[str]:
 
 
 __all__ = [
+    "BODY_LIMIT_MB",
     "CONTRACT",
     "CONTRACT_PATH",
     "DATABASE",

@@ -5,6 +5,11 @@
 const http = require('http');
 const express = require('express');
 const { RequestGate } = require('./lib/gate');
+const { Refusals } = require('./lib/refuse');
+const { bodyLimit } = require('./lib/body_limit');
+const { LoginGuard } = require('./lib/login_guard');
+const { Upgrades } = require('./lib/upgrades');
+const { healthAnswer } = require('./lib/exposure');
 
 function log(level, message) {
     console.log(`${new Date().toISOString()} - [${level}] [launcher] ${message}`);
@@ -38,27 +43,41 @@ server.headersTimeout = settings.keepAliveSeconds * 1000 + 1000;
 const gate = new RequestGate({ log });
 gate.follow(storage.events);
 
+// Refusals (lib/refuse.js): a status and a JSON reason at once, one log line with the client address.
+const refusals = new Refusals({ log, trustedProxies: settings.trustedProxies });
+const limitBody = bodyLimit({ limitBytes: settings.bodyLimitBytes, refusals });
+
 // Liveness: the process serves HTTP and is not stopping. No database call, and independent of the
 // flows, so a bad deploy (flows that cannot start) or a database outage never gets a container killed
 // and restarted by its orchestrator (ECS): the editor must stay up to fix the flows. Readiness, whether
 // to route flow requests here, is /healthz.
 const instanceId = settings.storageModuleOptions.instanceId;
+// Through a router, both answer only up or down (lib/exposure.js).
 app.get('/livez', (req, res) => {
     const { shuttingDown } = gate;
-    res.status(shuttingDown ? 503 : 200).json({ live: !shuttingDown, role, instance: instanceId, shuttingDown });
+    healthAnswer(req, res, !shuttingDown, { live: !shuttingDown, role, instance: instanceId, shuttingDown });
 });
 
 app.get('/healthz', (req, res) => {
     const s = storage.statusInfo();
     const body = { ...s, role, nodeRedVersion: RED.version(), shuttingDown: gate.shuttingDown };
     if (gate.shuttingDown) body.ready = false;
-    res.status(body.ready ? 200 : 503).json(body);
+    healthAnswer(req, res, body.ready, body);
 });
 
-app.use(settings.httpNodeRoot, (req, res, next) => gate.handle(req, res, next),
-    (req, res, next) => RED.httpNode(req, res, next));
+if (role === 'worker') {
+    app.use(settings.httpNodeRoot, limitBody, (req, res, next) => gate.handle(req, res, next),
+        (req, res, next) => RED.httpNode(req, res, next));
+} else {
+    // The editor never answers a flow's endpoint, whatever path trick brought a request here.
+    app.use(settings.httpNodeRoot, (req, res) => refusals.answer(req, res, 404, 'the editor serves no flow endpoints'));
+}
 
 if (settings.httpAdminRoot !== false) {
+    // Node-RED's changelog names its version: for logged-in editor users only.
+    app.get('/red/about', RED.auth.needsPermission('settings.read'));
+    const loginGuard = new LoginGuard({ users: settings.adminAuth.users, refusals, log });
+    app.use(settings.httpAdminRoot, limitBody, loginGuard.middleware());
     // Report the storage revision a deploy was saved as, beside Node-RED's own hash revision.
     app.use(settings.httpAdminRoot, (req, res, next) => {
         if (req.path === '/flows') {
@@ -111,6 +130,7 @@ function prepareUserDir(dir) {
 async function main() {
     prepareUserDir(settings.userDir);
     RED.init(server, settings);
+    new Upgrades({ app, role, httpNodeRoot: settings.httpNodeRoot, gate, refusals, log }).install(server);
     await new Promise((resolve, reject) => {
         server.once('error', reject);
         server.listen(settings.uiPort, settings.uiHost, resolve);

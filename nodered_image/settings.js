@@ -9,9 +9,10 @@
  * Invalid or missing values throw an Error naming the variable; the launcher prints it and exits 1.
  */
 const os = require('os');
-const path = require('path');
 
 const contract = require('./contract.json');
+const { parseTrustedProxies } = require('./lib/client');
+const { bcrypt } = require('./lib/bcrypt');
 
 const env = process.env;
 const declared = new Map(contract.environment.map((v) => [v.name, v]));
@@ -53,12 +54,6 @@ const rootRule = contract.httpNodeRoot;
 const rootPattern = new RegExp(rootRule.pattern);
 const reservedFirstSegments = new Set(rootRule.reservedFirstSegments);
 
-// bcryptjs as shipped with node-red (the same one its admin login compares with).
-function bcrypt() {
-    const nodeRedDir = path.dirname(require.resolve('node-red/package.json'));
-    return require(require.resolve('bcryptjs', { paths: [nodeRedDir] }));
-}
-
 const role = value('NODE_RED_ROLE');
 if (!variable('NODE_RED_ROLE').values.includes(role)) {
     fail(`NODE_RED_ROLE must be "editor" or "worker", got ${JSON.stringify(role)}`);
@@ -91,6 +86,16 @@ const keepAliveSeconds = integer('NODE_RED_KEEPALIVE_SECONDS');
 
 const instanceId = value('NODE_RED_INSTANCE_ID') || `${os.hostname()}-${process.pid}`;
 
+// One body limit for flow requests and the admin API (deploys); the router applies the same one.
+const bodyLimitBytes = integer('NODE_RED_BODY_LIMIT_MB') * 1024 * 1024;
+
+let trustedProxies;
+try {
+    trustedProxies = parseTrustedProxies(value('NODE_RED_TRUSTED_PROXIES'));
+} catch (err) {
+    fail(`NODE_RED_TRUSTED_PROXIES ${err.message}`);
+}
+
 let adminAuth;
 if (isEditor) {
     const user = value('NODE_RED_EDITOR_USER');
@@ -112,6 +117,8 @@ module.exports = {
     uiHost: value('NODE_RED_LISTEN_HOST'),
     // Read by the launcher (server.js), not by Node-RED.
     keepAliveSeconds,
+    bodyLimitBytes,
+    trustedProxies,
     userDir: value('NODE_RED_USER_DIR'),
     credentialSecret,
 
@@ -120,6 +127,12 @@ module.exports = {
     httpNodeRoot,
     adminAuth,
     disableEditor: !isEditor,
+    // Body parsers of the admin API and of HTTP-in nodes (JSON, urlencoded); the launcher refuses any
+    // larger body before it reaches them, whatever its type (lib/body_limit.js).
+    apiMaxLength: bodyLimitBytes,
+    // The launcher answers every upgrade no listener takes (lib/upgrades.js), a websocket to a worker
+    // swapping flows once the swap ends (at most 10 s); Node-RED's own cut-off is only a backstop.
+    inboundWebSocketTimeout: 15000,
 
     storageModule: require('nodered-scale-storage'),
     storageModuleOptions: {

@@ -26,6 +26,7 @@ class RequestGate {
         this.inFlight = 0; // handed to the flows, response not ended
         this.held = new Set(); // waiting for the swap to end
         this.drainWaiters = new Set();
+        this.settleWaiters = new Set(); // settled() callers: resolved when the swap ends
     }
 
     // storage.events: hold from 'swap-starting' until the swap ends, and make the swap wait for the drain.
@@ -101,6 +102,7 @@ class RequestGate {
     // inside the storage's event), so the next swap waits for them instead of cutting them off.
     endSwap() {
         this.swapping = false;
+        this.settle();
         const released = [...this.held];
         this.held.clear();
         for (const r of released) {
@@ -114,6 +116,25 @@ class RequestGate {
                 if (!r.ended) r.next();
             });
         }
+    }
+
+    // Resolves once no swap is going on (or after maxMs): for what is not an HTTP-in request, such as
+    // a websocket upgrade that found no endpoint because the old flows were stopped (lib/upgrades.js).
+    settled(maxMs = this.holdMs) {
+        if (!this.swapping || this.shuttingDown) return Promise.resolve();
+        return new Promise((resolve) => {
+            const done = () => {
+                clearTimeout(timer);
+                this.settleWaiters.delete(done);
+                resolve();
+            };
+            const timer = setTimeout(done, maxMs);
+            this.settleWaiters.add(done);
+        });
+    }
+
+    settle() {
+        for (const done of [...this.settleWaiters]) done();
     }
 
     // Resolves true once no request is inside the flows, or false after timeoutMs.
@@ -137,6 +158,7 @@ class RequestGate {
     // Stop admitting; held requests get their answer now. Resolves when the flows are drained (or not).
     shutdown(drainMs) {
         this.shuttingDown = true;
+        this.settle();
         const held = [...this.held];
         this.held.clear();
         for (const r of held) {

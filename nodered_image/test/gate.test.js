@@ -59,7 +59,7 @@ async function launcher(t, opts = {}) {
         const error = new Promise((resolve) => req.on('error', resolve));
         return { req, response, error };
     };
-    return { gate, events, logs, hanging, arrived, handled, swap, started, get };
+    return { gate, events, logs, hanging, arrived, handled, swap, started, get, port };
 }
 
 // A prompt drain: well under the timeout (a leaked count would make it last all of it).
@@ -74,6 +74,23 @@ test('answered: the count goes back to 0 and a swap does not wait', async (t) =>
     const r = l.get('/fast');
     assert.equal((await r.response).status, 200);
     await waitFor(() => l.gate.inFlight === 0, 2000, 'count back to 0');
+    assertPrompt(await l.swap());
+});
+
+test('answered on one kept-alive connection, request after request: each counted once', async (t) => {
+    const l = await launcher(t);
+    l.started();
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    t.after(() => agent.destroy());
+    for (let i = 0; i < 5; i++) {
+        const res = await new Promise((resolve) => http.get({ host: '127.0.0.1', port: l.port, path: '/red-nodes/fast', agent }, resolve));
+        res.resume();
+        await new Promise((resolve) => res.on('end', resolve));
+        assert.equal(res.statusCode, 200);
+    }
+    assert.equal(new Set(l.arrived.map((r) => r.socket)).size, 1, 'one connection carried them all');
+    await waitFor(() => l.gate.inFlight === 0, 2000, 'count back to 0');
+    assert.equal(l.gate.inFlight, 0, 'never below 0 either');
     assertPrompt(await l.swap());
 });
 

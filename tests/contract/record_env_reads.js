@@ -60,6 +60,7 @@ for (const { env } of cases) {
             settings: {
                 uiPort: s.uiPort, uiHost: s.uiHost, userDir: s.userDir, httpNodeRoot: s.httpNodeRoot,
                 keepAliveSeconds: s.keepAliveSeconds, editorUser: s.adminAuth ? s.adminAuth.users[0].username : null,
+                bodyLimitBytes: s.bodyLimitBytes, apiMaxLength: s.apiMaxLength, trustedProxies: s.trustedProxies.entries,
                 role, database, instanceId, port, revisionsKept, syncCheckSeconds, tlsCAFile, enableChangeStreams,
             },
         };

@@ -53,6 +53,9 @@ def test_unset_variables_take_the_contracts_defaults():
         "syncCheckSeconds": int(defaults["NODE_RED_SYNC_CHECK_SECONDS"]),
         "tlsCAFile": None,
         "enableChangeStreams": False,
+        "bodyLimitBytes": int(defaults["NODE_RED_BODY_LIMIT_MB"]) * 1024 * 1024,
+        "apiMaxLength": contract.BODY_LIMIT_MB * 1024 * 1024,
+        "trustedProxies": [],
     }
     for result in (worker, editor):
         assert {k: result["settings"][k] for k in expected} == expected
@@ -70,6 +73,8 @@ def test_what_the_deploy_targets_set_is_what_settings_uses():
         keepalive_seconds=125,
         tls_ca_file=contract.DOCUMENTDB_CA_FILE,
         enable_change_streams=True,
+        body_limit_mb=12,
+        trusted_proxies=["10.1.2.3", "fd00::/8"],
     )
     worker_env = contract.environment("worker", http_node_root="/api/v1", editor_user="ops", enable_change_streams=True)
     editor, worker = load_settings(
@@ -85,6 +90,10 @@ def test_what_the_deploy_targets_set_is_what_settings_uses():
         "keepAliveSeconds": 125,
         "tlsCAFile": contract.DOCUMENTDB_CA_FILE,
         "enableChangeStreams": True,
+        # The one body limit: the launcher's and Node-RED's parsers' (apiMaxLength) alike.
+        "bodyLimitBytes": 12 * 1024 * 1024,
+        "apiMaxLength": 12 * 1024 * 1024,
+        "trustedProxies": ["10.1.2.3", "fd00::/8"],
     }
     assert {k: editor["settings"][k] for k in expected} == expected
     assert (worker["settings"]["httpNodeRoot"], worker["settings"]["enableChangeStreams"]) == ("/api/v1", False)
@@ -135,3 +144,25 @@ def test_settings_and_python_accept_and_refuse_the_same_http_node_roots():
         assert (root, python, node) == (root, accepted, accepted), result["error"]
         if not accepted:
             assert "NODE_RED_HTTP_NODE_ROOT" in result["error"]
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "message"),
+    [
+        ("NODE_RED_BODY_LIMIT_MB", "0", "NODE_RED_BODY_LIMIT_MB must be a positive integer"),
+        ("NODE_RED_BODY_LIMIT_MB", "2048", "NODE_RED_BODY_LIMIT_MB must be from 1 to 1024"),
+        ("NODE_RED_BODY_LIMIT_MB", "5mb", "NODE_RED_BODY_LIMIT_MB must be a positive integer"),
+        ("NODE_RED_TRUSTED_PROXIES", "router", "NODE_RED_TRUSTED_PROXIES must be IP addresses or CIDRs"),
+        ("NODE_RED_TRUSTED_PROXIES", "10.0.0.0/40", '"10.0.0.0/40" is neither'),
+    ],
+)
+def test_bad_limits_and_proxies_stop_the_instance_naming_the_variable(name, value, message):
+    [result] = load_settings({**BASE, "NODE_RED_ROLE": "worker", name: value})
+    assert result["error"] is not None and message in result["error"], result["error"]
+
+
+def test_python_refuses_the_proxies_the_image_refuses():
+    with pytest.raises(ValueError, match="NODE_RED_TRUSTED_PROXIES: 'router'"):
+        contract.environment("worker", trusted_proxies=["router"])
+    with pytest.raises(ValueError, match="must be from 1 to 1024"):
+        contract.environment("worker", body_limit_mb=0)
