@@ -7,6 +7,7 @@ import os
 from collections.abc import Sequence
 
 from nginx.render import HEALTH_PATH, render
+from nodered_contract import BODY_LIMIT_MB
 
 from .nginx_process import NginxProcess
 
@@ -14,7 +15,8 @@ from .nginx_process import NginxProcess
 class Router(NginxProcess):
     """nginx on 127.0.0.1:<port> routing <http_node_root> to `workers` and the rest to `editor`.
 
-    workers/editor are "host:port" strings; bad ones raise ValueError here. .url is the router's base
+    workers/editor are "host:port" strings; bad ones raise ValueError here. body_limit_mb: the one body
+    limit (give the instances the same). .url is the router's base
     URL, .api_url the base of the flows' endpoints. update(workers) re-renders and reloads, as a
     scale-up or scale-down does. Lifecycle, readiness and logs: NginxProcess.
     """
@@ -30,11 +32,13 @@ class Router(NginxProcess):
         port: int | None = None,
         runtime_dir: str | os.PathLike | None = None,
         nginx_bin: str | None = None,
+        body_limit_mb: int = BODY_LIMIT_MB,
     ):
         super().__init__(port=port, runtime_dir=runtime_dir, nginx_bin=nginx_bin)
         self.workers = list(workers)
         self.editor = editor
         self.http_node_root = http_node_root
+        self.body_limit_mb = body_limit_mb
         try:
             self.config()
         except BaseException:
@@ -49,6 +53,7 @@ class Router(NginxProcess):
             http_node_root=self.http_node_root,
             listen_port=self.port,
             runtime_dir=str(self.runtime_dir),
+            body_limit_mb=self.body_limit_mb,
         )
 
     @property

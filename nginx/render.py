@@ -16,7 +16,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from nodered_contract import DEFAULT_HTTP_NODE_ROOT, validate_http_node_root
+from nodered_contract import BODY_LIMIT_MB, DEFAULT_HTTP_NODE_ROOT, VARIABLES, validate_http_node_root
 
 TEMPLATE_PATH = Path(__file__).with_name("nginx.conf.template")
 
@@ -47,6 +47,7 @@ def render(
     listen_port: int = 8080,
     runtime_dir: str | None = None,
     listen_host: str | None = None,
+    body_limit_mb: int = BODY_LIMIT_MB,
 ) -> str:
     """Return a complete nginx.conf for the router.
 
@@ -57,6 +58,8 @@ def render(
     there; run it with `nginx -p <runtime_dir> -c <file>`.
     listen_host: address to listen on; by default all interfaces in the
     container and loopback with a runtime_dir.
+    body_limit_mb: largest request body in MiB (the instances' NODE_RED_BODY_LIMIT_MB:
+    give both the same value, stack config bodyLimitMb); larger ones get 413 here.
     """
     if isinstance(workers, str):
         raise ValueError("workers must be a list of 'host:port' strings, not one string")
@@ -69,6 +72,7 @@ def render(
     editor_addr = _address(editor, "editor")
     root = _node_root(http_node_root)
     _port(listen_port, "listen_port")
+    _body_limit(body_limit_mb)
 
     if runtime_dir is None:
         host = "0.0.0.0" if listen_host is None else _ip(listen_host, "listen_host")
@@ -111,6 +115,9 @@ def render(
         "editor": editor_addr,
         "listen": listen,
         "http_node_root_regex": root.replace(".", r"\."),
+        "body_limit": f"{body_limit_mb}m",
+        "body_limit_text": f"{body_limit_mb} MiB",
+        "body_limit_bytes": str(body_limit_mb * 1024 * 1024),
     }
     return _fill(TEMPLATE_PATH.read_text(), values)
 
@@ -152,6 +159,13 @@ def _port(port: int, what: str) -> None:
         raise ValueError(f"{what}: port must be an integer from 1 to 65535, got {port!r}")
 
 
+def _body_limit(mb: int) -> None:
+    bounds = VARIABLES["NODE_RED_BODY_LIMIT_MB"]
+    low, high = bounds.minimum or 1, bounds.maximum or 1024
+    if isinstance(mb, bool) or not isinstance(mb, int) or not low <= mb <= high:
+        raise ValueError(f"body_limit_mb: must be an integer from {low} to {high} (MiB), got {mb!r}")
+
+
 def _node_root(root: str) -> str:
     # The image's rule (nodered_image/contract.json): segments of unreserved URL characters only, so
     # the root carries no nginx or regex syntax into the location regex, and no path the editor serves.
@@ -176,9 +190,18 @@ def main(argv: Sequence[str] | None = None) -> None:
     parser.add_argument("--http-node-root", default=DEFAULT_HTTP_NODE_ROOT)
     parser.add_argument("--listen-port", type=int, default=8080)
     parser.add_argument("--runtime-dir", default=None)
+    parser.add_argument("--body-limit-mb", type=int, default=BODY_LIMIT_MB)
     args = parser.parse_args(argv)
     try:
-        print(render(args.workers, args.editor, args.http_node_root, args.listen_port, args.runtime_dir), end="")
+        conf = render(
+            args.workers,
+            args.editor,
+            args.http_node_root,
+            args.listen_port,
+            args.runtime_dir,
+            body_limit_mb=args.body_limit_mb,
+        )
+        print(conf, end="")
     except ValueError as e:
         parser.error(str(e))
 

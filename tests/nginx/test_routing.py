@@ -1,5 +1,6 @@
 """A real nginx running the rendered config in front of stub workers and a stub editor."""
 
+import json
 import re
 import socket
 from collections import Counter
@@ -46,13 +47,55 @@ def test_node_root_and_paths_below_go_to_workers_unchanged(stack, http, path):
 
 
 @pytest.mark.parametrize(
-    "path", ["/", "/flows", "/settings", "/red/main.js", "/auth/login", "/red-nodesX", "/red-nodes-x/y", "/healthz"]
+    "path", ["/", "/flows", "/settings", "/red/main.js", "/auth/login", "/red-nodesX", "/red-nodes-x/y", "/healthzx"]
 )
 def test_everything_else_goes_to_the_editor(stack, http, path):
     router, _, _ = stack
     reply = http.get(router.url + path)
     assert reply.json()["id"] == "editor"
     assert reply.json()["path"] == path
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/livez", "/metrics", "/Metrics/", "//livez", "/HEALTHZ?x"])
+def test_instance_detail_paths_are_answered_404_by_nginx_never_proxied(stack, path):
+    router, workers, editor = stack
+    seen = sum(len(s.seen) for s in [*workers, editor])
+    reply = requests.get(router.url + path, timeout=5)
+    assert reply.status_code == 404
+    assert reply.json()["router"] == HEALTH_PATH
+    assert sum(len(s.seen) for s in [*workers, editor]) == seen
+
+
+@pytest.mark.parametrize(
+    "path", ["/red-nodes/a/../b", "/red-nodes/%2e%2e/flows", "/red-nodes/.%2E/x", "/a/./b", "/x/.."]
+)
+def test_raw_paths_with_dot_segments_are_refused_before_routing(stack, path):
+    router, workers, editor = stack
+    seen = sum(len(s.seen) for s in [*workers, editor])
+    with socket.create_connection(("127.0.0.1", router.port), timeout=5) as s:
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".encode())
+        data = b""
+        while chunk := s.recv(65536):
+            data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 ")
+    assert json.loads(body)["error"] == "path has a dot segment (. or ..)"
+    assert sum(len(s.seen) for s in [*workers, editor]) == seen
+
+
+def test_only_a_websocket_upgrade_is_passed_on(stack, http):
+    """Any other Upgrade (curl --http2 sends h2c) reaches the workers as a plain request."""
+    router, workers, _ = stack
+    reply = http.get(router.url + "/red-nodes/h2c", headers={"Upgrade": "h2c", "Connection": "Upgrade, HTTP2-Settings"})
+    assert reply.status_code == 200
+    headers = reply.json()["headers"]
+    assert "upgrade" not in headers and headers.get("connection", "") == ""
+
+
+def test_a_malformed_request_id_is_replaced(stack, http):
+    router, _, _ = stack
+    headers = http.get(router.url + "/flows", headers={"X-Request-ID": 'a"b c'}).json()["headers"]
+    assert re.fullmatch(r"[0-9a-f]{32}", headers["x-request-id"])
 
 
 def test_router_health_is_answered_by_nginx_itself(stack, http):
@@ -120,26 +163,46 @@ def test_websockets_under_the_node_root_reach_a_worker(stack):
         ws.close()
 
 
-def test_a_big_flow_deploy_reaches_the_editor(stack, http):
+def test_a_flow_deploy_up_to_the_body_limit_reaches_the_editor(stack, http):
     router, _, _ = stack
-    body = b"[" + b'{"id":"n","type":"function","func":"' + b"x" * (20 << 20) + b'"}]'
+    body = b"[" + b'{"id":"n","type":"function","func":"' + b"x" * ((5 << 20) - 64) + b'"}]'
     reply = http.post(router.url + "/flows", data=body, headers={"Content-Type": "application/json"})
     assert reply.status_code == 200
     assert reply.json()["body_length"] == len(body)
 
 
-def test_a_body_over_the_limit_is_refused_before_reaching_upstream(stack):
-    router, _, editor = stack
-    before = len(editor.seen)
+@pytest.mark.parametrize("path", ["/flows", "/red-nodes/x"])
+def test_a_body_over_the_limit_is_refused_before_reaching_upstream(stack, path):
+    router, workers, editor = stack
+    before = sum(len(s.seen) for s in [*workers, editor])
     conn = HTTPConnection("127.0.0.1", router.port, timeout=5)
     try:
-        conn.putrequest("POST", "/flows")
-        conn.putheader("Content-Length", str(100 << 20))
+        conn.putrequest("POST", path)
+        conn.putheader("Content-Length", str((5 << 20) + 1))
         conn.endheaders()
-        assert conn.getresponse().status == 413
+        reply = conn.getresponse()
+        assert reply.status == 413
+        body = json.loads(reply.read())
+        assert {k: body[k] for k in ("error", "limit", "limitBytes")} == {
+            "error": "request body too large",
+            "limit": "5 MiB",
+            "limitBytes": 5 << 20,
+        }
     finally:
         conn.close()
-    assert len(editor.seen) == before
+    assert sum(len(s.seen) for s in [*workers, editor]) == before
+
+
+def test_the_body_limit_is_a_render_parameter(nginx_bin, make_stubs):
+    workers = make_stubs(1)
+    editor = make_stubs(1, "editor")[0]
+    with Router([w.address for w in workers], editor.address, nginx_bin=nginx_bin, body_limit_mb=1) as router:
+        small = requests.post(router.url + "/red-nodes/x", data=b"s" * (1 << 20), timeout=10)
+        big = requests.post(router.url + "/red-nodes/x", data=b"b" * ((1 << 20) + 1), timeout=10)
+    assert small.status_code == 200 and small.json()["body_length"] == 1 << 20
+    assert big.status_code == 413
+    assert (big.json()["limit"], big.json()["limitBytes"]) == ("1 MiB", 1 << 20)
+    assert len(workers[0].seen) == 1
 
 
 def test_access_log_is_json_naming_the_worker_that_answered(stack, http):
