@@ -23,14 +23,19 @@ class TargetEnvironment(TypedDict, total=False):
     keepalive_seconds: int | None
     tls_ca_file: str | None
     enable_change_streams: bool
+    trusted_proxies: list[str] | None
     extra: Mapping[str, Any] | None
 
 
 def plain_environment(config: StackConfig, role: str, **target: Unpack[TargetEnvironment]) -> dict[str, str]:
-    """A role's plain environment: the stack's httpNodeRoot and editor login (the editor only), plus the
-    target's own settings (nodered_contract.environment's keyword arguments)."""
+    """A role's plain environment: the stack's httpNodeRoot, body limit and editor login (the editor
+    only), plus the target's own settings (nodered_contract.environment's keyword arguments)."""
     return nodered_contract.environment(
-        role, http_node_root=config.http_node_root, editor_user=config.editor.user, **target
+        role,
+        http_node_root=config.http_node_root,
+        editor_user=config.editor.user,
+        body_limit_mb=config.body_limit_mb,
+        **target,
     )
 
 

@@ -1,5 +1,6 @@
 """Parse `pulumi.Config` once into the typed StackConfig; bad config becomes a RunError naming the key."""
 
+import json
 from typing import Any
 
 import pulumi
@@ -11,6 +12,7 @@ from .model import StackConfig
 NAMESPACE = "nodered-scale"
 _OBJECT_KEYS = ("workers", "editor", "router", "mongo", "image", "network", "aws")
 _SCALAR_KEYS = ("target", "httpNodeRoot")
+_INTEGER_KEYS = ("bodyLimitMb",)
 _SECRET_KEYS = ("editorPassword", "credentialSecret", "mongoUri")
 
 
@@ -25,6 +27,13 @@ def _raw(config: pulumi.Config) -> dict[str, Any]:
             ) from None
         if value is not None:
             raw[key] = value
+    for key in _INTEGER_KEYS:
+        text = config.get(key)
+        if text is not None:
+            try:
+                raw[key] = json.loads(text)
+            except ValueError:
+                raw[key] = text  # not a number: the model reports it under the key
     for key in _SCALAR_KEYS + _SECRET_KEYS:
         value = config.get(key)
         if value is not None:

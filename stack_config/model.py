@@ -7,12 +7,13 @@ from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator, model_validator
 
-from nodered_contract import DEFAULT_HTTP_NODE_ROOT, validate_http_node_root
+from nodered_contract import BODY_LIMIT_MB, DEFAULT_HTTP_NODE_ROOT, VARIABLES, validate_http_node_root
 
 from .aws import AwsConfig, fargate_size_problem
 from .base import ConfigModel, ipv4_network
 
 _PACKAGE_JSON = Path(__file__).resolve().parent.parent / "nodered_image" / "package.json"
+_BODY_LIMIT = VARIABLES["NODE_RED_BODY_LIMIT_MB"]
 
 
 def locked_node_red_version() -> str:
@@ -100,6 +101,9 @@ class StackConfig(ConfigModel):
     network: NetworkConfig = NetworkConfig()
     # Prefix of every HTTP-in endpoint; the rule is the image's (nodered_image/contract.json).
     http_node_root: str = DEFAULT_HTTP_NODE_ROOT
+    # The one request body limit (MiB), for flow requests and deploys, at the router and every
+    # instance alike (NODE_RED_BODY_LIMIT_MB); its bounds are the image's.
+    body_limit_mb: Annotated[int, Field(ge=_BODY_LIMIT.minimum or 1, le=_BODY_LIMIT.maximum or 1024)] = BODY_LIMIT_MB
     aws: AwsConfig | None = None
     # Secrets: held as SecretStr so they never show in a repr; components wrap them as Pulumi secrets.
     editor_password: Annotated[SecretStr, Field(strict=False)]

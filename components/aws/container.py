@@ -23,10 +23,17 @@ def keepalive_seconds(idle_timeout_seconds: int) -> int:
     return idle_timeout_seconds + KEEPALIVE_MARGIN_SECONDS
 
 
+# The tasks admit HTTP only from the load balancer's security group, and its nodes have private
+# addresses in the VPC: X-Forwarded-For is read from those peers only (its last entry, the client
+# address the ALB appended), never from anyone else.
+TRUSTED_PROXIES = ["10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"]
+
+
 def target_environment(documentdb: bool, idle_timeout_seconds: int) -> TargetEnvironment:
     """What the aws target adds to every role's plain environment (nodered_contract.environment's
     keyword arguments). idle_timeout_seconds: the load balancer's idle timeout."""
     return {
+        "trusted_proxies": TRUSTED_PROXIES,
         "keepalive_seconds": keepalive_seconds(idle_timeout_seconds),
         # TLS to DocumentDB with the CA bundle the image ships; DocumentDB has change streams off per
         # collection until enabled, which the editor does at start (the contract gives it the editor only).

@@ -9,6 +9,13 @@ from nodered_contract import LIVENESS_PATH, PORT, READINESS_PATH, validate_http_
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 WORKERS_RULE_PRIORITY = 10
+INSTANCE_PATHS_RULE_PRIORITY = 5
+# Instance detail (health, metrics) is never served through the load balancer: each instance answers
+# these on its own port, where the target groups' health checks reach it. (Any other spelling that
+# slips past these patterns, which are case-sensitive, gets only up or down from the instance: it
+# sees the X-Forwarded-For the ALB adds.)
+INSTANCE_PATHS = ["/healthz*", "/livez*", "/metrics*"]
+INSTANCE_PATHS_ANSWER = '{"error":"not served through the router: each instance answers it on its own port"}'
 
 
 def worker_paths(http_node_root: str) -> list[str]:
@@ -140,6 +147,26 @@ class LoadBalancer(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=main),
         )
         self.listeners.append(rule)
+        instance_paths = aws.lb.ListenerRule(
+            f"{name}-instance-paths",
+            listener_arn=main.arn,
+            priority=INSTANCE_PATHS_RULE_PRIORITY,
+            actions=[
+                aws.lb.ListenerRuleActionArgs(
+                    type="fixed-response",
+                    fixed_response=aws.lb.ListenerRuleActionFixedResponseArgs(
+                        content_type="application/json", message_body=INSTANCE_PATHS_ANSWER, status_code="404"
+                    ),
+                )
+            ],
+            conditions=[
+                aws.lb.ListenerRuleConditionArgs(
+                    path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(values=INSTANCE_PATHS)
+                )
+            ],
+            opts=pulumi.ResourceOptions(parent=main),
+        )
+        self.listeners.append(instance_paths)
         self.dns_name = alb.dns_name
         self.editor_target_group_arn = editor.arn
         self.workers_target_group_arn = workers.arn

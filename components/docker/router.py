@@ -6,6 +6,7 @@ import pulumi
 import pulumi_docker as docker
 
 from nginx.render import CONTAINER_CONFIG_PATH, HEALTH_PATH, render
+from nodered_contract import BODY_LIMIT_MB
 
 from .private_network import PrivateNetwork
 
@@ -21,6 +22,7 @@ class RouterArgs:
     editor: str
     http_node_root: str
     host_port: int
+    body_limit_mb: int = BODY_LIMIT_MB  # the instances get the same limit
 
 
 class Router(pulumi.ComponentResource):
@@ -29,7 +31,13 @@ class Router(pulumi.ComponentResource):
     def __init__(self, name: str, args: RouterArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("nodered-scale:docker:Router", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        self.config_text = render(args.workers, args.editor, args.http_node_root, listen_port=LISTEN_PORT)
+        self.config_text = render(
+            args.workers,
+            args.editor,
+            args.http_node_root,
+            listen_port=LISTEN_PORT,
+            body_limit_mb=args.body_limit_mb,
+        )
         image = docker.RemoteImage(f"{name}-image", name=args.image, keep_locally=True, opts=child)
         docker.Container(
             f"{name}-container",

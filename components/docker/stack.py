@@ -57,7 +57,9 @@ class DockerStack(pulumi.ComponentResource):
             # No NODE_RED_KEEPALIVE_SECONDS: nginx closes its idle upstream connections after 4 s
             # (keepalive_timeout), before any keep-alive the image accepts (at least 5 s, default 65 s).
             # Only a balancer that keeps them longer needs it set (the aws target's ALB).
-            environment = plain_environment(config, role, database=mongo.database)
+            # The router is the only proxy in front: the instances read the client address it saw
+            # from its X-Forwarded-For, and nobody else's.
+            environment = plain_environment(config, role, database=mongo.database, trusted_proxies=[network.router_ip])
             return NodeRedContainers(
                 f"{name}-{role}",
                 NodeRedContainersArgs(
@@ -85,6 +87,7 @@ class DockerStack(pulumi.ComponentResource):
                 editor=editor.addresses[0],
                 http_node_root=config.http_node_root,
                 host_port=config.router.port,
+                body_limit_mb=config.body_limit_mb,
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[editor, workers]),
         )

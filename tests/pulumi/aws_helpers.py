@@ -98,6 +98,12 @@ def target_group(program: Program, suffix: str) -> Resource:
     return found
 
 
+def listener_rule(program: Program, suffix: str) -> Resource:
+    """The load balancer's rule named ...-<suffix>: "workers" or "instance-paths"."""
+    [found] = [r for r in program.of_type(LISTENER_RULE) if r.name.endswith(f"-{suffix}")]
+    return found
+
+
 def security_group(program: Program, suffix: str) -> Resource:
     [found] = [g for g in program.of_type(SECURITY_GROUP) if g.name.endswith(f"-{suffix}")]
     return found

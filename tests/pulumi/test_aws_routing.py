@@ -4,10 +4,10 @@ import pytest
 
 from .aws_helpers import (
     LISTENER,
-    LISTENER_RULE,
     LOAD_BALANCER,
     arn,
     ingress_sources,
+    listener_rule,
     run_example,
     security_group,
     target_group,
@@ -20,7 +20,7 @@ NODE_RED_WEBSOCKET_KEEPALIVE_SECONDS = 15  # Node-RED's default webSocketKeepAli
 @pytest.mark.parametrize("root", ["/red-nodes", "/api/v1"])
 def test_worker_rule_matches_the_node_root_and_below_and_forwards_to_workers(root):
     program = run_example(httpNodeRoot=root)
-    [rule] = program.of_type(LISTENER_RULE)
+    rule = listener_rule(program, "workers")
     [condition] = rule.inputs["conditions"]
     assert sorted(condition["pathPattern"]["values"]) == sorted([root, f"{root}/*"])
     [action] = rule.inputs["actions"]
@@ -33,8 +33,25 @@ def test_everything_else_goes_to_the_editor():
     [listener] = program.of_type(LISTENER)
     [default] = listener.inputs["defaultActions"]
     assert (default["type"], default["targetGroupArn"]) == ("forward", arn(target_group(program, "editor")))
-    [rule] = program.of_type(LISTENER_RULE)
+    rule = listener_rule(program, "workers")
     assert rule.inputs["listenerArn"] == arn(listener)
+
+
+def test_instance_detail_paths_get_a_fixed_404_from_the_load_balancer():
+    """Health and metrics paths never reach an instance through the ALB (their health checks reach the
+    targets directly): the router's public answer reveals nothing about the instances."""
+    program = run_example()
+    rule = listener_rule(program, "instance-paths")
+    [listener] = program.of_type(LISTENER)
+    assert rule.inputs["listenerArn"] == arn(listener)
+    assert rule.inputs["priority"] < listener_rule(program, "workers").inputs["priority"]
+    [condition] = rule.inputs["conditions"]
+    assert sorted(condition["pathPattern"]["values"]) == ["/healthz*", "/livez*", "/metrics*"]
+    [action] = rule.inputs["actions"]
+    assert action["type"] == "fixed-response"
+    assert action["fixedResponse"]["statusCode"] == "404"
+    assert action["fixedResponse"]["contentType"] == "application/json"
+    assert "nodeRedVersion" not in action["fixedResponse"]["messageBody"]
 
 
 @pytest.mark.parametrize("suffix,path", [("editor", "/livez"), ("workers", "/healthz")])
@@ -77,7 +94,7 @@ def test_https_with_a_certificate_and_http_redirected():
         "HTTP_301",
     )
     # Workers' rule on the HTTPS listener, not on the redirecting one.
-    [rule] = program.of_type(LISTENER_RULE)
+    rule = listener_rule(program, "workers")
     assert rule.inputs["listenerArn"] == arn(https)
     assert {port for port, _ in ingress_sources(program, security_group(program, "alb"))} == {80, 443}
     assert program.output("editorUrl") == "https://nodered.example.com/"

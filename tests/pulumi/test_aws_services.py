@@ -108,6 +108,17 @@ def test_task_definitions_carry_the_environment_contract():
     assert "MONGO_ENABLE_CHANGE_STREAMS" not in environment(worker)
 
 
+def test_the_body_limit_and_the_trusted_load_balancer_reach_both_roles():
+    """The ALB has no body limit of its own: the instances apply bodyLimitMb. They read the client
+    address from X-Forwarded-For only when the peer has a private address (the ALB's nodes; the
+    tasks' security group admits nothing else)."""
+    program = run_example(bodyLimitMb=12)
+    for role in ("editor", "worker"):
+        env = environment(task_definition(program, role))
+        assert env["NODE_RED_BODY_LIMIT_MB"] == "12"
+        assert env["NODE_RED_TRUSTED_PROXIES"] == "10.0.0.0/8,172.16.0.0/12,192.168.0.0/16"
+
+
 @pytest.mark.parametrize("idle", [None, 30, 600])
 def test_node_keeps_idle_connections_open_longer_than_the_load_balancer(idle):
     """Else the ALB may send a request on a connection Node is just closing: an intermittent 502."""

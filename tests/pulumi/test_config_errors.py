@@ -22,6 +22,9 @@ BAD = [
     ({"httpNodeRoot": "/"}, "nodered-scale:httpNodeRoot", "not '/' itself"),
     ({"httpNodeRoot": "/red-nodes/"}, "nodered-scale:httpNodeRoot", "must not end with '/'"),
     ({"httpNodeRoot": "/Flows"}, "nodered-scale:httpNodeRoot", "must not start with '/Flows'"),
+    ({"bodyLimitMb": 0}, "nodered-scale:bodyLimitMb", "greater than or equal to 1"),
+    ({"bodyLimitMb": 2048}, "nodered-scale:bodyLimitMb", "less than or equal to 1024"),
+    ({"bodyLimitMb": "5mb"}, "nodered-scale:bodyLimitMb", "valid integer"),
     ({"router": {"port": 0}}, "nodered-scale:router.port", "greater than or equal to 1"),
     ({"router": {"port": 70000}}, "nodered-scale:router.port", "less than or equal to 65535"),
     ({"editorPassword": "short"}, "nodered-scale:editorPassword", "at least 8 characters"),
@@ -89,3 +92,12 @@ def test_secrets_never_appear_in_aws_model_errors(extra):
     with pytest.raises(pulumi.RunError) as raised:
         parse({"target": "aws", "editorPassword": "correct-horse-battery", **extra})
     assert "correct-horse" not in str(raised.value) and "pw-xyz" not in str(raised.value)
+
+
+def test_every_key_of_the_model_is_read_from_the_stack():
+    """A key the model knows but the loader never reads would be silently ignored in Pulumi.<stack>.yaml."""
+    from stack_config import load
+    from stack_config.model import StackConfig
+
+    read = set(load._OBJECT_KEYS + load._SCALAR_KEYS + load._INTEGER_KEYS + load._SECRET_KEYS)
+    assert read == {field.alias or name for name, field in StackConfig.model_fields.items()}

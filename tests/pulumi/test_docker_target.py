@@ -213,3 +213,26 @@ def test_named_containers_are_replaced_delete_first(base_config):
     for container in containers(program):
         assert container.inputs["name"], container.name
         assert container.delete_before_replace, f"{container.name} would be created before the old one is gone"
+
+
+@pytest.mark.parametrize("limit", [None, 1, 64])
+def test_one_body_limit_for_the_router_and_every_instance(base_config, limit):
+    """bodyLimitMb (default 5) reaches nginx's client_max_body_size and its 413 answer, and every
+    instance's NODE_RED_BODY_LIMIT_MB: a body the router lets through is never refused behind it."""
+    program = run_program({**base_config, **({"bodyLimitMb": limit} if limit else {})})
+    mb = limit or 5
+    config = router_config(program)
+    assert f"client_max_body_size {mb}m;" in config
+    assert f'"limitBytes":{mb * 1024 * 1024}' in config
+    for container in by_role(program, "editor") + by_role(program, "worker"):
+        assert env(container)["NODE_RED_BODY_LIMIT_MB"] == str(mb)
+
+
+def test_instances_trust_forwarded_addresses_from_the_router_only(base_config):
+    """The editor counts failed logins per client address: only the router's X-Forwarded-For says who
+    the client is; from anyone else the header is ignored."""
+    program = run_program({**base_config, "network": {"subnet": "10.9.8.0/24"}})
+    router_ip = ip_of(router(program))
+    assert router_ip == "10.9.8.2"
+    for container in by_role(program, "editor") + by_role(program, "worker"):
+        assert env(container)["NODE_RED_TRUSTED_PROXIES"] == router_ip
