@@ -60,6 +60,8 @@ class NodeRedInstance:
         extra_env: dict | None = None,
         log_path: str | os.PathLike | None = None,
         instance_id: str | None = None,
+        body_limit_mb: int | None = None,
+        trusted_proxies: list[str] | None = None,
     ):
         self.role = role
         self.mongo_url = mongo_url
@@ -77,6 +79,8 @@ class NodeRedInstance:
         self.log_path = Path(log_path) if log_path else self.user_dir / "nodered.log"
         self.instance_id = instance_id or f"{role}-{self.port}"
         self.extra_env = dict(extra_env or {})
+        self.body_limit_mb = body_limit_mb
+        self.trusted_proxies = trusted_proxies
         self.proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
         self._listening: set[int] = set()  # our listening socket, once seen
@@ -104,6 +108,8 @@ class NodeRedInstance:
                 database=self.db,
                 port=self.port,
                 instance_id=self.instance_id,
+                body_limit_mb=self.body_limit_mb,
+                trusted_proxies=self.trusted_proxies,
                 extra={"NODE_RED_USER_DIR": str(self.user_dir), "NODE_RED_LISTEN_HOST": "127.0.0.1"},
             )
         )

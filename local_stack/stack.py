@@ -19,11 +19,16 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from nodered_contract import BODY_LIMIT_MB
+
 from .admin import AdminClient
 from .mongo import MongoServer
 from .nodered import DEFAULT_CREDENTIAL_SECRET, DEFAULT_EDITOR_PASSWORD, NodeRedInstance
 from .ports import check_free
 from .router import Router
+
+# Where nginx's connections to the instances come from (it listens and connects on loopback).
+ROUTER_SOURCE_ADDRESS = "127.0.0.1"
 
 
 class LocalStack:
@@ -31,7 +36,8 @@ class LocalStack:
 
     mongo: an already running MongoServer to share (its data stays); by default the stack starts
     its own. db: the database name (default: a fresh one). base_dir: where user dirs, logs and the
-    router's runtime files go (default: a temp dir removed on close unless keep_dir).
+    router's runtime files go (default: a temp dir removed on close unless keep_dir). body_limit_mb:
+    the one request body limit, for the router and the instances (stack config bodyLimitMb).
     """
 
     def __init__(
@@ -47,6 +53,7 @@ class LocalStack:
         credential_secret: str = DEFAULT_CREDENTIAL_SECRET,
         extra_env: dict | None = None,
         keep_dir: bool = False,
+        body_limit_mb: int = BODY_LIMIT_MB,
     ):
         if workers < 1:
             raise ValueError("workers must be at least 1")
@@ -57,6 +64,7 @@ class LocalStack:
         self.editor_password = editor_password
         self.credential_secret = credential_secret
         self.extra_env = dict(extra_env or {})
+        self.body_limit_mb = body_limit_mb
         self._own_dir = base_dir is None
         self.base_dir = Path(base_dir or tempfile.mkdtemp(prefix="nodered-stack-"))
         self.keep_dir = keep_dir
@@ -84,6 +92,10 @@ class LocalStack:
             log_path=self.base_dir / f"{name}.log",
             extra_env=self.extra_env,
             instance_id=name,
+            body_limit_mb=self.body_limit_mb,
+            # The router connects from 127.0.0.1: the instances take the client address from its
+            # X-Forwarded-For (a client on another loopback address, 127.0.0.2 say, is told apart).
+            trusted_proxies=[ROUTER_SOURCE_ADDRESS],
         )
 
     def start(self, timeout: float = 120.0) -> LocalStack:
@@ -103,6 +115,7 @@ class LocalStack:
                 http_node_root=self.http_node_root,
                 port=self._router_port,
                 runtime_dir=self.base_dir / "router",
+                body_limit_mb=self.body_limit_mb,
             ).start()
         except BaseException:
             self.close()

@@ -1,0 +1,81 @@
+"""Logins to the editor through the router, from an attacker's address and the admin's.
+
+Guards: after 5 failed logins for a username within 10 minutes, from anyone, Node-RED refused even the
+right password ("Too many login attempts"): anyone could lock the admin out. Now failures count per
+client address as the router sees it, so an attacker locks out only itself."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from local_stack.nodered import DEFAULT_EDITOR_PASSWORD
+from local_stack.raw_client import send
+
+FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+
+
+def login(port: int, source: str, password: str, headers: dict | None = None):
+    body = urlencode(
+        {
+            "client_id": "node-red-admin",
+            "grant_type": "password",
+            "scope": "*",
+            "username": "admin",
+            "password": password,
+        }
+    ).encode()
+    return send(port, "POST", "/auth/token", {**FORM, **(headers or {})}, body, source=source)
+
+
+def test_failed_logins_lock_out_only_the_address_that_made_them(stack):
+    attacker, admin = "127.0.0.31", "127.0.0.32"
+    replies = [login(stack.router.port, attacker, f"guess-{i}") for i in range(8)]
+    assert [r.status for r in replies] == [403] * 5 + [429] * 3
+    assert replies[0].json()["error"] == "invalid_grant"
+    locked = replies[-1]
+    assert "too many failed logins from this address" in locked.json()["error"]
+    assert 500 < int(locked.headers["retry-after"]) <= 600
+
+    # The attacker's address stays locked, even with the right password ...
+    assert login(stack.router.port, attacker, DEFAULT_EDITOR_PASSWORD).status == 429
+    # ... while the admin, from another address, logs in at once.
+    ok = login(stack.router.port, admin, DEFAULT_EDITOR_PASSWORD)
+    assert ok.status == 200, ok.text
+    assert ok.json()["access_token"]
+    # And again: Node-RED's own per-username count never saw the attacker's guesses.
+    assert login(stack.router.port, admin, DEFAULT_EDITOR_PASSWORD).status == 200
+
+    assert stack.editor is not None
+    lines = [line for line in stack.editor.log_text().splitlines() if attacker in line]
+    assert sum('failed login for "admin"' in line for line in lines) == 5
+    assert sum("refused 429" in line for line in lines) == 4
+    assert all("(request " in line for line in lines)
+
+
+def test_a_forwarded_for_header_is_trusted_only_from_the_router(stack):
+    """Straight to the editor, X-Forwarded-For is the client's own claim: its failures count against its
+    own address, never against the address it names."""
+    assert stack.editor is not None
+    direct, named = "127.0.0.33", "127.0.0.34"
+    spoofed = {"X-Forwarded-For": named}
+    assert [login(stack.editor.port, direct, "bad", spoofed).status for _ in range(6)] == [403] * 5 + [429]
+    assert login(stack.editor.port, direct, DEFAULT_EDITOR_PASSWORD, spoofed).status == 429
+    assert login(stack.router.port, named, DEFAULT_EDITOR_PASSWORD).status == 200
+
+
+def test_a_login_flood_gets_429_from_the_router_before_the_editor_works_on_it(stack):
+    """Each login costs the editor a bcrypt comparison: a flood from one address is cut at the router."""
+    flooder = "127.0.0.35"
+    replies = [login(stack.router.port, flooder, "bad") for _ in range(60)]
+    statuses = [r.status for r in replies]
+    assert statuses.count(429) >= 30, {s: statuses.count(s) for s in set(statuses)}
+    by_router = [r for r in replies if r.status == 429 and r.json()["error"].startswith("too many requests")]
+    assert by_router, "some were refused by the router's per-client limit"
+    entries = stack.router.access_log(
+        until=lambda es: sum(e["remote_addr"] == flooder and e["limit_req"] == "REJECTED" for e in es) >= len(by_router)
+    )
+    rejected = [e for e in entries if e["remote_addr"] == flooder and e["limit_req"] == "REJECTED"]
+    assert len(rejected) == len(by_router)
+    assert all(e["status"] == "429" and e["upstream_addr"] == "" for e in rejected)
+    # The admin logs in meanwhile.
+    assert login(stack.router.port, "127.0.0.36", DEFAULT_EDITOR_PASSWORD).status == 200
