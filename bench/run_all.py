@@ -37,6 +37,10 @@ def plan(quick: bool) -> list[tuple[str, list[str]]]:
             "errors during 20 deploys under load, 3 workers",
             [py, "-m", "bench.deploy_errors", "--workers", "3", "--deploys", "20"],
         ),
+        (
+            "normal load with every hostile pattern at once vs a clean run, 3 workers",
+            [py, "-m", "bench.hostile_mix", "--workers", "3", "--duration", "15" if quick else "60"],
+        ),
     ]
 
 

@@ -1,0 +1,334 @@
+"""What hostile and unlucky clients cost everyone else: normal load through the router for a while
+with nothing else (the clean run), then the same load again while every hostile pattern runs at once,
+each from its own loopback address and with bounded counts. Prints the normal requests' success rate
+and latency in both runs (the goal: >= 99.9 % success, p99 within 1.5x of the clean run), what the
+attackers got, and the load average. Asserts nothing.
+
+    venv/bin/python -m bench.hostile_mix [--duration 60] [--workers 3] [--rate 200] [--json]
+
+Both runs also deploy a small change every 10 s (an editor at work), so a launcher that lets abandoned
+requests slow its swaps down would show in the second run's deploy times and latencies.
+
+The patterns (README, "Hostile and unlucky traffic"): requests with `Upgrade: h2c` and websocket
+upgrades to plain flow endpoints; unauthenticated editor websockets kept open as long as allowed; wrong
+passwords for the admin (while the admin logs in from another address); raw paths with dot segments;
+instance health and version paths; bodies over the limit (with and without Content-Length); requests
+given up after 5 ms (some while held during the deploys' swaps); slowloris connections, header floods
+and request smuggling.
+"""
+
+from __future__ import annotations
+
+import argparse
+import collections
+import json
+import os
+import statistics
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from urllib.parse import urlencode
+
+import requests
+
+from local_stack import Load, LocalStack
+from local_stack.flows import whoami_flow
+from local_stack.nodered import DEFAULT_EDITOR_PASSWORD
+from local_stack.raw_client import (
+    closed_by_peer,
+    connect,
+    read_reply,
+    request_bytes,
+    send,
+    send_chunked,
+    websocket_upgrade_headers,
+)
+
+DEPLOY_EVERY = 10.0  # seconds between the editor's small deploys, in both runs
+H2C = {"Connection": "Upgrade, HTTP2-Settings", "Upgrade": "h2c", "HTTP2-Settings": "AAMAAABkAARAAAAAAAIAAAAA"}
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values) or [0.0]
+    return ordered[min(len(ordered) - 1, max(0, int(len(ordered) * q) - 1))]
+
+
+class Attack:
+    """One pattern: `step()` repeated every `interval` s until stopped or `limit` steps ran (bounded
+    counts); every answer's status (None: no answer) counted."""
+
+    def __init__(self, name: str, step: Callable[[], list], interval: float, limit: int):
+        self.name, self.step, self.interval, self.limit = name, step, interval, limit
+        self.statuses: collections.Counter[str] = collections.Counter()
+        self.steps = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True, name=f"attack-{name}")
+
+    def _run(self) -> None:
+        while not self._stop.is_set() and self.steps < self.limit:
+            t0 = time.monotonic()
+            try:
+                for status in self.step():
+                    self.statuses[str(status) if status is not None else "no answer"] += 1
+            except OSError as e:
+                self.statuses[type(e).__name__] += 1
+            self.steps += 1
+            self._stop.wait(max(0.0, self.interval - (time.monotonic() - t0)))
+
+    def start(self) -> Attack:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(30)
+
+    def summary(self) -> str:
+        return ", ".join(f"{k}: {v}" for k, v in sorted(self.statuses.items()))
+
+
+def attacks(stack: LocalStack) -> list[Attack]:
+    port = stack.router.port if stack.router else 0
+    root = stack.http_node_root
+    login_body = urlencode(
+        {"client_id": "node-red-admin", "grant_type": "password", "scope": "*", "username": "admin"}
+    ).encode()
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    big = b"b" * (stack.body_limit_mb * 1024 * 1024 + 1)
+    comms_open: list = []
+
+    def h2c():
+        return [send(port, "GET", f"{root}/whoami", H2C, source="127.0.1.1").status for _ in range(4)]
+
+    def websocket_to_plain_endpoint():
+        return [send(port, "GET", f"{root}/whoami", websocket_upgrade_headers(), source="127.0.1.2").status]
+
+    def comms():
+        # Keep as many unauthenticated editor websockets open as the stack allows (at most 300 tried).
+        closed = [s for s in comms_open if closed_by_peer(s)]
+        comms_open[:] = [s for s in comms_open if s not in closed]
+        statuses: list[int | str | None] = ["closed by the editor"] * len(closed)
+        while len(comms_open) < 300 and len(statuses) < 20:
+            s = connect(port, "127.0.1.3")
+            s.sendall(request_bytes("GET", "/comms", websocket_upgrade_headers()))
+            reply = read_reply(s, timeout=5)
+            statuses.append(reply.status)
+            if reply.status == 101:
+                comms_open.append(s)
+            else:
+                s.close()
+        return statuses
+
+    def wrong_passwords():
+        body = login_body + b"&password=guess-" + uuid.uuid4().hex.encode()
+        return [send(port, "POST", "/auth/token", form, body, source="127.0.1.4").status]
+
+    def dot_paths():
+        paths = [f"{root}/whoami/../..", f"{root}/%2e%2e/flows", f"{root}/..%2fsettings"]
+        return [send(port, "GET", p, source="127.0.1.5").status for p in paths]
+
+    def instance_paths():
+        return [send(port, "GET", p, source="127.0.1.6").status for p in ("/healthz", "/livez", "/red/about")]
+
+    def big_bodies():
+        return [
+            send(port, "POST", f"{root}/whoami", {"Content-Type": "application/json"}, big, "127.0.1.7").status,
+            send_chunked(port, f"{root}/whoami", big, source="127.0.1.7").status,
+        ]
+
+    def give_up():
+        try:
+            with connect(port, "127.0.1.8") as s:
+                s.sendall(request_bytes("GET", f"{root}/whoami", {"Connection": "keep-alive"}))
+                s.settimeout(0.005)
+                s.recv(1)
+        except OSError:
+            return [None]  # gave up before the answer
+        return [200]
+
+    slow: list = []
+
+    def slowloris():
+        # Hold up to 100 connections sending their headers a line at a time.
+        cut = [s for s in slow if closed_by_peer(s)]
+        slow[:] = [s for s in slow if s not in cut]
+        for s in slow:
+            try:
+                s.sendall(b"X-a: b\r\n")
+            except OSError:
+                pass
+        opened = 0
+        while len(slow) < 100 and opened < 20:
+            s = connect(port, "127.0.1.9")
+            s.sendall(b"GET " + root.encode() + b"/whoami HTTP/1.1\r\nHost: x\r\n")
+            slow.append(s)
+            opened += 1
+        return ["opened"] * opened + ["cut off by the router"] * len(cut)
+
+    def floods_and_smuggling():
+        smuggled = b"0\r\n\r\nGET " + root.encode() + b"/whoami HTTP/1.1\r\nHost: x\r\n\r\n"
+        return [
+            send(port, "GET", f"{root}/whoami", {"X-Big": "a" * 70_000}, source="127.0.1.10").status,
+            send(
+                port,
+                "POST",
+                f"{root}/whoami",
+                {"Content-Length": str(len(smuggled)), "Transfer-Encoding": "chunked"},
+                smuggled,
+                source="127.0.1.10",
+            ).status,
+        ]
+
+    def close_all():
+        for s in comms_open + slow:
+            s.close()
+
+    made = [
+        Attack("h2c upgrades to a flow (4 a second)", h2c, 1.0, 10_000),
+        Attack("websocket upgrades to a plain flow endpoint", websocket_to_plain_endpoint, 1.0, 10_000),
+        Attack("unauthenticated /comms sockets kept open", comms, 0.5, 10_000),
+        Attack("wrong admin passwords (5 a second)", wrong_passwords, 0.2, 10_000),
+        Attack("raw paths with dot segments", dot_paths, 0.5, 10_000),
+        Attack("/healthz, /livez, /red/about", instance_paths, 0.5, 10_000),
+        Attack("bodies over the limit (Content-Length, chunked)", big_bodies, 2.0, 10_000),
+        Attack("requests given up after 5 ms (20 a second)", give_up, 0.05, 100_000),
+        Attack("slowloris (100 connections)", slowloris, 1.0, 10_000),
+        Attack("header floods and smuggling", floods_and_smuggling, 1.0, 10_000),
+    ]
+    made[0].cleanup = close_all  # type: ignore[attr-defined]
+    return made
+
+
+def admin_logins(stack: LocalStack, stop: threading.Event, results: list[int]) -> None:
+    """The admin logs in from its own address every 5 s (the attacker guesses from another)."""
+    body = urlencode(
+        {
+            "client_id": "node-red-admin",
+            "grant_type": "password",
+            "scope": "*",
+            "username": "admin",
+            "password": DEFAULT_EDITOR_PASSWORD,
+        }
+    ).encode()
+    port = stack.router.port if stack.router else 0
+    while not stop.wait(5):
+        reply = send(
+            port, "POST", "/auth/token", {"Content-Type": "application/x-www-form-urlencoded"}, body, "127.0.2.1"
+        )
+        results.append(reply.status or 0)
+
+
+def one_run(stack: LocalStack, duration: float, rate: float, hostile: bool) -> dict:
+    admin = stack.admin()
+    url = stack.api_url + "/whoami"
+    load = Load(url, threads=4, interval=4 / rate, timeout=10, keep_body=False)
+    posts = Load(url, threads=1, interval=0.05, timeout=10, method="POST", body={"n": 1}, keep_body=False)
+    running: list[Attack] = attacks(stack) if hostile else []
+    logins: list[int] = []
+    stop_logins = threading.Event()
+    login_thread = threading.Thread(target=admin_logins, args=(stack, stop_logins, logins), daemon=True)
+    deploy_ms: list[float] = []
+    load_start = os.getloadavg()
+    with load, posts:
+        for a in running:
+            a.start()
+        if hostile:
+            login_thread.start()
+        began = time.monotonic()
+        next_deploy = began + DEPLOY_EVERY / 2
+        while time.monotonic() - began < duration:
+            if time.monotonic() >= next_deploy:
+                t0 = time.monotonic()
+                stack.deploy(whoami_flow(uuid.uuid4().hex[:8]), admin=admin, timeout=60)
+                deploy_ms.append((time.monotonic() - t0) * 1000)
+                next_deploy += DEPLOY_EVERY
+            time.sleep(0.1)
+        for a in running:
+            a.stop()
+        stop_logins.set()
+        if hostile:
+            login_thread.join(30)
+    load_end = os.getloadavg()
+    if running:
+        running[0].cleanup()  # type: ignore[attr-defined]
+    outcomes = load.snapshot() + posts.snapshot()
+    failed = [o for o in outcomes if not o.ok]
+    elapsed = [o.elapsed * 1000 for o in outcomes]
+    kinds = collections.Counter(
+        str(o.status) if o.status is not None else (o.error or "?").split(":")[0] for o in failed
+    )
+    return {
+        "requests": len(outcomes),
+        "failed": len(failed),
+        "failed_by_kind": dict(kinds),
+        "success_percent": 100.0 * (len(outcomes) - len(failed)) / max(1, len(outcomes)),
+        "p50_ms": statistics.median(elapsed) if elapsed else 0.0,
+        "p99_ms": percentile(elapsed, 0.99),
+        "max_ms": max(elapsed, default=0.0),
+        "deploys": len(deploy_ms),
+        "deploy_p50_ms": statistics.median(deploy_ms) if deploy_ms else 0.0,
+        "deploy_max_ms": max(deploy_ms, default=0.0),
+        "load_average_start": load_start,
+        "load_average_end": load_end,
+        "attacks": {a.name: dict(a.statuses) for a in running},
+        "admin_logins": {"ok": logins.count(200), "of": len(logins)},
+    }
+
+
+def run(workers: int, duration: float, rate: float) -> dict:
+    with LocalStack(workers=workers) as stack:
+        stack.deploy(whoami_flow("start"))
+        with requests.Session() as warm:  # connections and JIT warm before either run counts
+            for _ in range(200):
+                warm.get(stack.api_url + "/whoami", timeout=10)
+        clean = one_run(stack, duration, rate, hostile=False)
+        hostile = one_run(stack, duration, rate, hostile=True)
+    return {"workers": workers, "duration_s": duration, "rate": rate, "clean": clean, "hostile": hostile}
+
+
+def report(s: dict) -> str:
+    c, h = s["clean"], s["hostile"]
+
+    def row(name: str, r: dict) -> str:
+        kinds = ", ".join(f"{k}: {v}" for k, v in sorted(r["failed_by_kind"].items())) or "none"
+        la = "/".join(f"{x:.2f}" for x in r["load_average_start"]), "/".join(f"{x:.2f}" for x in r["load_average_end"])
+        return (
+            f"  {name:<8} {r['requests']:>6} requests, {r['success_percent']:.3f} % ok (failed {r['failed']}: {kinds}); "
+            f"p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, max {r['max_ms']:.0f} ms; "
+            f"{r['deploys']} deploys p50 {r['deploy_p50_ms']:.0f} ms, max {r['deploy_max_ms']:.0f} ms; "
+            f"load average {la[0]} -> {la[1]}"
+        )
+
+    ratio = h["p99_ms"] / c["p99_ms"] if c["p99_ms"] else float("inf")
+    lines = [
+        f"hostile mix, {s['workers']} workers, {s['duration_s']:.0f} s per run, normal load through the router: "
+        f"4 GET clients at {s['rate']:.0f} req/s + 1 POST client at 20/s, a small deploy every {DEPLOY_EVERY:.0f} s",
+        row("clean", c),
+        row("hostile", h),
+        f"  normal requests under attack: {h['success_percent']:.3f} % ok (goal >= 99.9 %), "
+        f"p99 x{ratio:.2f} of the clean run (goal <= 1.5)",
+        f"  admin logins from its own address during the attack: {h['admin_logins']['ok']} of {h['admin_logins']['of']} ok",
+        "  what the attackers got (status: count):",
+    ]
+    lines += [
+        f"    {name}: {', '.join(f'{k}: {v}' for k, v in sorted(st.items()))}" for name, st in h["attacks"].items()
+    ]
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(prog="python -m bench.hostile_mix")
+    p.add_argument("--workers", type=int, default=3)
+    p.add_argument("--duration", type=float, default=60.0, help="seconds of each run (clean, then hostile)")
+    p.add_argument("--rate", type=float, default=200.0, help="GET requests per second of the normal load")
+    p.add_argument("--json", action="store_true")
+    args = p.parse_args(argv)
+    s = run(args.workers, args.duration, args.rate)
+    print(json.dumps(s, indent=2) if args.json else report(s), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
