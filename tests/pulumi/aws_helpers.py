@@ -7,7 +7,7 @@ from typing import Any
 import yaml
 
 from . import aws_mocks  # noqa: F401  (registers the AWS mock answers)
-from .mock_program import ROOT, Program, Resource, run_program
+from .mock_program import ROOT, Program, Resource, cached_program
 
 EXAMPLE = ROOT / "examples" / "Pulumi.prod.yaml"
 NAMESPACE = "nodered-scale:"
@@ -57,7 +57,8 @@ def merged(base: dict, override: dict) -> dict:
 
 
 def run_example(**override: Any) -> Program:
-    return run_program(merged(example_config(), override))
+    """The example stack with `override` merged in, run once per session per config (read-only use)."""
+    return cached_program(merged(example_config(), override))
 
 
 def resource_id(resource: Resource) -> str:

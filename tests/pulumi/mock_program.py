@@ -8,6 +8,7 @@ types); the mock monitor's own `urn` names only the direct parent's type.
 """
 
 import asyncio
+import copy
 import json
 import runpy
 from collections.abc import Callable
@@ -194,3 +195,18 @@ def run_program(config: dict[str, Any], stack: str = "test") -> Program:
             )
         )
     return Program(resources=resources, outputs=stack_outputs)
+
+
+_programs: dict[str, Program] = {}
+
+
+def cached_program(config: dict[str, Any], stack: str = "test") -> Program:
+    """run_program for tests that only read what the program registered: one run per (config, stack) per
+    test session, each caller gets its own deep copy. Tests about the run itself (two runs compared for
+    determinism, files changed between runs, last_registered after a failure) call run_program.
+
+    A run that raises is not kept: it raises again, and sets last_registered, on every call."""
+    key = json.dumps([config, stack], sort_keys=True)
+    if key not in _programs:
+        _programs[key] = run_program(config, stack)
+    return copy.deepcopy(_programs[key])
