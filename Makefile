@@ -18,9 +18,10 @@ test: install lint
 	$(PY) -m pytest
 
 # Seconds: Pulumi mocks, config, the router renderer, the environment contract, the status command.
+# One pytest worker per core (pytest-xdist); a file's tests share a worker, so module fixtures start once.
 FAST_TESTS := tests/pulumi tests/contract tests/nginx/test_render.py tests/status
 test-fast: python-deps
-	$(PY) -m pytest -q $(FAST_TESTS)
+	$(PY) -m pytest -q -n auto --dist loadfile $(FAST_TESTS)
 
 lint: python-deps node-deps
 	$(PY) -m ruff check .
