@@ -15,6 +15,7 @@ PULUMI ?= pulumi
 test: install lint
 	node --test mongo/test/*.test.js
 	cd nodered_image/storage && npm test
+	cd nodered_image && npm test
 	$(PY) -m pytest
 
 # Seconds: Pulumi mocks, config, the router renderer, the environment contract, the status command.
