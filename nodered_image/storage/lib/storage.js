@@ -35,7 +35,7 @@ function createStorage() {
         health.set('waiting-for-db');
         client = await connectWithBackoff(opts, log, isClosed);
         health.watch(client);
-        const c = await openCollections(client, opts, log);
+        const c = await openCollections(client, opts, log, isClosed);
         const revisions = new Revisions({ coll: c.flows, opts, log, isClosed });
         const flows = new Flows({ revisions, health, events, opts, log });
         parts = {
