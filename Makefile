@@ -64,11 +64,11 @@ nodered_image/storage/node_modules/.installed: nodered_image/storage/package-loc
 # `make up`: the dev stack on the local Docker engine. Creates the local state and the stack when missing;
 # EDITOR_PASSWORD=... sets the editor password the first time (kept encrypted in Pulumi.dev.yaml).
 up: python-deps
-	scripts/pulumi-stack.sh $(STACK)
+	PYTHON=$(PY) scripts/pulumi-stack.sh $(STACK)
 	$(PULUMI) up --stack $(STACK) $(UP_FLAGS)
 
 preview: python-deps
-	scripts/pulumi-stack.sh $(STACK)
+	PYTHON=$(PY) scripts/pulumi-stack.sh $(STACK)
 	$(PULUMI) preview --stack $(STACK)
 
 down:
