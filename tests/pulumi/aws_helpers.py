@@ -75,8 +75,13 @@ def task_definition(program: Program, role: str) -> Resource:
     return task
 
 
+def containers(task: Resource) -> list[dict]:
+    return json.loads(task.inputs["containerDefinitions"])
+
+
 def container(task: Resource) -> dict:
-    [definition] = json.loads(task.inputs["containerDefinitions"])
+    """The task's Node-RED container (the one it cannot run without)."""
+    [definition] = [c for c in containers(task) if c["essential"]]
     return definition
 
 
