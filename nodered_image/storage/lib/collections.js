@@ -21,13 +21,19 @@ async function openCollections(client, opts, log) {
     return c;
 }
 
-// DocumentDB needs change streams enabled per collection before workers can watch it.
+// Collections someone follows with a change stream: workers follow `flows`; the editor follows
+// `debug`, where workers put their debug messages (the launcher's lib/debug_forwarder.js).
+const FOLLOWED = ['flows', 'debug'];
+
+// DocumentDB needs change streams enabled per collection before anyone can watch it.
 async function enableChangeStreams(client, opts, log) {
-    try {
-        await client.db('admin').command({ modifyChangeStreams: 1, database: opts.database, collection: 'flows', enable: true });
-        log.info(`change streams enabled on ${opts.database}.flows`);
-    } catch (err) {
-        log.warn(`modifyChangeStreams on ${opts.database}.flows failed (${err.message})`);
+    for (const collection of FOLLOWED) {
+        try {
+            await client.db('admin').command({ modifyChangeStreams: 1, database: opts.database, collection, enable: true });
+            log.info(`change streams enabled on ${opts.database}.${collection}`);
+        } catch (err) {
+            log.warn(`modifyChangeStreams on ${opts.database}.${collection} failed (${err.message})`);
+        }
     }
 }
 
