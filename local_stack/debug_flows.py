@@ -26,19 +26,19 @@ def _http_in(node_id: str, url: str, wires: list[list[str]], y: int) -> dict:
 
 def _function(node_id: str, name: str, func: str, wires: list[list[str]], y: int) -> dict:
     return {"id": node_id, "type": "function", "z": TAB, "name": name, "func": func, "outputs": len(wires),
-            "timeout": 0, "noerr": 0, "initialize": "", "finalize": "", "libs": [], "x": 300, "y": y,
+            "timeout": 0, "noerr": 0, "initialize": "", "finalize": "", "libs": [], "x": 420, "y": y,
             "wires": wires}  # fmt: skip
 
 
 def _debug(node_id: str, name: str, y: int, console: bool = False, sidebar: bool = True) -> dict:
     return {"id": node_id, "type": "debug", "z": TAB, "name": name, "active": True, "tosidebar": sidebar,
             "console": console, "tostatus": False, "complete": "payload", "targetType": "msg",
-            "statusVal": "", "statusType": "auto", "x": 520, "y": y, "wires": []}  # fmt: skip
+            "statusVal": "", "statusType": "auto", "x": 660, "y": y, "wires": []}  # fmt: skip
 
 
 def _response(node_id: str, y: int) -> dict:
     return {"id": node_id, "type": "http response", "z": TAB, "name": "", "statusCode": "", "headers": {},
-            "x": 520, "y": y + 40, "wires": []}  # fmt: skip
+            "x": 660, "y": y + 40, "wires": []}  # fmt: skip
 
 
 ANSWER = "msg.payload = {port: msg.req.socket.localPort};"

@@ -150,6 +150,10 @@ module.exports = {
         enableChangeStreams: isEditor && value('MONGO_ENABLE_CHANGE_STREAMS') === 'true',
     },
 
+    // The editor's own plugin (editor_plugin/): each debug sidebar message shows the instance it came
+    // from, and the sidebar filters by instance. Workers have no editor.
+    ...(isEditor ? { nodesDir: [path.join(__dirname, 'editor_plugin')] } : {}),
+
     // Nodes are baked into the image so editor and workers run the same set: no installs at run time.
     externalModules: {
         autoInstall: false,
