@@ -51,7 +51,7 @@ class TokenBucket {
 class DebugForwarder {
     // events: the runtime's event emitter (RED.events); database(): the Db or null while not connected.
     constructor({ events, database, instance, role, rate, log, metrics = null,
-        flushMs = 100, quietMs = 1000, noticeEveryMs = 10000, maxChars = 64 * 1024 }) {
+        flushMs = 100, quietMs = 1000, noticeEveryMs = 10000, maxChars = 64 * 1024, queueLimit = null }) {
         this.events = events;
         this.database = database;
         this.instance = instance;
@@ -64,7 +64,7 @@ class DebugForwarder {
         this.noticeEveryMs = noticeEveryMs;
         this.maxChars = maxChars;
         this.bucket = new TokenBucket(rate, rate);
-        this.queueLimit = Math.max(rate, 1) * 2;
+        this.queueLimit = queueLimit || Math.max(rate, 1) * 2; // about two seconds of writes behind
         this.queue = [];
         this.drops = { rate: 0, full: 0, write: 0 }; // since the last notice
         this.firstDropAt = null;
