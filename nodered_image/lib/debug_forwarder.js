@@ -7,7 +7,8 @@
 // editor follows (lib/debug_relay.js) and publishes into its own comms.
 //
 // Bounded at every step, and never in the flows' way: taking a message is a counter check and an array
-// push on the flows' turn; the writes happen on a timer, batched, one at a time.
+// push on the flows' turn; the writes happen on a timer, batched, one at a time. The timer runs only
+// while there is something to write or report: an idle worker never wakes for it.
 // - Rate: `rate` messages per second with bursts of as many again (token bucket); a message over it,
 //   or one the queue has no room for while the database is slow, is dropped and counted.
 // - Drops are never silent: once no drop happened for `quietMs` (or every `noticeEveryMs` while they
@@ -73,18 +74,28 @@ class DebugForwarder {
         this.writeFailing = false;
         this.indexed = false;
         this.timer = null;
+        this.stopped = false;
         this.onComms = (ev) => this.take(ev);
     }
 
     start() {
         this.events.on('comms', this.onComms);
-        this.timer = setInterval(() => this.flush(), this.flushMs);
+    }
+
+    // A flush flushMs from now, unless one is due already.
+    schedule() {
+        if (this.timer || this.stopped) return;
+        this.timer = setTimeout(() => {
+            this.timer = null;
+            this.flush();
+        }, this.flushMs);
         this.timer.unref();
     }
 
     // On the flows' turn: admit or count, nothing else.
     take(ev) {
         if (!ev || ev.topic !== 'debug') return;
+        this.schedule();
         if (!this.bucket.take()) return this.drop('rate', 1);
         if (this.queue.length >= this.queueLimit) return this.drop('full', 1);
         this.queue.push({ at: new Date(), data: ev.data });
@@ -141,15 +152,22 @@ class DebugForwarder {
     flush() {
         if (this.writing) return this.writing;
         const db = this.database();
-        if (!db) return null; // not connected yet: the queue waits, bounded
+        if (!db) {
+            this.schedule(); // not connected yet: the queue waits, bounded
+            return null;
+        }
         const now = Date.now();
         const batch = this.queue.splice(0);
         const docs = batch.map((e) => this.document(e));
         const noticeDue = this.noticeDue(now);
         if (noticeDue) docs.push(this.notice(now));
-        if (docs.length === 0) return null;
+        if (docs.length === 0) {
+            if (this.dropped > 0) this.schedule(); // the notice is not due yet
+            return null;
+        }
         this.writing = this.write(db, docs, batch.length, noticeDue).finally(() => {
             this.writing = null;
+            if (this.queue.length > 0 || this.dropped > 0) this.schedule();
         });
         return this.writing;
     }
@@ -181,7 +199,9 @@ class DebugForwarder {
     // Stop taking; write what was taken (and a due notice) once more.
     async stop() {
         this.events.removeListener('comms', this.onComms);
-        clearInterval(this.timer);
+        this.stopped = true;
+        clearTimeout(this.timer);
+        this.timer = null;
         await this.writing;
         this.lastDropAt = this.lastDropAt === null ? null : Date.now() - this.quietMs;
         await this.flush();

@@ -42,7 +42,7 @@ class DebugRelay {
             if (opened === 0) await ensureDebugCollection(db, this.log);
             let stream = null;
             try {
-                const options = { maxAwaitTimeMS: 500, ...(this.token ? { resumeAfter: this.token } : {}) };
+                const options = { maxAwaitTimeMS: 1000, ...(this.token ? { resumeAfter: this.token } : {}) };
                 stream = db.collection(COLLECTION).watch([], options);
                 this.stream = stream;
                 let change = await stream.tryNext(); // opens the cursor: nothing is missed from here on
