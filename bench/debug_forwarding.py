@@ -8,6 +8,8 @@ and deploys one flow whose endpoint sends every request's payload to an active d
 each worker straight on its own port (one thread, 8 connections), in alternating rounds, so the three
 see the same machine state; the medians are compared with "off", the floor measured in the same run.
 The plain endpoint of the same flow (no debug node) on the "off" worker is shown for scale.
+Then the delivery time: sequential requests to the "on" worker, each timed from the request sent to
+its debug message arriving on the editor's /comms websocket (what an open editor receives).
 Prints figures and the load average; asserts nothing about time.
 
     venv/bin/python -m bench.debug_forwarding [--duration 5] [--rounds 3]
@@ -21,6 +23,7 @@ import os
 import statistics
 import sys
 import tempfile
+import time
 import uuid
 from pathlib import Path
 
@@ -28,6 +31,7 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from local_stack import AdminClient, MongoServer, NodeRedInstance
+from local_stack.comms import EditorComms
 from local_stack.debug_flows import debug_flow
 
 from .router_overhead import DONE, wrk
@@ -46,7 +50,26 @@ def counters(instance: NodeRedInstance) -> dict[str, float]:
     return out
 
 
-def run(duration: float, rounds: int) -> dict:
+def delivery(editor: NodeRedInstance, admin: AdminClient, worker: NodeRedInstance, n: int) -> list[float]:
+    """Seconds from each request sent to its debug message on the editor's /comms, n in sequence."""
+    times = []
+    with EditorComms(editor.url, admin.login()) as comms:
+        for _ in range(n):
+            tag = uuid.uuid4().hex[:10]
+            sent = time.monotonic()
+            requests.get(f"{worker.node_url}/dbg/probe/{tag}", timeout=10).raise_for_status()
+
+            def arrived_yet(ms: list[dict], t: str = tag) -> list[dict]:
+                return [m for m in ms if t in str(m.get("msg"))]
+
+            comms.wait_for(arrived_yet, timeout=30)
+            arrived = next(m["at"] for m in reversed(comms.messages) if tag in str((m["data"] or {}).get("msg")))
+            times.append(arrived - sent)
+            time.sleep(0.05)  # pacing: well under the forwarding rate
+    return times
+
+
+def run(duration: float, rounds: int, deliveries: int = 30) -> dict:
     base = Path(tempfile.mkdtemp(prefix="bench-debug-"))
     mongo = MongoServer(storage_dir=base / "mongo", log_path=base / "secantusd.log")
     instances: list[NodeRedInstance] = []
@@ -65,7 +88,8 @@ def run(duration: float, rounds: int) -> dict:
         }
         for inst in instances:
             inst.wait_ready(timeout=120)
-        rev = AdminClient(editor.url, editor.editor_user, editor.editor_password).deploy(debug_flow())
+        admin = AdminClient(editor.url, editor.editor_user, editor.editor_password or "")
+        rev = admin.deploy(debug_flow())
         for w in workers.values():
             w.wait_ready(rev=rev)
 
@@ -83,11 +107,18 @@ def run(duration: float, rounds: int) -> dict:
                 results[mode].append(wrk(u, DONE, 1, 8, duration))
         after = {mode: counters(w) for mode, w in workers.items()}
         load = os.getloadavg()
+        times = sorted(delivery(editor, admin, workers["on"], deliveries))
     finally:
         for inst in instances:
             inst.stop()
         mongo.stop()
     summary: dict = {"duration_s": duration, "rounds": rounds, "loadavg": [round(x, 2) for x in load], "modes": {}}
+    summary["delivery_ms"] = {
+        "n": len(times),
+        "p50": statistics.median(times) * 1000,
+        "p90": times[int(0.9 * (len(times) - 1))] * 1000,
+        "max": times[-1] * 1000,
+    }
     for mode, rs in results.items():
         summary["modes"][mode] = {
             "rps": statistics.median(r["rps"] for r in rs),
@@ -125,6 +156,11 @@ def report(s: dict) -> str:
         )
     lines.append(
         f"  on/off: throughput x{s['ratio_on_over_off']:.2f} (goal >= 0.9); all/off: x{s['ratio_all_over_off']:.2f}"
+    )
+    d = s["delivery_ms"]
+    lines.append(
+        f"  delivery, request sent -> message on the editor's /comms, {d['n']} in sequence: "
+        f"p50 {d['p50']:.0f} ms, p90 {d['p90']:.0f} ms, max {d['max']:.0f} ms (goal: within 2 s)"
     )
     return "\n".join(lines)
 
