@@ -51,7 +51,7 @@ class TokenBucket {
 
 class DebugForwarder {
     // events: the runtime's event emitter (RED.events); database(): the Db or null while not connected.
-    constructor({ events, database, instance, role, rate, log, metrics = null,
+    constructor({ events, database, instance, role, rate, log,
         flushMs = 100, quietMs = 1000, noticeEveryMs = 10000, maxChars = 64 * 1024, queueLimit = null }) {
         this.events = events;
         this.database = database;
@@ -59,7 +59,8 @@ class DebugForwarder {
         this.role = role;
         this.rate = rate;
         this.log = log;
-        this.metrics = metrics;
+        // Since start, for /metrics (read when scraped: counting costs the flows one increment).
+        this.totals = { forwarded: 0, dropped: { rate: 0, full: 0, write: 0 } };
         this.flushMs = flushMs;
         this.quietMs = quietMs;
         this.noticeEveryMs = noticeEveryMs;
@@ -106,7 +107,7 @@ class DebugForwarder {
         if (this.firstDropAt === null) this.firstDropAt = now;
         this.lastDropAt = now;
         this.drops[reason] += n;
-        if (this.metrics) this.metrics.debugDropped(reason, n);
+        this.totals.dropped[reason] += n;
     }
 
     get dropped() {
@@ -179,7 +180,7 @@ class DebugForwarder {
         }
         try {
             await db.collection(COLLECTION).insertMany(docs, { ordered: true });
-            if (this.metrics) this.metrics.debugForwarded(messages);
+            this.totals.forwarded += messages;
             if (withNotice) {
                 this.log('info', `debug forwarding: ${docs[docs.length - 1].dropped} messages dropped, the editor was told`);
                 this.drops = { rate: 0, full: 0, write: 0 };

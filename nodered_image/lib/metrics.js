@@ -95,8 +95,25 @@ class Metrics {
 
         this.logMessages = counter('nodered_log_messages_total', 'warnings and errors logged (nodes and runtime)', ['level']);
         this.caught = counter('nodered_errors_caught_total', 'node errors handled by a catch node');
-        this.forwarded = counter('nodered_debug_messages_forwarded_total', 'debug messages written for the editor\'s sidebar');
-        this.dropped = counter('nodered_debug_messages_dropped_total', 'debug messages not forwarded (rate, full: database slow, write: database unreachable)', ['reason']);
+        // A worker's debug forwarding counts in plain numbers (lib/debug_forwarder.js `totals`), read here.
+        this.debugTotals = null;
+        const metrics = this;
+        new client.Counter({
+            name: 'nodered_debug_messages_forwarded_total', help: 'debug messages written for the editor\'s sidebar', registers,
+            collect() {
+                this.reset();
+                if (metrics.debugTotals) this.inc(metrics.debugTotals.forwarded);
+            },
+        });
+        new client.Counter({
+            name: 'nodered_debug_messages_dropped_total', labelNames: ['reason'], registers,
+            help: 'debug messages not forwarded (rate: over the limit, full: database slow, write: database unreachable)',
+            collect() {
+                this.reset();
+                if (!metrics.debugTotals) return;
+                for (const [reason, n] of Object.entries(metrics.debugTotals.dropped)) this.inc({ reason }, n);
+            },
+        });
         this.relayed = counter('nodered_debug_messages_relayed_total', 'forwarded debug messages published to the editor\'s sidebar', ['kind']);
 
         this.swapCause = null;
@@ -160,12 +177,8 @@ class Metrics {
         this.caught.inc();
     }
 
-    debugForwarded(n) {
-        this.forwarded.inc(n);
-    }
-
-    debugDropped(reason, n) {
-        this.dropped.inc({ reason }, n);
+    followDebugForwarder(totals) {
+        this.debugTotals = totals;
     }
 
     debugRelayed(kind) {

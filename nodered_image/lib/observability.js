@@ -19,8 +19,9 @@ class Observability {
         const log = logger.as('debug-forward');
         if (role === 'worker' && settings.debugForwardRate > 0) {
             this.parts.push(new DebugForwarder({
-                events: RED.events, database, instance, role, rate: settings.debugForwardRate, log, metrics: this.metrics,
+                events: RED.events, database, instance, role, rate: settings.debugForwardRate, log,
             }));
+            this.metrics.followDebugForwarder(this.parts[0].totals);
         } else if (role === 'editor') {
             const node = (id) => RED.nodes.getNode(id);
             this.parts.push(new DebugRelay({ events: RED.events, database, node, log, metrics: this.metrics }));
