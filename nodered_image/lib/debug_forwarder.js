@@ -7,8 +7,11 @@
 // editor follows (lib/debug_relay.js) and publishes into its own comms.
 //
 // Bounded at every step, and never in the flows' way: taking a message is a counter check and an array
-// push on the flows' turn; the writes happen on a timer, batched, one at a time. The timer runs only
-// while there is something to write or report: an idle worker never wakes for it.
+// push on the flows' turn; the writes happen on a timer, one document per flush (a batch of messages,
+// in order), one write at a time. The timer runs only while there is something to write or report: an
+// idle worker never wakes for it.
+//
+// A document: {at, instance, role, messages: [{kind: "debug"|"dropped", data: <JSON text>, dropped?}]}.
 // - Rate: `rate` messages per second with bursts of as many again (token bucket); a message over it,
 //   or one the queue has no room for while the database is slow, is dropped and counted.
 // - Drops are never silent: once no drop happened for `quietMs` (or every `noticeEveryMs` while they
@@ -20,6 +23,7 @@
 
 const COLLECTION = 'debug';
 const TTL_SECONDS = 60;
+const DOC_CHARS = 4 * 1024 * 1024; // a batch larger than this is split over documents (BSON: 16 MiB)
 
 // Create the TTL index (both roles do at start; it is idempotent).
 async function ensureDebugCollection(db, log) {
@@ -52,7 +56,7 @@ class TokenBucket {
 class DebugForwarder {
     // events: the runtime's event emitter (RED.events); database(): the Db or null while not connected.
     constructor({ events, database, instance, role, rate, log,
-        flushMs = 100, quietMs = 1000, noticeEveryMs = 10000, maxChars = 64 * 1024, queueLimit = null }) {
+        flushMs = 250, quietMs = 1000, noticeEveryMs = 10000, maxChars = 64 * 1024, queueLimit = null }) {
         this.events = events;
         this.database = database;
         this.instance = instance;
@@ -128,12 +132,12 @@ class DebugForwarder {
         const seconds = ((now - this.firstDropAt) / 1000).toFixed(1);
         const text = `${this.dropped} debug messages of ${this.instance} dropped in ${seconds} s: ${reasons}`;
         return {
-            at: new Date(now), instance: this.instance, role: this.role, kind: 'dropped', dropped: this.dropped,
+            kind: 'dropped', dropped: this.dropped,
             data: JSON.stringify({ name: `${this.instance}: debug forwarding`, msg: text, format: `string[${text.length}]`, level: 30, dropped: this.dropped }),
         };
     }
 
-    document(entry) {
+    message(entry) {
         let data;
         try {
             data = JSON.stringify(entry.data);
@@ -146,7 +150,22 @@ class DebugForwarder {
                 : '[debug message that cannot be serialized]';
             data = JSON.stringify({ id: d.id, z: d.z, _alias: d._alias, path: d.path, name: d.name, topic: d.topic, msg: text, format: `string[${text.length}]` });
         }
-        return { at: entry.at, instance: this.instance, role: this.role, kind: 'debug', data };
+        return { kind: 'debug', data };
+    }
+
+    // The batch as documents: one, unless it is larger than DOC_CHARS.
+    documents(messages, now) {
+        const docs = [];
+        let chars = 0;
+        for (const m of messages) {
+            if (docs.length === 0 || chars + m.data.length > DOC_CHARS) {
+                docs.push({ at: new Date(now), instance: this.instance, role: this.role, messages: [] });
+                chars = 0;
+            }
+            docs[docs.length - 1].messages.push(m);
+            chars += m.data.length;
+        }
+        return docs;
     }
 
     // On a timer: write what was taken, and the drop notice when due. One write at a time.
@@ -159,21 +178,21 @@ class DebugForwarder {
         }
         const now = Date.now();
         const batch = this.queue.splice(0);
-        const docs = batch.map((e) => this.document(e));
-        const noticeDue = this.noticeDue(now);
-        if (noticeDue) docs.push(this.notice(now));
-        if (docs.length === 0) {
+        const messages = batch.map((e) => this.message(e));
+        const notice = this.noticeDue(now) ? this.notice(now) : null;
+        if (notice) messages.push(notice);
+        if (messages.length === 0) {
             if (this.dropped > 0) this.schedule(); // the notice is not due yet
             return null;
         }
-        this.writing = this.write(db, docs, batch.length, noticeDue).finally(() => {
+        this.writing = this.write(db, this.documents(messages, now), batch.length, notice).finally(() => {
             this.writing = null;
             if (this.queue.length > 0 || this.dropped > 0) this.schedule();
         });
         return this.writing;
     }
 
-    async write(db, docs, messages, withNotice) {
+    async write(db, docs, messages, notice) {
         if (!this.indexed) {
             this.indexed = true;
             await ensureDebugCollection(db, this.log);
@@ -181,8 +200,8 @@ class DebugForwarder {
         try {
             await db.collection(COLLECTION).insertMany(docs, { ordered: true });
             this.totals.forwarded += messages;
-            if (withNotice) {
-                this.log('info', `debug forwarding: ${docs[docs.length - 1].dropped} messages dropped, the editor was told`);
+            if (notice) {
+                this.log('info', `debug forwarding: ${notice.dropped} messages dropped, the editor was told`);
                 this.drops = { rate: 0, full: 0, write: 0 };
                 this.firstDropAt = null;
                 this.lastDropAt = null;

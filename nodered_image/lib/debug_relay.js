@@ -68,24 +68,30 @@ class DebugRelay {
         }
     }
 
+    // One document: a worker's batch of messages, in the order they were taken.
     publish(change) {
         const doc = change.operationType === 'insert' ? change.fullDocument : null;
-        if (!doc || typeof doc.data !== 'string') return;
+        if (!doc || !Array.isArray(doc.messages)) return;
+        for (const m of doc.messages) this.publishOne(m, doc);
+    }
+
+    publishOne(m, doc) {
+        if (!m || typeof m.data !== 'string') return;
         let data;
         try {
-            data = JSON.parse(doc.data);
+            data = JSON.parse(m.data);
         } catch {
             return;
         }
         if (!data || typeof data !== 'object') return;
-        if (doc.kind === 'debug' && data.id) {
+        if (m.kind === 'debug' && data.id) {
             const n = this.node(data.id);
             if (n && n.type === 'debug' && n.active === false) return;
         }
         data.instance = doc.instance;
         data.role = doc.role;
         this.events.emit('comms', { topic: 'debug', data, retain: false });
-        if (this.metrics) this.metrics.debugRelayed(doc.kind);
+        if (this.metrics) this.metrics.debugRelayed(m.kind);
     }
 
     async stop() {

@@ -91,7 +91,7 @@ class Metrics {
             name: 'nodered_flows_sync_lag_seconds', help: 'from a revision saved by the editor to its flows started here',
             buckets: SWAP_BUCKETS, registers,
         });
-        this.lastSyncLag = gauge('nodered_flows_last_sync_lag_seconds', 'sync lag of the revision running here');
+        this.lastSyncLag = gauge('nodered_flows_last_sync_lag_seconds', 'sync lag of the last revision swapped in here (0 before any)');
 
         this.logMessages = counter('nodered_log_messages_total', 'warnings and errors logged (nodes and runtime)', ['level']);
         this.caught = counter('nodered_errors_caught_total', 'node errors handled by a catch node');
@@ -151,10 +151,11 @@ class Metrics {
                 this.reloads.inc({ cause, result: 'started' });
                 this.reloadSeconds.observe({ cause }, ev.swapMs / 1000);
             }
-            if (ev.savedAt instanceof Date) {
+            // Only for swaps: at boot the revision's age is no lag.
+            if (swapped && ev.savedAt instanceof Date) {
                 const lag = Math.max(0, (Date.now() - ev.savedAt.getTime()) / 1000);
                 this.lastSyncLag.set(lag);
-                if (swapped) this.syncLag.observe(lag);
+                this.syncLag.observe(lag);
             }
         });
         events.on('start-failed', () => {

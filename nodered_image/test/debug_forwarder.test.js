@@ -35,8 +35,10 @@ function forwarder(db, extra = {}) {
     return { f, events, publish, lines };
 }
 
-const notices = (db) => db.docs.filter((d) => d.kind === 'dropped');
-const shown = (db) => db.docs.filter((d) => d.kind === 'debug');
+// The messages written, in order, each with its document's instance, role and time.
+const messages = (db) => db.docs.flatMap((d) => d.messages.map((m) => ({ ...m, at: d.at, instance: d.instance, role: d.role })));
+const notices = (db) => messages(db).filter((m) => m.kind === 'dropped');
+const shown = (db) => messages(db).filter((m) => m.kind === 'debug');
 
 test('a flood is cut to the rate, and one notice counts exactly what was dropped', async () => {
     const db = fakeDb();
@@ -48,6 +50,7 @@ test('a flood is cut to the rate, and one notice counts exactly what was dropped
     assert.equal(shown(db).length + notice.dropped, 5000);
     assert.ok(shown(db).length <= 25, `${shown(db).length} forwarded at 20/s (burst 20)`);
     assert.equal(JSON.parse(shown(db)[0].data).msg, '0', 'the first ones go, in order');
+    assert.ok(db.docs.length <= shown(db).length / 5, `${db.docs.length} documents for ${shown(db).length} messages: one per flush`);
     const data = JSON.parse(notice.data);
     assert.equal(data.level, 30);
     assert.match(data.msg, new RegExp(`^${notice.dropped} debug messages of worker-9 dropped in [\\d.]+ s: ${notice.dropped} over the limit of 20 per second`));
