@@ -7,7 +7,10 @@ One run starts SecantusDB, an editor and three workers that differ only in NODE_
 and deploys one flow whose endpoint sends every request's payload to an active debug node. wrk loads
 each worker straight on its own port (one thread, 8 connections), in alternating rounds, so the three
 see the same machine state; the medians are compared with "off", the floor measured in the same run.
-The plain endpoint of the same flow (no debug node) on the "off" worker is shown for scale.
+The plain endpoint of the same flow (no debug node) on the "off" worker is shown for scale. Beside
+req/s, the CPU each run cost the loaded worker per request, and what the database server and the
+editor (which relays forwarded messages) spent during that mode's rounds: on a shared machine their
+work takes cores from the worker, where a deployment has them elsewhere.
 Then the delivery time: sequential requests to the "on" worker, each timed from the request sent to
 its debug message arriving on the editor's /comms websocket (what an open editor receives).
 Prints figures and the load average; asserts nothing about time.
@@ -33,10 +36,23 @@ from prometheus_client.parser import text_string_to_metric_families
 from local_stack import AdminClient, MongoServer, NodeRedInstance
 from local_stack.comms import EditorComms
 from local_stack.debug_flows import debug_flow
+from local_stack.procs import leaves, tree
 
 from .router_overhead import DONE, wrk
 
 MODES = {"off": 0, "on": 50, "all": 10000}
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """User + system CPU time the processes have used so far."""
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def counters(instance: NodeRedInstance) -> dict[str, float]:
@@ -102,9 +118,18 @@ def run(duration: float, rounds: int, deliveries: int = 30) -> dict:
             wrk(u, DONE, 1, 8, 2)  # warm-up
         before = {mode: counters(w) for mode, w in workers.items()}
         results: dict[str, list[dict]] = {mode: [] for mode in targets}
-        for _ in range(rounds):
-            for mode, u in targets.items():
-                results[mode].append(wrk(u, DONE, 1, 8, duration))
+        loaded = {mode: leaves(workers["off" if mode == "plain" else mode]._started().pid) for mode in targets}
+        others = {"db": tree(mongo.proc.pid) if mongo.proc else [], "editor": leaves(editor._started().pid)}
+        cpu: dict[str, dict[str, float]] = {mode: {"worker": 0.0, "db": 0.0, "editor": 0.0} for mode in targets}
+        order = list(targets)
+        for i in range(rounds):
+            # Each round starts with another mode: no mode always runs first (or after the same one).
+            for mode in order[i % len(order) :] + order[: i % len(order)]:
+                start = {"worker": cpu_seconds(loaded[mode]), **{k: cpu_seconds(p) for k, p in others.items()}}
+                results[mode].append(wrk(targets[mode], DONE, 1, 8, duration))
+                cpu[mode]["worker"] += cpu_seconds(loaded[mode]) - start["worker"]
+                for k, p in others.items():
+                    cpu[mode][k] += cpu_seconds(p) - start[k]
         after = {mode: counters(w) for mode, w in workers.items()}
         load = os.getloadavg()
         times = sorted(delivery(editor, admin, workers["on"], deliveries))
@@ -126,6 +151,9 @@ def run(duration: float, rounds: int, deliveries: int = 30) -> dict:
             "p99_ms": statistics.median(r["p99_us"] for r in rs) / 1000,
             "errors": sum(r["errors"] for r in rs),
             "requests": sum(r["requests"] for r in rs),
+            "worker_cpu_ms_per_request": 1000 * cpu[mode]["worker"] / max(1, sum(r["requests"] for r in rs)),
+            "db_cpu_s": cpu[mode]["db"],
+            "editor_cpu_s": cpu[mode]["editor"],
         }
     for mode in MODES:
         delta = {k: after[mode].get(k, 0.0) - before[mode].get(k, 0.0) for k in after[mode]}
@@ -134,6 +162,8 @@ def run(duration: float, rounds: int, deliveries: int = 30) -> dict:
     off = summary["modes"]["off"]["rps"]
     summary["ratio_on_over_off"] = summary["modes"]["on"]["rps"] / off
     summary["ratio_all_over_off"] = summary["modes"]["all"]["rps"] / off
+    cost = {m: summary["modes"][m]["worker_cpu_ms_per_request"] for m in MODES}
+    summary["cpu_ratio_off_over_on"] = cost["off"] / cost["on"] if cost["on"] else float("nan")
     return summary
 
 
@@ -154,8 +184,13 @@ def report(s: dict) -> str:
             f"  {label[mode]:<38} {m['rps']:8.0f} req/s   p99 {m['p99_ms']:6.2f} ms   errors {m['errors']} of "
             f"{m['requests']}   (per round: {', '.join(map(str, m['rps_rounds']))}){extra}"
         )
+        lines.append(
+            f"  {'':<38} worker CPU {m['worker_cpu_ms_per_request']:.3f} ms/request; during these rounds "
+            f"database {m['db_cpu_s']:.1f} s, editor {m['editor_cpu_s']:.1f} s CPU"
+        )
     lines.append(
-        f"  on/off: throughput x{s['ratio_on_over_off']:.2f} (goal >= 0.9); all/off: x{s['ratio_all_over_off']:.2f}"
+        f"  on/off: throughput x{s['ratio_on_over_off']:.2f} (goal >= 0.9); all/off: x{s['ratio_all_over_off']:.2f}; "
+        f"worker CPU per request, off/on: x{s['cpu_ratio_off_over_on']:.2f}"
     )
     d = s["delivery_ms"]
     lines.append(
