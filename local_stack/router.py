@@ -6,9 +6,10 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-from nginx.render import HEALTH_PATH, render
+from nginx.render import HEALTH_PATH, STATUS_PATH, render
 
 from .nginx_process import NginxProcess
+from .ports import free_port
 
 
 class Router(NginxProcess):
@@ -30,8 +31,10 @@ class Router(NginxProcess):
         port: int | None = None,
         runtime_dir: str | os.PathLike | None = None,
         nginx_bin: str | None = None,
+        status_port: int | None = None,
     ):
         super().__init__(port=port, runtime_dir=runtime_dir, nginx_bin=nginx_bin)
+        self.status_port = status_port or free_port()  # the router's own counters (STATUS_PATH)
         self.workers = list(workers)
         self.editor = editor
         self.http_node_root = http_node_root
@@ -49,7 +52,13 @@ class Router(NginxProcess):
             http_node_root=self.http_node_root,
             listen_port=self.port,
             runtime_dir=str(self.runtime_dir),
+            status_port=self.status_port,
         )
+
+    @property
+    def status_url(self) -> str:
+        """The router's own counters (nginx stub_status), on their internal port."""
+        return f"http://127.0.0.1:{self.status_port}{STATUS_PATH}"
 
     @property
     def api_url(self) -> str:

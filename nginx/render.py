@@ -32,6 +32,11 @@ FAIL_TIMEOUT = "10s"
 CONTAINER_CONFIG_PATH = "/etc/nginx/nginx.conf"
 HEALTH_PATH = "/_router/healthz"
 
+# The router's own counters (nginx stub_status): this path on STATUS_PORT, a port of its own that the
+# docker target never publishes on the host (a scraper on the private network reads it).
+STATUS_PATH = "/nginx_status"
+STATUS_PORT = 8081
+
 # The official nginx image's unprivileged user for worker processes.
 DOCKER_USER = "nginx"
 
@@ -47,6 +52,7 @@ def render(
     listen_port: int = 8080,
     runtime_dir: str | None = None,
     listen_host: str | None = None,
+    status_port: int = STATUS_PORT,
 ) -> str:
     """Return a complete nginx.conf for the router.
 
@@ -57,6 +63,7 @@ def render(
     there; run it with `nginx -p <runtime_dir> -c <file>`.
     listen_host: address to listen on; by default all interfaces in the
     container and loopback with a runtime_dir.
+    status_port: port of the router's own counters (STATUS_PATH), on the same address.
     """
     if isinstance(workers, str):
         raise ValueError("workers must be a list of 'host:port' strings, not one string")
@@ -69,6 +76,11 @@ def render(
     editor_addr = _address(editor, "editor")
     root = _node_root(http_node_root)
     _port(listen_port, "listen_port")
+    _port(status_port, "status_port")
+    if status_port == listen_port:
+        raise ValueError(
+            f"status_port must differ from listen_port ({listen_port}): the counters stay off the public port"
+        )
 
     if runtime_dir is None:
         host = "0.0.0.0" if listen_host is None else _ip(listen_host, "listen_host")
@@ -101,6 +113,7 @@ def render(
         access_log = f'"{run}/access.log"'
 
     listen = f"[{host}]:{listen_port}" if ":" in host else f"{host}:{listen_port}"
+    status_listen = f"[{host}]:{status_port}" if ":" in host else f"{host}:{status_port}"
     values = {
         "main_settings": "\n".join(main_settings),
         "http_settings": "\n".join("    " + line for line in http_settings),
@@ -110,6 +123,7 @@ def render(
         ),
         "editor": editor_addr,
         "listen": listen,
+        "status_listen": status_listen,
         "http_node_root_regex": root.replace(".", r"\."),
     }
     return _fill(TEMPLATE_PATH.read_text(), values)

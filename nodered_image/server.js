@@ -5,10 +5,11 @@
 const http = require('http');
 const express = require('express');
 const { RequestGate } = require('./lib/gate');
+const { createLogger } = require('./lib/logger');
+const { Observability } = require('./lib/observability');
 
-function log(level, message) {
-    console.log(`${new Date().toISOString()} - [${level}] [launcher] ${message}`);
-}
+// The one log format of every instance (lib/logger.js); a configuration refused has no identity yet.
+let log = createLogger();
 
 let settings;
 try {
@@ -18,6 +19,7 @@ try {
     log('error', `refusing to start: ${err.message}`);
     process.exit(1);
 }
+log = createLogger({ role: settings.storageModuleOptions.role, instance: settings.storageModuleOptions.instanceId, format: settings.logFormat });
 
 const RED = require('node-red');
 const storage = settings.storageModule;
@@ -38,6 +40,10 @@ server.headersTimeout = settings.keepAliveSeconds * 1000 + 1000;
 const gate = new RequestGate({ log });
 gate.follow(storage.events);
 
+// /metrics, worker debug output to the editor's sidebar, caught errors logged (lib/observability.js).
+const observability = new Observability({ RED, storage, gate, settings, logger: log });
+app.get('/metrics', observability.metricsHandler());
+
 // Liveness: the process serves HTTP and is not stopping. No database call, and independent of the
 // flows, so a bad deploy (flows that cannot start) or a database outage never gets a container killed
 // and restarted by its orchestrator (ECS): the editor must stay up to fix the flows. Readiness, whether
@@ -55,7 +61,7 @@ app.get('/healthz', (req, res) => {
     res.status(body.ready ? 200 : 503).json(body);
 });
 
-app.use(settings.httpNodeRoot, (req, res, next) => gate.handle(req, res, next),
+app.use(settings.httpNodeRoot, observability.countRequests(), (req, res, next) => gate.handle(req, res, next),
     (req, res, next) => RED.httpNode(req, res, next));
 
 if (settings.httpAdminRoot !== false) {
@@ -88,6 +94,7 @@ async function shutdown(signal) {
     } catch (err) {
         log('warn', `stopping Node-RED: ${err.message}`);
     }
+    await observability.stop();
     await storage.close().catch((err) => log('warn', `closing storage: ${err.message}`));
     server.close();
     if (server.closeAllConnections) server.closeAllConnections();
@@ -111,6 +118,7 @@ function prepareUserDir(dir) {
 async function main() {
     prepareUserDir(settings.userDir);
     RED.init(server, settings);
+    observability.start();
     await new Promise((resolve, reject) => {
         server.once('error', reject);
         server.listen(settings.uiPort, settings.uiHost, resolve);

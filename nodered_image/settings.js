@@ -12,6 +12,7 @@ const os = require('os');
 const path = require('path');
 
 const contract = require('./contract.json');
+const { nodeRedLogging } = require('./lib/logger');
 
 const env = process.env;
 const declared = new Map(contract.environment.map((v) => [v.name, v]));
@@ -39,7 +40,9 @@ function value(name) {
 function integer(name) {
     const { integer: bounds } = variable(name);
     const raw = value(name);
-    if (!/^\d+$/.test(raw) || Number(raw) < 1) fail(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
+    if (!/^\d+$/.test(raw) || Number(raw) < Math.min(1, bounds.min)) {
+        fail(`${name} must be a ${bounds.min === 0 ? 'non-negative' : 'positive'} integer, got ${JSON.stringify(raw)}`);
+    }
     const n = Number(raw);
     if (n < bounds.min || (bounds.max !== undefined && n > bounds.max)) {
         const range = bounds.max === undefined ? `at least ${bounds.min}` : `from ${bounds.min} to ${bounds.max}`;
@@ -91,6 +94,15 @@ const keepAliveSeconds = integer('NODE_RED_KEEPALIVE_SECONDS');
 
 const instanceId = value('NODE_RED_INSTANCE_ID') || `${os.hostname()}-${process.pid}`;
 
+// Every log line names the instance and its role (lib/logger.js); JSON lines on request.
+const logFormat = value('NODE_RED_LOG_FORMAT');
+if (!variable('NODE_RED_LOG_FORMAT').values.includes(logFormat)) {
+    fail(`NODE_RED_LOG_FORMAT must be "text" or "json", got ${JSON.stringify(logFormat)}`);
+}
+
+// Debug messages a worker forwards to the editor's sidebar per second (0: none); lib/debug_forwarder.js.
+const debugForwardRate = isEditor ? 0 : integer('NODE_RED_DEBUG_FORWARD_RATE');
+
 let adminAuth;
 if (isEditor) {
     const user = value('NODE_RED_EDITOR_USER');
@@ -112,6 +124,8 @@ module.exports = {
     uiHost: value('NODE_RED_LISTEN_HOST'),
     // Read by the launcher (server.js), not by Node-RED.
     keepAliveSeconds,
+    logFormat,
+    debugForwardRate,
     userDir: value('NODE_RED_USER_DIR'),
     credentialSecret,
 
@@ -136,6 +150,10 @@ module.exports = {
         enableChangeStreams: isEditor && value('MONGO_ENABLE_CHANGE_STREAMS') === 'true',
     },
 
+    // The editor's own plugin (editor_plugin/): each debug sidebar message shows the instance it came
+    // from, and the sidebar filters by instance. Workers have no editor.
+    ...(isEditor ? { nodesDir: [path.join(__dirname, 'editor_plugin')] } : {}),
+
     // Nodes are baked into the image so editor and workers run the same set: no installs at run time.
     externalModules: {
         autoInstall: false,
@@ -151,7 +169,7 @@ module.exports = {
     diagnostics: { enabled: true, ui: false },
     runtimeState: { enabled: false, ui: false },
 
-    logging: { console: { level: 'info', metrics: false, audit: false } },
+    logging: nodeRedLogging({ role, instance: instanceId, format: logFormat }),
 
     functionGlobalContext: {},
     exportGlobalContextKeys: false,

@@ -9,6 +9,11 @@ from nodered_contract import LIVENESS_PATH, PORT, READINESS_PATH, validate_http_
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 WORKERS_RULE_PRIORITY = 10
+# Before the workers' rule: every instance's /metrics is for a scraper inside the VPC, never for the
+# public side. ALB paths are case-sensitive; other spellings reach a target, whose launcher refuses
+# /metrics to anything that came through a proxy (the ALB always adds X-Forwarded-For).
+METRICS_RULE_PRIORITY = 5
+METRICS_PATHS = ["/metrics", "/metrics/*"]
 
 
 def worker_paths(http_node_root: str) -> list[str]:
@@ -140,6 +145,26 @@ class LoadBalancer(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=main),
         )
         self.listeners.append(rule)
+        metrics = aws.lb.ListenerRule(
+            f"{name}-no-metrics",
+            listener_arn=main.arn,
+            priority=METRICS_RULE_PRIORITY,
+            actions=[
+                aws.lb.ListenerRuleActionArgs(
+                    type="fixed-response",
+                    fixed_response=aws.lb.ListenerRuleActionFixedResponseArgs(
+                        content_type="text/plain", message_body="Not Found", status_code="404"
+                    ),
+                )
+            ],
+            conditions=[
+                aws.lb.ListenerRuleConditionArgs(
+                    path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(values=METRICS_PATHS)
+                )
+            ],
+            opts=pulumi.ResourceOptions(parent=main),
+        )
+        self.listeners.append(metrics)
         self.dns_name = alb.dns_name
         self.editor_target_group_arn = editor.arn
         self.workers_target_group_arn = workers.arn

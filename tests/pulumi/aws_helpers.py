@@ -99,6 +99,11 @@ def service(program: Program, role: str) -> Resource:
     return found
 
 
+def listener_rule(program: Program, suffix: str) -> Resource:
+    [found] = [r for r in program.of_type(LISTENER_RULE) if r.name.endswith(f"-{suffix}")]
+    return found
+
+
 def target_group(program: Program, suffix: str) -> Resource:
     [found] = [t for t in program.of_type(TARGET_GROUP) if t.name.endswith(f"-{suffix}")]
     return found

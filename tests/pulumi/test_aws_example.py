@@ -39,7 +39,7 @@ EXPECTED = {
     "aws:lb/loadBalancer:LoadBalancer": 1,
     "aws:lb/targetGroup:TargetGroup": 2,
     "aws:lb/listener:Listener": 1,
-    "aws:lb/listenerRule:ListenerRule": 1,
+    "aws:lb/listenerRule:ListenerRule": 2,  # workers; /metrics refused
     # ECS
     "aws:ecs/cluster:Cluster": 1,
     "aws:ecs/taskDefinition:TaskDefinition": 2,

@@ -4,10 +4,10 @@ import pytest
 
 from .aws_helpers import (
     LISTENER,
-    LISTENER_RULE,
     LOAD_BALANCER,
     arn,
     ingress_sources,
+    listener_rule,
     run_example,
     security_group,
     target_group,
@@ -20,7 +20,7 @@ NODE_RED_WEBSOCKET_KEEPALIVE_SECONDS = 15  # Node-RED's default webSocketKeepAli
 @pytest.mark.parametrize("root", ["/red-nodes", "/api/v1"])
 def test_worker_rule_matches_the_node_root_and_below_and_forwards_to_workers(root):
     program = run_example(httpNodeRoot=root)
-    [rule] = program.of_type(LISTENER_RULE)
+    rule = listener_rule(program, "workers")
     [condition] = rule.inputs["conditions"]
     assert sorted(condition["pathPattern"]["values"]) == sorted([root, f"{root}/*"])
     [action] = rule.inputs["actions"]
@@ -33,7 +33,7 @@ def test_everything_else_goes_to_the_editor():
     [listener] = program.of_type(LISTENER)
     [default] = listener.inputs["defaultActions"]
     assert (default["type"], default["targetGroupArn"]) == ("forward", arn(target_group(program, "editor")))
-    [rule] = program.of_type(LISTENER_RULE)
+    rule = listener_rule(program, "workers")
     assert rule.inputs["listenerArn"] == arn(listener)
 
 
@@ -77,8 +77,25 @@ def test_https_with_a_certificate_and_http_redirected():
         "HTTP_301",
     )
     # Workers' rule on the HTTPS listener, not on the redirecting one.
-    [rule] = program.of_type(LISTENER_RULE)
+    rule = listener_rule(program, "workers")
     assert rule.inputs["listenerArn"] == arn(https)
     assert {port for port, _ in ingress_sources(program, security_group(program, "alb"))} == {80, 443}
     assert program.output("editorUrl") == "https://nodered.example.com/"
     assert program.output("apiBaseUrl") == "https://nodered.example.com/red-nodes"
+
+
+@pytest.mark.parametrize("aws", [{}, {"certificateArn": CERTIFICATE, "domainName": "nodered.example.com"}])
+def test_metrics_are_answered_by_the_load_balancer_never_by_a_target(aws):
+    """Guards: every instance's /metrics (flow routes, revisions, memory) readable from the internet
+    through the ALB, which sends every path it has no rule for to the editor."""
+    program = run_example(aws=aws)
+    rule = listener_rule(program, "no-metrics")
+    main = next(lst for lst in program.of_type(LISTENER) if lst.inputs["port"] == (443 if aws else 80))
+    assert rule.inputs["listenerArn"] == arn(main)
+    [condition] = rule.inputs["conditions"]
+    assert sorted(condition["pathPattern"]["values"]) == ["/metrics", "/metrics/*"]
+    [action] = rule.inputs["actions"]
+    assert action["type"] == "fixed-response" and "targetGroupArn" not in action
+    assert action["fixedResponse"]["statusCode"] == "404"
+    # Evaluated before the workers' rule (lower priority number first), so no root can shadow it.
+    assert rule.inputs["priority"] < listener_rule(program, "workers").inputs["priority"]

@@ -2,6 +2,7 @@
 
 import pytest
 
+from nginx.render import STATUS_PATH, STATUS_PORT
 from nodered_contract import DATABASE, HEALTHCHECK_SCRIPT
 
 from .docker_helpers import by_role, containers, env, ip_of, router, router_config, upstream_servers
@@ -213,3 +214,13 @@ def test_named_containers_are_replaced_delete_first(base_config):
     for container in containers(program):
         assert container.inputs["name"], container.name
         assert container.delete_before_replace, f"{container.name} would be created before the old one is gone"
+
+
+def test_router_counters_listen_on_an_internal_port_that_is_not_published(base_config):
+    """Guards: the router's own counters (stub_status) published on the host next to the flows."""
+    program = run_program(base_config)
+    config = router_config(program)
+    assert f"listen 0.0.0.0:{STATUS_PORT};" in config and f"location = {STATUS_PATH}" in config
+    assert [p["internal"] for p in router(program).inputs["ports"]] == [8080]
+    # The public server refuses /metrics itself (every instance's own, for scrapers on the network).
+    assert "location ~* ^/metrics(?:/|$)" in config

@@ -89,6 +89,8 @@ function createStorage() {
         // For the launcher: /healthz, the X-Flows-Revision header, the request gate, shutdown.
         statusInfo: () => health.info(opts),
         revisionForHash: (hash) => (parts ? parts.revisions.revisionForHash(hash) : null),
+        // The database once connected (null before): the launcher keeps its debug messages there.
+        database: () => (client && !closed ? client.db(opts.database) : null),
         events: events.emitter,
         close,
     };
