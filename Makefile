@@ -19,9 +19,10 @@ test: install lint
 	$(PY) -m pytest
 
 # Seconds: Pulumi mocks, config, the router renderer, the environment contract, the status command.
+# One pytest worker per core (pytest-xdist); a file's tests share a worker, so module fixtures start once.
 FAST_TESTS := tests/pulumi tests/contract tests/nginx/test_render.py tests/status
 test-fast: python-deps
-	$(PY) -m pytest -q $(FAST_TESTS)
+	$(PY) -m pytest -q -n auto --dist loadfile $(FAST_TESTS)
 
 lint: python-deps node-deps
 	$(PY) -m ruff check .
@@ -63,11 +64,11 @@ nodered_image/storage/node_modules/.installed: nodered_image/storage/package-loc
 # `make up`: the dev stack on the local Docker engine. Creates the local state and the stack when missing;
 # EDITOR_PASSWORD=... sets the editor password the first time (kept encrypted in Pulumi.dev.yaml).
 up: python-deps
-	scripts/pulumi-stack.sh $(STACK)
+	PYTHON=$(PY) scripts/pulumi-stack.sh $(STACK)
 	$(PULUMI) up --stack $(STACK) $(UP_FLAGS)
 
 preview: python-deps
-	scripts/pulumi-stack.sh $(STACK)
+	PYTHON=$(PY) scripts/pulumi-stack.sh $(STACK)
 	$(PULUMI) preview --stack $(STACK)
 
 down:

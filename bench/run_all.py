@@ -34,6 +34,10 @@ def plan(quick: bool) -> list[tuple[str, list[str]]]:
             [py, "-m", "bench.dead_worker_cost", "500" if quick else "2000"],
         ),
         (
+            "debug forwarding: throughput with an active debug node, forwarding on vs off",
+            [py, "-m", "bench.debug_forwarding", "--duration", "3" if quick else "5"],
+        ),
+        (
             "errors during 20 deploys under load, 3 workers",
             [py, "-m", "bench.deploy_errors", "--workers", "3", "--deploys", "20"],
         ),

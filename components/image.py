@@ -30,7 +30,7 @@ def context_hash(config: ImageConfig) -> str:
     digest = hashlib.sha256()
     for path in _context_files():
         digest.update(str(path.relative_to(CONTEXT)).encode() + b"\0" + path.read_bytes() + b"\0")
-    digest.update(config.node_red_version.encode() + b"\0" + " ".join(config.extra_nodes).encode())
+    digest.update(config.base_tag.encode() + b"\0" + " ".join(config.extra_nodes).encode())
     return digest.hexdigest()[:16]
 
 
@@ -61,6 +61,7 @@ class NodeRedImage(pulumi.ComponentResource):
                 platform=args.platform,
                 args={
                     "NODE_RED_VERSION": args.config.node_red_version,
+                    "NODE_VERSION": str(args.config.node_version),
                     "EXTRA_NODES": " ".join(args.config.extra_nodes),
                 },
             ),

@@ -1,4 +1,5 @@
-"""The stack's secrets as Pulumi secrets: editor password, and the credential secret (generated once when absent)."""
+"""The stack's secrets as Pulumi secrets: editor password, and the credential secret (from the stack config;
+generated once when absent, on the aws target: the docker target keeps it in the stack config)."""
 
 from dataclasses import dataclass
 
@@ -11,6 +12,9 @@ from stack_config import StackConfig
 @dataclass
 class StackSecretsArgs:
     config: StackConfig
+    # Pulumi `protect` on a generated credential secret: no `up` may replace it and `destroy` stops at it
+    # (the aws target lifts it with aws.documentdb.deletionProtection: false).
+    protect: bool = False
 
 
 class StackSecrets(pulumi.ComponentResource):
@@ -19,13 +23,18 @@ class StackSecrets(pulumi.ComponentResource):
 
     def __init__(self, name: str, args: StackSecretsArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("nodered-scale:index:StackSecrets", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
         self.editor_password = pulumi.Output.secret(args.config.editor_password.get_secret_value())
         if args.config.credential_secret is not None:
             self.credential_secret = pulumi.Output.secret(args.config.credential_secret.get_secret_value())
         else:
             # Node-RED encrypts stored credentials with this key: it must never change for the life of
-            # the stack, so it lives in the stack state (a random resource), not in each `up`.
-            generated = random.RandomPassword(f"{name}-credential-secret", length=48, special=False, opts=child)
+            # the stack's data, so it lives in the stack state (a random resource), not in each `up`, protected:
+            # a replacement would make every stored credential undecryptable.
+            generated = random.RandomPassword(
+                f"{name}-credential-secret",
+                length=48,
+                special=False,
+                opts=pulumi.ResourceOptions(parent=self, protect=args.protect),
+            )
             self.credential_secret = pulumi.Output.secret(generated.result)
         self.register_outputs({"credentialSecret": self.credential_secret})

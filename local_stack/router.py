@@ -6,10 +6,11 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-from nginx.render import HEALTH_PATH, render
+from nginx.render import HEALTH_PATH, STATUS_PATH, render
 from nodered_contract import BODY_LIMIT_MB
 
 from .nginx_process import NginxProcess
+from .ports import free_port
 
 
 class Router(NginxProcess):
@@ -33,8 +34,10 @@ class Router(NginxProcess):
         runtime_dir: str | os.PathLike | None = None,
         nginx_bin: str | None = None,
         body_limit_mb: int = BODY_LIMIT_MB,
+        status_port: int | None = None,
     ):
         super().__init__(port=port, runtime_dir=runtime_dir, nginx_bin=nginx_bin)
+        self.status_port = status_port or free_port()  # the router's own counters (STATUS_PATH)
         self.workers = list(workers)
         self.editor = editor
         self.http_node_root = http_node_root
@@ -54,7 +57,13 @@ class Router(NginxProcess):
             listen_port=self.port,
             runtime_dir=str(self.runtime_dir),
             body_limit_mb=self.body_limit_mb,
+            status_port=self.status_port,
         )
+
+    @property
+    def status_url(self) -> str:
+        """The router's own counters (nginx stub_status), on their internal port."""
+        return f"http://127.0.0.1:{self.status_port}{STATUS_PATH}"
 
     @property
     def api_url(self) -> str:

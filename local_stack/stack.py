@@ -205,6 +205,7 @@ class LocalStack:
             f"router        {router.url}  (nginx config: {router.conf_path})",
             f"  flows API   {router.api_url}/...",
             f"  editor UI   {router.url}/  (user {self.editor_user!r}, password {self.editor_password!r})",
+            f"  counters    {router.status_url}  (nginx stub_status; every instance: <its url>/metrics)",
             f"editor        {editor.url}",
             *[f"{w.instance_id:<13} {w.url}" for w in self.workers],
             f"mongodb       {self.mongo.url}  db {self.db!r}",

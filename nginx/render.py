@@ -32,6 +32,11 @@ FAIL_TIMEOUT = "10s"
 CONTAINER_CONFIG_PATH = "/etc/nginx/nginx.conf"
 HEALTH_PATH = "/_router/healthz"
 
+# The router's own counters (nginx stub_status): this path on STATUS_PORT, a port of its own that the
+# docker target never publishes on the host (a scraper on the private network reads it).
+STATUS_PATH = "/nginx_status"
+STATUS_PORT = 8081
+
 # The official nginx image's unprivileged user for worker processes.
 DOCKER_USER = "nginx"
 
@@ -48,6 +53,7 @@ def render(
     runtime_dir: str | None = None,
     listen_host: str | None = None,
     body_limit_mb: int = BODY_LIMIT_MB,
+    status_port: int = STATUS_PORT,
 ) -> str:
     """Return a complete nginx.conf for the router.
 
@@ -60,6 +66,7 @@ def render(
     container and loopback with a runtime_dir.
     body_limit_mb: largest request body in MiB (the instances' NODE_RED_BODY_LIMIT_MB:
     give both the same value, stack config bodyLimitMb); larger ones get 413 here.
+    status_port: port of the router's own counters (STATUS_PATH), on the same address.
     """
     if isinstance(workers, str):
         raise ValueError("workers must be a list of 'host:port' strings, not one string")
@@ -73,6 +80,11 @@ def render(
     root = _node_root(http_node_root)
     _port(listen_port, "listen_port")
     _body_limit(body_limit_mb)
+    _port(status_port, "status_port")
+    if status_port == listen_port:
+        raise ValueError(
+            f"status_port must differ from listen_port ({listen_port}): the counters stay off the public port"
+        )
 
     if runtime_dir is None:
         host = "0.0.0.0" if listen_host is None else _ip(listen_host, "listen_host")
@@ -105,6 +117,7 @@ def render(
         access_log = f'"{run}/access.log"'
 
     listen = f"[{host}]:{listen_port}" if ":" in host else f"{host}:{listen_port}"
+    status_listen = f"[{host}]:{status_port}" if ":" in host else f"{host}:{status_port}"
     values = {
         "main_settings": "\n".join(main_settings),
         "http_settings": "\n".join("    " + line for line in http_settings),
@@ -114,6 +127,7 @@ def render(
         ),
         "editor": editor_addr,
         "listen": listen,
+        "status_listen": status_listen,
         "http_node_root_regex": root.replace(".", r"\."),
         "body_limit": f"{body_limit_mb}m",
         "body_limit_text": f"{body_limit_mb} MiB",

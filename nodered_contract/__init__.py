@@ -14,6 +14,7 @@ Constants (from contract.json):
     READINESS_PATH          "/healthz": the newest flows run (send traffic on this)
     HEALTHCHECK_SCRIPT      path of healthcheck.js in the image
     DOCUMENTDB_CA_FILE      the CA bundle the image ships for TLS to Amazon DocumentDB
+    DB_SETUP_SCRIPT         storage/db_setup.js in the image: one-off database setup with an admin login
     VARIABLES               name -> Variable, every environment variable the image reads
 
 validate_http_node_root(value) -> str
@@ -102,6 +103,7 @@ LIVENESS_PATH: str = CONTRACT["health"]["liveness"]
 READINESS_PATH: str = CONTRACT["health"]["readiness"]
 HEALTHCHECK_SCRIPT: str = CONTRACT["health"]["script"]
 DOCUMENTDB_CA_FILE: str = CONTRACT["files"]["documentdbCaBundle"]
+DB_SETUP_SCRIPT: str = CONTRACT["files"]["dbSetupScript"]
 
 _ROOT_RULE = CONTRACT["httpNodeRoot"]
 _ROOT_PATTERN = re.compile(_ROOT_RULE["pattern"])
@@ -257,6 +259,7 @@ __all__ = [
     "CONTRACT",
     "CONTRACT_PATH",
     "DATABASE",
+    "DB_SETUP_SCRIPT",
     "DEFAULT_HTTP_NODE_ROOT",
     "DOCUMENTDB_CA_FILE",
     "HEALTHCHECK_SCRIPT",

@@ -9,11 +9,12 @@ const { Refusals } = require('./lib/refuse');
 const { bodyLimit } = require('./lib/body_limit');
 const { LoginGuard } = require('./lib/login_guard');
 const { Upgrades } = require('./lib/upgrades');
-const { healthAnswer } = require('./lib/exposure');
+const { healthAnswer, viaRouter } = require('./lib/exposure');
+const { createLogger } = require('./lib/logger');
+const { Observability } = require('./lib/observability');
 
-function log(level, message) {
-    console.log(`${new Date().toISOString()} - [${level}] [launcher] ${message}`);
-}
+// The one log format of every instance (lib/logger.js); a configuration refused has no identity yet.
+let log = createLogger();
 
 let settings;
 try {
@@ -23,6 +24,7 @@ try {
     log('error', `refusing to start: ${err.message}`);
     process.exit(1);
 }
+log = createLogger({ role: settings.storageModuleOptions.role, instance: settings.storageModuleOptions.instanceId, format: settings.logFormat });
 
 const RED = require('node-red');
 const storage = settings.storageModule;
@@ -47,6 +49,13 @@ gate.follow(storage.events);
 const refusals = new Refusals({ log, trustedProxies: settings.trustedProxies });
 const limitBody = bodyLimit({ limitBytes: settings.bodyLimitBytes, refusals });
 
+// /metrics, worker debug output to the editor's sidebar, caught errors logged (lib/observability.js).
+// Metrics are for a scraper on the instance's own port: never through a router (lib/exposure.js).
+const observability = new Observability({ RED, storage, gate, settings, logger: log });
+app.get('/metrics', (req, res, next) => (viaRouter(req)
+    ? refusals.answer(req, res, 404, 'not served through the router: each instance answers it on its own port')
+    : next()), observability.metricsHandler());
+
 // Liveness: the process serves HTTP and is not stopping. No database call, and independent of the
 // flows, so a bad deploy (flows that cannot start) or a database outage never gets a container killed
 // and restarted by its orchestrator (ECS): the editor must stay up to fix the flows. Readiness, whether
@@ -66,7 +75,7 @@ app.get('/healthz', (req, res) => {
 });
 
 if (role === 'worker') {
-    app.use(settings.httpNodeRoot, limitBody, (req, res, next) => gate.handle(req, res, next),
+    app.use(settings.httpNodeRoot, observability.countRequests(), limitBody, (req, res, next) => gate.handle(req, res, next),
         (req, res, next) => RED.httpNode(req, res, next));
 } else {
     // The editor never answers a flow's endpoint, whatever path trick brought a request here.
@@ -107,6 +116,7 @@ async function shutdown(signal) {
     } catch (err) {
         log('warn', `stopping Node-RED: ${err.message}`);
     }
+    await observability.stop();
     await storage.close().catch((err) => log('warn', `closing storage: ${err.message}`));
     server.close();
     if (server.closeAllConnections) server.closeAllConnections();
@@ -131,6 +141,7 @@ async function main() {
     prepareUserDir(settings.userDir);
     RED.init(server, settings);
     new Upgrades({ app, role, httpNodeRoot: settings.httpNodeRoot, gate, refusals, log }).install(server);
+    observability.start();
     await new Promise((resolve, reject) => {
         server.once('error', reject);
         server.listen(settings.uiPort, settings.uiHost, resolve);

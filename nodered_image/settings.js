@@ -9,10 +9,12 @@
  * Invalid or missing values throw an Error naming the variable; the launcher prints it and exits 1.
  */
 const os = require('os');
+const path = require('path');
 
 const contract = require('./contract.json');
 const { parseTrustedProxies } = require('./lib/client');
 const { bcrypt } = require('./lib/bcrypt');
+const { nodeRedLogging } = require('./lib/logger');
 
 const env = process.env;
 const declared = new Map(contract.environment.map((v) => [v.name, v]));
@@ -40,7 +42,9 @@ function value(name) {
 function integer(name) {
     const { integer: bounds } = variable(name);
     const raw = value(name);
-    if (!/^\d+$/.test(raw) || Number(raw) < 1) fail(`${name} must be a positive integer, got ${JSON.stringify(raw)}`);
+    if (!/^\d+$/.test(raw) || Number(raw) < Math.min(1, bounds.min)) {
+        fail(`${name} must be a ${bounds.min === 0 ? 'non-negative' : 'positive'} integer, got ${JSON.stringify(raw)}`);
+    }
     const n = Number(raw);
     if (n < bounds.min || (bounds.max !== undefined && n > bounds.max)) {
         const range = bounds.max === undefined ? `at least ${bounds.min}` : `from ${bounds.min} to ${bounds.max}`;
@@ -96,6 +100,15 @@ try {
     fail(`NODE_RED_TRUSTED_PROXIES ${err.message}`);
 }
 
+// Every log line names the instance and its role (lib/logger.js); JSON lines on request.
+const logFormat = value('NODE_RED_LOG_FORMAT');
+if (!variable('NODE_RED_LOG_FORMAT').values.includes(logFormat)) {
+    fail(`NODE_RED_LOG_FORMAT must be "text" or "json", got ${JSON.stringify(logFormat)}`);
+}
+
+// Debug messages a worker forwards to the editor's sidebar per second (0: none); lib/debug_forwarder.js.
+const debugForwardRate = isEditor ? 0 : integer('NODE_RED_DEBUG_FORWARD_RATE');
+
 let adminAuth;
 if (isEditor) {
     const user = value('NODE_RED_EDITOR_USER');
@@ -119,6 +132,8 @@ module.exports = {
     keepAliveSeconds,
     bodyLimitBytes,
     trustedProxies,
+    logFormat,
+    debugForwardRate,
     userDir: value('NODE_RED_USER_DIR'),
     credentialSecret,
 
@@ -149,6 +164,10 @@ module.exports = {
         enableChangeStreams: isEditor && value('MONGO_ENABLE_CHANGE_STREAMS') === 'true',
     },
 
+    // The editor's own plugin (editor_plugin/): each debug sidebar message shows the instance it came
+    // from, and the sidebar filters by instance. Workers have no editor.
+    ...(isEditor ? { nodesDir: [path.join(__dirname, 'editor_plugin')] } : {}),
+
     // Nodes are baked into the image so editor and workers run the same set: no installs at run time.
     externalModules: {
         autoInstall: false,
@@ -164,7 +183,7 @@ module.exports = {
     diagnostics: { enabled: true, ui: false },
     runtimeState: { enabled: false, ui: false },
 
-    logging: { console: { level: 'info', metrics: false, audit: false } },
+    logging: nodeRedLogging({ role, instance: instanceId, format: logFormat }),
 
     functionGlobalContext: {},
     exportGlobalContextKeys: false,

@@ -12,7 +12,7 @@ from typing import Any
 
 from nodered_contract import DATABASE
 
-from . import report
+from . import report, watch
 
 DESCRIPTION = """\
 List every Node-RED instance of a nodered-scale deployment (role, revision it runs,
@@ -50,11 +50,24 @@ def parse_args(argv):
         "--timeout", type=float, default=5.0, metavar="SECONDS", help="give up connecting after this long (default: 5)"
     )
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument(
+        "--watch",
+        action="store_true",
+        help="refresh the report (with each instance's lag and the leader, if any) until Ctrl-C",
+    )
+    p.add_argument(
+        "--interval", type=float, default=2.0, metavar="SECONDS", help="--watch: refresh period (default: 2)"
+    )
+    p.add_argument("--count", type=int, default=None, metavar="N", help="--watch: stop after N refreshes")
     args = p.parse_args(argv)
     if not args.mongo_url:
         p.error("no MongoDB URL: pass --mongo-url or set MONGO_URL")
     if args.stale_after <= 0 or args.timeout <= 0:
         p.error("--stale-after and --timeout must be positive")
+    if args.interval <= 0 or (args.count is not None and args.count < 1):
+        p.error("--interval and --count must be positive")
+    if args.watch and args.json:
+        p.error("--watch shows a table; --json is for one report")
     return args
 
 
@@ -91,6 +104,8 @@ def fetch(url: str, db_name: str, timeout: float):
 
 def main(argv=None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
+    if args.watch:
+        return watch.main(args)
     try:
         instances, newest, now = fetch(args.mongo_url, args.db, args.timeout)
     except Exception as exc:  # pymongo raises many kinds; every one means "cannot read"

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Ready a stack for `pulumi up` on the local file backend: check the CLI and passphrase, create the state
-# folder and the stack when missing, and make sure the required editor password is set.
+# folder and the stack when missing, make sure the required editor password is set, and (docker target)
+# generate the secrets kept in the stack config across `make down` that are missing (python -m stack_secrets).
 set -euo pipefail
 stack="${1:-dev}"
 command -v "${PULUMI:-pulumi}" >/dev/null || { echo "the Pulumi CLI is not installed: https://www.pulumi.com/docs/install/" >&2; exit 1; }
@@ -22,3 +23,4 @@ if ! "$pulumi" config get editorPassword --stack "$stack" >/dev/null 2>&1; then
     exit 1
   fi
 fi
+"${PYTHON:-venv/bin/python}" -m stack_secrets --stack "$stack" --pulumi "$pulumi"

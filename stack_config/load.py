@@ -13,7 +13,14 @@ NAMESPACE = "nodered-scale"
 _OBJECT_KEYS = ("workers", "editor", "router", "mongo", "image", "network", "aws")
 _SCALAR_KEYS = ("target", "httpNodeRoot")
 _INTEGER_KEYS = ("bodyLimitMb",)
-_SECRET_KEYS = ("editorPassword", "credentialSecret", "mongoUri")
+_SECRET_KEYS = (
+    "editorPassword",
+    "credentialSecret",
+    "mongoUri",
+    "mongoRootPassword",
+    "mongoAppPassword",
+    "mongoKeyFile",
+)
 
 
 def _raw(config: pulumi.Config) -> dict[str, Any]:
@@ -50,7 +57,7 @@ def _describe(error: ErrorDetails) -> str:
     if error["type"] == "extra_forbidden":
         return f"{NAMESPACE}:{path}: unknown key"
     # Echo the bad value, except for secrets and for model-wide errors (whose input is the whole config).
-    if path and "input" in error and not path.lower().endswith(("password", "secret", "uri")):
+    if path and "input" in error and not path.lower().endswith(("password", "secret", "uri", "keyfile")):
         message = f"{message} (got {error['input']!r})"
     return f"{NAMESPACE}:{path}: {message}" if path else f"{NAMESPACE}:{message}"
 

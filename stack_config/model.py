@@ -1,16 +1,18 @@
 """The typed stack config: every key of the `nodered-scale:` namespace, its default and its limits."""
 
+import ipaddress
 import json
 import re
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 
 from nodered_contract import BODY_LIMIT_MB, DEFAULT_HTTP_NODE_ROOT, VARIABLES, validate_http_node_root
 
 from .aws import AwsConfig, fargate_size_problem
 from .base import ConfigModel, ipv4_network
+from .references import pinned_image, repository
 
 _PACKAGE_JSON = Path(__file__).resolve().parent.parent / "nodered_image" / "package.json"
 _BODY_LIMIT = VARIABLES["NODE_RED_BODY_LIMIT_MB"]
@@ -53,6 +55,33 @@ class EditorConfig(ConfigModel):
 class RouterConfig(ConfigModel):
     port: Annotated[int, Field(ge=1, le=65535)] = 8080
     image: str = "nginx:1.27.5-alpine"
+    # docker target: the host address the port is published on. Loopback by default: the editor (with its
+    # login) and the flows are reachable from this machine only; 0.0.0.0 publishes on every interface.
+    bind_address: str = "127.0.0.1"
+
+    @field_validator("image")
+    @classmethod
+    def _image(cls, value: str) -> str:
+        return pinned_image(value)
+
+    @field_validator("bind_address")
+    @classmethod
+    def _bind_address(cls, value: str) -> str:
+        try:
+            address = ipaddress.IPv4Address(value)
+        except ValueError:
+            raise ValueError(
+                "must be an IPv4 address of this host (127.0.0.1, or 0.0.0.0 for every interface)"
+            ) from None
+        if address.is_multicast or address.is_reserved or address == ipaddress.IPv4Address("255.255.255.255"):
+            raise ValueError("must be an IPv4 address of this host (127.0.0.1, or 0.0.0.0 for every interface)")
+        return value
+
+    @property
+    def host(self) -> str:
+        """The host name the stack's URLs use: localhost unless published on one other address."""
+        address = ipaddress.IPv4Address(self.bind_address)
+        return "localhost" if address.is_loopback or address.is_unspecified else self.bind_address
 
 
 class MongoConfig(ConfigModel):
@@ -66,6 +95,11 @@ class MongoConfig(ConfigModel):
     instance_class: str = "db.t4g.medium"
     instances: Annotated[int, Field(ge=1, le=16)] = 2
 
+    @field_validator("image")
+    @classmethod
+    def _image(cls, value: str) -> str:
+        return pinned_image(value)
+
 
 class ImageConfig(ConfigModel):
     name: str = "nodered-scale"
@@ -74,8 +108,21 @@ class ImageConfig(ConfigModel):
     node_red_version: Annotated[str, Field(pattern=r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$")] = Field(
         default_factory=locked_node_red_version
     )
+    # Node.js major of the base image nodered/node-red:<nodeRedVersion>-<nodeVersion>: a maintained line
+    # (Node.js 20 reached its end of life in April 2026); README, "The base image", says how to pick one.
+    node_version: Literal[22, 24] = 22
     # npm specs baked into the image (editor and workers alike), e.g. "node-red-contrib-foo@1.2.3".
     extra_nodes: list[Annotated[str, Field(pattern=r"^[@A-Za-z0-9][@A-Za-z0-9._/^~=<>-]*$")]] = []
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, value: str) -> str:
+        return repository(value)
+
+    @property
+    def base_tag(self) -> str:
+        """The tag of nodered/node-red the image is built FROM."""
+        return f"{self.node_red_version}-{self.node_version}"
 
 
 class NetworkConfig(ConfigModel):
@@ -86,9 +133,23 @@ class NetworkConfig(ConfigModel):
     @field_validator("subnet")
     @classmethod
     def _subnet(cls, value: str) -> str:
-        if ipv4_network(value).num_addresses < 256:
-            raise ValueError("needs at least a /24")
+        network = ipv4_network(value)
+        if not any(network.subnet_of(private) for private in _PRIVATE_RANGES):
+            raise ValueError("must lie in a private range (10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16)")
+        if not 16 <= network.prefixlen <= 24:
+            raise ValueError("needs at least a /24 and at most a /16")
         return value
+
+
+# RFC 1918: Docker's own bridge networks come from these; loopback, link-local or public ranges would
+# shadow the host's routes.
+_PRIVATE_RANGES = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
+
+# Secrets the docker target keeps in the stack config, so they outlive `make down` with the MongoDB volumes
+# (`make up` generates the missing ones: python -m stack_secrets).
+DOCKER_KEPT_SECRETS = ("credentialSecret", "mongoRootPassword", "mongoAppPassword", "mongoKeyFile")
+_KEPT_FIELDS = ("credential_secret", "mongo_root_password", "mongo_app_password", "mongo_key_file")
+_KEY_FILE = re.compile(r"[A-Za-z0-9+/=]{6,1024}")
 
 
 class StackConfig(ConfigModel):
@@ -109,6 +170,21 @@ class StackConfig(ConfigModel):
     editor_password: Annotated[SecretStr, Field(strict=False)]
     credential_secret: Annotated[SecretStr, Field(strict=False)] | None = None
     mongo_uri: Annotated[SecretStr, Field(strict=False)] | None = None
+    # docker target: its MongoDB's root and app passwords and the members' key file.
+    mongo_root_password: Annotated[SecretStr, Field(strict=False)] | None = None
+    mongo_app_password: Annotated[SecretStr, Field(strict=False)] | None = None
+    mongo_key_file: Annotated[SecretStr, Field(strict=False)] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _kept_secrets_checked_when_absent(cls, data: Any) -> Any:
+        # The docker target's kept secrets are checked even when left out, each error under its own key.
+        if isinstance(data, dict):
+            data = dict(data)
+            for alias, name in zip(DOCKER_KEPT_SECRETS, _KEPT_FIELDS, strict=True):
+                if alias not in data and name not in data:
+                    data[alias] = None
+        return data
 
     @field_validator("http_node_root")
     @classmethod
@@ -120,13 +196,32 @@ class StackConfig(ConfigModel):
     def _password_length(cls, value: SecretStr) -> SecretStr:
         if len(value.get_secret_value()) < 8:
             raise ValueError("must be at least 8 characters")
+        if len("".join(value.get_secret_value().split())) < 8:
+            raise ValueError("must have at least 8 characters that are not whitespace")
         return value
 
-    @field_validator("credential_secret")
+    @field_validator(*_KEPT_FIELDS)
     @classmethod
-    def _credential_secret_length(cls, value: SecretStr | None) -> SecretStr | None:
-        if value is not None and len(value.get_secret_value()) < 16:
-            raise ValueError("must be at least 16 characters (or leave it unset to have one generated)")
+    def _kept_secret(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        target = info.data.get("target")
+        if value is None:
+            if target == "docker":
+                raise ValueError(
+                    "is required on the docker target, which keeps it in the stack config so that MongoDB's data "
+                    "volumes, kept by `make down`, still open and decrypt after the next `make up`: `make up` "
+                    "generates the missing ones (or run: venv/bin/python -m stack_secrets --stack <stack>)"
+                )
+            return value
+        if target == "aws" and info.field_name != "credential_secret":
+            raise ValueError("only for target docker (its own MongoDB replica set)")
+        text = value.get_secret_value()
+        if info.field_name == "mongo_key_file":
+            if not _KEY_FILE.fullmatch(text):
+                raise ValueError("must be 6 to 1024 characters of the base64 alphabet (A-Z, a-z, 0-9, +, /, =)")
+        elif len(text) < 16:
+            raise ValueError("must be at least 16 characters")
+        elif info.field_name == "credential_secret" and not text.strip():
+            raise ValueError("must not be blank")
         return value
 
     @model_validator(mode="after")

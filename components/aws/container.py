@@ -2,6 +2,8 @@
 
 import json
 from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
 
 from nodered_contract import DOCUMENTDB_CA_FILE, PORT, healthcheck_command
 
@@ -42,6 +44,41 @@ def target_environment(documentdb: bool, idle_timeout_seconds: int) -> TargetEnv
     }
 
 
+@dataclass
+class SetupStep:
+    """A container that runs to completion before Node-RED starts in the same task (same image), e.g. the
+    database setup with the admin login, which Node-RED's own container never gets."""
+
+    name: str
+    command: list[str]
+    environment: Mapping[str, str]
+    secret_names: tuple[str, ...]  # variables it gets from Secrets Manager
+
+
+def _logs(log_group: str, region: str, stream_prefix: str) -> dict[str, Any]:
+    return {
+        "logDriver": "awslogs",
+        "options": {
+            "awslogs-group": log_group,
+            "awslogs-region": region,
+            "awslogs-stream-prefix": stream_prefix,
+            # A log backlog must not block Node-RED's event loop.
+            "mode": "non-blocking",
+            "max-buffer-size": "4m",
+        },
+    }
+
+
+def _env_and_secrets(environment: Mapping[str, str], secrets: Mapping[str, str]) -> dict[str, Any]:
+    overlap = set(environment) & set(secrets)
+    if overlap:
+        raise ValueError(f"variables both plain and secret: {sorted(overlap)}")
+    return {
+        "environment": [{"name": k, "value": v} for k, v in sorted(environment.items())],
+        "secrets": [{"name": k, "valueFrom": v} for k, v in sorted(secrets.items())],
+    }
+
+
 def definition(
     *,
     name: str,
@@ -51,15 +88,32 @@ def definition(
     log_group: str,
     region: str,
     stream_prefix: str | None = None,
+    setup: SetupStep | None = None,
+    setup_secrets: Mapping[str, str] | None = None,
 ) -> str:
-    """The task definition's containerDefinitions JSON. `secrets` maps variable -> Secrets Manager valueFrom."""
+    """The task definition's containerDefinitions JSON. `secrets` maps variable -> Secrets Manager valueFrom;
+    `setup_secrets` the same for the `setup` container, which must exit 0 before Node-RED starts."""
+    containers: list[dict[str, Any]] = []
+    if setup is not None:
+        given = dict(setup_secrets or {})
+        if set(given) != set(setup.secret_names):
+            raise ValueError(f"setup_secrets: {sorted(given)} given, {sorted(setup.secret_names)} needed")
+        containers.append(
+            {
+                "name": setup.name,
+                "image": image,
+                "essential": False,
+                "command": setup.command,
+                **_env_and_secrets(setup.environment, given),
+                "logConfiguration": _logs(log_group, region, setup.name),
+            }
+        )
     container = {
         "name": name,
         "image": image,
         "essential": True,
         "portMappings": [{"containerPort": PORT, "protocol": "tcp", "name": "http"}],
-        "environment": [{"name": k, "value": v} for k, v in sorted(environment.items())],
-        "secrets": [{"name": k, "valueFrom": v} for k, v in sorted(secrets.items())],
+        **_env_and_secrets(environment, secrets),
         "healthCheck": {
             "command": HEALTH_CHECK,
             "interval": 15,
@@ -70,19 +124,10 @@ def definition(
         "stopTimeout": STOP_TIMEOUT_SECONDS,
         # Many concurrent HTTP requests per worker: lift the open-files limit.
         "ulimits": [{"name": "nofile", "softLimit": 65536, "hardLimit": 65536}],
-        "logConfiguration": {
-            "logDriver": "awslogs",
-            "options": {
-                "awslogs-group": log_group,
-                "awslogs-region": region,
-                "awslogs-stream-prefix": stream_prefix or name,
-                # A log backlog must not block Node-RED's event loop.
-                "mode": "non-blocking",
-                "max-buffer-size": "4m",
-            },
-        },
+        "logConfiguration": _logs(log_group, region, stream_prefix or name),
     }
-    overlap = set(environment) & set(secrets)
-    if overlap:
-        raise ValueError(f"variables both plain and secret: {sorted(overlap)}")
-    return json.dumps([container])
+    if setup is not None:
+        # Node-RED starts only once the setup exited 0; a failed setup stops the task (ECS retries it).
+        container["dependsOn"] = [{"containerName": setup.name, "condition": "SUCCESS"}]
+    containers.append(container)
+    return json.dumps(containers)

@@ -37,6 +37,12 @@ class FargateServiceArgs:
     minimum_healthy_percent: int = 100
     # Resources the service must wait for (the listener using its target group).
     depends_on: Sequence[pulumi.Resource] = field(default_factory=list)
+    # Autoscaling owns the task count once the service exists: desired_count is only the first one, or an
+    # `up` during a scale-out would drop the service back to it.
+    autoscaled: bool = False
+    # A container run to completion before Node-RED in each task, and its secrets (variable -> (ARN, valueFrom)).
+    setup: container.SetupStep | None = None
+    setup_secrets: Mapping[str, tuple[pulumi.Input[str], pulumi.Input[str]]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         if self.role not in ("editor", "worker"):
@@ -53,6 +59,9 @@ class FargateServiceArgs:
                 raise ValueError(f"environment: {name} is missing")
         if "MONGO_URL" not in self.secrets or "NODE_RED_CREDENTIAL_SECRET" not in self.secrets:
             raise ValueError("secrets: MONGO_URL and NODE_RED_CREDENTIAL_SECRET come from Secrets Manager")
+        wanted = set(self.setup.secret_names) if self.setup else set()
+        if set(self.setup_secrets) != wanted:
+            raise ValueError(f"setup_secrets: {sorted(self.setup_secrets)} given, the setup needs {sorted(wanted)}")
 
 
 class FargateService(pulumi.ComponentResource):
@@ -81,10 +90,11 @@ class FargateService(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        aws.iam.RolePolicyAttachment(
+        # ECR pulls and log writes: the service waits for it, or its first tasks fail to start.
+        pull_and_log = aws.iam.RolePolicyAttachment(
             f"{name}-execution", role=role.name, policy_arn=_EXECUTION_POLICY, opts=pulumi.ResourceOptions(parent=role)
         )
-        secret_arns = [arn for arn, _ in args.secrets.values()]
+        secret_arns = [arn for arn, _ in [*args.secrets.values(), *args.setup_secrets.values()]]
         # Exactly this role's secrets (the workers' role cannot read the editor password).
         read_secrets = aws.iam.RolePolicy(
             f"{name}-secrets",
@@ -94,7 +104,11 @@ class FargateService(pulumi.ComponentResource):
                     {
                         "Version": "2012-10-17",
                         "Statement": [
-                            {"Effect": "Allow", "Action": "secretsmanager:GetSecretValue", "Resource": sorted(arns)}
+                            {
+                                "Effect": "Allow",
+                                "Action": "secretsmanager:GetSecretValue",
+                                "Resource": sorted(set(arns)),
+                            }
                         ],
                     }
                 )
@@ -102,17 +116,23 @@ class FargateService(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=role),
         )
 
-        variables = list(args.secrets)
+        variables, setup_variables = list(args.secrets), list(args.setup_secrets)
         definitions = pulumi.Output.all(
-            args.image_ref, logs.name, args.region, *[value_from for _, value_from in args.secrets.values()]
+            args.image_ref,
+            logs.name,
+            args.region,
+            *[value_from for _, value_from in args.secrets.values()],
+            *[value_from for _, value_from in args.setup_secrets.values()],
         ).apply(
             lambda a: container.definition(
                 name=args.role,
                 image=a[0],
                 environment=args.environment,
-                secrets=dict(zip(variables, a[3:], strict=False)),
+                secrets=dict(zip(variables, a[3 : 3 + len(variables)], strict=True)),
                 log_group=a[1],
                 region=a[2],
+                setup=args.setup,
+                setup_secrets=dict(zip(setup_variables, a[3 + len(variables) :], strict=True)),
             )
         )
         task = aws.ecs.TaskDefinition(
@@ -155,7 +175,14 @@ class FargateService(pulumi.ComponentResource):
             ],
             propagate_tags="SERVICE",
             enable_ecs_managed_tags=True,
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[read_secrets, *args.depends_on]),
+            # `pulumi up` succeeds only once the deployment reached steady state (tasks healthy in the target
+            # group), and fails when the circuit breaker rolled it back.
+            wait_for_steady_state=True,
+            opts=pulumi.ResourceOptions(
+                parent=self,
+                depends_on=[read_secrets, pull_and_log, *args.depends_on],
+                ignore_changes=["desiredCount"] if args.autoscaled else None,
+            ),
         )
         self.service_name = service.name
         self.task_definition_arn = task.arn

@@ -9,13 +9,14 @@ from nodered_contract import LIVENESS_PATH, PORT, READINESS_PATH, validate_http_
 
 TLS_POLICY = "ELBSecurityPolicy-TLS13-1-2-2021-06"
 WORKERS_RULE_PRIORITY = 10
-INSTANCE_PATHS_RULE_PRIORITY = 5
-# Instance detail (health, metrics) is never served through the load balancer: each instance answers
-# these on its own port, where the target groups' health checks reach it. (Any other spelling that
-# slips past these patterns, which are case-sensitive, gets only up or down from the instance: it
-# sees the X-Forwarded-For the ALB adds.)
-INSTANCE_PATHS = ["/healthz*", "/livez*", "/metrics*"]
-INSTANCE_PATHS_ANSWER = '{"error":"not served through the router: each instance answers it on its own port"}'
+# Before the workers' rule: instance detail (an instance's /metrics for a scraper inside the VPC, its
+# /healthz and /livez for the target groups' health checks, which reach each target directly) is never
+# served to the public side. ALB paths are case-sensitive; other spellings reach a target, whose
+# launcher answers them only up or down (health) or 404 (metrics) to anything that came through a
+# proxy (the ALB always adds X-Forwarded-For).
+METRICS_RULE_PRIORITY = 5
+METRICS_PATHS = ["/healthz*", "/livez*", "/metrics*"]
+METRICS_ANSWER = '{"error":"not served through the router: each instance answers it on its own port"}'
 
 
 def worker_paths(http_node_root: str) -> list[str]:
@@ -147,26 +148,27 @@ class LoadBalancer(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=main),
         )
         self.listeners.append(rule)
-        instance_paths = aws.lb.ListenerRule(
-            f"{name}-instance-paths",
+        # Named for metrics, its first use; it covers the health paths too.
+        metrics = aws.lb.ListenerRule(
+            f"{name}-no-metrics",
             listener_arn=main.arn,
-            priority=INSTANCE_PATHS_RULE_PRIORITY,
+            priority=METRICS_RULE_PRIORITY,
             actions=[
                 aws.lb.ListenerRuleActionArgs(
                     type="fixed-response",
                     fixed_response=aws.lb.ListenerRuleActionFixedResponseArgs(
-                        content_type="application/json", message_body=INSTANCE_PATHS_ANSWER, status_code="404"
+                        content_type="application/json", message_body=METRICS_ANSWER, status_code="404"
                     ),
                 )
             ],
             conditions=[
                 aws.lb.ListenerRuleConditionArgs(
-                    path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(values=INSTANCE_PATHS)
+                    path_pattern=aws.lb.ListenerRuleConditionPathPatternArgs(values=METRICS_PATHS)
                 )
             ],
             opts=pulumi.ResourceOptions(parent=main),
         )
-        self.listeners.append(instance_paths)
+        self.listeners.append(metrics)
         self.dns_name = alb.dns_name
         self.editor_target_group_arn = editor.arn
         self.workers_target_group_arn = workers.arn

@@ -71,8 +71,11 @@ class AwsNetwork(pulumi.ComponentResource):
     def _new_vpc(self, name: str, config: AwsConfig, region: pulumi.Input[str]) -> None:
         child = pulumi.ResourceOptions(parent=self)
         count = config.availability_zones
+        # Regular zones only: Local Zones and Wavelength Zones are opt-in, and lack DocumentDB and NAT.
         zones = aws.get_availability_zones_output(
-            state="available", opts=pulumi.InvokeOutputOptions(parent=self)
+            state="available",
+            filters=[aws.GetAvailabilityZonesFilterArgs(name="opt-in-status", values=["opt-in-not-required"])],
+            opts=pulumi.InvokeOutputOptions(parent=self),
         ).names.apply(lambda names: _first_zones(names, count))
         # Sixteen equal blocks: public subnets take blocks 0..n-1, private ones 8..8+n-1.
         blocks = list(ipaddress.IPv4Network(config.vpc_cidr).subnets(prefixlen_diff=4))

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
+from nodered_contract import DATABASE, DB_SETUP_SCRIPT, DOCUMENTDB_CA_FILE
 from stack_config import StackConfig
 from stack_config.aws import AwsConfig
 
@@ -80,6 +81,8 @@ class AwsStack(pulumi.ComponentResource):
             opts=child,
         )
 
+        setup: container.SetupStep | None = None
+        admin_url: dict[str, pulumi.Input[str]] = {}
         if documentdb_mode:
             if groups.database_id is None:
                 raise ValueError("SecurityGroups made no database group with database=True")
@@ -91,19 +94,33 @@ class AwsStack(pulumi.ComponentResource):
                     instances=config.mongo.instances,
                     subnet_ids=network.private_subnet_ids,
                     security_group_id=groups.database_id,
+                    database=DATABASE,
                 ),
                 opts=child,
             )
             mongo_url = database.url
+            # The editor's task sets up the app user (and change streams) with the master login first.
+            admin_url = {"MONGO_ADMIN_URL": database.admin_url}
+            setup = container.SetupStep(
+                name="db-setup",
+                command=["node", DB_SETUP_SCRIPT],
+                environment={"MONGO_DB": DATABASE, "MONGO_TLS_CA_FILE": DOCUMENTDB_CA_FILE},
+                secret_names=("MONGO_ADMIN_URL", "MONGO_URL"),
+            )
         else:
             if config.mongo_uri is None:  # the stack config requires it in external mode
                 raise ValueError("mongoUri: required when mongo.mode is external")
             mongo_url = pulumi.Output.secret(config.mongo_uri.get_secret_value())
 
-        stack_secrets = StackSecrets(f"{name}-secrets", StackSecretsArgs(config=config), opts=child)
+        # A generated credential secret is protected like the database whose credentials it encrypts.
+        stack_secrets = StackSecrets(
+            f"{name}-secrets",
+            StackSecretsArgs(config=config, protect=aws_config.documentdb.deletion_protection),
+            opts=child,
+        )
         secrets = RuntimeSecrets(
             f"{name}-runtime",
-            RuntimeSecretsArgs(values=secret_values(stack_secrets, mongo_url)),
+            RuntimeSecretsArgs(values={**secret_values(stack_secrets, mongo_url), **admin_url}),
             opts=child,
         )
 
@@ -157,8 +174,10 @@ class AwsStack(pulumi.ComponentResource):
             maximum_percent=100,
             minimum_healthy_percent=0,
             target_group_arn=lb.editor_target_group_arn,
+            setup=setup,
+            setup_secrets={n: references[n] for n in setup.secret_names} if setup else {},
         )
-        # Workers roll with full capacity kept; each `up` sets the count to workers.replicas, autoscaling moves it from there.
+        # Workers roll with full capacity kept; workers.replicas is the first count, autoscaling owns it after.
         workers = service(
             "workers",
             "worker",
@@ -167,6 +186,7 @@ class AwsStack(pulumi.ComponentResource):
             maximum_percent=200,
             minimum_healthy_percent=100,
             target_group_arn=lb.workers_target_group_arn,
+            autoscaled=True,
         )
         scaling = config.workers.autoscaling
         ServiceAutoscaling(

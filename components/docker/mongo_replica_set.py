@@ -2,13 +2,14 @@
 
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import quote
 
 import pulumi
 import pulumi_docker as docker
-import pulumi_random as random
 
 from nodered_contract import DATABASE
 
+from .container_settings import LOG_DRIVER, LOG_OPTS
 from .private_network import PrivateNetwork
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "mongo"
@@ -16,6 +17,8 @@ REPLICA_SET = "rs0"
 PORT = 27017
 ROOT_USER = "root"
 APP_USER = "nodered"  # the MongoDB user Node-RED logs in as
+# mongod shuts down cleanly on SIGTERM (a primary first hands over to a secondary); give it time.
+STOP_SECONDS = 60
 
 
 @dataclass
@@ -24,6 +27,11 @@ class MongoReplicaSetArgs:
     image: str
     network: PrivateNetwork
     prefix: str  # Docker names: containers and volumes
+    # Kept in the stack config, not generated here: the data volumes outlive the Pulumi state (`make down`),
+    # and the users stored in them, and the key file they were set up with, must outlive it too.
+    root_password: pulumi.Input[str]
+    app_password: pulumi.Input[str]
+    keyfile: pulumi.Input[str]  # base64 alphabet, as mongod requires of a key file
     database: str = DATABASE
     publish_port: int | None = None  # member 0 on the host, for debugging only
 
@@ -40,10 +48,6 @@ class MongoReplicaSet(pulumi.ComponentResource):
             raise ValueError(f"members must be 1 or 3, got {args.members}")
         child = pulumi.ResourceOptions(parent=self)
         self.database = args.database
-        root_password = random.RandomPassword(f"{name}-root-password", length=32, special=False, opts=child)
-        app_password = random.RandomPassword(f"{name}-app-password", length=32, special=False, opts=child)
-        # Base64 alphabet, as mongod requires of a key file.
-        keyfile = random.RandomPassword(f"{name}-keyfile", length=512, special=False, opts=child)
         image = docker.RemoteImage(f"{name}-image", name=args.image, keep_locally=True, opts=child)
 
         hosts = [f"{args.prefix}-mongo-{i}" for i in range(args.members)]
@@ -89,7 +93,7 @@ class MongoReplicaSet(pulumi.ComponentResource):
 
             # Annotated: with no expected type mypy cannot solve Output.secret's Input[U] for an Output.
             envs: pulumi.Output[list[str]] = pulumi.Output.secret(
-                pulumi.Output.all(root_password.result, app_password.result, keyfile.result).apply(member_env)
+                pulumi.Output.all(args.root_password, args.app_password, args.keyfile).apply(member_env)
             )
             ports = []
             if reconciler and args.publish_port is not None:
@@ -121,16 +125,20 @@ class MongoReplicaSet(pulumi.ComponentResource):
                 # Member 0 is healthy once the set has a primary: Node-RED starts after that.
                 wait=reconciler,
                 wait_timeout=180,
-                log_opts={"max-size": "10m", "max-file": "3"},
+                log_driver=LOG_DRIVER,
+                log_opts=LOG_OPTS,
+                stop_timeout=STOP_SECONDS,
+                destroy_grace_seconds=STOP_SECONDS,
                 # Fixed name and address, and the data volume can be mounted by one mongod only.
                 opts=pulumi.ResourceOptions(parent=self, depends_on=list(self.containers), delete_before_replace=True),
             )
             self.containers.insert(0, container)
 
         self.url = pulumi.Output.secret(
-            app_password.result.apply(
+            pulumi.Output.from_input(args.app_password).apply(
                 lambda pw: (
-                    f"mongodb://{APP_USER}:{pw}@{wanted}/{args.database}?replicaSet={REPLICA_SET}&authSource=admin"
+                    f"mongodb://{APP_USER}:{quote(pw, safe='')}@{wanted}/{args.database}"
+                    f"?replicaSet={REPLICA_SET}&authSource=admin"
                 )
             )
         )

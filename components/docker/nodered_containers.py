@@ -9,7 +9,14 @@ import pulumi_docker as docker
 from nodered_contract import PORT, ROLES, healthcheck_command
 
 from ..nodered_environment import role_secrets
+from .container_settings import LOG_DRIVER, LOG_OPTS
 from .private_network import PrivateNetwork
+
+# The launcher force-exits 15 s after SIGTERM (requests drained, flows closed): Docker must wait longer.
+STOP_SECONDS = 20
+# How long `pulumi up` waits for a container's health check to pass: Node-RED waits for MongoDB, then
+# loads the newest flows (the health check's start period is 60 s).
+HEALTHY_WITHIN_SECONDS = 180
 
 
 @dataclass
@@ -84,8 +91,13 @@ class NodeRedContainers(pulumi.ComponentResource):
                 ),
                 # Graceful stop: Node-RED closes flows and its MongoDB connections on SIGTERM.
                 stop_signal="SIGTERM",
-                stop_timeout=20,
-                log_opts={"max-size": "10m", "max-file": "3"},
+                stop_timeout=STOP_SECONDS,
+                destroy_grace_seconds=STOP_SECONDS,
+                # `pulumi up` returns once every instance serves the newest flows (/healthz), not before.
+                wait=True,
+                wait_timeout=HEALTHY_WITHIN_SECONDS,
+                log_driver=LOG_DRIVER,
+                log_opts=LOG_OPTS,
                 # Fixed name and address: the old container must go before its replacement starts.
                 opts=pulumi.ResourceOptions(parent=self, depends_on=args.depends_on, delete_before_replace=True),
             )

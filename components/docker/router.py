@@ -8,9 +8,12 @@ import pulumi_docker as docker
 from nginx.render import CONTAINER_CONFIG_PATH, HEALTH_PATH, render
 from nodered_contract import BODY_LIMIT_MB
 
+from .container_settings import LOG_DRIVER, LOG_OPTS
 from .private_network import PrivateNetwork
 
 LISTEN_PORT = 8080  # inside the container; router.port is published to it
+# nginx's image stops with SIGQUIT: it finishes the requests in flight first.
+STOP_SECONDS = 15
 
 
 @dataclass
@@ -23,6 +26,7 @@ class RouterArgs:
     http_node_root: str
     host_port: int
     body_limit_mb: int = BODY_LIMIT_MB  # the instances get the same limit
+    bind_address: str = "127.0.0.1"  # host address host_port is published on
 
 
 class Router(pulumi.ComponentResource):
@@ -47,7 +51,7 @@ class Router(pulumi.ComponentResource):
             networks_advanced=[
                 docker.ContainerNetworksAdvancedArgs(name=args.network.name, ipv4_address=args.network.router_ip)
             ],
-            ports=[docker.ContainerPortArgs(internal=LISTEN_PORT, external=args.host_port)],
+            ports=[docker.ContainerPortArgs(internal=LISTEN_PORT, external=args.host_port, ip=args.bind_address)],
             restart="unless-stopped",
             healthcheck=docker.ContainerHealthcheckArgs(
                 tests=["CMD", "wget", "-q", "-O", "/dev/null", f"http://127.0.0.1:{LISTEN_PORT}{HEALTH_PATH}"],
@@ -57,7 +61,10 @@ class Router(pulumi.ComponentResource):
             ),
             wait=True,
             wait_timeout=60,
-            log_opts={"max-size": "10m", "max-file": "3"},
+            log_driver=LOG_DRIVER,
+            log_opts=LOG_OPTS,
+            stop_timeout=STOP_SECONDS,
+            destroy_grace_seconds=STOP_SECONDS,
             # Fixed name, address and host port: a new config replaces the container delete-first.
             opts=pulumi.ResourceOptions(parent=self, delete_before_replace=True),
         )

@@ -3,6 +3,7 @@
 from dataclasses import dataclass
 
 import pulumi
+from pydantic import SecretStr
 
 from stack_config import StackConfig
 
@@ -47,6 +48,9 @@ class DockerStack(pulumi.ComponentResource):
                 image=config.mongo.image,
                 network=network,
                 prefix=args.prefix,
+                root_password=_kept(config.mongo_root_password, "mongoRootPassword"),
+                app_password=_kept(config.mongo_app_password, "mongoAppPassword"),
+                keyfile=_kept(config.mongo_key_file, "mongoKeyFile"),
                 publish_port=config.mongo.publish_port,
             ),
             opts=child,
@@ -88,14 +92,22 @@ class DockerStack(pulumi.ComponentResource):
                 http_node_root=config.http_node_root,
                 host_port=config.router.port,
                 body_limit_mb=config.body_limit_mb,
+                bind_address=config.router.bind_address,
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[editor, workers]),
         )
 
-        base = f"http://localhost:{config.router.port}"
+        base = f"http://{config.router.host}:{config.router.port}"
         self.editor_url = pulumi.Output.from_input(f"{base}/")
         self.api_base_url = pulumi.Output.from_input(f"{base}{config.http_node_root}")
         self.worker_count = pulumi.Output.from_input(config.workers.replicas)
         self.register_outputs(
             {"editorUrl": self.editor_url, "apiBaseUrl": self.api_base_url, "workerCount": self.worker_count}
         )
+
+
+def _kept(value: SecretStr | None, key: str) -> pulumi.Output[str]:
+    """A secret the docker target keeps in the stack config (stack_config requires it on this target)."""
+    if value is None:
+        raise ValueError(f"{key}: the docker target needs it in the stack config")
+    return pulumi.Output.secret(value.get_secret_value())

@@ -27,6 +27,9 @@ class RequestGate {
         this.held = new Set(); // waiting for the swap to end
         this.drainWaiters = new Set();
         this.settleWaiters = new Set(); // settled() callers: resolved when the swap ends
+        // Since start, for /metrics: requests held, requests a swap waited for, swaps that stopped
+        // waiting, requests refused for want of routes.
+        this.stats = { held: 0, drained: 0, drainTimeouts: 0, unavailable: 0 };
     }
 
     // storage.events: hold from 'swap-starting' until the swap ends, and make the swap wait for the drain.
@@ -73,6 +76,8 @@ class RequestGate {
         }
         const waited = Date.now() - r.since;
         if (this.swapping && waited < this.holdMs) {
+            if (!r.wasHeld) this.stats.held += 1;
+            r.wasHeld = true;
             this.held.add(r);
             r.timer = setTimeout(() => {
                 this.held.delete(r);
@@ -140,8 +145,10 @@ class RequestGate {
     // Resolves true once no request is inside the flows, or false after timeoutMs.
     drain(timeoutMs) {
         if (this.inFlight === 0) return Promise.resolve(true);
+        this.stats.drained += this.inFlight;
         return new Promise((resolve) => {
             const timer = setTimeout(() => {
+                this.stats.drainTimeouts += 1;
                 this.drainWaiters.delete(done);
                 this.log('warn', `${this.inFlight} request(s) still inside the flows after ${timeoutMs} ms: going on without them`);
                 resolve(false);
@@ -175,6 +182,7 @@ class RequestGate {
     // never resends once sent (a 503 tells the client the flow did not run; a reset would reach it as
     // nginx's 502). A 503 here is never retried by the router: it passes every answer from a worker on unchanged.
     unavailable(req, res) {
+        this.stats.unavailable += 1;
         if (req.headers['x-nodered-router'] === 'nginx' && !NOT_RESENT_BY_ROUTER.has(req.method)) {
             req.socket.destroy();
             return;

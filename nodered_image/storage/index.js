@@ -15,5 +15,6 @@
 //
 // Beside Node-RED's storage API the object has, for the launcher: statusInfo() (/healthz),
 // revisionForHash(hash) (Node-RED's flows hash -> storage revision, or null), events (an EventEmitter:
-// 'swap-starting', 'flows-started', 'start-failed'; lib/events.js says what they carry) and close().
+// 'swap-starting', 'flows-started', 'start-failed'; lib/events.js says what they carry), database()
+// (the connected Db, or null: the launcher keeps workers' debug messages there) and close().
 module.exports = require('./lib/storage').createStorage();

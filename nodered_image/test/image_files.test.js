@@ -62,6 +62,19 @@ function loadedFiles() {
     return [...seen].map((f) => path.relative(IMAGE_DIR, f));
 }
 
+test('the editor plugin settings.js points Node-RED at is copied into the image, every file of it', () => {
+    const copied = copiedFiles();
+    const settingsText = fs.readFileSync(path.join(IMAGE_DIR, 'settings.js'), 'utf8');
+    assert.match(settingsText, /nodesDir: \[path\.join\(__dirname, 'editor_plugin'\)\]/);
+    const pkg = require(path.join(IMAGE_DIR, 'editor_plugin', 'package.json'));
+    const files = ['package.json'];
+    for (const js of Object.values(pkg['node-red'].plugins)) files.push(js, js.replace(/\.js$/, '.html'));
+    for (const f of files) {
+        assert.ok(fs.existsSync(path.join(IMAGE_DIR, 'editor_plugin', f)), `editor_plugin/${f} exists`);
+        assert.ok(copied.has(path.join('editor_plugin', f)), `the Dockerfile copies editor_plugin/${f}`);
+    }
+});
+
 test('every file the launcher loads is copied into the image', () => {
     const copied = copiedFiles();
     const loaded = loadedFiles();

@@ -7,7 +7,7 @@ from typing import Any
 import yaml
 
 from . import aws_mocks  # noqa: F401  (registers the AWS mock answers)
-from .mock_program import ROOT, Program, Resource, run_program
+from .mock_program import ROOT, Program, Resource, cached_program
 
 EXAMPLE = ROOT / "examples" / "Pulumi.prod.yaml"
 NAMESPACE = "nodered-scale:"
@@ -57,7 +57,8 @@ def merged(base: dict, override: dict) -> dict:
 
 
 def run_example(**override: Any) -> Program:
-    return run_program(merged(example_config(), override))
+    """The example stack with `override` merged in, run once per session per config (read-only use)."""
+    return cached_program(merged(example_config(), override))
 
 
 def resource_id(resource: Resource) -> str:
@@ -74,8 +75,13 @@ def task_definition(program: Program, role: str) -> Resource:
     return task
 
 
+def containers(task: Resource) -> list[dict]:
+    return json.loads(task.inputs["containerDefinitions"])
+
+
 def container(task: Resource) -> dict:
-    [definition] = json.loads(task.inputs["containerDefinitions"])
+    """The task's Node-RED container (the one it cannot run without)."""
+    [definition] = [c for c in containers(task) if c["essential"]]
     return definition
 
 
@@ -93,14 +99,13 @@ def service(program: Program, role: str) -> Resource:
     return found
 
 
-def target_group(program: Program, suffix: str) -> Resource:
-    [found] = [t for t in program.of_type(TARGET_GROUP) if t.name.endswith(f"-{suffix}")]
+def listener_rule(program: Program, suffix: str) -> Resource:
+    [found] = [r for r in program.of_type(LISTENER_RULE) if r.name.endswith(f"-{suffix}")]
     return found
 
 
-def listener_rule(program: Program, suffix: str) -> Resource:
-    """The load balancer's rule named ...-<suffix>: "workers" or "instance-paths"."""
-    [found] = [r for r in program.of_type(LISTENER_RULE) if r.name.endswith(f"-{suffix}")]
+def target_group(program: Program, suffix: str) -> Resource:
+    [found] = [t for t in program.of_type(TARGET_GROUP) if t.name.endswith(f"-{suffix}")]
     return found
 
 

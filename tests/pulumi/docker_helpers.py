@@ -6,6 +6,15 @@ from .mock_program import Program, Resource
 
 CONTAINER = "docker:index/container:Container"
 
+# What `make up` adds to a docker stack's config (python -m stack_secrets) and the docker target requires:
+# the secrets kept across `make down`.
+DOCKER_KEPT_SECRETS = {
+    "credentialSecret": "kept-credential-secret-0123456789",
+    "mongoRootPassword": "kept-root-password-0123456789",
+    "mongoAppPassword": "kept-app-password-0123456789",
+    "mongoKeyFile": "a2VwdC1rZXktZmlsZS0wMTIzNDU2Nzg5",
+}
+
 
 def containers(program: Program) -> list[Resource]:
     return program.of_type(CONTAINER)

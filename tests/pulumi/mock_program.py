@@ -8,8 +8,10 @@ types); the mock monitor's own `urn` names only the direct parent's type.
 """
 
 import asyncio
+import copy
 import json
 import runpy
+import secrets
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,18 +85,34 @@ class Resource:
         return ["pulumi:pulumi:Stack", *qualified.split("$")[:-1]]
 
 
+def _fresh_random(type_: str) -> dict:
+    """What the random provider creates: a new value every time."""
+    if type_ == "random:index/randomId:RandomId":
+        return {"hex": secrets.token_hex(4), "b64Url": secrets.token_urlsafe(4)}
+    return {"result": secrets.token_urlsafe(24)}
+
+
 class _Mocks(pulumi.runtime.Mocks):
-    def __init__(self) -> None:
+    def __init__(self, state: dict[tuple[str, str], dict] | None) -> None:
         self.inputs: dict[tuple[str, str], dict] = {}
+        self.state_in = state  # None: no lifecycle model (deterministic outputs)
+        self.state_out: dict[tuple[str, str], dict] = {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
-        self.inputs[(args.typ, args.name)] = args.inputs
+        key = (args.typ, args.name)
+        self.inputs[key] = args.inputs
         state = dict(args.inputs)
         computed = COMPUTED.get(args.typ)
         if computed:
             state.update(computed(args.name, plain(args.inputs)))
         if args.typ.startswith("aws:"):
             state.setdefault("arn", f"arn:aws:mock:us-east-1:123456789012:{args.name}")
+        if self.state_in is not None:
+            if key in self.state_in:
+                state = copy.deepcopy(self.state_in[key])
+            elif args.typ.startswith("random:"):
+                state.update(_fresh_random(args.typ))
+        self.state_out[key] = copy.deepcopy(state)
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs):
@@ -106,6 +124,8 @@ class _Mocks(pulumi.runtime.Mocks):
 class Program:
     resources: list[Resource]
     outputs: dict[str, Any]  # stack exports, secrets wrapped
+    # (type, name) -> the outputs each resource got: the state a next lifecycle run starts from.
+    state: dict[tuple[str, str], dict] = field(default_factory=dict)
 
     def of_type(self, type_: str) -> list[Resource]:
         return [r for r in self.resources if r.type == type_]
@@ -123,13 +143,37 @@ class Program:
         [found] = [r for r in self.resources if r.urn == urn]
         return found
 
+    def waits_for(self, resource: Resource, other: Resource) -> bool:
+        """Whether the engine creates `resource` only after `other`, following every edge it orders by,
+        transitively: dependencies, property dependencies (an input made from another resource's output,
+        e.g. a task definition naming a secret's version), and the parent when it is a component (a child
+        registers after its parent, which registers after its own dependencies)."""
+        by_urn = {r.urn: r for r in self.resources}
+        seen, todo = set(), [resource]
+        while todo:
+            current = todo.pop()
+            edges = set(current.dependencies) | {u for urns in current.property_dependencies.values() for u in urns}
+            parent = by_urn.get(current.parent)
+            if parent is not None and parent.type.startswith("nodered-scale:"):
+                edges.add(parent.urn)
+            for urn in edges - seen:
+                if urn == other.urn:
+                    return True
+                seen.add(urn)
+                if urn in by_urn:  # not the root stack
+                    todo.append(by_urn[urn])
+        return False
 
-def run_program(config: dict[str, Any], stack: str = "test") -> Program:
+
+def run_program(
+    config: dict[str, Any], stack: str = "test", state: dict[tuple[str, str], dict] | None = None
+) -> Program:
     """Run __main__.py with `config` (keys without namespace; objects as dicts) and return what it registered.
+    `state`: run as the engine would with that state (see the module docstring); None: no lifecycle model.
 
     Raises whatever the program raises (e.g. pulumi.RunError for bad config)."""
     global last_registered
-    mocks = _Mocks()
+    mocks = _Mocks(state)
     last_registered = mocks.inputs
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
@@ -193,4 +237,19 @@ def run_program(config: dict[str, Any], stack: str = "test") -> Program:
                 type=type_, name=name, urn=reg.urn, raw_inputs=mocks.inputs.get((type_, name), {}), **options[reg.urn]
             )
         )
-    return Program(resources=resources, outputs=stack_outputs)
+    return Program(resources=resources, outputs=stack_outputs, state=mocks.state_out)
+
+
+_programs: dict[str, Program] = {}
+
+
+def cached_program(config: dict[str, Any], stack: str = "test") -> Program:
+    """run_program for tests that only read what the program registered: one run per (config, stack) per
+    test session, each caller gets its own deep copy. Tests about the run itself (two runs compared for
+    determinism, files changed between runs, last_registered after a failure) call run_program.
+
+    A run that raises is not kept: it raises again, and sets last_registered, on every call."""
+    key = json.dumps([config, stack], sort_keys=True)
+    if key not in _programs:
+        _programs[key] = run_program(config, stack)
+    return copy.deepcopy(_programs[key])

@@ -87,7 +87,10 @@ def test_connection_string_carries_tls_and_the_cluster_endpoint():
     assert url.scheme == "mongodb" and url.hostname == DOCDB_ENDPOINT and url.port == 27017
     query = parse_qs(url.query)
     assert query["tls"] == ["true"] and query["replicaSet"] == ["rs0"] and query["retryWrites"] == ["false"]
-    assert url.username == "nodered" and url.password
+    assert query["authSource"] == ["admin"]
+    # The app user (readWrite on its database only, set up by the editor task's db-setup container), never
+    # the cluster's master user.
+    assert url.username == "noderedapp" and url.password
 
 
 def test_external_mode_creates_no_documentdb_and_uses_the_given_uri():

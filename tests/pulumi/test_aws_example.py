@@ -30,16 +30,16 @@ EXPECTED = {
     "aws:docdb/clusterParameterGroup:ClusterParameterGroup": 1,
     "aws:docdb/cluster:Cluster": 1,
     "aws:docdb/clusterInstance:ClusterInstance": 2,
-    "random:index/randomPassword:RandomPassword": 2,  # DocumentDB master password, credential secret
+    "random:index/randomPassword:RandomPassword": 3,  # DocumentDB master and app passwords, credential secret
     "random:index/randomId:RandomId": 1,  # final snapshot name
     # secrets
-    "aws:secretsmanager/secret:Secret": 3,
-    "aws:secretsmanager/secretVersion:SecretVersion": 3,
+    "aws:secretsmanager/secret:Secret": 4,  # MONGO_URL, the admin URL for the database setup, 2 Node-RED secrets
+    "aws:secretsmanager/secretVersion:SecretVersion": 4,
     # load balancer
     "aws:lb/loadBalancer:LoadBalancer": 1,
     "aws:lb/targetGroup:TargetGroup": 2,
     "aws:lb/listener:Listener": 1,
-    "aws:lb/listenerRule:ListenerRule": 2,  # workers, instance paths (fixed 404)
+    "aws:lb/listenerRule:ListenerRule": 2,  # workers; instance paths (/metrics, /healthz, /livez) refused
     # ECS
     "aws:ecs/cluster:Cluster": 1,
     "aws:ecs/taskDefinition:TaskDefinition": 2,

@@ -1,5 +1,7 @@
 """aws target: the load balancer sends <httpNodeRoot> to the workers and the rest to the editor."""
 
+import json
+
 import pytest
 
 from .aws_helpers import (
@@ -35,23 +37,6 @@ def test_everything_else_goes_to_the_editor():
     assert (default["type"], default["targetGroupArn"]) == ("forward", arn(target_group(program, "editor")))
     rule = listener_rule(program, "workers")
     assert rule.inputs["listenerArn"] == arn(listener)
-
-
-def test_instance_detail_paths_get_a_fixed_404_from_the_load_balancer():
-    """Health and metrics paths never reach an instance through the ALB (their health checks reach the
-    targets directly): the router's public answer reveals nothing about the instances."""
-    program = run_example()
-    rule = listener_rule(program, "instance-paths")
-    [listener] = program.of_type(LISTENER)
-    assert rule.inputs["listenerArn"] == arn(listener)
-    assert rule.inputs["priority"] < listener_rule(program, "workers").inputs["priority"]
-    [condition] = rule.inputs["conditions"]
-    assert sorted(condition["pathPattern"]["values"]) == ["/healthz*", "/livez*", "/metrics*"]
-    [action] = rule.inputs["actions"]
-    assert action["type"] == "fixed-response"
-    assert action["fixedResponse"]["statusCode"] == "404"
-    assert action["fixedResponse"]["contentType"] == "application/json"
-    assert "nodeRedVersion" not in action["fixedResponse"]["messageBody"]
 
 
 @pytest.mark.parametrize("suffix,path", [("editor", "/livez"), ("workers", "/healthz")])
@@ -99,3 +84,24 @@ def test_https_with_a_certificate_and_http_redirected():
     assert {port for port, _ in ingress_sources(program, security_group(program, "alb"))} == {80, 443}
     assert program.output("editorUrl") == "https://nodered.example.com/"
     assert program.output("apiBaseUrl") == "https://nodered.example.com/red-nodes"
+
+
+@pytest.mark.parametrize("aws", [{}, {"certificateArn": CERTIFICATE, "domainName": "nodered.example.com"}])
+def test_metrics_are_answered_by_the_load_balancer_never_by_a_target(aws):
+    """Guards: every instance's /metrics (flow routes, revisions, memory) readable from the internet
+    through the ALB, which sends every path it has no rule for to the editor."""
+    program = run_example(aws=aws)
+    rule = listener_rule(program, "no-metrics")
+    main = next(lst for lst in program.of_type(LISTENER) if lst.inputs["port"] == (443 if aws else 80))
+    assert rule.inputs["listenerArn"] == arn(main)
+    [condition] = rule.inputs["conditions"]
+    # The health paths too: the target groups' health checks reach each target directly, and the
+    # public answer reveals nothing about the instances.
+    assert sorted(condition["pathPattern"]["values"]) == ["/healthz*", "/livez*", "/metrics*"]
+    [action] = rule.inputs["actions"]
+    assert action["type"] == "fixed-response" and "targetGroupArn" not in action
+    assert action["fixedResponse"]["statusCode"] == "404"
+    assert action["fixedResponse"]["contentType"] == "application/json"
+    assert "error" in json.loads(action["fixedResponse"]["messageBody"])
+    # Evaluated before the workers' rule (lower priority number first), so no root can shadow it.
+    assert rule.inputs["priority"] < listener_rule(program, "workers").inputs["priority"]

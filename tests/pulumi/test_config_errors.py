@@ -6,9 +6,10 @@ import pytest
 from stack_config import parse
 
 from . import mock_program
+from .docker_helpers import DOCKER_KEPT_SECRETS
 from .mock_program import run_program
 
-BASE = {"editorPassword": "correct-horse-battery"}
+BASE = {"editorPassword": "correct-horse-battery", **DOCKER_KEPT_SECRETS}
 
 BAD = [
     ({"workers": {"replicas": 0}}, "nodered-scale:workers.replicas", "greater than or equal to 1"),
@@ -34,6 +35,38 @@ BAD = [
     ({"mongo": {"mode": "external"}}, "nodered-scale:mongo.mode", "only for target aws"),
     ({"mongoUri": "mongodb://db.example/"}, "nodered-scale:mongoUri", "only for target aws"),
     ({"aws": {"region": "eu-west-1"}}, "nodered-scale:aws", "only for target aws"),
+    # Values that reached the Docker API unchecked.
+    ({"image": {"name": "evil; rm -rf /"}}, "nodered-scale:image.name", "must be a Docker image name"),
+    ({"image": {"name": "Upper/Case"}}, "nodered-scale:image.name", "must be a Docker image name"),
+    ({"router": {"image": "evil; rm -rf /"}}, "nodered-scale:router.image", "with a tag or digest"),
+    ({"router": {"image": "nginx"}}, "nodered-scale:router.image", "with a tag or digest"),
+    ({"mongo": {"image": "mongo:7.0.16 --privileged"}}, "nodered-scale:mongo.image", "with a tag or digest"),
+    ({"network": {"subnet": "0.0.0.0/0"}}, "nodered-scale:network.subnet", "private range"),
+    ({"network": {"subnet": "127.0.0.0/24"}}, "nodered-scale:network.subnet", "private range"),
+    ({"network": {"subnet": "169.254.0.0/16"}}, "nodered-scale:network.subnet", "private range"),
+    ({"network": {"subnet": "8.8.8.0/24"}}, "nodered-scale:network.subnet", "private range"),
+    ({"network": {"subnet": "10.0.0.0/8"}}, "nodered-scale:network.subnet", "at most a /16"),
+    ({"editorPassword": "        "}, "nodered-scale:editorPassword", "not whitespace"),
+    ({"editorPassword": " a b c d e f "}, "nodered-scale:editorPassword", "not whitespace"),
+    ({"router": {"bindAddress": "localhost"}}, "nodered-scale:router.bindAddress", "IPv4 address"),
+    ({"router": {"bindAddress": "224.0.0.1"}}, "nodered-scale:router.bindAddress", "IPv4 address"),
+    ({"mongoKeyFile": "not a key file!"}, "nodered-scale:mongoKeyFile", "base64 alphabet"),
+    ({"mongoAppPassword": "short"}, "nodered-scale:mongoAppPassword", "at least 16 characters"),
+    # httpNodeRoot values that hand editor paths to the workers or flow paths to the editor.
+    *[
+        ({"httpNodeRoot": root}, "nodered-scale:httpNodeRoot", reason)
+        for root, reason in (
+            ("/auth", "must not start with '/auth'"),
+            ("/flows", "must not start with '/flows'"),
+            ("/red", "must not start with '/red'"),
+            ("/comms", "must not start with '/comms'"),
+            ("/settings", "must not start with '/settings'"),
+            ("/_router", "must not start with '/_router'"),
+            ("/.", "must not have a '.' segment"),
+            ("/..", "must not have a '..' segment"),
+            ("/red-nodes/..", "must not have a '..' segment"),
+        )
+    ],
 ]
 
 
@@ -77,7 +110,8 @@ def test_defaults():
         config.mongo.members,
         config.http_node_root,
     ) == ("docker", 2, 8080, 1, "/red-nodes")
-    assert config.credential_secret is None and config.editor.user == "admin"
+    assert config.editor.user == "admin"
+    assert (config.router.bind_address, config.image.node_version) == ("127.0.0.1", 22)
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 import pytest
 
+from nginx.render import STATUS_PATH, STATUS_PORT
 from nodered_contract import DATABASE, HEALTHCHECK_SCRIPT
 
 from .docker_helpers import by_role, containers, env, ip_of, router, router_config, upstream_servers
@@ -58,14 +59,13 @@ def test_nodered_environment_contract(base_config):
     assert program.output("apiBaseUrl") == "http://localhost:8080/api"
 
 
-def test_generated_credential_secret_is_shared_and_stable_resource(base_config):
+def test_the_kept_credential_secret_is_shared_and_nothing_is_generated_in_the_state(base_config):
+    # The docker target's secrets come from the stack config (kept across `make down`), none from a random
+    # resource that `pulumi destroy` would forget.
     program = run_program(base_config)
-    [generated] = [
-        r for r in program.of_type("random:index/randomPassword:RandomPassword") if "credential-secret" in r.name
-    ]
-    assert generated.inputs["length"] >= 32
+    assert not [r for r in program.resources if r.type.startswith("random:")]
     secrets = {env(c)["NODE_RED_CREDENTIAL_SECRET"] for c in by_role(program, "editor") + by_role(program, "worker")}
-    assert len(secrets) == 1
+    assert secrets == {base_config["credentialSecret"]}
 
 
 def test_only_the_router_publishes_a_host_port(base_config):
@@ -148,6 +148,7 @@ def test_image_built_once_from_nodered_image_with_version_and_extra_nodes(base_c
     assert build["context"].endswith("nodered_image")
     assert build["args"] == {
         "NODE_RED_VERSION": "4.1.10",
+        "NODE_VERSION": "22",
         "EXTRA_NODES": "node-red-contrib-foo@1.2.3 node-red-node-bar",
     }
     assert image.inputs["skipPush"] is True
@@ -236,3 +237,13 @@ def test_instances_trust_forwarded_addresses_from_the_router_only(base_config):
     assert router_ip == "10.9.8.2"
     for container in by_role(program, "editor") + by_role(program, "worker"):
         assert env(container)["NODE_RED_TRUSTED_PROXIES"] == router_ip
+
+
+def test_router_counters_listen_on_an_internal_port_that_is_not_published(base_config):
+    """Guards: the router's own counters (stub_status) published on the host next to the flows."""
+    program = run_program(base_config)
+    config = router_config(program)
+    assert f"listen 0.0.0.0:{STATUS_PORT};" in config and f"location = {STATUS_PATH}" in config
+    assert [p["internal"] for p in router(program).inputs["ports"]] == [8080]
+    # The public server refuses /metrics itself (every instance's own, for scrapers on the network).
+    assert "location ~* ^/(?:healthz|livez|metrics)(?:/|$)" in config

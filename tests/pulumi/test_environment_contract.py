@@ -10,7 +10,7 @@ import pytest
 import nodered_contract
 
 from .aws_helpers import environment, run_example, secret_refs, task_definition
-from .docker_helpers import by_role, env
+from .docker_helpers import DOCKER_KEPT_SECRETS, by_role, env
 from .mock_program import run_program
 
 
@@ -35,7 +35,9 @@ def aws_roles(**override) -> dict[str, list[tuple[set[str], set[str]]]]:
 @pytest.mark.parametrize(
     "target",
     [
-        lambda: docker_roles({"editorPassword": "correct-horse-battery", "workers": {"replicas": 2}}),
+        lambda: docker_roles(
+            {"editorPassword": "correct-horse-battery", **DOCKER_KEPT_SECRETS, "workers": {"replicas": 2}}
+        ),
         lambda: aws_roles(),
         lambda: aws_roles(mongo={"mode": "external"}, mongoUri="mongodb://u:p@db.example:27017/?replicaSet=rs0"),
     ],

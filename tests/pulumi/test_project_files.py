@@ -7,7 +7,7 @@ import yaml
 from stack_config import NAMESPACE, parse
 from stack_config.model import StackConfig
 
-from .docker_helpers import by_role
+from .docker_helpers import DOCKER_KEPT_SECRETS, by_role
 from .mock_program import run_program
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -31,8 +31,9 @@ def test_project_declarations_match_model_defaults():
 
 
 def test_dev_stack_is_docker_with_three_workers():
-    config = stack_file_config("Pulumi.dev.yaml")
-    program = run_program({**config, "editorPassword": "correct-horse-battery"})
-    assert parse({**config, "editorPassword": "correct-horse-battery"}).target == "docker"
+    # As after `make up`: the editor password given, the kept secrets generated.
+    config = {**stack_file_config("Pulumi.dev.yaml"), "editorPassword": "correct-horse-battery", **DOCKER_KEPT_SECRETS}
+    program = run_program(config)
+    assert parse(config).target == "docker"
     assert len(by_role(program, "worker")) == 3
     assert program.output("editorUrl") == "http://localhost:8080/"

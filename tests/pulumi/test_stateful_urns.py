@@ -11,9 +11,15 @@ must never do that, so the expected URNs below are literal strings, written down
 as it was, never computed from the code under test.
 
 The URNs are the engine's (`Resource.engine_urn`, the whole parent chain), not the mock monitor's.
+
+The docker target's secrets moved from random resources into the stack config (`pulumi destroy` forgets
+any resource, random values included, while the MongoDB volumes stay): their old URNs are kept below
+for `python -m stack_secrets`, which takes their values from a stack's state into its config.
 """
 
 import pytest
+
+from stack_secrets import KEPT
 
 from .aws_helpers import run_example
 from .mock_program import run_program
@@ -29,7 +35,8 @@ STATEFUL_TYPES = {
     "aws:secretsmanager/secret:Secret",
 }
 
-DOCKER_SECRETS = [
+# The docker target's secrets as random resources, before they moved to the stack config.
+DOCKER_SECRETS_IN_STATE = [
     STACK
     + "nodered-scale:docker:DockerStack$nodered-scale:index:StackSecrets$random:index/randomPassword:RandomPassword::nodered-secrets-credential-secret",
     STACK
@@ -58,7 +65,11 @@ AWS_DOCUMENTDB = [
     STACK
     + "nodered-scale:aws:AwsStack$nodered-scale:aws:RuntimeSecrets$aws:secretsmanager/secret:Secret::nodered-runtime-node-red-editor-password",
     STACK
+    + "nodered-scale:aws:AwsStack$nodered-scale:aws:RuntimeSecrets$aws:secretsmanager/secret:Secret::nodered-runtime-mongo-admin-url",
+    STACK
     + "nodered-scale:aws:AwsStack$nodered-scale:aws:DocumentDb$random:index/randomPassword:RandomPassword::nodered-docdb-master-password",
+    STACK
+    + "nodered-scale:aws:AwsStack$nodered-scale:aws:DocumentDb$random:index/randomPassword:RandomPassword::nodered-docdb-app-password",
     STACK
     + "nodered-scale:aws:AwsStack$nodered-scale:aws:DocumentDb$random:index/randomId:RandomId::nodered-docdb-final-snapshot",
     STACK + "nodered-scale:aws:AwsStack$nodered-scale:aws:DocumentDb$aws:docdb/cluster:Cluster::nodered-docdb-cluster",
@@ -74,9 +85,15 @@ def stateful_urns(program) -> set[str]:
 
 
 @pytest.mark.parametrize("members", [1, 3])
-def test_docker_target_keeps_the_urns_of_its_secrets_and_mongodb_volumes(base_config, members):
+def test_docker_target_keeps_the_urns_of_its_mongodb_volumes(base_config, members):
     program = run_program({**base_config, "mongo": {"members": members}})
-    assert stateful_urns(program) == set(DOCKER_SECRETS + DOCKER_VOLUMES[:members])
+    assert stateful_urns(program) == set(DOCKER_VOLUMES[:members])
+
+
+def test_stack_secrets_takes_the_values_of_the_random_resources_docker_stacks_have_in_their_state():
+    """A stack deployed before the secrets moved to its config keeps its values: `make up` copies them from
+    the state (by these names) before the program stops declaring the random resources."""
+    assert {kept.state_name for kept in KEPT} == {urn.rsplit("::", 1)[1] for urn in DOCKER_SECRETS_IN_STATE}
 
 
 def test_aws_target_keeps_the_urns_of_its_database_registry_and_secrets():

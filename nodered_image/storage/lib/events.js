@@ -10,9 +10,10 @@
 //       something first (answer the requests inside the flows) passes its promise to waitFor(); the
 //       storage returns to Node-RED when every such promise has settled, or after timeoutMs
 //       (drainTimeoutMs) at the latest. Always followed by 'flows-started' or 'start-failed'.
-//   'flows-started'  {rev, previousRev}
+//   'flows-started'  {rev, previousRev, savedAt, swapMs}
 //       Node-RED started the flows of revision `rev` (also its first start, which no 'swap-starting'
-//       precedes; previousRev is then null).
+//       precedes; previousRev and swapMs are then null). savedAt: when the editor saved that revision
+//       (a Date, null for the empty flow set); swapMs: from 'swap-starting' to started.
 //   'start-failed'   {rev, reason}
 //       The flows of revision `rev` are not running: Node-RED could not start them (a node type the
 //       image lacks), the worker's reload failed or timed out, or Node-RED did not report them started
@@ -27,6 +28,7 @@ class FlowEvents {
         this.log = log;
         this.opts = null;
         this.swapTimer = null;
+        this.swapStartedAt = null; // Date.now() at the first 'swap-starting' of the swap under way
     }
 
     emit(name, payload) {
@@ -43,6 +45,7 @@ class FlowEvents {
         const waitFor = (promise) => {
             waits.push(Promise.resolve(promise).catch((err) => this.log.warn(`waiting before a swap: ${err.message}`)));
         };
+        if (this.swapStartedAt === null) this.swapStartedAt = Date.now();
         this.emit('swap-starting', { rev, cause, timeoutMs, waitFor });
         if (!this.swapTimer) {
             // Should Node-RED never report the new flows started, those holding requests stop all the same.
@@ -61,9 +64,11 @@ class FlowEvents {
         await Promise.race([Promise.all(waits), timeout]).finally(() => clearTimeout(timer));
     }
 
-    flowsStarted(rev, previousRev) {
+    flowsStarted(rev, previousRev, savedAt = null) {
+        const swapMs = this.swapStartedAt === null ? null : Date.now() - this.swapStartedAt;
         this.endSwap();
-        this.emit('flows-started', { rev, previousRev });
+        this.emit('flows-started', { rev, previousRev, savedAt, swapMs });
+        return swapMs;
     }
 
     startFailed(rev, reason) {
@@ -74,6 +79,7 @@ class FlowEvents {
     endSwap() {
         clearTimeout(this.swapTimer);
         this.swapTimer = null;
+        this.swapStartedAt = null;
     }
 }
 

@@ -3,6 +3,7 @@
 // store (revisions.js), what it reports started or unable to start (health.js, and the events of
 // events.js), and the worker's reloads told of both (reloader.js).
 const { refuse } = require('./refused');
+const { credentialsForNodeRed } = require('./empty_credentials');
 
 class Flows {
     constructor({ revisions, health, events, opts, log }) {
@@ -26,7 +27,7 @@ class Flows {
 
     async getCredentials() {
         if (!this.revisions.loaded) await this.get();
-        return this.revisions.credentials();
+        return credentialsForNodeRed(this.revisions.credentials(), this.opts.credentialSecret);
     }
 
     async saveCredentials(credentials) {
@@ -54,10 +55,14 @@ class Flows {
         const hash = ev && ev.config && ev.config.rev;
         const rev = this.revisions.revisionForHash(hash) ?? this.revisions.loadedRev;
         const previous = this.health.flowsStarted(rev, this.opts.role);
-        this.events.flowsStarted(rev, previous);
+        const savedAt = rev === this.revisions.loadedRev ? this.revisions.loadedSavedAt : null;
+        const swapMs = this.events.flowsStarted(rev, previous, savedAt);
         const seenMs = this.reloader ? this.reloader.takeSeen(rev) : null;
-        const took = seenMs !== null ? `, ${seenMs} ms after it was seen` : '';
-        this.log.info(previous === rev ? `flows of revision ${rev} started` : `running flows revision ${rev}${previous !== null ? ` (was ${previous}${took})` : ''}`);
+        // A reload's line says how long the swap took (requests held) and how long since it was seen.
+        const took = [swapMs !== null ? `swapped in ${swapMs} ms` : null, seenMs !== null ? `${seenMs} ms after it was seen` : null]
+            .filter(Boolean).join(', ');
+        this.log.info(previous === rev ? `flows of revision ${rev} started${took ? ` (${took})` : ''}`
+            : `running flows revision ${rev}${previous !== null ? ` (was ${previous}${took ? `; ${took}` : ''})` : ''}`);
         if (this.reloader) this.reloader.flowsStarted(rev);
     }
 

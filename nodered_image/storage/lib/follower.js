@@ -65,6 +65,9 @@ class RevisionFollower {
                     this.token = null;
                 }
                 this.log.warn(`change stream on flows failed (${err.message}); reopening in ${delay} ms`);
+                // Without a change stream (an outage, or DocumentDB before they are enabled) read the newest
+                // revision on every reopen attempt, not only at the periodic check.
+                await this.check('change stream down');
                 await sleep(delay);
                 delay = Math.min(delay * 2, 5000);
             } finally {

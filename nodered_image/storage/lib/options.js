@@ -31,6 +31,8 @@ function readOptions(settings) {
         drainTimeoutMs: positiveNumber(o.drainTimeoutMs, 'drainTimeoutMs', 5000),
         tlsCAFile: o.tlsCAFile || null,
         enableChangeStreams: o.enableChangeStreams === true || o.enableChangeStreams === 'true',
+        // Node-RED's own setting: revisions without credentials are handed over encrypted with it.
+        credentialSecret: typeof settings.credentialSecret === 'string' ? settings.credentialSecret : null,
     };
 }
 

@@ -25,6 +25,11 @@ class Revisions {
         return this.loaded ? this.loaded.rev : null;
     }
 
+    // When the revision last handed to Node-RED was saved (a Date, or null).
+    get loadedSavedAt() {
+        return this.loaded ? this.loaded.savedAt || null : null;
+    }
+
     revisionForHash(hash) {
         return this.hashToRev.has(hash) ? this.hashToRev.get(hash) : null;
     }
@@ -41,8 +46,8 @@ class Revisions {
         this.prefetched = null;
         const doc = pre && pre._id === latestRev ? pre : await this.newestWithRetry();
         const loaded = doc
-            ? { rev: doc._id, flows: decodeKeys(doc.flows || []), credentials: doc.credentials || null }
-            : { rev: 0, flows: [], credentials: null };
+            ? { rev: doc._id, flows: decodeKeys(doc.flows || []), credentials: doc.credentials || null, savedAt: doc.savedAt || null }
+            : { rev: 0, flows: [], credentials: null, savedAt: null };
         this.remember(loaded);
         return [loaded, Boolean(doc)];
     }
@@ -67,15 +72,16 @@ class Revisions {
             const prev = await this.newest({ _id: 1, credentials: 1 });
             const rev = (prev ? prev._id : 0) + 1;
             const credentials = this.staged !== undefined ? encodeCredentials(this.staged) : (prev ? prev.credentials || null : null);
+            const savedAt = new Date();
             try {
-                await this.coll.insertOne({ _id: rev, rev, flows: encodeKeys(flows), credentials, savedAt: new Date(), savedBy });
+                await this.coll.insertOne({ _id: rev, rev, flows: encodeKeys(flows), credentials, savedAt, savedBy });
             } catch (err) {
                 if (err.code === 11000 && attempt < 5) continue; // another writer took this revision number
                 throw err;
             }
             const credentialsUpdated = this.staged !== undefined;
             this.staged = undefined;
-            this.remember({ rev, flows, credentials });
+            this.remember({ rev, flows, credentials, savedAt });
             return { rev, credentialsUpdated };
         }
     }

@@ -35,7 +35,7 @@ function createStorage() {
         health.set('waiting-for-db');
         client = await connectWithBackoff(opts, log, isClosed);
         health.watch(client);
-        const c = await openCollections(client, opts, log);
+        const c = await openCollections(client, opts, log, isClosed);
         const revisions = new Revisions({ coll: c.flows, opts, log, isClosed });
         const flows = new Flows({ revisions, health, events, opts, log });
         parts = {
@@ -89,6 +89,8 @@ function createStorage() {
         // For the launcher: /healthz, the X-Flows-Revision header, the request gate, shutdown.
         statusInfo: () => health.info(opts),
         revisionForHash: (hash) => (parts ? parts.revisions.revisionForHash(hash) : null),
+        // The database once connected (null before): the launcher keeps its debug messages there.
+        database: () => (client && !closed ? client.db(opts.database) : null),
         events: events.emitter,
         close,
     };

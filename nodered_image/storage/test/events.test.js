@@ -29,13 +29,13 @@ async function storageFor(t, db, role, extra) {
 
 const flows = (marker, extra = []) => [{ id: 'tab1', type: 'tab', label: marker }, ...extra];
 
-// Every event as [name, payload without waitFor], in order.
+// Every event as [name, payload without waitFor, waitFor, {savedAt, swapMs} of flows-started], in order.
 function record(storage) {
     const seen = [];
     for (const name of ['swap-starting', 'flows-started', 'start-failed']) {
         storage.events.on(name, (ev) => {
-            const { waitFor, ...rest } = ev;
-            seen.push([name, rest, waitFor]);
+            const { waitFor, savedAt, swapMs, ...rest } = ev;
+            seen.push([name, rest, waitFor, { savedAt, swapMs }]);
         });
     }
     return seen;
@@ -65,6 +65,12 @@ test('a deploy announces the swap before saveFlows returns, and saveFlows waits 
     assert.equal(await save, 1);
     ed.runtime.started(flows('one'));
     assert.deepEqual(seen[2].slice(0, 2), ['flows-started', { rev: 1, previousRev: 0 }]);
+    // How long the swap took (the launcher's reload metric) and when the revision was saved (sync lag).
+    assert.deepEqual(seen[0][3], { savedAt: null, swapMs: null }, 'the first start swaps nothing; nothing was saved');
+    const { savedAt, swapMs } = seen[2][3];
+    assert.ok(swapMs >= 200 && swapMs < 5000, `swapMs ${swapMs}: from swap-starting to started, the listener's wait included`);
+    const doc = await ed.storage.database().collection('flows').findOne({ _id: 1 });
+    assert.equal(savedAt.getTime(), doc.savedAt.getTime());
 });
 
 test('a listener that never settles delays a deploy by the drain timeout at most', async (t) => {
@@ -112,6 +118,11 @@ test('a worker announces each reload, waits for its listeners, and reports what 
         ['swap-starting', { rev: 3, cause: 'reload', timeoutMs: 5000 }],
         ['start-failed', { rev: 3, reason: 'missing node types' }],
     ]);
+    // The reload's duration (held 200 ms by the listener) and its revision's savedAt, for the sync lag.
+    const { savedAt, swapMs } = seen[2][3];
+    assert.ok(swapMs >= 200 && swapMs < 10000, `swapMs ${swapMs}`);
+    const doc = await wk.storage.database().collection('flows').findOne({ _id: 2 });
+    assert.equal(savedAt.getTime(), doc.savedAt.getTime());
 });
 
 test('a swap Node-RED never reports started ends in start-failed after reloadTimeoutSeconds', async (t) => {

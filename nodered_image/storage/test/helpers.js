@@ -34,7 +34,8 @@ function freePort() {
 }
 
 // {url, stop()} or {skip: reason}. Under CI a missing server is an error, never a skip.
-async function startMongo() {
+// testCommands: SecantusDB takes configureFailPoint (a MONGO_TEST_URL server must allow it itself).
+async function startMongo({ testCommands = false } = {}) {
     if (process.env.MONGO_TEST_URL) return { url: process.env.MONGO_TEST_URL, stop: async () => {} };
     const bin = findSecantusd();
     if (!bin) {
@@ -44,8 +45,9 @@ async function startMongo() {
     }
     const port = await freePort();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'storage-test-'));
-    const proc = spawn(bin, ['--host', '127.0.0.1', '--port', String(port), '--storage-path', dir, '--log-level', 'WARNING'],
-        { stdio: ['ignore', 'ignore', 'inherit'] });
+    const args = ['--host', '127.0.0.1', '--port', String(port), '--storage-path', dir, '--log-level', 'WARNING'];
+    if (testCommands) args.push('--enable-test-commands');
+    const proc = spawn(bin, args, { stdio: ['ignore', 'ignore', 'inherit'] });
     const url = `mongodb://127.0.0.1:${port}/?directConnection=true`;
     const deadline = Date.now() + 30000;
     for (;;) {
@@ -145,4 +147,4 @@ function allKeys(value, out = []) {
     return out;
 }
 
-module.exports = { startMongo, freePort, uniqueDb, makeStorage, fakeRuntime, waitFor, sleep, allKeys, MongoClient };
+module.exports = { startMongo, findSecantusd, freePort, uniqueDb, makeStorage, fakeRuntime, waitFor, sleep, allKeys, MongoClient };

@@ -1,0 +1,103 @@
+"""The editor's websocket (/comms) as the editor UI uses it: authenticated with an admin API token, and
+collecting what the runtime publishes (debug sidebar messages under the topic "debug", notifications,
+node status), so tests and benchmarks see what a person's open editor would show.
+
+    with EditorComms(stack.url, admin.token) as comms:
+        msg = comms.wait_for(lambda m: m["topic"] == "debug" and m["data"].get("instance") == "worker-1")
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from typing import Any, Self
+
+import websocket  # websocket-client
+
+
+class EditorComms:
+    """A websocket to <base_url>/comms, logged in with `token` (AdminClient.login()); every message
+    received is kept in .messages ({"topic", "data", "at"}) by a reader thread."""
+
+    def __init__(self, base_url: str, token: str, timeout: float = 10.0):
+        self.url = base_url.rstrip("/").replace("http://", "ws://", 1).replace("https://", "wss://", 1) + "/comms"
+        self.token = token
+        self.timeout = timeout
+        self.messages: list[dict[str, Any]] = []
+        self._cond = threading.Condition()
+        self._ws: websocket.WebSocket | None = None
+        self._thread: threading.Thread | None = None
+        self._closed = False
+        self.error: BaseException | None = None
+
+    def open(self) -> Self:
+        ws = websocket.create_connection(self.url, timeout=self.timeout, http_proxy_host=None)
+        ws.send(json.dumps({"auth": self.token}))
+        answer = json.loads(ws.recv())
+        if answer != {"auth": "ok"}:
+            ws.close()
+            raise PermissionError(f"{self.url}: authentication refused ({answer})")
+        ws.send(json.dumps({"subscribe": "debug"}))
+        ws.settimeout(1.0)
+        self._ws = ws
+        self._thread = threading.Thread(target=self._read, name="editor-comms", daemon=True)
+        self._thread.start()
+        return self
+
+    def _read(self) -> None:
+        assert self._ws is not None
+        while not self._closed:
+            try:
+                text = self._ws.recv()
+            except websocket.WebSocketTimeoutException:
+                continue
+            except Exception as exc:  # closed by the server or by close()
+                if not self._closed:
+                    self.error = exc
+                break
+            if not text:
+                continue
+            payload = json.loads(text)
+            batch = payload if isinstance(payload, list) else [payload]
+            now = time.monotonic()
+            with self._cond:
+                for m in batch:
+                    if isinstance(m, dict) and "topic" in m:
+                        self.messages.append({"topic": m["topic"], "data": m.get("data"), "at": now})
+                self._cond.notify_all()
+
+    def debug(self, pred: Callable[[dict], bool] = lambda d: True) -> list[dict]:
+        """The data of every "debug" message received so far for which pred(data) holds."""
+        with self._cond:
+            return [m["data"] for m in self.messages if m["topic"] == "debug" and pred(m["data"] or {})]
+
+    def wait_for(self, pred: Callable[[list[dict]], Any], timeout: float = 10.0, what: str = "messages") -> Any:
+        """Wait until pred(all debug data so far) is truthy; returns its value."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                value = pred([m["data"] or {} for m in self.messages if m["topic"] == "debug"])
+                if value:
+                    return value
+                left = deadline - time.monotonic()
+                if left <= 0 or self.error is not None:
+                    raise TimeoutError(f"no {what} on {self.url} within {timeout}s (error: {self.error})")
+                self._cond.wait(min(left, 0.5))
+
+    def close(self) -> None:
+        self._closed = True
+        if self._ws is not None:
+            try:
+                self._ws.close()
+            except Exception:
+                pass
+        if self._thread is not None:
+            self._thread.join(5)
+
+    def __enter__(self) -> Self:
+        return self.open()
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -1,0 +1,114 @@
+'use strict';
+// Change streams that cannot be opened yet, as on a fresh DocumentDB cluster before they are enabled
+// (simulated with a failCommand failpoint on the `aggregate` that opens a change stream): the editor
+// enables them for the whole database and keeps trying until one opens on `flows`; a worker meanwhile
+// still sees every new revision within seconds, not only at its periodic check.
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { startMongo, uniqueDb, makeStorage, waitFor, MongoClient } = require('./helpers');
+const { enableChangeStreams } = require('../lib/collections');
+
+let mongo;
+let admin;
+const opened = [];
+
+test.before(async () => {
+    mongo = await startMongo({ testCommands: true });
+    if (mongo.skip) return;
+    admin = new MongoClient(mongo.url);
+    await admin.connect();
+});
+
+test.after(async () => {
+    await failChangeStreams(null, 'off').catch(() => {});
+    for (const s of opened) await s.close().catch(() => {});
+    if (admin) await admin.close();
+    if (mongo && mongo.stop) await mongo.stop();
+});
+
+// Every change stream the clients named `appName` open fails (mode 'alwaysOn', {times: n}, or 'off').
+async function failChangeStreams(appName, mode) {
+    if (!admin) return;
+    const data = { failCommands: ['aggregate'], errorCode: 2 };
+    if (appName) data.appName = appName;
+    await admin.db('admin').command({ configureFailPoint: 'failCommand', mode, data });
+}
+
+async function storageFor(t, db, role, extra) {
+    if (mongo.skip) {
+        t.skip(mongo.skip);
+        return null;
+    }
+    const made = await makeStorage(mongo.url, db, role, extra);
+    opened.push(made.storage);
+    return made;
+}
+
+const flows = (marker) => [{ id: 'tab1', type: 'tab', label: `tab ${marker}` }];
+
+test('a worker whose change stream cannot open still loads a new deploy within seconds', async (t) => {
+    // Guards: on DocumentDB before change streams were enabled, workers served a deploy only at their
+    // next periodic check (30 s), or not until the editor restarted and enabled them.
+    if (mongo.skip) return t.skip(mongo.skip);
+    const db = uniqueDb('nostream');
+    const ed = await storageFor(t, db, 'editor');
+    await ed.storage.saveFlows(flows('v1'), null);
+    await failChangeStreams('nodered-scale-worker', 'alwaysOn');
+    t.after(() => failChangeStreams(null, 'off'));
+    const wk = await storageFor(t, db, 'worker', { syncCheckSeconds: 30 });
+    await wk.runtime.start();
+    assert.equal(wk.storage.statusInfo().rev, 1);
+
+    const saved = Date.now();
+    await ed.storage.saveFlows(flows('v2'), null);
+    await waitFor(() => wk.storage.statusInfo().rev === 2 && wk.storage.statusInfo().ready, 12000, 'revision 2 on the worker');
+    assert.ok(Date.now() - saved < 12000);
+    assert.ok(wk.runtime.logs.some(([level, m]) => level === 'warn' && /change stream on flows failed/.test(m)),
+        'the change stream really failed');
+});
+
+test('enabling change streams: database-wide, retried until a change stream opens on flows', async (t) => {
+    // Guards: the editor tried modifyChangeStreams on the flows collection once and only logged a
+    // failure (e.g. a fresh cluster), leaving workers without change streams until it restarted.
+    if (mongo.skip) return t.skip(mongo.skip);
+    const db = uniqueDb('enable');
+    const client = new MongoClient(mongo.url, { appName: 'enable-test', monitorCommands: true });
+    t.after(() => client.close());
+    const sent = [];
+    client.on('commandStarted', (ev) => {
+        if (ev.commandName === 'modifyChangeStreams') sent.push(ev.command);
+    });
+    await client.connect();
+    // The first two change streams fail, as on a cluster where enabling has not taken effect yet.
+    await failChangeStreams('enable-test', { times: 2 });
+    t.after(() => failChangeStreams(null, 'off'));
+    const logs = [];
+    const log = { info: (m) => logs.push(['info', m]), warn: (m) => logs.push(['warn', m]) };
+
+    const verified = await enableChangeStreams(client, db, log, { initialDelayMs: 50 });
+    assert.equal(verified, true);
+    assert.equal(sent.length, 3, 'one modifyChangeStreams per attempt until a change stream opened');
+    for (const command of sent) {
+        assert.equal(command.database, db);
+        assert.equal(command.collection, '', 'the whole database, collections created later included');
+        assert.equal(command.enable, true);
+    }
+    assert.equal(logs.filter(([level]) => level === 'warn').length, 2);
+    assert.match(logs[logs.length - 1][1], /verified/);
+});
+
+test('enabling change streams stops retrying when the storage closes', async (t) => {
+    if (mongo.skip) return t.skip(mongo.skip);
+    const client = new MongoClient(mongo.url, { appName: 'enable-closed' });
+    t.after(() => client.close());
+    await client.connect();
+    await failChangeStreams('enable-closed', 'alwaysOn');
+    t.after(() => failChangeStreams(null, 'off'));
+    let closed = false;
+    const log = { info: () => {}, warn: () => {} };
+    const running = enableChangeStreams(client, uniqueDb('closed'), log, { initialDelayMs: 20, isClosed: () => closed });
+    setTimeout(() => {
+        closed = true;
+    }, 200);
+    assert.equal(await running, false);
+});

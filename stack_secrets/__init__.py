@@ -1,0 +1,105 @@
+"""The secrets a docker-target stack keeps in its stack config, so they outlive `make down`.
+
+`make down` (`pulumi destroy`) keeps the MongoDB data volumes, but everything in the Pulumi state goes,
+random values included. The MongoDB root and app passwords and the members' key file are stored in
+those volumes' data (the users) or must match it, and Node-RED's credential secret encrypts the stored
+flow credentials: generated anew, MongoDB locks Node-RED out of its own data and stored credentials no
+longer decrypt. So they live in the stack config (encrypted with the stack's passphrase), which
+`pulumi destroy` leaves alone.
+
+ensure(pulumi, stack) -> dict[key, origin]
+    For a docker-target stack, sets every missing key of KEPT with `pulumi config set --secret`: the
+    value the stack's state already holds (stacks deployed before these keys existed: the generated
+    RandomPassword of the same role), else a fresh random one. Keys already set are left alone; an
+    aws-target stack gets nothing (its credential secret is a protected resource of its own).
+    origin per key set: "state" or "generated".
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+import string
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass
+
+NAMESPACE = "nodered-scale"
+RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
+_ALPHABET = string.ascii_letters + string.digits  # URL-safe, and the base64 alphabet a key file needs
+
+
+@dataclass(frozen=True)
+class Kept:
+    key: str  # stack config key, without namespace
+    length: int  # generated length
+    state_name: str  # name of the RandomPassword that held it before (migration)
+
+
+KEPT = (
+    Kept("credentialSecret", 48, "nodered-secrets-credential-secret"),
+    Kept("mongoRootPassword", 32, "nodered-mongo-root-password"),
+    Kept("mongoAppPassword", 32, "nodered-mongo-app-password"),
+    Kept("mongoKeyFile", 512, "nodered-mongo-keyfile"),
+)
+
+Runner = Callable[..., subprocess.CompletedProcess]
+
+
+def generate(length: int) -> str:
+    return "".join(secrets.choice(_ALPHABET) for _ in range(length))
+
+
+class PulumiCli:
+    """The few Pulumi CLI calls this needs, for one stack."""
+
+    def __init__(self, pulumi: str, stack: str, run: Runner = subprocess.run):
+        self.pulumi, self.stack, self.run = pulumi, stack, run
+
+    def _call(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess:
+        return self.run(
+            [self.pulumi, *args, "--stack", self.stack], input=stdin, capture_output=True, text=True, check=False
+        )
+
+    def get(self, key: str) -> str | None:
+        done = self._call("config", "get", f"{NAMESPACE}:{key}")
+        return done.stdout.rstrip("\n") if done.returncode == 0 else None
+
+    def set_secret(self, key: str, value: str) -> None:
+        # The value goes through stdin: never on a command line other processes can read.
+        done = self._call("config", "set", "--secret", f"{NAMESPACE}:{key}", stdin=value)
+        if done.returncode != 0:
+            raise RuntimeError(f"pulumi config set --secret {NAMESPACE}:{key} failed: {done.stderr.strip()}")
+
+    def state_randoms(self) -> dict[str, str]:
+        """name -> result of every RandomPassword in the stack's state ({} when it has none)."""
+        done = self._call("stack", "export", "--show-secrets")
+        if done.returncode != 0 or not done.stdout.strip():
+            return {}
+        resources = json.loads(done.stdout).get("deployment", {}).get("resources") or []
+        found = {}
+        for resource in resources:
+            if resource.get("type") != RANDOM_PASSWORD:
+                continue
+            result = (resource.get("outputs") or {}).get("result")
+            # A secret output, shown: {"<signature>": "<secret sig>", "plaintext": "<JSON of the value>"}.
+            if isinstance(result, dict) and "plaintext" in result:
+                result = json.loads(result["plaintext"])
+            if isinstance(result, str):
+                found[resource["urn"].rsplit("::", 1)[-1]] = result
+        return found
+
+
+def ensure(cli: PulumiCli) -> dict[str, str]:
+    if (cli.get("target") or "docker") != "docker":
+        return {}
+    missing = [k for k in KEPT if cli.get(k.key) is None]
+    if not missing:
+        return {}
+    from_state = cli.state_randoms()
+    origins = {}
+    for kept in missing:
+        value = from_state.get(kept.state_name)
+        origins[kept.key] = "state" if value else "generated"
+        cli.set_secret(kept.key, value or generate(kept.length))
+    return origins

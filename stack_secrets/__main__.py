@@ -1,0 +1,31 @@
+"""`python -m stack_secrets --stack dev`: set the docker target's kept secrets the stack config lacks
+(see stack_secrets/__init__.py). Run by `make up` / `make preview` (scripts/pulumi-stack.sh); needs the
+Pulumi CLI and the stack's passphrase (PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+from . import NAMESPACE, PulumiCli, ensure
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m stack_secrets", description=__doc__)
+    parser.add_argument("--stack", default="dev")
+    parser.add_argument("--pulumi", default=os.environ.get("PULUMI", "pulumi"), help="the Pulumi CLI to run")
+    args = parser.parse_args(argv)
+    try:
+        origins = ensure(PulumiCli(args.pulumi, args.stack))
+    except (OSError, RuntimeError) as exc:
+        print(f"stack_secrets: {exc}", file=sys.stderr)
+        return 1
+    for key, origin in origins.items():
+        how = "taken from the stack's state" if origin == "state" else "generated"
+        print(f"{NAMESPACE}:{key}: {how}, kept (encrypted) in the stack config of {args.stack}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

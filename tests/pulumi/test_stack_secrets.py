@@ -1,0 +1,65 @@
+"""`make up`'s preparation of a stack (scripts/pulumi-stack.sh, which runs python -m stack_secrets) against
+a stand-in Pulumi CLI: what ends up in the stack config, and that a second run changes nothing."""
+
+import json
+import os
+import subprocess
+import sys
+
+from stack_config import parse
+from stack_secrets import KEPT, PulumiCli, ensure
+
+from .fake_pulumi_cli import FakePulumi
+from .mock_program import ROOT
+
+SCRIPT = ROOT / "scripts" / "pulumi-stack.sh"
+FAKE_BIN = ROOT / "tests" / "pulumi" / "fake_pulumi_bin.py"
+
+
+def prepare(tmp_path, data: dict, **env) -> tuple[subprocess.CompletedProcess, dict]:
+    state = tmp_path / "fake-pulumi.json"
+    state.write_text(json.dumps(data))
+    environment = {
+        "PATH": os.environ["PATH"],
+        "PULUMI": str(FAKE_BIN),
+        "PYTHON": sys.executable,
+        "FAKE_PULUMI_FILE": str(state),
+        "PULUMI_BACKEND_URL": f"file://{tmp_path / 'state'}",
+        **env,
+    }
+    done = subprocess.run(
+        ["bash", str(SCRIPT), "dev"], cwd=ROOT, env=environment, capture_output=True, text=True, timeout=60
+    )
+    return done, json.loads(state.read_text())
+
+
+def test_make_up_keeps_generated_secrets_in_the_stack_config_and_generates_them_once(tmp_path):
+    """Guards: a docker stack whose secrets lived only in the Pulumi state lost them on `make down`."""
+    done, data = prepare(tmp_path, {}, PULUMI_CONFIG_PASSPHRASE="pass", EDITOR_PASSWORD="correct-horse-battery")
+    assert done.returncode == 0, done.stderr
+    config = data["config"]
+    assert set(config) == {"editorPassword", *(k.key for k in KEPT)}
+    # Values the program accepts, every one different.
+    parse({**config})
+    assert len({config[k.key] for k in KEPT}) == len(KEPT)
+    for kept in KEPT:
+        assert f"nodered-scale:{kept.key}: generated" in done.stdout
+    sets = [c for c in data["calls"] if c[:2] == ["config", "set"]]
+
+    again, data2 = prepare(tmp_path, data, PULUMI_CONFIG_PASSPHRASE="pass")
+    assert again.returncode == 0, again.stderr
+    assert data2["config"] == config
+    assert [c for c in data2["calls"] if c[:2] == ["config", "set"]] == sets, "nothing set the second time"
+
+
+def test_without_a_passphrase_nothing_is_generated(tmp_path):
+    done, data = prepare(tmp_path, {}, EDITOR_PASSWORD="correct-horse-battery")
+    assert done.returncode == 1 and "PULUMI_CONFIG_PASSPHRASE" in done.stderr
+    assert not data.get("calls")
+
+
+def test_keys_already_set_are_left_alone():
+    cli = FakePulumi("dev", {"credentialSecret": "my-own-credential-secret-1234"})
+    origins = ensure(PulumiCli("pulumi", "dev", run=cli))
+    assert set(origins) == {"mongoRootPassword", "mongoAppPassword", "mongoKeyFile"}
+    assert cli.config["credentialSecret"] == "my-own-credential-secret-1234"
