@@ -10,6 +10,7 @@ from .mock_program import is_secret, run_program
 VOLUME = "docker:index/volume:Volume"
 NETWORK = "docker:index/network:Network"
 IMAGE = "docker:index/image:Image"
+RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
 
 
 @pytest.mark.parametrize("replicas", [1, 3, 10])
@@ -58,14 +59,38 @@ def test_nodered_environment_contract(base_config):
     assert program.output("apiBaseUrl") == "http://localhost:8080/api"
 
 
-def test_generated_credential_secret_is_shared_and_stable_resource(base_config):
+def credential_secrets(program) -> set[str]:
+    return {env(c)["NODE_RED_CREDENTIAL_SECRET"] for c in by_role(program, "editor") + by_role(program, "worker")}
+
+
+def generated_credential_secret(program):
+    [generated] = [r for r in program.of_type(RANDOM_PASSWORD) if r.name.endswith("-credential-secret")]
+    return generated
+
+
+def test_generated_credential_secret_reaches_every_container_and_is_the_stacks_own(base_config):
+    """Guards: every stack sharing one encryption key (a literal in place of the generated value), or
+    containers getting anything but the value the stack's state keeps. The mocks give each stack's
+    RandomPassword its own result, as the provider would once and then keep in the state."""
     program = run_program(base_config)
-    [generated] = [
-        r for r in program.of_type("random:index/randomPassword:RandomPassword") if "credential-secret" in r.name
-    ]
+    generated = generated_credential_secret(program)
     assert generated.inputs["length"] >= 32
-    secrets = {env(c)["NODE_RED_CREDENTIAL_SECRET"] for c in by_role(program, "editor") + by_role(program, "worker")}
-    assert len(secrets) == 1
+    assert credential_secrets(program) == {generated.state["result"]}
+    other_stack = run_program(base_config, stack="other")
+    assert credential_secrets(other_stack) == {generated_credential_secret(other_stack).state["result"]}
+    assert credential_secrets(other_stack) != credential_secrets(program)
+
+
+def test_generated_credential_secret_is_never_regenerated_by_a_config_change(base_config):
+    """A new key makes every stored credential undecryptable. The value lives in the state of one
+    RandomPassword (URN pinned in test_stateful_urns.py): nothing the config changes may reach its inputs
+    (keepers, length...), which would replace it."""
+    first = generated_credential_secret(run_program(base_config))
+    changed = generated_credential_secret(
+        run_program({**base_config, "workers": {"replicas": 5}, "httpNodeRoot": "/api", "editor": {"user": "ops"}})
+    )
+    assert "keepers" not in first.inputs
+    assert changed.inputs == first.inputs and changed.engine_urn == first.engine_urn
 
 
 def test_only_the_router_publishes_a_host_port(base_config):
