@@ -82,6 +82,10 @@ class NodeRedContainers(pulumi.ComponentResource):
                     start_interval="1s",
                     retries=3,
                 ),
+                # A new worker counts as created once it serves the flows: only then does the router's
+                # config list it (components/docker/router.py waits for the workers).
+                wait=args.role == "worker",
+                wait_timeout=120,
                 # Graceful stop: Node-RED closes flows and its MongoDB connections on SIGTERM.
                 stop_signal="SIGTERM",
                 stop_timeout=20,

@@ -47,6 +47,11 @@ DOCKER_VOLUMES = [
     STACK
     + "nodered-scale:docker:DockerStack$nodered-scale:docker:MongoReplicaSet$docker:index/volume:Volume::nodered-mongo-data-2",
 ]
+# The router's config: a new volume (same Docker name) would be created while the old one is in use.
+DOCKER_ROUTER_CONFIG = [
+    STACK
+    + "nodered-scale:docker:DockerStack$nodered-scale:docker:Router$docker:index/volume:Volume::nodered-router-config",
+]
 AWS_DOCUMENTDB = [
     STACK
     + "nodered-scale:aws:AwsStack$nodered-scale:index:StackSecrets$random:index/randomPassword:RandomPassword::nodered-secrets-credential-secret",
@@ -76,7 +81,7 @@ def stateful_urns(program) -> set[str]:
 @pytest.mark.parametrize("members", [1, 3])
 def test_docker_target_keeps_the_urns_of_its_secrets_and_mongodb_volumes(base_config, members):
     program = run_program({**base_config, "mongo": {"members": members}})
-    assert stateful_urns(program) == set(DOCKER_SECRETS + DOCKER_VOLUMES[:members])
+    assert stateful_urns(program) == set(DOCKER_SECRETS + DOCKER_VOLUMES[:members] + DOCKER_ROUTER_CONFIG)
 
 
 def test_aws_target_keeps_the_urns_of_its_database_registry_and_secrets():
