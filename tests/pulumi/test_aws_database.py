@@ -1,6 +1,6 @@
 """aws target: DocumentDB (private, encrypted, TLS, change streams retained), or an external MongoDB."""
 
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, unquote, urlparse
 
 from .aws_helpers import (
     DOCDB_CLUSTER,
@@ -20,6 +20,7 @@ from .aws_helpers import (
     task_definition,
 )
 from .aws_mocks import DOCDB_ENDPOINT
+from .mock_program import RANDOM_PASSWORD
 
 
 def _mongo_url(program) -> str:
@@ -83,11 +84,16 @@ def test_instances_follow_mongo_config():
 
 
 def test_connection_string_carries_tls_and_the_cluster_endpoint():
-    url = urlparse(_mongo_url(run_example()))
+    program = run_example()
+    url = urlparse(_mongo_url(program))
     assert url.scheme == "mongodb" and url.hostname == DOCDB_ENDPOINT and url.port == 27017
     query = parse_qs(url.query)
     assert query["tls"] == ["true"] and query["replicaSet"] == ["rs0"] and query["retryWrites"] == ["false"]
-    assert url.username == "nodered" and url.password
+    # The cluster's generated master login, not merely some password (the mocks generate one per stack).
+    [master] = [r for r in program.of_type(RANDOM_PASSWORD) if r.name.endswith("-master-password")]
+    cluster = program.one(DOCDB_CLUSTER).inputs
+    assert url.username == cluster["masterUsername"] == "nodered"
+    assert unquote(url.password) == cluster["masterPassword"] == master.state["result"]
 
 
 def test_external_mode_creates_no_documentdb_and_uses_the_given_uri():

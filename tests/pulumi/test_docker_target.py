@@ -1,5 +1,7 @@
 """The docker target as Pulumi would create it, driven by stack config (mocks: nothing is deployed)."""
 
+from urllib.parse import urlparse
+
 import pytest
 
 from components.docker.router import CONFIG_DIR, INSTALLER_PATH, PID_FILE, STAGED_PATH, WATCHER_PATH
@@ -156,6 +158,24 @@ def test_generated_credential_secret_is_never_regenerated_by_a_config_change(bas
     )
     assert "keepers" not in first.inputs
     assert changed.inputs == first.inputs and changed.engine_urn == first.engine_urn
+
+
+def test_generated_mongodb_secrets_reach_the_members_and_node_reds_url(base_config):
+    """Guards: the replica set's generated secrets replaced by literals (the same for every stack), or the
+    members and Node-RED's MONGO_URL disagreeing on the app user's password. Before the mocks generated
+    values, every one of these was None at both ends and equal whatever the program did."""
+    program = run_program({**base_config, "mongo": {"members": 3}})
+    generated = {r.name: r.state["result"] for r in program.of_type(RANDOM_PASSWORD) if "-mongo-" in r.name}
+    members = [c for c in containers(program) if "-mongo-" in c.inputs["name"]]
+    for member in members:
+        e = env(member)
+        assert e["MONGO_INITDB_ROOT_PASSWORD"] == generated["nodered-mongo-root-password"]
+        assert e["MONGO_APP_PASSWORD"] == generated["nodered-mongo-app-password"]
+        assert e["MONGO_KEYFILE_CONTENT"] == generated["nodered-mongo-keyfile"]
+    for instance in by_role(program, "editor") + by_role(program, "worker"):
+        url = urlparse(env(instance)["MONGO_URL"])
+        assert (url.username, url.password) == ("nodered", generated["nodered-mongo-app-password"])
+    assert len(set(generated.values())) == 3
 
 
 def test_only_the_router_publishes_a_host_port(base_config):
