@@ -40,7 +40,6 @@ def test_scale_up_and_down_under_load(own_stack):
         wait_until(lambda: len(served_ports(load.snapshot())) == 3, what="every worker serving")
         added = stack.add_worker()  # starts it, waits until ready, then delivers the new router config
         scaled_up_at = time.monotonic()
-        assert added.healthz()["rev"] == stack.workers[0].healthz()["rev"]
         wait_until(
             lambda: len(served_ports(o for o in load.snapshot() if o.at >= scaled_up_at)) == 4,
             what="all 4 workers serving after the scale-up",

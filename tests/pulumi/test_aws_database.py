@@ -39,10 +39,15 @@ def test_parameter_group_requires_tls_and_retains_change_streams():
 
 
 def test_cluster_is_encrypted_protected_and_snapshotted():
-    cluster = run_example().one(DOCDB_CLUSTER).inputs
+    program = run_example()
+    cluster = program.one(DOCDB_CLUSTER).inputs
     assert cluster["storageEncrypted"] is True
     assert cluster["deletionProtection"] is True
-    assert cluster["skipFinalSnapshot"] is False and cluster["finalSnapshotIdentifier"]
+    # Snapshot names are unique per account and region: the stack's own random suffix, kept in its state.
+    suffix = program.one("random:index/randomId:RandomId").state["hex"]
+    assert (
+        cluster["skipFinalSnapshot"] is False and cluster["finalSnapshotIdentifier"] == f"nodered-docdb-final-{suffix}"
+    )
     assert cluster["backupRetentionPeriod"] >= 1
     assert cluster["engineVersion"].startswith("5.")
 
