@@ -10,7 +10,7 @@
 #      this config applied (exit 0) or refused (exit 1), TIMEOUT seconds at most (exit 1). With no router
 #      watching (the first deploy, a stopped router) there is nothing to wait for: a router reads
 #      DIR/nginx.conf when it starts.
-# ROUTER_CONFIG_TIMEOUT_SECONDS (default 60) and ROUTER_CONFIG_STALE_SECONDS (default 5) set those two.
+# ROUTER_CONFIG_TIMEOUT_SECONDS (default 60) and ROUTER_CONFIG_STALE_SECONDS (default 10) set those two.
 set -eu
 
 [ $# -ge 3 ] || { echo "usage: $0 STAGED DIR NGINX [NGINX ARGS...]" >&2; exit 2; }
@@ -18,7 +18,7 @@ staged=$1
 dir=$2
 shift 2
 timeout=${ROUTER_CONFIG_TIMEOUT_SECONDS:-60}
-stale=${ROUTER_CONFIG_STALE_SECONDS:-5}
+stale=${ROUTER_CONFIG_STALE_SECONDS:-10}
 
 say() { echo "install-config: $*"; }
 fail() { echo "install-config: $*" >&2; exit 1; }

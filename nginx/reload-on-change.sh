@@ -38,12 +38,14 @@ accepting() {
     done
 }
 
-# SIGHUP, then until none of the workers from before accepts connections (30 s at most).
+# SIGHUP, then until none of the workers from before accepts connections (30 s at most). The heartbeat
+# goes on meanwhile: an installer waiting for this config must not take the router for gone.
 reload() {
     before=$(accepting "$1")
     kill -HUP "$1" || return 1
     tries=0
     while [ "$tries" -lt 300 ]; do
+        [ $((tries % 10)) = 9 ] && record applied "$served"
         now=$(accepting "$1")
         if [ -n "$now" ]; then
             old=0
