@@ -1,16 +1,22 @@
 """A small closed-loop HTTP load generator for tests and benchmarks.
 
-Threads each keep one keep-alive session and send requests back to back (optionally paced), and
+Threads each keep one keep-alive connection and send requests back to back (optionally paced), and
 record every outcome with its time, so a test can ask "what failed after moment T".
 """
 
 from __future__ import annotations
 
+import http.client
+import json
 import threading
 import time
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
-import requests
+# Methods a client may send again after a connection error without asking anyone (RFC 9110 9.2.2).
+IDEMPOTENT = frozenset({"GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"})
+# How a server closing an idle kept-alive connection shows to the client that just sent a request on it.
+_CLOSED_UNDER_US = (ConnectionResetError, ConnectionAbortedError, BrokenPipeError)  # RemoteDisconnected too
 
 
 @dataclass
@@ -20,6 +26,7 @@ class Outcome:
     status: int | None  # HTTP status, None on a connection error / timeout
     body: str = ""
     error: str | None = None
+    retried: bool = False  # sent again on a new connection (retry_reused_connection)
 
     @property
     def ok(self) -> bool:
@@ -30,7 +37,11 @@ class Outcome:
 class Load:
     """`method` `url` from `threads` threads until stop(); `interval` paces each thread (0 = back to back).
 
-    POSTs send `body` as JSON."""
+    POSTs send `body` as JSON. retry_reused_connection: do what browsers and most HTTP client libraries
+    do (RFC 9112 9.3.1): when a kept-alive connection that already carried a request is closed or reset
+    before any byte of the answer, send an idempotent request once more on a new connection. A server
+    may close an idle connection at any moment (nginx does on every reload), and a request sent at that
+    moment meets the close. The outcome says retried=True."""
 
     url: str
     threads: int = 4
@@ -39,31 +50,68 @@ class Load:
     keep_body: bool = True
     method: str = "GET"
     body: dict | None = None
+    retry_reused_connection: bool = False
     outcomes: list[Outcome] = field(default_factory=list)
 
     def __post_init__(self):
         self._stop = threading.Event()
         self._lock = threading.Lock()
         self._threads: list[threading.Thread] = []
+        parts = urlsplit(self.url)
+        if parts.scheme != "http" or not parts.hostname:
+            raise ValueError(f"Load needs an http:// URL, got {self.url!r}")
+        self._host, self._port = parts.hostname, parts.port or 80
+        self._target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        self._payload = json.dumps(self.body).encode() if self.method != "GET" and self.body is not None else None
+        self._headers = {"Content-Type": "application/json"} if self._payload is not None else {}
+
+    def _send(self, conn: http.client.HTTPConnection) -> tuple[int, str, bool]:
+        """One request on conn: (status, body, whether the server keeps the connection)."""
+        conn.request(self.method, self._target, body=self._payload, headers=self._headers)
+        r = conn.getresponse()
+        text = r.read().decode(errors="replace")
+        return r.status, text, not r.will_close
 
     def _run(self) -> None:
-        session = requests.Session()
+        conn: http.client.HTTPConnection | None = None
+        answered = 0  # requests answered on conn: a connection with answers is a reused one
         while not self._stop.is_set():
             t0 = time.monotonic()
-            try:
-                r = session.request(
-                    self.method, self.url, timeout=self.timeout, json=self.body if self.method != "GET" else None
-                )
-                o = Outcome(t0, time.monotonic() - t0, r.status_code, r.text if self.keep_body else "")
-            except requests.RequestException as e:
-                o = Outcome(t0, time.monotonic() - t0, None, error=f"{type(e).__name__}: {e}"[:300])
-                session.close()
-                session = requests.Session()
+            retried = False
+            while True:
+                if conn is None:
+                    conn, answered = http.client.HTTPConnection(self._host, self._port, timeout=self.timeout), 0
+                reused = answered > 0
+                try:
+                    status, text, keep = self._send(conn)
+                except (OSError, http.client.HTTPException) as e:
+                    conn.close()
+                    conn = None
+                    if (
+                        self.retry_reused_connection
+                        and reused
+                        and not retried
+                        and self.method in IDEMPOTENT
+                        and isinstance(e, _CLOSED_UNDER_US)
+                    ):
+                        retried = True
+                        continue
+                    o = Outcome(
+                        t0, time.monotonic() - t0, None, error=f"{type(e).__name__}: {e}"[:300], retried=retried
+                    )
+                    break
+                answered += 1
+                if not keep:
+                    conn.close()
+                    conn = None
+                o = Outcome(t0, time.monotonic() - t0, status, text if self.keep_body else "", retried=retried)
+                break
             with self._lock:
                 self.outcomes.append(o)
             if self.interval:
                 self._stop.wait(max(0.0, self.interval - (time.monotonic() - t0)))
-        session.close()
+        if conn is not None:
+            conn.close()
 
     def start(self) -> Load:
         for _ in range(self.threads):

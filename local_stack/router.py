@@ -1,11 +1,18 @@
 """The router: nginx running the config nginx/render.py renders, the same renderer the Pulumi program
-uses, handed local worker and editor addresses. No config of its own."""
+uses, handed local worker and editor addresses. No config of its own. A new worker set reaches the
+running nginx the way it reaches the docker target's router container: install-config.sh delivers the
+config, reload-on-change.sh beside nginx reloads it (both in nginx/)."""
 
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
+import time
 from collections.abc import Sequence
+from typing import IO
 
+from nginx.delivery import INSTALLER, WATCHER
 from nginx.render import HEALTH_PATH, STATUS_PATH, render
 from nodered_contract import BODY_LIMIT_MB
 
@@ -17,9 +24,10 @@ class Router(NginxProcess):
     """nginx on 127.0.0.1:<port> routing <http_node_root> to `workers` and the rest to `editor`.
 
     workers/editor are "host:port" strings; bad ones raise ValueError here. body_limit_mb: the one body
-    limit (give the instances the same). .url is the router's base
-    URL, .api_url the base of the flows' endpoints. update(workers) re-renders and reloads, as a
-    scale-up or scale-down does. Lifecycle, readiness and logs: NginxProcess.
+    limit (give the instances the same). .url is the router's base URL, .api_url the base of the flows'
+    endpoints. update(workers) delivers the config for a new worker set, as a scale-up or scale-down
+    does. Lifecycle, readiness and logs: NginxProcess; start() also starts the config watcher
+    (reload-on-change.sh), stop() stops it.
     """
 
     ready_path = HEALTH_PATH  # answered by nginx itself, never proxied
@@ -42,6 +50,11 @@ class Router(NginxProcess):
         self.editor = editor
         self.http_node_root = http_node_root
         self.body_limit_mb = body_limit_mb
+        self.watcher: subprocess.Popen[bytes] | None = None
+        self.watcher_log_path = self.runtime_dir / "reload-on-change.log"
+        self._watcher_log: IO[bytes] | None = None
+        self.staged_path = self.runtime_dir / "nginx.conf.staged"
+        self.applied_path = self.runtime_dir / "applied"
         try:
             self.config()
         except BaseException:
@@ -69,7 +82,64 @@ class Router(NginxProcess):
     def api_url(self) -> str:
         return self.url + self.http_node_root
 
-    def update(self, workers: Sequence[str], timeout: float = 15.0) -> None:
-        """Re-render for a new worker set and reload nginx gracefully."""
+    def _nginx_command(self) -> list[str]:
+        """nginx with this router's prefix and early error log; the scripts add -t/-c themselves."""
+        return [self.nginx_bin, "-p", str(self.runtime_dir), "-e", str(self.error_log_path)]
+
+    def start(self, timeout: float = 15.0):
+        super().start(timeout)
+        try:
+            self._start_watcher(timeout)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _start_watcher(self, timeout: float) -> None:
+        self.applied_path.unlink(missing_ok=True)
+        self._watcher_log = open(self.watcher_log_path, "ab")
+        self.watcher = subprocess.Popen(
+            ["sh", str(WATCHER), str(self.runtime_dir), str(self.runtime_dir / "nginx.pid"), *self._nginx_command()],
+            stdout=self._watcher_log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
+        )
+        deadline = time.monotonic() + timeout
+        while not self.applied_path.exists():  # it reports the config nginx started with
+            if self.watcher.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the router's config watcher did not start:\n{self.watcher_log()}")
+            time.sleep(0.02)
+
+    def watcher_log(self) -> str:
+        return self.watcher_log_path.read_text(errors="replace") if self.watcher_log_path.exists() else ""
+
+    def update(self, workers: Sequence[str], timeout: float = 60.0) -> None:
+        """Deliver the config for a new worker set (install-config.sh: nginx -t, install, wait) and return
+        once the running nginx serves it: no new request reaches a worker left out."""
+        if not self.running() or self.watcher is None or self.watcher.poll() is not None:
+            raise RuntimeError(f"{self.what} or its config watcher is not running")
         self.workers = list(workers)
-        self.reload(timeout)
+        self.staged_path.write_text(self.config())
+        p = subprocess.run(
+            ["sh", str(INSTALLER), str(self.staged_path), str(self.runtime_dir), *self._nginx_command()],
+            capture_output=True,
+            text=True,
+            env={**os.environ, "ROUTER_CONFIG_TIMEOUT_SECONDS": str(int(timeout))},
+            timeout=timeout + 15,
+        )
+        if p.returncode != 0:
+            raise RuntimeError(f"the new router config was not applied:\n{p.stdout}{p.stderr}\n{self.watcher_log()}")
+
+    def stop(self, timeout: float = 10.0) -> None:
+        if self.watcher is not None:
+            try:
+                os.killpg(self.watcher.pid, signal.SIGTERM)  # its own group: the script and its sleep
+            except ProcessLookupError:
+                pass
+            self.watcher.wait(5)
+            self.watcher = None
+        if self._watcher_log:
+            self._watcher_log.close()
+            self._watcher_log = None
+        super().stop(timeout)

@@ -182,7 +182,8 @@ class LocalStack:
         return rev
 
     def add_worker(self, timeout: float = 120.0) -> NodeRedInstance:
-        """Scale up by one: start a worker, then re-render and reload the router."""
+        """Scale up by one: start a worker, wait until it serves, then deliver the new config to the running
+        router (Router.update), as the docker target does."""
         w = self._instance("worker", f"worker-{len(self.workers) + 1}").start()
         self.workers.append(w)
         w.wait_ready(timeout=timeout)
@@ -190,7 +191,8 @@ class LocalStack:
         return w
 
     def remove_worker(self, worker: NodeRedInstance | None = None) -> NodeRedInstance:
-        """Scale down by one: take the worker out of the router's config first, then stop it."""
+        """Scale down by one: take the worker out of the running router's config first (Router.update
+        returns once nginx serves it), then stop it, as the docker target does."""
         worker = worker or self.workers[-1]
         self.workers.remove(worker)
         self._router().update(self.worker_addresses)

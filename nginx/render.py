@@ -27,9 +27,7 @@ TEMPLATE_PATH = Path(__file__).with_name("nginx.conf.template")
 MAX_FAILS = 2
 FAIL_TIMEOUT = "10s"
 
-# Where the official nginx image reads its config, and the router's own
-# liveness path (answered by nginx, for container health checks).
-CONTAINER_CONFIG_PATH = "/etc/nginx/nginx.conf"
+# The router's own liveness path (answered by nginx, for container health checks).
 HEALTH_PATH = "/_router/healthz"
 
 # The router's own counters (nginx stub_status): this path on STATUS_PORT, a port of its own that the
@@ -58,8 +56,8 @@ def render(
     """Return a complete nginx.conf for the router.
 
     workers, editor: "host:port" with host an IP address ("[v6]:port" for IPv6).
-    runtime_dir=None: config for the official nginx image, mounted at
-    /etc/nginx/nginx.conf (logs to stdout/stderr, the image's pid and temp paths).
+    runtime_dir=None: config for the official nginx image (logs to stdout/stderr,
+    the image's pid and temp paths; components/docker/router.py delivers it).
     runtime_dir set: pid, lock, temp paths and logs (access.log, error.log) live
     there; run it with `nginx -p <runtime_dir> -c <file>`.
     listen_host: address to listen on; by default all interfaces in the

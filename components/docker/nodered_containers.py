@@ -93,7 +93,8 @@ class NodeRedContainers(pulumi.ComponentResource):
                 stop_signal="SIGTERM",
                 stop_timeout=STOP_SECONDS,
                 destroy_grace_seconds=STOP_SECONDS,
-                # `pulumi up` returns once every instance serves the newest flows (/healthz), not before.
+                # `pulumi up` returns once every instance serves the newest flows (/healthz), not before;
+                # a new worker counts as created only then, so the router's config lists it only then.
                 wait=True,
                 wait_timeout=HEALTHY_WITHIN_SECONDS,
                 log_driver=LOG_DRIVER,

@@ -2,6 +2,8 @@
 
 import re
 
+from components.docker.router import STAGED_PATH
+
 from .mock_program import Program, Resource
 
 CONTAINER = "docker:index/container:Container"
@@ -20,6 +22,11 @@ def containers(program: Program) -> list[Resource]:
     return program.of_type(CONTAINER)
 
 
+def running_containers(program: Program) -> list[Resource]:
+    """The containers that keep running (not the router's config writer, which runs to completion)."""
+    return [c for c in containers(program) if c.inputs.get("mustRun", True)]
+
+
 def env(container: Resource) -> dict[str, str]:
     return dict(item.split("=", 1) for item in container.inputs.get("envs", []))
 
@@ -33,8 +40,14 @@ def router(program: Program) -> Resource:
     return found
 
 
+def config_writer(program: Program) -> Resource:
+    [found] = [c for c in containers(program) if c.name.endswith("-router-config-writer")]
+    return found
+
+
 def router_config(program: Program) -> str:
-    [upload] = [u for u in router(program).inputs["uploads"] if u["file"] == "/etc/nginx/nginx.conf"]
+    """The nginx.conf the config writer delivers to the router."""
+    [upload] = [u for u in config_writer(program).inputs["uploads"] if u["file"] == STAGED_PATH]
     return upload["content"]
 
 

@@ -9,6 +9,7 @@ types); the mock monitor's own `urn` names only the direct parent's type.
 
 import asyncio
 import copy
+import hashlib
 import json
 import runpy
 import secrets
@@ -43,6 +44,17 @@ COMPUTED: dict[str, Callable[[str, dict], dict]] = {
     },
 }
 
+RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
+# A new value per test session: no test can expect a literal the program could hard-code.
+_SESSION_SALT = secrets.token_hex(8)
+
+
+def generated_password(stack: str, name: str, inputs: dict) -> dict:
+    """The `result` random.RandomPassword creates once and the stack's state then keeps: the same on every
+    run of one stack, different for every other stack or resource."""
+    digest = hashlib.sha256(f"{_SESSION_SALT}\0{stack}\0{name}".encode()).hexdigest()
+    return {"result": (digest * 4)[: int(inputs.get("length", 16))]}
+
 
 def is_secret(value: Any) -> bool:
     return isinstance(value, dict) and value.get(_SIG) == _SECRET
@@ -65,6 +77,7 @@ class Resource:
     name: str
     urn: str  # as the mock monitor makes it: the direct parent's type only
     raw_inputs: dict  # secrets still wrapped: lets a test tell what is marked secret
+    state: dict = field(default_factory=dict)  # inputs plus what the provider computes (plain)
     # What the engine would record and act on, from the RegisterResource request.
     engine_urn: str = ""  # urn:pulumi:<stack>::<project>::<parent types$...$type>::<name>
     parent: str = ""  # the parent's (mock) urn
@@ -93,9 +106,11 @@ def _fresh_random(type_: str) -> dict:
 
 
 class _Mocks(pulumi.runtime.Mocks):
-    def __init__(self, state: dict[tuple[str, str], dict] | None) -> None:
+    def __init__(self, stack: str, state: dict[tuple[str, str], dict] | None) -> None:
+        self.stack = stack
         self.inputs: dict[tuple[str, str], dict] = {}
-        self.state_in = state  # None: no lifecycle model (deterministic outputs)
+        self.states: dict[tuple[str, str], dict] = {}  # plain, for Resource.state
+        self.state_in = state  # None: no lifecycle model (a stack's generated values stay the same)
         self.state_out: dict[tuple[str, str], dict] = {}
 
     def new_resource(self, args: pulumi.runtime.MockResourceArgs):
@@ -105,6 +120,8 @@ class _Mocks(pulumi.runtime.Mocks):
         computed = COMPUTED.get(args.typ)
         if computed:
             state.update(computed(args.name, plain(args.inputs)))
+        if args.typ == RANDOM_PASSWORD:
+            state.update(generated_password(self.stack, args.name, plain(args.inputs)))
         if args.typ.startswith("aws:"):
             state.setdefault("arn", f"arn:aws:mock:us-east-1:123456789012:{args.name}")
         if self.state_in is not None:
@@ -113,6 +130,7 @@ class _Mocks(pulumi.runtime.Mocks):
             elif args.typ.startswith("random:"):
                 state.update(_fresh_random(args.typ))
         self.state_out[key] = copy.deepcopy(state)
+        self.states[key] = plain(state)
         return f"{args.name}-id", state
 
     def call(self, args: pulumi.runtime.MockCallArgs):
@@ -173,7 +191,7 @@ def run_program(
 
     Raises whatever the program raises (e.g. pulumi.RunError for bad config)."""
     global last_registered
-    mocks = _Mocks(state)
+    mocks = _Mocks(stack, state)
     last_registered = mocks.inputs
     loop = asyncio.new_event_loop()
     asyncio.set_event_loop(loop)
@@ -234,7 +252,12 @@ def run_program(
         type_, name = reg.urn.split("::")[2].split("$")[-1], reg.urn.split("::")[3]
         resources.append(
             Resource(
-                type=type_, name=name, urn=reg.urn, raw_inputs=mocks.inputs.get((type_, name), {}), **options[reg.urn]
+                type=type_,
+                name=name,
+                urn=reg.urn,
+                raw_inputs=mocks.inputs.get((type_, name), {}),
+                state=mocks.states.get((type_, name), {}),
+                **options[reg.urn],
             )
         )
     return Program(resources=resources, outputs=stack_outputs, state=mocks.state_out)

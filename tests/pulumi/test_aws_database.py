@@ -1,6 +1,6 @@
 """aws target: DocumentDB (private, encrypted, TLS, change streams retained), or an external MongoDB."""
 
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import parse_qs, unquote, urlparse
 
 from .aws_helpers import (
     DOCDB_CLUSTER,
@@ -20,6 +20,7 @@ from .aws_helpers import (
     task_definition,
 )
 from .aws_mocks import DOCDB_ENDPOINT
+from .mock_program import RANDOM_PASSWORD
 
 
 def _mongo_url(program) -> str:
@@ -38,10 +39,15 @@ def test_parameter_group_requires_tls_and_retains_change_streams():
 
 
 def test_cluster_is_encrypted_protected_and_snapshotted():
-    cluster = run_example().one(DOCDB_CLUSTER).inputs
+    program = run_example()
+    cluster = program.one(DOCDB_CLUSTER).inputs
     assert cluster["storageEncrypted"] is True
     assert cluster["deletionProtection"] is True
-    assert cluster["skipFinalSnapshot"] is False and cluster["finalSnapshotIdentifier"]
+    # Snapshot names are unique per account and region: the stack's own random suffix, kept in its state.
+    suffix = program.one("random:index/randomId:RandomId").state["hex"]
+    assert (
+        cluster["skipFinalSnapshot"] is False and cluster["finalSnapshotIdentifier"] == f"nodered-docdb-final-{suffix}"
+    )
     assert cluster["backupRetentionPeriod"] >= 1
     assert cluster["engineVersion"].startswith("5.")
 
@@ -83,14 +89,20 @@ def test_instances_follow_mongo_config():
 
 
 def test_connection_string_carries_tls_and_the_cluster_endpoint():
-    url = urlparse(_mongo_url(run_example()))
+    program = run_example()
+    url = urlparse(_mongo_url(program))
     assert url.scheme == "mongodb" and url.hostname == DOCDB_ENDPOINT and url.port == 27017
     query = parse_qs(url.query)
     assert query["tls"] == ["true"] and query["replicaSet"] == ["rs0"] and query["retryWrites"] == ["false"]
     assert query["authSource"] == ["admin"]
     # The app user (readWrite on its database only, set up by the editor task's db-setup container), never
-    # the cluster's master user.
-    assert url.username == "noderedapp" and url.password
+    # the cluster's master user; its generated password, not merely some password (the mocks generate
+    # one per stack).
+    generated = {r.name: r.state["result"] for r in program.of_type(RANDOM_PASSWORD)}
+    assert url.username == "noderedapp"
+    assert unquote(url.password) == generated["nodered-docdb-app-password"]
+    cluster = program.one(DOCDB_CLUSTER).inputs
+    assert cluster["masterPassword"] == generated["nodered-docdb-master-password"] != unquote(url.password)
 
 
 def test_external_mode_creates_no_documentdb_and_uses_the_given_uri():

@@ -27,7 +27,7 @@ from .aws_helpers import (
     target_group,
     task_definition,
 )
-from .mock_program import ROOT, is_secret
+from .mock_program import RANDOM_PASSWORD, ROOT, is_secret
 
 SECRET_VARIABLES = {"MONGO_URL", "NODE_RED_CREDENTIAL_SECRET", "NODE_RED_EDITOR_PASSWORD"}
 
@@ -175,6 +175,18 @@ def test_each_secret_variable_holds_its_value():
     assert stored["NODE_RED_EDITOR_PASSWORD"] == USER_SECRETS["editorPassword"]
     assert stored["NODE_RED_CREDENTIAL_SECRET"] == "a-credential-secret-of-the-user"
     assert stored["MONGO_URL"].startswith("mongodb://")
+
+
+def test_generated_credential_secret_is_what_both_roles_read():
+    """Guards: every stack sharing one encryption key (a literal in place of the generated value). Without
+    credentialSecret in the config, the Secrets Manager secret both roles read holds the stack's own
+    generated value (the mocks give each stack's RandomPassword its own result)."""
+    program = run_example()
+    [generated] = [r for r in program.of_type(RANDOM_PASSWORD) if r.name.endswith("-credential-secret")]
+    values = secret_values(program)
+    for role in ("editor", "worker"):
+        ref = secret_refs(task_definition(program, role))["NODE_RED_CREDENTIAL_SECRET"]
+        assert values[ref.split(":::")[0]] == generated.state["result"], role
 
 
 def test_execution_roles_read_exactly_their_secrets():

@@ -1,14 +1,32 @@
 """The docker target as Pulumi would create it, driven by stack config (mocks: nothing is deployed)."""
 
+import base64
+import secrets
+from urllib.parse import urlparse
+
 import pytest
 
+from components.docker.router import CONFIG_DIR, INSTALLER_PATH, PID_FILE, STAGED_PATH, WATCHER_PATH
+from nginx.delivery import INSTALLER, WATCHER
 from nginx.render import STATUS_PATH, STATUS_PORT
 from nodered_contract import DATABASE, HEALTHCHECK_SCRIPT
 
-from .docker_helpers import by_role, containers, env, ip_of, router, router_config, upstream_servers
+from . import mock_program
+from .docker_helpers import (
+    by_role,
+    config_writer,
+    containers,
+    env,
+    ip_of,
+    router,
+    router_config,
+    running_containers,
+    upstream_servers,
+)
 from .mock_program import is_secret, run_program
 
 VOLUME = "docker:index/volume:Volume"
+CONTAINER = "docker:index/container:Container"
 NETWORK = "docker:index/network:Network"
 IMAGE = "docker:index/image:Image"
 
@@ -24,10 +42,61 @@ def test_worker_containers_and_router_upstream_follow_replicas(base_config, repl
     assert program.output("workerCount") == replicas
 
 
-def test_scaling_workers_re_renders_the_router_config(base_config):
-    two = router_config(run_program({**base_config, "workers": {"replicas": 2}}))
-    five = router_config(run_program({**base_config, "workers": {"replicas": 5}}))
-    assert two != five  # uploads are replace-on-change: a new config replaces the router container
+def test_scaling_delivers_a_new_config_to_the_running_router_without_replacing_it(base_config):
+    """Guards: a scale-up or scale-down replacing the router container, which cuts every client's
+    connection and leaves no router until the new one is healthy. pulumi-docker replaces a container
+    when its uploads, image, command, volumes, ports, name or most other inputs change: none of the
+    router's may follow workers.replicas. The new config goes to the config writer instead, which
+    installs it in the volume the router's nginx reads, where the router's watcher reloads it."""
+    two = run_program({**base_config, "workers": {"replicas": 2}})
+    five = run_program({**base_config, "workers": {"replicas": 5}})
+    assert router(two).inputs == router(five).inputs, "no diff: the router is neither replaced nor updated"
+    assert router_config(two) != router_config(five)
+    assert sorted(upstream_servers(router_config(five))) == sorted(f"{ip_of(w)}:1880" for w in by_role(five, "worker"))
+
+    writer, nginx = config_writer(five), router(five)
+    [volume] = [v for v in five.of_type(VOLUME) if v.name.endswith("-router-config")]
+    mount = {"volumeName": volume.inputs["name"], "containerPath": CONFIG_DIR}
+    assert writer.inputs["volumes"] == [mount] and nginx.inputs["volumes"] == [mount]
+    # The writer checks and installs the staged config (the script the local stack's Router runs too) ...
+    uploads = {u["file"]: u for u in writer.inputs["uploads"]}
+    assert uploads[INSTALLER_PATH]["content"] == INSTALLER.read_text() and uploads[INSTALLER_PATH]["executable"]
+    assert writer.inputs["command"] == ["sh", INSTALLER_PATH, STAGED_PATH, CONFIG_DIR, "nginx"]
+    # ... as the file nginx is started with, and the watcher beside nginx reloads it when it changes.
+    [watcher] = nginx.inputs["uploads"]
+    assert (watcher["file"], watcher["content"]) == (WATCHER_PATH, WATCHER.read_text())
+    [script] = nginx.inputs["command"][2:]
+    assert f"sh {WATCHER_PATH} {CONFIG_DIR} {PID_FILE} nginx &" in script
+    assert f"exec nginx -c {CONFIG_DIR}/nginx.conf -g 'daemon off;'" in script
+
+
+def test_the_config_writer_runs_after_the_instances_and_before_the_router_to_completion(base_config):
+    """The writer lists a worker only once its container serves (healthy: wait=True), and the update waits
+    for the writer to exit (attach), which is once the router serves the config. Workers left out are
+    deleted at the end of the update, after that: out of the router first, then stopped."""
+    program = run_program({**base_config, "workers": {"replicas": 3}})
+    writer = config_writer(program)
+    waits_for = {program.by_urn(urn).name for urn in writer.dependencies}
+    assert {c.name for c in by_role(program, "worker") + by_role(program, "editor")} <= waits_for
+    assert writer.urn in router(program).dependencies, "the router starts with a config on its volume"
+    assert all(c.inputs["wait"] for c in by_role(program, "worker"))
+    assert (writer.inputs["attach"], writer.inputs["mustRun"], writer.inputs["restart"]) == (True, False, "no")
+    assert writer.inputs["networkMode"] == "none" and writer.delete_before_replace
+
+
+def test_a_config_the_router_does_not_take_fails_the_update(base_config, monkeypatch):
+    """pulumi-docker records a finished container's exit code but does not fail on it: the program does,
+    so a config nginx refused (the router keeps the previous one) never passes for delivered, and the
+    update stops before it deletes workers the new config left out."""
+    logs = "install-config: the router refused config 0123abcd and keeps the previous one"
+    monkeypatch.setitem(
+        mock_program.COMPUTED,
+        CONTAINER,
+        lambda name, inputs: {"exitCode": 1, "containerLogs": logs} if name.endswith("-config-writer") else {},
+    )
+    with pytest.raises(Exception, match="the router did not take the new config") as failed:
+        run_program(base_config)
+    assert logs in str(failed.value)
 
 
 def test_one_editor_with_login_and_workers_without_admin(base_config):
@@ -59,13 +128,46 @@ def test_nodered_environment_contract(base_config):
     assert program.output("apiBaseUrl") == "http://localhost:8080/api"
 
 
-def test_the_kept_credential_secret_is_shared_and_nothing_is_generated_in_the_state(base_config):
-    # The docker target's secrets come from the stack config (kept across `make down`), none from a random
-    # resource that `pulumi destroy` would forget.
-    program = run_program(base_config)
+def credential_secrets(program) -> set[str]:
+    return {env(c)["NODE_RED_CREDENTIAL_SECRET"] for c in by_role(program, "editor") + by_role(program, "worker")}
+
+
+def fresh_kept_secrets() -> dict[str, str]:
+    """Kept secrets as `make up` generates them: new values every call, so no literal in the program can
+    match them."""
+    return {
+        "credentialSecret": secrets.token_urlsafe(24),
+        "mongoRootPassword": secrets.token_urlsafe(24),
+        "mongoAppPassword": secrets.token_urlsafe(24),
+        "mongoKeyFile": base64.b64encode(secrets.token_bytes(48)).decode(),
+    }
+
+
+def test_the_kept_credential_secret_reaches_every_container_and_nothing_is_generated_in_the_state(base_config):
+    """Guards: every stack sharing one encryption key (a literal in place of the stack's own value), or a
+    secret generated by a random resource that `pulumi destroy` forgets while the MongoDB volumes stay."""
+    one, other = fresh_kept_secrets(), fresh_kept_secrets()
+    program = run_program({**base_config, **one})
     assert not [r for r in program.resources if r.type.startswith("random:")]
-    secrets = {env(c)["NODE_RED_CREDENTIAL_SECRET"] for c in by_role(program, "editor") + by_role(program, "worker")}
-    assert secrets == {base_config["credentialSecret"]}
+    assert credential_secrets(program) == {one["credentialSecret"]}
+    assert credential_secrets(run_program({**base_config, **other}, stack="other")) == {other["credentialSecret"]}
+
+
+def test_the_kept_mongodb_secrets_reach_the_members_and_node_reds_url(base_config):
+    """Guards: the replica set's secrets replaced by literals (the same for every stack), or the members and
+    Node-RED's MONGO_URL disagreeing on the app user's password."""
+    kept = fresh_kept_secrets()
+    program = run_program({**base_config, **kept, "mongo": {"members": 3}})
+    members = [c for c in containers(program) if "-mongo-" in c.inputs["name"]]
+    assert len(members) == 3
+    for member in members:
+        e = env(member)
+        assert e["MONGO_INITDB_ROOT_PASSWORD"] == kept["mongoRootPassword"]
+        assert e["MONGO_APP_PASSWORD"] == kept["mongoAppPassword"]
+        assert e["MONGO_KEYFILE_CONTENT"] == kept["mongoKeyFile"]
+    for instance in by_role(program, "editor") + by_role(program, "worker"):
+        url = urlparse(env(instance)["MONGO_URL"])
+        assert (url.username, url.password) == ("nodered", kept["mongoAppPassword"])
 
 
 def test_only_the_router_publishes_a_host_port(base_config):
@@ -90,7 +192,7 @@ def test_every_container_is_on_the_private_network_at_a_distinct_address(base_co
     [network] = program.of_type(NETWORK)
     assert network.inputs["ipamConfigs"][0]["subnet"] == "172.28.0.0/24"
     addresses = []
-    for container in containers(program):
+    for container in running_containers(program):
         [attachment] = container.inputs["networksAdvanced"]
         assert attachment["name"] == network.inputs["name"]
         addresses.append(attachment["ipv4Address"])
@@ -102,7 +204,7 @@ def test_every_container_is_on_the_private_network_at_a_distinct_address(base_co
 def test_mongo_members_containers_and_volumes(base_config, members):
     program = run_program({**base_config, "mongo": {"members": members}})
     mongo = [c for c in containers(program) if "-mongo-" in c.inputs["name"]]
-    volumes = program.of_type(VOLUME)
+    volumes = [v for v in program.of_type(VOLUME) if "-mongo-data-" in v.inputs["name"]]
     assert len(mongo) == members and len(volumes) == members
     mounted = {v["volumeName"] for c in mongo for v in c.inputs["volumes"]}
     assert mounted == {v.inputs["name"] for v in volumes}
@@ -128,7 +230,7 @@ def test_secrets_are_marked_secret(base_config):
 
 def test_health_checks_and_restart_policy(base_config):
     program = run_program(base_config)
-    for container in containers(program):
+    for container in running_containers(program):
         assert container.inputs["restart"] == "unless-stopped", container.name
         if env(container).get("NODE_RED_ROLE"):
             # The image's healthcheck.js probing readiness (GET /healthz), shown by `docker ps`.

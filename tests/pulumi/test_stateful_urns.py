@@ -54,6 +54,11 @@ DOCKER_VOLUMES = [
     STACK
     + "nodered-scale:docker:DockerStack$nodered-scale:docker:MongoReplicaSet$docker:index/volume:Volume::nodered-mongo-data-2",
 ]
+# The router's config: a new volume (same Docker name) would be created while the old one is in use.
+DOCKER_ROUTER_CONFIG = [
+    STACK
+    + "nodered-scale:docker:DockerStack$nodered-scale:docker:Router$docker:index/volume:Volume::nodered-router-config",
+]
 AWS_DOCUMENTDB = [
     STACK
     + "nodered-scale:aws:AwsStack$nodered-scale:index:StackSecrets$random:index/randomPassword:RandomPassword::nodered-secrets-credential-secret",
@@ -85,9 +90,9 @@ def stateful_urns(program) -> set[str]:
 
 
 @pytest.mark.parametrize("members", [1, 3])
-def test_docker_target_keeps_the_urns_of_its_mongodb_volumes(base_config, members):
+def test_docker_target_keeps_the_urns_of_its_mongodb_volumes_and_router_config(base_config, members):
     program = run_program({**base_config, "mongo": {"members": members}})
-    assert stateful_urns(program) == set(DOCKER_VOLUMES[:members])
+    assert stateful_urns(program) == set(DOCKER_VOLUMES[:members] + DOCKER_ROUTER_CONFIG)
 
 
 def test_stack_secrets_takes_the_values_of_the_random_resources_docker_stacks_have_in_their_state():

@@ -12,7 +12,12 @@ def secure(inst):
     return requests.get(inst.node_url + "/secure", timeout=10)
 
 
-def test_credentials_work_on_workers_and_survive_editor_restart(nodered_factory, mongo_server, mongo_db):
+def test_credentials_and_login_session_survive_a_new_editor_with_a_fresh_user_dir(
+    nodered_factory, mongo_server, mongo_db
+):
+    """Guards: credentials or the editor's login sessions kept in the user dir, which dies with the editor's
+    container (Fargate tasks, a replaced container): every flow credential or login lost on each deploy of
+    the stack. A restart that keeps the user dir would not notice; a new editor with an empty one does."""
     editor = nodered_factory("editor")
     worker = nodered_factory("worker")
     editor.wait_ready()
@@ -30,12 +35,20 @@ def test_credentials_work_on_workers_and_survive_editor_restart(nodered_factory,
     assert set(doc["credentials"]) == {"encrypted"}
     assert "s3cret" not in str(doc)
 
+    # The login session is in MongoDB.
+    sessions = mongo_server.client()[mongo_db].sessions.find_one({"_id": "sessions"})
+    assert admin.token in sessions["sessions"]
+
+    # The editor's container is replaced: a new process with an empty user dir, the same database.
     editor.stop()
-    editor.start()
+    first_user_dir = editor.user_dir
+    editor = nodered_factory("editor")
+    assert editor.user_dir != first_user_dir
     editor.wait_ready(rev=rev)
-    # The editor serves no flow endpoints: that the restarted editor decrypted its credentials shows
-    # below, where a deploy from it carries them into a revision the worker decrypts.
-    # The login session is stored too: the token from before the restart still works.
+    # The editor serves no flow endpoints: that the new editor decrypted the credentials shows below,
+    # where a deploy from it carries them into a revision the worker decrypts.
+    # The token from before still works on the new editor: no new login.
+    admin.base_url = editor.url
     assert [n["id"] for n in admin.get_flows()["flows"]][:1] == ["tab-secure"]
 
     # A deploy that does not touch credentials keeps them (the restarted editor carries them into the

@@ -111,6 +111,13 @@ test('settings and sessions round-trip; a worker keeps the settings it saves in 
     assert.deepEqual(await ed.storage.getSessions(), sessions);
     const raw = await client.db(db).collection('settings').findOne({ _id: 'settings' });
     assert.deepEqual(allKeys(raw).filter((k) => k.startsWith('$') || k.includes('.')), []);
+    // Both in MongoDB (an editor's user dir dies with its container), read back by another editor's storage.
+    assert.equal(raw.settings.users.alice.editor.view['view-grid-size'], 20);
+    const rawSessions = await client.db(db).collection('sessions').findOne({ _id: 'sessions' });
+    assert.equal(rawSessions.sessions.tok1.user, 'alice');
+    const other = await storageFor(t, db, 'editor');
+    assert.deepEqual(await other.storage.getSettings(), settings);
+    assert.deepEqual(await other.storage.getSessions(), sessions);
 
     const wk = await storageFor(t, db, 'worker');
     assert.deepEqual(await wk.storage.getSettings(), settings);
@@ -120,7 +127,8 @@ test('settings and sessions round-trip; a worker keeps the settings it saves in 
 });
 
 test('library entries and directory listings behave like Node-RED file storage', async (t) => {
-    const ed = await storageFor(t, uniqueDb('library'), 'editor');
+    const db = uniqueDb('library');
+    const ed = await storageFor(t, db, 'editor');
     if (!ed) return;
     const s = ed.storage;
     await s.saveLibraryEntry('functions', 'util/strings/trim.js', { name: 'trim', outputs: 1 }, 'return msg;');
@@ -143,6 +151,19 @@ test('library entries and directory listings behave like Node-RED file storage',
     // overwrite replaces the entry
     await s.saveLibraryEntry('functions', 'top.js', { name: 'top2' }, 'v2');
     assert.equal(await s.getLibraryEntry('functions', 'top.js'), 'v2');
+
+    // Kept in MongoDB, one document per entry (an editor's user dir dies with its container), and read
+    // back from there by another editor's storage.
+    const docs = await client.db(db).collection('library').find().sort({ _id: 1 }).toArray();
+    assert.deepEqual(docs.map((d) => [d._id, d.type, d.path, d.body]), [
+        ['flows:demo/hello.json', 'flows', 'demo/hello.json', '[{"id":"1"}]'],
+        ['functions:top.js', 'functions', 'top.js', 'v2'],
+        ['functions:util/pad.js', 'functions', 'util/pad.js', 'return pad;'],
+        ['functions:util/strings/trim.js', 'functions', 'util/strings/trim.js', 'return msg;'],
+    ]);
+    const other = await storageFor(t, db, 'editor');
+    assert.deepEqual(await other.storage.getLibraryEntry('functions', 'util'), ['strings', { name: 'pad', fn: 'pad.js' }]);
+    assert.equal(await other.storage.getLibraryEntry('functions', 'top.js'), 'v2');
 });
 
 test('a worker refuses to save flows, credentials or library entries and writes nothing', async (t) => {
@@ -247,6 +268,8 @@ test('bad options are refused with the option named', async (t) => {
     await assert.rejects(createStorage().init({ storageModuleOptions: { role: 'worker' } }, null), /mongoUrl/);
 });
 
+const pick = ({ state, ready, rev, latestRev }) => ({ state, ready, rev, latestRev });
+
 test('a revision whose flows cannot start makes the worker not ready until a newer one starts', async (t) => {
     const db = uniqueDb('broken');
     const ed = await storageFor(t, db, 'editor');
@@ -256,14 +279,14 @@ test('a revision whose flows cannot start makes the worker not ready until a new
     // at startup
     const wk = await storageFor(t, db, 'worker', { syncCheckSeconds: 60 });
     await wk.runtime.start();
-    assert.deepEqual([wk.storage.statusInfo().state, wk.storage.statusInfo().ready], ['error', false]);
+    // rev is the revision whose flows run: none yet (not the newest known, which cannot start).
+    assert.deepEqual(pick(wk.storage.statusInfo()), { state: 'error', ready: false, rev: null, latestRev: 1 });
     await ed.storage.saveFlows(sampleFlows('good2'), null);
     await waitFor(() => wk.storage.statusInfo().ready && wk.storage.statusInfo().rev === 2, 10000, 'recovery after startup failure');
     // on a reload
     await ed.storage.saveFlows(broken('b3'), null);
     await waitFor(() => wk.storage.statusInfo().state === 'error', 10000, 'error state');
-    assert.equal(wk.storage.statusInfo().ready, false);
-    assert.equal(wk.storage.statusInfo().latestRev, 3);
+    assert.deepEqual(pick(wk.storage.statusInfo()), { state: 'error', ready: false, rev: 2, latestRev: 3 });
     await ed.storage.saveFlows(sampleFlows('good4'), null);
     await waitFor(() => wk.storage.statusInfo().ready && wk.storage.statusInfo().rev === 4, 10000, 'recovery after reload failure');
 });
