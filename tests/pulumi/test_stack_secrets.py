@@ -52,6 +52,21 @@ def test_make_up_keeps_generated_secrets_in_the_stack_config_and_generates_them_
     assert [c for c in data2["calls"] if c[:2] == ["config", "set"]] == sets, "nothing set the second time"
 
 
+def test_every_stack_generates_secrets_of_its_own(tmp_path):
+    """Guards: every stack sharing one encryption key and one set of MongoDB passwords (a literal where a
+    generated value belongs): two stacks prepared from nothing share no value."""
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    configs = []
+    for name in ("one", "two"):
+        done, data = prepare(
+            tmp_path / name, {}, PULUMI_CONFIG_PASSPHRASE="pass", EDITOR_PASSWORD="correct-horse-battery"
+        )
+        assert done.returncode == 0, done.stderr
+        configs.append({data["config"][k.key] for k in KEPT})
+    assert not configs[0] & configs[1]
+
+
 def test_without_a_passphrase_nothing_is_generated(tmp_path):
     done, data = prepare(tmp_path, {}, EDITOR_PASSWORD="correct-horse-battery")
     assert done.returncode == 1 and "PULUMI_CONFIG_PASSPHRASE" in done.stderr
