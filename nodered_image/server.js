@@ -5,6 +5,7 @@
 const http = require('http');
 const express = require('express');
 const { RequestGate } = require('./lib/gate');
+const { guardDeploys } = require('./lib/deploy_guard');
 
 function log(level, message) {
     console.log(`${new Date().toISOString()} - [${level}] [launcher] ${message}`);
@@ -111,6 +112,7 @@ function prepareUserDir(dir) {
 async function main() {
     prepareUserDir(settings.userDir);
     RED.init(server, settings);
+    if (role === 'editor') guardDeploys(RED, storage, log); // deploys checked before Node-RED takes them
     await new Promise((resolve, reject) => {
         server.once('error', reject);
         server.listen(settings.uiPort, settings.uiHost, resolve);
