@@ -18,7 +18,7 @@ class Health {
         this.runningRev = null; // revision whose flows are started (null: none)
         this.runningKey = null;
         this.lastStartedRev = null; // the last revision whose flows started (also when none run now)
-        this.serving = false; // those flows run and may take requests
+        this.serving = null; // those flows run and may take requests (null: not said yet)
         this.latestRev = null; // newest numbered revision known to exist (it may have failed)
         this.headKey = null;
         this.failure = null; // {rev, key, reason, servedKey}: the last revision that failed, until a newer one runs
@@ -116,7 +116,7 @@ class Health {
     }
 
     get ready() {
-        return this.state === 'running' && this.serving && this.runningRev !== null && !this.pending();
+        return this.state === 'running' && this.serving === true && this.runningRev !== null && !this.pending();
     }
 
     // One line for people: what this instance serves, and what failed.
