@@ -8,7 +8,7 @@
 // than the one running, and it is loaded all the same. A reload is due when
 //   - the newest revision is not the one Node-RED was handed, and has not failed here;
 //   - "restart flows" was recorded on the revision this instance runs (or the newest);
-//   - the revision this instance runs was edited in place;
+//   - the revision this instance runs was edited in place, or requestReload() asks for it;
 //   - the revision just handed failed to start (workers only: fall back to the newest one that
 //     can start, which is loaded again; the editor keeps the failed flows loaded, so they can be fixed).
 // One reload at a time; what arrives meanwhile is looked at when it ends, so bursts coalesce.
@@ -62,6 +62,7 @@ class Reloader {
         this.head = { rev: loaded.rev, key: loaded.key, restarts: 0 };
         this.restartCounts.set(loaded.rev, 0);
         this.health.noteHead(this.head);
+        setImmediate(() => this.schedule()); // what arrived during the save
     }
 
     onHead(head, reason, doc, replaced) {
@@ -75,7 +76,7 @@ class Reloader {
         this.revisions.noteSeen(head.rev);
         if (doc) this.revisions.offer(doc);
         const isNew = !this.head || this.head.key !== head.key;
-        if (isNew && head.key !== this.revisions.loadedKey && !this.revisions.isFailed(head.key)) {
+        if (isNew && head.key !== this.revisions.loadedKey && !this.revisions.isFailed(head.key) && this.revisions.saving === 0) {
             if (!this.seenAt.has(head.rev)) this.seenAt.set(head.rev, Date.now());
             this.log.info(`new flows revision ${head.rev} (seen by ${reason})`);
         }
@@ -106,6 +107,13 @@ class Reloader {
         this.log.info(`restart of the flows asked for (revision ${rev}, restart ${count})`);
         this.restartWanted = { rev, count };
         this.health.changed();
+        this.schedule();
+    }
+
+    // Loads the flows of the running revision again (e.g. when what shape() makes of them changes).
+    requestReload(reason) {
+        this.log.info(`reloading the flows: ${reason}`);
+        this.editedWanted = true;
         this.schedule();
     }
 
@@ -176,7 +184,7 @@ class Reloader {
     schedule() {
         // Before the first start Node-RED itself is loading the flows.
         const startAttempted = this.health.startedOnce || this.health.state === 'error' || this.nextPick !== null;
-        if (this.isClosed() || !startAttempted || this.reloading || this.waiter) return;
+        if (this.isClosed() || !startAttempted || this.reloading || this.waiter || this.revisions.saving > 0) return;
         if (!this.wanted()) return;
         this.reloading = this.loop().catch((err) => this.log.error(`reloading flows failed: ${err.stack || err}`)).finally(() => {
             this.reloading = null;

@@ -34,6 +34,8 @@ class Revisions {
         this.failed = new Map(); // revision key -> {rev, reason}: malformed, or its flows could not start here
         this.hashToRev = new Map(); // Node-RED's hash of a flow set -> {rev, key}
         this.highestSeen = 0;
+        this.saving = 0; // saves in progress (the editor): its own insert is no revision to reload to
+        this.saves = 0; // saves done: a pick made before one is out of date
         this.onFailure = () => {}; // ({key, rev, reason}) for every new failure
     }
 
@@ -101,7 +103,7 @@ class Revisions {
                 continue;
             }
             this.prefetched = null;
-            return { kind: 'revision', rev: doc._id, key, doc, head: newest };
+            return { kind: 'revision', rev: doc._id, key, doc, head: newest, saves: this.saves };
         }
         return { kind: 'unusable', head: newest };
     }
@@ -125,7 +127,8 @@ class Revisions {
     async take() {
         const picked = this.picked;
         this.picked = null;
-        return picked || this.pickWithRetry();
+        // A reload waiting for Node-RED's API lock while the editor saved a deploy picks again.
+        return picked && picked.saves === this.saves ? picked : this.pickWithRetry();
     }
 
     // Hands a pick to Node-RED: it becomes the loaded revision. Returns it.
@@ -154,6 +157,16 @@ class Revisions {
     // One insert of the flows with the staged credentials (else those of the revision Node-RED runs,
     // which are the ones it holds), under a number never given before. Returns the loaded revision.
     async insert(flows, { savedBy, deployType }) {
+        this.saving += 1;
+        try {
+            return await this.insertOnce(flows, { savedBy, deployType });
+        } finally {
+            this.saving -= 1;
+            this.saves += 1;
+        }
+    }
+
+    async insertOnce(flows, { savedBy, deployType }) {
         const credentials = this.staged !== undefined ? encodeCredentials(this.staged) : (this.loaded ? this.loaded.credentials : null);
         const encoded = encodeKeys(flows);
         for (let attempt = 1; ; attempt++) {
