@@ -156,6 +156,8 @@ def render_text(r: Report) -> str:
             note = r.worker_problem(i) or ""
         elif r.is_stale(i):
             note = "stale"
+        elif i.failed_rev is not None and i.failure:
+            note = f"revision {i.failed_rev} failed: {i.failure}"
         rows.append(
             (i.id, i.role, addr, "-" if i.rev is None else str(i.rev), i.state or "-", format_age(r.age(i)), note)
         )

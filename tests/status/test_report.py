@@ -131,6 +131,10 @@ def test_a_revision_that_failed_on_the_workers_is_named_with_why_and_what_they_s
     )
     j = report.to_json(r)
     assert [(i["failedRev"], i["failure"]) for i in j["instances"]] == [(7, "missing node types: foo")] * 2
+    # the editor keeps a revision whose flows cannot start loaded (to fix it there): named, not deciding sync
+    editor = {**inst("e", role="editor", rev=None, state="error"), **failed}
+    line = [ln for ln in report.render_text(build([editor])).splitlines() if ln.startswith("e ")][0]
+    assert line.endswith("revision 7 failed: missing node types: foo")
     # a failure older than what runs is history: in sync
     assert build([{**inst("w1", rev=7), "failedRev": 5, "failure": "old"}]).in_sync
 
