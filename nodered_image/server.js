@@ -12,6 +12,7 @@ const { Upgrades } = require('./lib/upgrades');
 const { healthAnswer, viaRouter } = require('./lib/exposure');
 const { createLogger } = require('./lib/logger');
 const { Observability } = require('./lib/observability');
+const { guardDeploys } = require('./lib/deploy_guard');
 
 // The one log format of every instance (lib/logger.js); a configuration refused has no identity yet.
 let log = createLogger();
@@ -140,6 +141,7 @@ function prepareUserDir(dir) {
 async function main() {
     prepareUserDir(settings.userDir);
     RED.init(server, settings);
+    if (role === 'editor') guardDeploys(RED, storage, log); // deploys checked before Node-RED takes them
     new Upgrades({ app, role, httpNodeRoot: settings.httpNodeRoot, gate, refusals, log }).install(server);
     observability.start();
     await new Promise((resolve, reject) => {

@@ -1,4 +1,5 @@
-"""Command line: `python -m nodered_status --mongo-url URL [--db NAME] [--json]`."""
+"""Command line: `python -m nodered_status [--mongo-url URL] [--db NAME] [--json]` (the status report),
+`python -m nodered_status history ...`, `python -m nodered_status rollback REV ...` (history.py, rollback.py)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,19 @@ from typing import Any
 
 from nodered_contract import DATABASE
 
-from . import report, watch
+from . import history, report, rollback, watch
+from .db import redact
+
+# Subcommands; without one, the command prints the status report below.
+SUBCOMMANDS = {"history": history.main, "rollback": rollback.main}
 
 DESCRIPTION = """\
 List every Node-RED instance of a nodered-scale deployment (role, revision it runs,
 state, last seen) and say whether all workers run the newest flow revision.
+
+other commands (each with --help):
+  history         the kept flow revisions: who saved what when, what changed
+  rollback REV    a new revision with REV's flows and credentials
 
 exit codes:
   0  at least one worker, and every worker runs the newest revision
@@ -71,11 +80,6 @@ def parse_args(argv):
     return args
 
 
-def redact(url: str) -> str:
-    """The URL without its password, for error messages."""
-    return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", url)
-
-
 def fetch(url: str, db_name: str, timeout: float):
     """(instance docs, newest revision doc or None, server's clock) read from MongoDB."""
     import pymongo  # imported here so `--help` works without a driver
@@ -93,7 +97,10 @@ def fetch(url: str, db_name: str, timeout: float):
         hello = client.admin.command("hello")
         db = client[db_name]
         instances = list(db["instances"].find({}))
-        newest = db["flows"].find_one({}, sort=[("_id", -1)], projection={"flows": 0, "credentials": 0})
+        # The newest numbered revision (a document whose _id is no number is never a revision).
+        newest = db["flows"].find_one(
+            {"_id": {"$type": "number"}}, sort=[("_id", -1)], projection={"flows": 0, "credentials": 0}
+        )
     finally:
         client.close()
     # Ages are measured against the database server's clock: the records' lastSeen
@@ -103,7 +110,10 @@ def fetch(url: str, db_name: str, timeout: float):
 
 
 def main(argv=None) -> int:
-    args = parse_args(sys.argv[1:] if argv is None else argv)
+    argv = sys.argv[1:] if argv is None else argv
+    if argv and argv[0] in SUBCOMMANDS:
+        return SUBCOMMANDS[argv[0]](argv[1:])
+    args = parse_args(argv)
     if args.watch:
         return watch.main(args)
     try:

@@ -26,6 +26,10 @@ class Instance:
     state: str | None
     started_at: dt.datetime | None
     last_seen: dt.datetime | None
+    failed_rev: int | str | None = None  # the last revision that failed there, until a newer one runs
+    failure: str | None = None
+    message: str | None = None  # "serving revision 5, revision 6 failed: ..."
+    restart: dict | None = None  # {rev, count, at}: the last "restart flows" it carried out
 
     @classmethod
     def from_doc(cls, doc: dict) -> Instance:
@@ -39,6 +43,10 @@ class Instance:
             state=doc.get("state"),
             started_at=_utc(doc.get("startedAt")),
             last_seen=_utc(doc.get("lastSeen")),
+            failed_rev=doc.get("failedRev"),
+            failure=doc.get("failure"),
+            message=doc.get("message"),
+            restart=doc.get("restart") if isinstance(doc.get("restart"), dict) else None,
         )
 
 
@@ -51,6 +59,9 @@ class Report:
     instances: list[Instance]
     stale_after: float
     problems: list[str] = field(default_factory=list)
+    restarts: int = 0  # "restart flows" requests recorded on the newest revision
+    restarted_at: dt.datetime | None = None
+    restarted_by: str | None = None
 
     @property
     def workers(self) -> list[Instance]:
@@ -69,12 +80,22 @@ class Report:
         """Why this worker does not count as serving the newest revision, or None."""
         if self.is_stale(w):
             return "stale"
+        if w.failed_rev is not None and w.failure and (w.rev or 0) != (self.newest_rev or 0):
+            serving = f"serving {w.rev}" if w.rev is not None and w.state == "running" else "not serving"
+            return f"revision {w.failed_rev} failed: {w.failure} ({serving})"
         if w.state != "running":
             return f"state {w.state}"
         # Before the first deploy a worker runs the storage's empty flow set, revision 0.
         if (w.rev or 0) != (self.newest_rev or 0):
             return "behind"
         return None
+
+    def restarted(self, inst: Instance) -> bool:
+        """Whether this instance carried out the newest revision's last "restart flows" (or started after it)."""
+        r = inst.restart or {}
+        if r.get("rev") == self.newest_rev and (r.get("count") or 0) >= self.restarts:
+            return True
+        return bool(self.restarted_at and inst.started_at and inst.started_at >= self.restarted_at)
 
     @property
     def in_sync(self) -> bool:
@@ -105,6 +126,9 @@ def build(instance_docs, newest_doc, now, stale_after: float) -> Report:
         newest_saved_by=newest_doc.get("savedBy"),
         instances=instances,
         stale_after=stale_after,
+        restarts=int(newest_doc.get("restarts") or 0),
+        restarted_at=_utc(newest_doc.get("restartedAt")),
+        restarted_by=newest_doc.get("restartedBy"),
     )
 
 
@@ -132,6 +156,8 @@ def render_text(r: Report) -> str:
             note = r.worker_problem(i) or ""
         elif r.is_stale(i):
             note = "stale"
+        elif i.failed_rev is not None and i.failure:
+            note = f"revision {i.failed_rev} failed: {i.failure}"
         rows.append(
             (i.id, i.role, addr, "-" if i.rev is None else str(i.rev), i.state or "-", format_age(r.age(i)), note)
         )
@@ -152,6 +178,21 @@ def render_text(r: Report) -> str:
             saved += f" by {r.newest_saved_by}"
         lines.append(f"newest revision: {r.newest_rev}{saved}")
     workers = r.workers
+    if r.restarts:
+        when = f" {format_age((r.now - r.restarted_at).total_seconds())}" if r.restarted_at else ""
+        by = f" by {r.restarted_by}" if r.restarted_by else ""
+        done = sum(1 for w in workers if not r.is_stale(w) and r.restarted(w))
+        lines.append(
+            f"flows restarted{when}{by} (restart {r.restarts}): {done} of {len(workers)} workers restarted them"
+        )
+    failures: dict[tuple, list[Instance]] = {}
+    for w in workers:
+        if not r.is_stale(w) and w.failed_rev is not None and w.failure:
+            failures.setdefault((w.failed_rev, w.failure), []).append(w)
+    for (failed_rev, why), ws in failures.items():
+        serving = sorted({str(w.rev) for w in ws if w.rev is not None and w.state == "running"})
+        tail = f"; they serve revision {', '.join(serving)}" if serving else "; they serve nothing"
+        lines.append(f"revision {failed_rev} failed on {len(ws)} of {len(workers)} workers: {why}{tail}")
     ok = sum(1 for w in workers if r.worker_problem(w) is None)
     if not workers:
         lines.append("NOT IN SYNC: no worker instances found")
@@ -186,7 +227,14 @@ def to_json(r: Report) -> dict:
                 "lastSeenAgeSeconds": r.age(i),
                 "stale": r.is_stale(i),
                 "problem": r.worker_problem(i) if i.role == "worker" else None,
+                "failedRev": i.failed_rev,
+                "failure": i.failure,
+                "message": i.message,
+                "restarted": r.restarted(i) if r.restarts else None,
             }
             for i in r.instances
         ],
+        "restarts": r.restarts,
+        "restartedAt": iso(r.restarted_at),
+        "restartedBy": r.restarted_by,
     }

@@ -3,8 +3,9 @@
 // (storage/lib/events.js). While Node-RED swaps flows (a deploy or a reload stops the running flows and
 // starts the new ones), requests arriving are held until the new flows are started, instead of a 404
 // from a missing route; and the swap waits for the requests already inside the flows to be answered,
-// instead of dropping them. Before flows have started once, and while shutting down, there are no
-// routes: see unavailable().
+// instead of dropping them. Before flows have started once, while no flows may take requests (none
+// could start, or their credentials do not decrypt here), and while shutting down, requests are
+// turned away: see unavailable().
 //
 // In-flight accounting: a request counts from the moment it is handed to the flows until its response
 // ends, however it ends (answered, client gone, socket destroyed). The end is watched from arrival
@@ -22,6 +23,7 @@ class RequestGate {
         this.holdMs = holdMs;
         this.started = false; // Node-RED has started flows once: the endpoints have routes
         this.swapping = false;
+        this.notServing = null; // why the flows that run may not take requests, or null
         this.shuttingDown = false;
         this.inFlight = 0; // handed to the flows, response not ended
         this.held = new Set(); // waiting for the swap to end
@@ -42,7 +44,15 @@ class RequestGate {
             this.started = true;
             this.endSwap();
         });
-        events.on('start-failed', () => this.endSwap());
+        // A worker whose new flows failed loads the newest that starts again at once: keep holding.
+        events.on('start-failed', (ev) => {
+            if (ev.fallbackRev === null || ev.fallbackRev === undefined) this.endSwap();
+        });
+        // No flows that may take requests (none could start, or their credentials do not decrypt
+        // here): turned away like before the first start, so the router sends them elsewhere.
+        events.on('serving', (ev) => {
+            this.notServing = ev.serving ? null : ev.reason || 'flows not running';
+        });
     }
 
     // Express middleware.
@@ -70,7 +80,7 @@ class RequestGate {
             this.held.delete(r);
             return;
         }
-        if (this.shuttingDown || !this.started) {
+        if (this.shuttingDown || !this.started || this.notServing) {
             this.unavailable(r.req, r.res);
             return;
         }
@@ -112,7 +122,7 @@ class RequestGate {
         this.held.clear();
         for (const r of released) {
             clearTimeout(r.timer);
-            if (r.ended || r.req.socket.destroyed || this.shuttingDown) {
+            if (r.ended || r.req.socket.destroyed || this.shuttingDown || this.notServing) {
                 setImmediate(() => this.admit(r));
                 continue;
             }
@@ -175,7 +185,7 @@ class RequestGate {
         return this.drain(drainMs);
     }
 
-    // No routes (flows not started yet, or shutting down): never a 404. Behind the router (it sets
+    // No routes (flows not started yet, none serving, or shutting down): never a 404. Behind the router (it sets
     // X-Nodered-Router), a request nginx resends after a connection error is closed without an answer:
     // nginx tries another worker, and counts the failure against this one. Everyone else gets 503 +
     // Retry-After: direct clients and load balancers that do not resend, and POST/PATCH/LOCK, which nginx
@@ -189,7 +199,8 @@ class RequestGate {
         }
         // Stopping: the client's next request must not come back on this connection.
         if (this.shuttingDown) res.set('Connection', 'close');
-        res.status(503).set('Retry-After', '1').json({ error: this.shuttingDown ? 'shutting down' : 'flows not started yet' });
+        const error = this.shuttingDown ? 'shutting down' : this.notServing ? `not serving: ${this.notServing}` : 'flows not started yet';
+        res.status(503).set('Retry-After', '1').json({ error });
     }
 }
 

@@ -204,3 +204,36 @@ test('a request held longer than the hold limit goes to the flows; a drain that 
     assert.equal((await r.response).status, 200);
     await waitFor(() => l.gate.inFlight === 0, 2000, 'count back to 0');
 });
+
+test('new flows fail and the worker falls back: requests stay held until the fallback starts, never a 404', async (t) => {
+    const l = await launcher(t);
+    l.started();
+    await l.swap();
+    const r = l.get('/fast');
+    await waitFor(() => l.gate.held.size === 1, 2000, 'request held');
+    l.events.emit('start-failed', { rev: 2, reason: 'missing node types: x', fallbackRev: 1 });
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.equal(l.gate.held.size, 1, 'still held while the fallback loads');
+    assert.deepEqual(l.handled, []);
+    l.events.emit('swap-starting', { rev: 1, cause: 'fallback', timeoutMs: DRAIN_TIMEOUT_MS, waitFor: () => {} });
+    l.events.emit('flows-started', { rev: 1, previousRev: 1 });
+    assert.equal((await r.response).status, 200);
+    assert.deepEqual(l.handled, ['/fast']);
+});
+
+test('no flows may take requests (none started, or credentials do not decrypt): turned away like before the first start', async (t) => {
+    const l = await launcher(t);
+    l.started();
+    await l.swap();
+    const held = l.get('/fast');
+    await waitFor(() => l.gate.held.size === 1, 2000, 'request held');
+    l.events.emit('serving', { serving: false, reason: 'missing node types: x' });
+    l.events.emit('start-failed', { rev: 2, reason: 'missing node types: x', fallbackRev: null });
+    const answer = await held.response;
+    assert.deepEqual([answer.status, JSON.parse(answer.body)], [503, { error: 'not serving: missing node types: x' }]);
+    const routed = l.get('/fast', { 'X-Nodered-Router': 'nginx' });
+    assert.equal((await routed.error).code, 'ECONNRESET', 'the router tries another worker');
+    assert.deepEqual(l.handled, []);
+    l.events.emit('serving', { serving: true, reason: null });
+    assert.equal((await l.get('/fast').response).status, 200);
+});

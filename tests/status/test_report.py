@@ -112,3 +112,38 @@ def test_ages_read_naturally():
         "4h ago",
         "3d ago",
     ]
+
+
+def test_a_revision_that_failed_on_the_workers_is_named_with_why_and_what_they_serve():
+    """Workers that fell back to revision 6 because 7 could not start: not in sync, and the report says
+    which revision failed, why, and what they serve instead (before, it read "behind")."""
+    failed = {
+        "failedRev": 7,
+        "failure": "missing node types: foo",
+        "message": "serving revision 6, revision 7 failed: ...",
+    }
+    r = build([{**inst("w1", rev=6), **failed}, {**inst("w2", rev=6, port=1882), **failed}])
+    assert not r.in_sync and r.exit_code == report.EXIT_NOT_IN_SYNC
+    text = report.render_text(r)
+    assert "revision 7 failed on 2 of 2 workers: missing node types: foo; they serve revision 6" in text
+    assert [ln for ln in text.splitlines() if ln.startswith("w1")][0].endswith(
+        "revision 7 failed: missing node types: foo (serving 6)"
+    )
+    j = report.to_json(r)
+    assert [(i["failedRev"], i["failure"]) for i in j["instances"]] == [(7, "missing node types: foo")] * 2
+    # the editor keeps a revision whose flows cannot start loaded (to fix it there): named, not deciding sync
+    editor = {**inst("e", role="editor", rev=None, state="error"), **failed}
+    line = [ln for ln in report.render_text(build([editor])).splitlines() if ln.startswith("e ")][0]
+    assert line.endswith("revision 7 failed: missing node types: foo")
+    # a failure older than what runs is history: in sync
+    assert build([{**inst("w1", rev=7), "failedRev": 5, "failure": "old"}]).in_sync
+
+
+def test_restart_flows_shows_how_many_workers_restarted():
+    newest = {"_id": 7, "rev": 7, "restarts": 2, "restartedAt": NOW - dt.timedelta(seconds=20), "restartedBy": "bob"}
+    done = {"restart": {"rev": 7, "count": 2}}
+    late = inst("w3", port=1883)
+    late["startedAt"] = NOW - dt.timedelta(seconds=5)  # started after the restart: runs fresh flows anyway
+    r = report.build([{**inst("w1"), **done}, inst("w2", port=1882), late], newest, NOW, 30)
+    assert "flows restarted 20s ago by bob (restart 2): 2 of 3 workers restarted them" in report.render_text(r)
+    assert [i["restarted"] for i in report.to_json(r)["instances"]] == [True, False, True]

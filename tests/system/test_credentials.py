@@ -4,7 +4,7 @@ import time
 
 import requests
 
-from local_stack import AdminClient
+from local_stack import AdminClient, Router
 from local_stack.flows import credentials_flow, marker_flow, wait_marker
 
 
@@ -66,11 +66,16 @@ def test_credentials_and_login_session_survive_a_new_editor_with_a_fresh_user_di
     assert secure(late).status_code == 200
 
 
-def test_wrong_credential_secret_cannot_decrypt(nodered_factory):
+def test_a_worker_whose_credential_secret_differs_is_out_of_rotation(nodered_factory):
+    """A worker that cannot decrypt the editor's credentials runs flows whose credential nodes are broken:
+    it is not ready (/healthz 503, what the ALB checks) and turns flow requests away (503, or a closed
+    connection for the router, which then tries another worker), so the router never answers with it."""
     editor = nodered_factory("editor")
+    good = nodered_factory("worker")
     editor.wait_ready()
     admin = AdminClient(editor.url, editor.editor_user, editor.editor_password)
     rev = admin.deploy(credentials_flow("u", "p", http_node_root=editor.http_node_root))
+    good.wait_ready(rev=rev)
     stranger = nodered_factory("worker", credential_secret="some-other-secret")
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
@@ -81,7 +86,13 @@ def test_wrong_credential_secret_cannot_decrypt(nodered_factory):
         except requests.RequestException:
             pass
         time.sleep(0.1)
-    # It runs the flows but is not ready: nodes with credentials cannot work there.
     assert (h["rev"], h["state"], h["ready"], h["status_code"]) == (rev, "error", False, 503)
+    assert "the credentials of revision" in h["message"] and "do not decrypt" in h["message"]
     assert "NODE_RED_CREDENTIAL_SECRET must be the editor's" in stranger.log_text()
-    assert secure(stranger).status_code == 401, "credentials must not decrypt with another secret"
+    r = secure(stranger)
+    assert (r.status_code, r.headers.get("Retry-After")) == (503, "1"), (
+        "turned away, not answered with broken credentials"
+    )
+    with Router([f"127.0.0.1:{stranger.port}", f"127.0.0.1:{good.port}"], f"127.0.0.1:{editor.port}") as router:
+        answers = [requests.get(router.api_url + "/secure", timeout=10) for _ in range(10)]
+        assert [(a.status_code, a.text) for a in answers] == [(200, "secret-ok")] * 10

@@ -78,20 +78,25 @@ def test_healthz_reports_role_revision_and_readiness(nodered_factory, mongo_serv
     rev = admin.deploy(marker_flow("good"))
     assert worker.wait_ready(rev=rev)["rev"] == rev
 
-    # A revision whose flows cannot start (a node type this image lacks): not ready, 503.
+    # A revision whose flows cannot start (a node type this image lacks): the editor refuses to deploy
+    # it; written to the database all the same, the worker keeps serving the revision before, ready.
     broken = marker_flow("broken") + [{"id": "x1", "type": "no-such-node-type", "z": "tab-marker", "wires": []}]
-    bad_rev = admin.deploy(broken)
+    with pytest.raises(requests.HTTPError) as refused:
+        admin.deploy(broken)
+    assert refused.value.response.status_code == 400
+    bad_rev = rev + 1
+    mongo_server.client()[mongo_db].flows.insert_one({"_id": bad_rev, "rev": bad_rev, "flows": broken})
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         h = worker.healthz()
-        if h["latestRev"] == bad_rev and h["state"] == "error":
+        if h["latestRev"] == bad_rev and h["failed"] and h["state"] == "running":
             break
         time.sleep(0.1)
-    assert (h["latestRev"], h["state"], h["status_code"], h["ready"]) == (bad_rev, "error", 503, False), (
-        "a worker that cannot start the newest revision is not ready"
-    )
+    assert (h["rev"], h["latestRev"], h["state"], h["status_code"], h["ready"]) == (rev, bad_rev, "running", 200, True)
+    assert h["message"] == f"serving revision {rev}, revision {bad_rev} failed: missing node types: no-such-node-type"
     assert "could not start: missing node types" in worker.log_text()
-    # Still live: an orchestrator must not restart it (or the editor) over flows that cannot start.
+    wait_marker(worker.node_url, "good")
+    # Live all along: an orchestrator must not restart it (or the editor) over flows that cannot start.
     for inst in (worker, editor):
         assert requests.get(inst.url + "/livez", timeout=5).status_code == 200
 

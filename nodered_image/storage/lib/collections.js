@@ -9,6 +9,7 @@ async function openCollections(client, opts, log, isClosed = () => false) {
         settings: db.collection('settings'),
         sessions: db.collection('sessions'),
         library: db.collection('library'),
+        counters: db.collection('counters'), // the revision counter (numbering.js)
     };
     try {
         // Status records of instances that died expire on their own.

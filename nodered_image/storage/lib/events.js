@@ -5,7 +5,9 @@
 //   'swap-starting'  {rev, cause, timeoutMs, waitFor(promise)}
 //       Node-RED is about to stop the running flows for those of revision `rev`. cause 'deploy': the
 //       editor saved them (saveFlows); 'reload': Node-RED reads them again (getFlows once flows have
-//       started, as a worker does for each new revision). Emitted before saveFlows/getFlows return
+//       started, as an instance does for each new revision); 'restart': "restart flows" was asked for
+//       in the editor; 'fallback': the revision before failed to start, the newest one that can start
+//       is loaded again. Emitted before saveFlows/getFlows return
 //       to Node-RED, which stops the old flows only after that: a listener that must finish
 //       something first (answer the requests inside the flows) passes its promise to waitFor(); the
 //       storage returns to Node-RED when every such promise has settled, or after timeoutMs
@@ -14,10 +16,14 @@
 //       Node-RED started the flows of revision `rev` (also its first start, which no 'swap-starting'
 //       precedes; previousRev and swapMs are then null). savedAt: when the editor saved that revision
 //       (a Date, null for the empty flow set); swapMs: from 'swap-starting' to started.
-//   'start-failed'   {rev, reason}
-//       The flows of revision `rev` are not running: Node-RED could not start them (a node type the
-//       image lacks), the worker's reload failed or timed out, or Node-RED did not report them started
-//       within reloadTimeoutSeconds of 'swap-starting' (`reason` says which).
+//   'start-failed'   {rev, reason, fallbackRev}
+//       The flows of revision `rev` are not running: Node-RED could not start them (a node type or
+//       module the image lacks), the reload failed or timed out, or Node-RED did not report them
+//       started within reloadTimeoutSeconds of 'swap-starting' (`reason` says which). fallbackRev: the
+//       revision a worker loads instead right away (another 'swap-starting' follows), else null.
+//   'serving'        {serving, reason}
+//       Whether the flows that run may take requests changed: false when none run (they could not
+//       start and nothing to fall back to) or their credentials do not decrypt here; true once they do.
 //
 // Listeners run synchronously, inside the storage: one that throws is logged and never fails a deploy.
 const { EventEmitter } = require('events');
@@ -52,7 +58,7 @@ class FlowEvents {
             this.swapTimer = setTimeout(() => {
                 this.swapTimer = null;
                 this.log.warn('new flows not reported started in time: no longer holding HTTP requests');
-                this.emit('start-failed', { rev, reason: `not reported started within ${this.opts.reloadTimeoutSeconds} s` });
+                this.emit('start-failed', { rev, reason: `not reported started within ${this.opts.reloadTimeoutSeconds} s`, fallbackRev: null });
             }, this.opts.reloadTimeoutSeconds * 1000);
             this.swapTimer.unref();
         }
@@ -71,9 +77,13 @@ class FlowEvents {
         return swapMs;
     }
 
-    startFailed(rev, reason) {
+    startFailed(rev, reason, fallbackRev = null) {
         this.endSwap();
-        this.emit('start-failed', { rev, reason });
+        this.emit('start-failed', { rev, reason, fallbackRev });
+    }
+
+    serving(serving, reason) {
+        this.emit('serving', { serving, reason: reason || null });
     }
 
     endSwap() {

@@ -1,28 +1,92 @@
 'use strict';
 // The flows Node-RED runs: what getFlows/getCredentials hand it and what saveFlows/saveCredentials
 // store (revisions.js), what it reports started or unable to start (health.js, and the events of
-// events.js), and the worker's reloads told of both (reloader.js).
+// events.js), and the reloads told of both (reloader.js).
+//
+// getFlows goes through load(): pick the revision (revisions.take), shape the flows Node-RED gets
+// (shape(): the place for transforms of the loaded flows), announce the swap, log. Reloads all start
+// in reloader.js; "restart flows" in the editor (a reload deploy) is recorded here for every instance.
 const { refuse } = require('./refused');
+const { currentDeploy } = require('./deploy_context');
 const { credentialsForNodeRed } = require('./empty_credentials');
 
 class Flows {
-    constructor({ revisions, health, events, opts, log }) {
+    constructor({ revisions, health, events, opts, log, isClosed }) {
         this.revisions = revisions;
+        this.isClosed = isClosed;
         this.health = health;
         this.events = events;
         this.opts = opts;
         this.log = log;
-        this.reloader = null; // workers only
+        this.reloader = null;
+        this.waiters = new Set(); // getFlows calls waiting for a loadable revision (workers at start)
     }
 
     async get() {
-        // The newest known revision as delivered by the change stream, else read from the database.
-        const [loaded, saved] = await this.revisions.load(this.health.latestRev);
+        return (await this.load()).flows;
+    }
+
+    async load() {
+        const deploy = currentDeploy();
+        const restartAsked = this.opts.role === 'editor' && deploy && deploy.type === 'reload';
+        let pick = await this.revisions.take();
+        // A worker starts only with flows that can run: while every kept revision is malformed, wait.
+        while (pick.kind === 'unusable' && this.opts.role === 'worker' && !this.health.startedOnce) {
+            this.log.warn('no revision in the database can be loaded: waiting for one');
+            await this.nextChange();
+            if (this.isClosed()) throw new Error('storage closed while waiting for a revision that can be loaded');
+            pick = await this.revisions.take();
+        }
+        const loaded = this.revisions.hand(pick);
         this.health.credentialsFailed = false; // set again by Node-RED's event if these fail to decrypt
-        this.health.noteLatest(loaded.rev);
-        if (this.health.startedOnce) await this.events.swapStarting(loaded.rev, 'reload');
-        this.log.info(saved ? `loaded flows revision ${loaded.rev} (${loaded.flows.length} nodes)` : 'no flows saved yet: starting with an empty flow set');
-        return loaded.flows;
+        if (pick.kind === 'none') this.health.noteHead({ rev: 0, key: 'none' });
+        else if (!this.reloader || !this.reloader.head) this.health.noteHead(pick.head);
+        if (this.health.startedOnce) {
+            const cause = (this.reloader && this.reloader.cause) || (restartAsked ? 'restart' : 'reload');
+            await this.events.swapStarting(loaded.rev, cause);
+        }
+        this.logLoaded(pick, loaded);
+        if (restartAsked) await this.recordRestart(loaded, deploy.user);
+        return { rev: loaded.rev, flows: this.shape(loaded.flows) };
+    }
+
+    // The flows Node-RED is handed for a loaded revision (a copy is not needed: Node-RED clones them).
+    shape(flows) {
+        return flows;
+    }
+
+    logLoaded(pick, loaded) {
+        const skipped = [...this.revisions.failed.values()].filter((f) => f.kind === 'malformed' && typeof f.rev === 'number' && f.rev > loaded.rev);
+        const note = skipped.length ? `; skipped ${skipped.map((f) => `revision ${f.rev} (${f.reason})`).join(', ')}` : '';
+        if (pick.kind === 'revision') this.log.info(`loaded flows revision ${loaded.rev} (${loaded.flows.length} nodes)${note}`);
+        else if (pick.kind === 'none') this.log.info('no flows saved yet: starting with an empty flow set');
+        else this.log.error(`no revision in the database can be loaded: starting with an empty flow set${note}`);
+    }
+
+    // "Restart flows" in the editor: Node-RED reloads its own flows; the revision records the request
+    // and every other instance restarts its flows when it sees it (reloader.js).
+    async recordRestart(loaded, user) {
+        try {
+            const count = await this.revisions.requestRestart(loaded.rev, user);
+            if (count !== null) {
+                this.health.restart = { rev: loaded.rev, count, at: new Date() };
+                if (this.reloader) this.reloader.restartCounts.set(loaded.rev, count);
+                this.log.info(`restart of the flows recorded on revision ${loaded.rev} (restart ${count}${user ? `, by ${user}` : ''}): every instance restarts its flows`);
+            }
+        } catch (err) {
+            this.log.error(`could not record the restart of the flows (${err.message}): other instances keep running theirs`);
+        }
+    }
+
+    // Resolves at the next revision event (reloader.js) or close.
+    nextChange() {
+        return new Promise((resolve) => this.waiters.add(resolve));
+    }
+
+    changed() {
+        const waiters = [...this.waiters];
+        this.waiters.clear();
+        for (const resolve of waiters) resolve();
     }
 
     async getCredentials() {
@@ -42,36 +106,39 @@ class Flows {
             refuse('flows', this.log);
         }
         const savedBy = user && user.username ? user.username : null;
-        const { rev, credentialsUpdated } = await this.revisions.insert(flows, savedBy);
-        this.health.noteLatest(rev);
-        await this.events.swapStarting(rev, 'deploy');
-        this.log.info(`saved flows as revision ${rev} (${flows.length} nodes${credentialsUpdated ? ', credentials updated' : ''}${savedBy ? `, by ${savedBy}` : ''})`);
-        this.revisions.prune(rev);
-        return rev;
+        const deploy = currentDeploy();
+        const deployType = deploy ? deploy.type : null;
+        const loaded = await this.revisions.insert(flows, { savedBy, deployType });
+        if (this.reloader) this.reloader.noteSaved(loaded);
+        else this.health.noteHead({ rev: loaded.rev, key: loaded.key });
+        await this.events.swapStarting(loaded.rev, 'deploy');
+        this.log.info(`saved flows as revision ${loaded.rev} (${flows.length} nodes${loaded.credentialsUpdated ? ', credentials updated' : ''}` +
+            `${savedBy ? `, by ${savedBy}` : ''}${deployType ? `, ${deployType} deploy` : ''})`);
+        this.revisions.prune();
+        return loaded.rev;
     }
 
     // Node-RED's flows:started event: its config.rev is its hash of the flows it started.
     started(ev) {
         const hash = ev && ev.config && ev.config.rev;
-        const rev = this.revisions.revisionForHash(hash) ?? this.revisions.loadedRev;
-        const previous = this.health.flowsStarted(rev, this.opts.role);
-        const savedAt = rev === this.revisions.loadedRev ? this.revisions.loadedSavedAt : null;
-        const swapMs = this.events.flowsStarted(rev, previous, savedAt);
-        const seenMs = this.reloader ? this.reloader.takeSeen(rev) : null;
+        const loaded = this.revisions.revisionForHash(hash) || this.revisions.loaded || { rev: null, key: null };
+        const previous = this.health.flowsStarted(loaded.rev, loaded.key, this.opts.role);
+        const savedAt = loaded.rev === this.revisions.loadedRev ? this.revisions.loadedSavedAt : null;
+        const swapMs = this.events.flowsStarted(loaded.rev, previous, savedAt);
+        const seenMs = this.reloader ? this.reloader.takeSeen(loaded.rev) : null;
         // A reload's line says how long the swap took (requests held) and how long since it was seen.
         const took = [swapMs !== null ? `swapped in ${swapMs} ms` : null, seenMs !== null ? `${seenMs} ms after it was seen` : null]
             .filter(Boolean).join(', ');
-        this.log.info(previous === rev ? `flows of revision ${rev} started${took ? ` (${took})` : ''}`
-            : `running flows revision ${rev}${previous !== null ? ` (was ${previous}${took ? `; ${took}` : ''})` : ''}`);
-        if (this.reloader) this.reloader.flowsStarted(rev);
+        this.log.info(previous === loaded.rev ? `flows of revision ${loaded.rev} started${took ? ` (${took})` : ''}`
+            : `running flows revision ${loaded.rev}${previous !== null ? ` (was ${previous}${took ? `; ${took}` : ''})` : ''}`);
+        if (this.reloader) this.reloader.flowsStarted(loaded.rev);
     }
 
+    // Node-RED could not start the flows it was handed (a node type or module the image lacks).
     failed(reason) {
-        const rev = this.revisions.loadedRev;
-        this.log.error(`flows of revision ${rev ?? '?'} could not start: ${reason}`);
-        this.health.set('error');
-        this.events.startFailed(rev, reason);
-        if (this.reloader) this.reloader.startFailed(rev, reason);
+        const loaded = this.revisions.loaded || { rev: null, key: null };
+        this.revisions.fail(loaded.key, loaded.rev, reason, 'start');
+        if (this.reloader) this.reloader.startFailed(loaded.rev, reason);
     }
 }
 

@@ -1,17 +1,30 @@
 'use strict';
-// Workers follow the `flows` collection: a change stream resumed from its last token, reopened with
-// backoff after any error or outage, plus a read of the newest revision after every (re)open and on
-// a timer. Every revision number seen goes to onRevision; the storage decides whether to reload.
+// Every instance follows the `flows` collection: a change stream resumed from its last token, reopened
+// with backoff after any error or outage, plus a read of the newest revision after every (re)open and
+// on a timer. What it sees goes to the reloader (reloader.js), which decides what to load:
+//   head(head, reason, doc)  the newest numbered revision {rev, key, restarts} (null: there is none);
+//                            doc when the change stream delivered the whole document
+//   stray(id, reason)        a document whose _id is no revision number (it is never loaded)
+//   restart(rev, count)      "restart flows" was recorded on revision `rev` (its restarts count)
+//   edited(rev)              revision `rev` was changed in place (its flows or credentials)
 const { sleep } = require('./connect');
+const { revisionKey } = require('./revision_doc');
 
 // Server errors meaning the resume token can no longer be used (history gone or token invalid).
 const UNUSABLE_TOKEN_CODES = new Set([280, 286, 136, 260]);
+// Events after which the stream is over and the collection may hold anything: reopen and re-read.
+const ENDING_EVENTS = new Set(['drop', 'rename', 'dropDatabase', 'invalidate']);
+const HEAD_FIELDS = { _id: 1, deployId: 1, savedAt: 1, restarts: 1 };
+
+const toHead = (doc) => ({ rev: doc._id, key: revisionKey(doc), restarts: doc.restarts || 0 });
+
+class StreamEnded extends Error {}
 
 class RevisionFollower {
-    constructor({ coll, log, onRevision, checkSeconds }) {
+    constructor({ coll, log, on, checkSeconds }) {
         this.coll = coll;
         this.log = log;
-        this.onRevision = onRevision;
+        this.on = on;
         this.checkSeconds = checkSeconds;
         this.token = null;
         this.stream = null;
@@ -27,9 +40,11 @@ class RevisionFollower {
 
     async check(reason) {
         try {
-            const doc = await this.coll.findOne({}, { sort: { _id: -1 }, projection: { _id: 1 } });
+            const [head] = await this.coll.find({ _id: { $type: 'number' } }, { sort: { _id: -1 }, projection: HEAD_FIELDS, limit: 1 }).toArray();
+            const strays = await this.coll.find({ _id: { $not: { $type: 'number' } } }, { projection: { _id: 1 }, limit: 5 }).toArray();
             this.checkFailing = false;
-            if (doc) this.onRevision(doc._id, reason);
+            this.on.head(head ? toHead(head) : null, reason, null);
+            for (const s of strays) this.on.stray(s._id, reason);
         } catch (err) {
             if (!this.checkFailing) this.log.warn(`revision check failed (${err.message})`);
             this.checkFailing = true;
@@ -54,12 +69,18 @@ class RevisionFollower {
                 await this.check(opened === 1 ? 'start' : 'reconnect');
                 delay = 250;
                 while (!this.closed) {
-                    if (change) this.handle(change);
+                    if (change) await this.handle(change);
                     change = await stream.tryNext();
                     this.token = stream.resumeToken || this.token;
                 }
             } catch (err) {
                 if (this.closed) break;
+                if (err instanceof StreamEnded) {
+                    // The collection was dropped or renamed (a restore does that): start afresh.
+                    this.log.warn(`flows collection ${err.message}: reopening the change stream and re-reading the newest revision`);
+                    this.token = null;
+                    continue;
+                }
                 if (UNUSABLE_TOKEN_CODES.has(err.code) || /resume/i.test(err.message || '') && /token|history/i.test(err.message || '')) {
                     this.log.warn(`change stream resume token unusable (${err.message}); reopening without it and re-reading the newest revision`);
                     this.token = null;
@@ -77,12 +98,30 @@ class RevisionFollower {
         }
     }
 
-    handle(change) {
-        if ((change.operationType === 'insert' || change.operationType === 'replace') && change.documentKey) {
-            const rev = change.documentKey._id;
+    async handle(change) {
+        const op = change.operationType;
+        if (ENDING_EVENTS.has(op)) throw new StreamEnded(op === 'invalidate' ? 'change stream invalidated' : `${op} seen`);
+        const id = change.documentKey ? change.documentKey._id : undefined;
+        if (op === 'delete') {
+            await this.check('deleted revision');
+            return;
+        }
+        if (op === 'insert' || op === 'replace') {
+            if (typeof id !== 'number') {
+                this.on.stray(id, 'change stream');
+                return;
+            }
             // An insert event carries the whole revision document: the reload need not read it again.
-            const doc = change.fullDocument && change.fullDocument._id === rev ? change.fullDocument : null;
-            if (typeof rev === 'number') this.onRevision(rev, 'change stream', doc);
+            const doc = change.fullDocument && change.fullDocument._id === id ? change.fullDocument : null;
+            if (doc) this.on.head(toHead(doc), 'change stream', doc, op === 'replace');
+            else await this.check('change stream');
+            return;
+        }
+        if (op === 'update' && typeof id === 'number' && change.updateDescription) {
+            const set = change.updateDescription.updatedFields || {};
+            const names = [...Object.keys(set), ...(change.updateDescription.removedFields || [])];
+            if (names.some((n) => /^(flows|credentials|deployId|savedAt)(\.|$)/.test(n))) this.on.edited(id);
+            else if (typeof set.restarts === 'number') this.on.restart(id, set.restarts);
         }
     }
 
@@ -94,4 +133,4 @@ class RevisionFollower {
     }
 }
 
-module.exports = { RevisionFollower };
+module.exports = { RevisionFollower, toHead };

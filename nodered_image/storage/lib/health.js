@@ -1,7 +1,12 @@
 'use strict';
-// Health of this instance: its state, the revision whose flows run and the newest one known, and
-// whether MongoDB answers. /healthz reports it (statusInfo) and the status record in `instances`
-// (status.js) carries it to the other instances and the status command.
+// Health of this instance: its state, the revision whose flows it serves, the newest revision it
+// knows, the last revision that failed here and why, and whether MongoDB answers. /healthz reports
+// it (info) and the status record in `instances` (status.js) carries it to the status command.
+//
+// Ready (/healthz 200) = serving the newest revision that can start: flows are running, their
+// credentials decrypt, and no newer revision is waiting to be loaded. A newer revision that failed
+// (malformed, or its flows could not start here) does not make an instance unready: it keeps serving
+// the newest one that started, and says so ("serving revision 5, revision 6 failed: ...").
 const { StatusRecorder } = require('./status');
 
 const STATES = ['starting', 'waiting-for-db', 'loading', 'running', 'reloading', 'error'];
@@ -10,12 +15,21 @@ class Health {
     constructor(log) {
         this.log = log;
         this.state = 'starting';
-        this.runningRev = null; // revision whose flows are started
-        this.latestRev = null; // newest revision known to exist
+        this.runningRev = null; // revision whose flows are started (null: none)
+        this.runningKey = null;
+        this.lastStartedRev = null; // the last revision whose flows started (also when none run now)
+        this.serving = null; // those flows run and may take requests (null: not said yet)
+        this.latestRev = null; // newest numbered revision known to exist (it may have failed)
+        this.headKey = null;
+        this.failure = null; // {rev, key, reason, servedKey}: the last revision that failed, until a newer one runs
+        this.restart = null; // {rev, count, at}: the last "restart flows" this instance carried out
         this.startedOnce = false; // Node-RED has started flows since the process started
         this.credentialsFailed = false; // Node-RED could not decrypt the credentials just loaded
         this.serverUp = null; // MongoDB address -> reachable, per replica set member
         this.recorder = null;
+        this.pending = () => false; // a reload is due (set by the reloader)
+        this.seenRev = () => this.latestRev; // the highest revision number seen (set by the storage)
+        this.onServing = () => {}; // (serving, reason) when that changes
     }
 
     set(state) {
@@ -30,27 +44,58 @@ class Health {
         if (this.recorder) this.recorder.changed(delayMs);
     }
 
-    noteLatest(rev) {
-        if (this.latestRev === null || rev > this.latestRev) this.latestRev = rev;
+    // The newest numbered revision in the database ({rev, key}), as last seen. It may go down: a
+    // restore or a deleted document. Failures of numbers above it are gone with their documents.
+    noteHead(head) {
+        if (!head) return;
+        if (this.latestRev !== head.rev || this.headKey !== head.key) this.changed();
+        this.latestRev = head.rev;
+        this.headKey = head.key;
+        if (this.failure && typeof this.failure.rev === 'number' && this.failure.rev > head.rev) this.failure = null;
     }
 
-    // Node-RED started the flows of `rev`; returns the revision that ran before.
-    flowsStarted(rev, role) {
-        const previous = this.runningRev;
+    noteFailure({ key, rev, reason }) {
+        this.failure = { rev, key, reason, servedKey: this.runningKey };
+        this.changed();
+    }
+
+    setServing(serving, reason) {
+        if (this.serving === serving) return;
+        this.serving = serving;
+        this.onServing(serving, reason);
+    }
+
+    // Node-RED started the flows of `rev`; returns the revision whose flows started last before.
+    flowsStarted(rev, key, role) {
+        const previous = this.lastStartedRev;
+        this.lastStartedRev = rev;
         this.runningRev = rev;
+        this.runningKey = key;
         this.startedOnce = true;
+        // The newest revision runs: an older failure is history.
+        if (this.failure && key === this.headKey && key !== this.failure.servedKey) this.failure = null;
         if (this.credentialsFailed && role === 'worker') {
-            // Running, but every node with credentials is broken: a worker is not ready like that.
+            // Running, but every node with credentials is broken: a worker does not serve like that.
             this.log.error(`credentials of revision ${rev} could not be decrypted: NODE_RED_CREDENTIAL_SECRET ` +
-                "must be the editor's; not ready until a revision whose credentials decrypt");
+                "must be the editor's; not serving until a revision whose credentials decrypt");
             this.set('error');
+            this.setServing(false, 'credentials do not decrypt');
         } else {
             this.set('running');
+            this.setServing(true, null);
         }
         // The settled state is recorded promptly (status readers compare revisions across instances),
         // just after the other workers' reloads rather than in the middle of them.
         this.changed(50);
         return previous;
+    }
+
+    // Node-RED stopped the running flows and could not start the new ones.
+    startFailed(fallbackComing) {
+        this.runningRev = null;
+        this.runningKey = null;
+        this.set(fallbackComing ? 'reloading' : 'error');
+        if (!fallbackComing) this.setServing(false, this.failure ? this.failure.reason : 'flows could not start');
     }
 
     // One log line when the connection to MongoDB is lost and one when it is back (driver monitoring).
@@ -70,11 +115,37 @@ class Health {
         return Boolean(this.serverUp) && (this.serverUp.size === 0 || [...this.serverUp.values()].some(Boolean));
     }
 
+    get ready() {
+        return this.state === 'running' && this.serving === true && this.runningRev !== null && !this.pending();
+    }
+
+    // One line for people: what this instance serves, and what failed.
+    message() {
+        const f = this.failure ? `revision ${this.failure.rev} failed: ${this.failure.reason}` : null;
+        if (this.credentialsFailed && this.state === 'error' && this.runningRev !== null) {
+            return `not serving: the credentials of revision ${this.runningRev} do not decrypt with this instance's ` +
+                "NODE_RED_CREDENTIAL_SECRET (it must be the editor's)";
+        }
+        if (this.serving && this.runningRev !== null) {
+            const serving = `serving revision ${this.runningRev}`;
+            return f ? `${serving}, ${f}` : serving;
+        }
+        if (f) return `not serving: ${f}`;
+        if (this.state === 'waiting-for-db') return 'not serving yet: waiting for MongoDB';
+        return `not serving yet: ${this.state}`;
+    }
+
+    snapshot() {
+        const f = this.failure;
+        return {
+            state: this.state, rev: this.runningRev, latestRev: this.latestRev, ready: this.ready,
+            failedRev: f ? f.rev : null, failure: f ? f.reason : null, message: this.message(), restart: this.restart,
+            seenRev: this.seenRev(),
+        };
+    }
+
     startRecording(coll, opts) {
-        this.recorder = new StatusRecorder({
-            coll, opts, log: this.log,
-            snapshot: () => ({ state: this.state, rev: this.runningRev, latestRev: this.latestRev }),
-        });
+        this.recorder = new StatusRecorder({ coll, opts, log: this.log, snapshot: () => this.snapshot() });
         this.recorder.start();
     }
 
@@ -83,13 +154,14 @@ class Health {
         if (this.recorder) await this.recorder.remove();
     }
 
-    // What /healthz reports: ready when the flows of the newest known revision are started.
+    // What /healthz reports.
     info(opts) {
         const o = opts || {};
-        const ready = this.state === 'running' && this.runningRev !== null && this.runningRev >= (this.latestRev || 0);
+        const s = this.snapshot();
         return {
-            role: o.role || null, instance: o.instanceId || null, rev: this.runningRev, latestRev: this.latestRev,
-            state: this.state, ready, dbReachable: this.dbReachable,
+            role: o.role || null, instance: o.instanceId || null, rev: s.rev, latestRev: s.latestRev,
+            state: s.state, ready: s.ready, dbReachable: this.dbReachable,
+            failed: s.failedRev === null ? null : { rev: s.failedRev, reason: s.failure }, message: s.message,
         };
     }
 }

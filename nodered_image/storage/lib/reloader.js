@@ -1,9 +1,20 @@
 'use strict';
-// A worker's reloads: every revision the follower sees (follower.js) that is newer than the running
-// one makes Node-RED load the flows again through its runtime (runtime.nodes.loadFlows: getFlows,
-// stop, start; no admin API). One reload at a time, always to the newest revision, so a burst of
-// deploys coalesces into few reloads; a revision that failed is not retried, a newer one is loaded.
+// An instance's reloads: the one place that makes Node-RED load flows again (getFlows, stop, start)
+// once it runs. Workers reload through the runtime (runtime.nodes.loadFlows: no admin API); the editor
+// through its flows API (the launcher hands it over: Node-RED's API lock keeps it apart from deploys).
+//
+// What is loaded is always "the newest revision that can start" (revisions.js: pick), by identity
+// (number and deployId), not by number alone: after a restore the newest may have a lower number
+// than the one running, and it is loaded all the same. A reload is due when
+//   - the newest revision is not the one Node-RED was handed, and has not failed here;
+//   - "restart flows" was recorded on the revision this instance runs (or the newest);
+//   - the revision this instance runs was edited in place, or requestReload() asks for it;
+//   - the revision just handed failed to start (workers only: fall back to the newest one that
+//     can start, which is loaded again; the editor keeps the failed flows loaded, so they can be fixed).
+// One reload at a time; what arrives meanwhile is looked at when it ends, so bursts coalesce.
+// Each reload has a cause (events.js, 'swap-starting'): reload, restart, fallback.
 const { RevisionFollower } = require('./follower');
+const { describeId } = require('./revision_doc');
 
 class Reloader {
     constructor({ runtime, coll, health, revisions, events, opts, log, isClosed }) {
@@ -14,13 +25,27 @@ class Reloader {
         this.opts = opts;
         this.log = log;
         this.isClosed = isClosed;
+        this.reloadFn = () => runtime.nodes.loadFlows(true); // the editor's launcher replaces it (useReload)
         this.reloading = null; // the reload loop while it runs
-        this.failedRev = null; // revision whose flows could not start: wait for a newer one
+        this.cause = null; // cause of the reload in progress, for getFlows
+        this.head = null; // {rev, key, restarts}: newest numbered revision seen
+        this.restartWanted = null; // {rev, count} of a "restart flows" not carried out yet
+        this.restartCounts = new Map(); // rev -> restarts count known
+        this.editedWanted = false;
+        this.nextPick = null; // after a failed start: the revision a worker falls back to
         this.waiter = null; // the running reload, waiting for Node-RED to report its flows started
-        this.seenAt = new Map(); // rev -> when this worker first learnt of it (for the reload log line)
+        this.seenAt = new Map(); // rev -> when this instance first learnt of it (for the reload log line)
+        this.strays = new Set();
+        this.onChange = () => {}; // any revision event (a worker waiting for a loadable revision listens)
+        health.pending = () => this.wanted();
         this.follower = new RevisionFollower({
             coll, log, checkSeconds: opts.syncCheckSeconds,
-            onRevision: (rev, reason, doc) => this.onRevision(rev, reason, doc),
+            on: {
+                head: (head, reason, doc, replaced) => this.onHead(head, reason, doc, replaced),
+                stray: (id, reason) => this.onStray(id, reason),
+                restart: (rev, count) => this.onRestart(rev, count),
+                edited: (rev) => this.onEdited(rev),
+            },
         });
     }
 
@@ -32,20 +57,76 @@ class Reloader {
         await this.follower.close();
     }
 
-    onRevision(rev, reason, doc) {
+    // The editor's own save is the newest revision; nothing to reload for it.
+    noteSaved(loaded) {
+        this.head = { rev: loaded.rev, key: loaded.key, restarts: 0 };
+        this.restartCounts.set(loaded.rev, 0);
+        this.health.noteHead(this.head);
+        setImmediate(() => this.schedule()); // what arrived during the save
+    }
+
+    onHead(head, reason, doc, replaced) {
+        this.onChange();
         const h = this.health;
-        const behind = h.runningRev === null || rev > h.runningRev;
-        if (doc && rev >= (h.latestRev ?? -1)) this.revisions.offer(doc);
-        if (rev > (h.latestRev ?? -1) && behind) {
-            this.seenAt.set(rev, Date.now());
-            this.log.info(`new flows revision ${rev} (seen by ${reason})`);
+        if (head === null) {
+            // No numbered revision at all (the collection emptied): keep serving what runs.
+            return;
         }
-        h.noteLatest(rev);
-        if (behind) h.changed();
+        if (this.head && head.rev < this.head.rev && reason === 'change stream') return; // an older number inserted: not the newest
+        this.revisions.noteSeen(head.rev);
+        if (doc) this.revisions.offer(doc);
+        const isNew = !this.head || this.head.key !== head.key;
+        if (isNew && head.key !== this.revisions.loadedKey && !this.revisions.isFailed(head.key) && this.revisions.saving === 0) {
+            if (!this.seenAt.has(head.rev)) this.seenAt.set(head.rev, Date.now());
+            this.log.info(`new flows revision ${head.rev} (seen by ${reason})`);
+        }
+        if (replaced && !isNew) this.onEdited(head.rev);
+        this.head = head;
+        h.noteHead(head);
+        const loaded = this.revisions.loaded;
+        const known = this.restartCounts.get(head.rev) ?? (loaded && loaded.key === head.key ? loaded.restarts : undefined);
+        if (known !== undefined && head.restarts > known) this.onRestart(head.rev, head.restarts);
+        else this.restartCounts.set(head.rev, head.restarts);
         this.schedule();
     }
 
-    // How long ago this worker learnt of `rev` (null if it did not wait for it); forgets older ones.
+    onStray(id, reason) {
+        const name = describeId(id);
+        const key = `stray:${name}`;
+        if (this.strays.has(key)) return;
+        this.strays.add(key);
+        const why = `its _id ${name} is not a revision number, so it is never loaded (delete it, or roll back to the revision you meant)`;
+        if (this.revisions.fail(key, name, why)) this.log.error(`flows document ${name} (seen by ${reason}) is not a revision: ${why}`);
+    }
+
+    onRestart(rev, count) {
+        const known = this.restartCounts.get(rev) ?? (this.revisions.loadedRev === rev ? this.revisions.loaded.restarts : 0);
+        this.restartCounts.set(rev, Math.max(known, count));
+        if (count <= known) return;
+        if (rev !== this.revisions.loadedRev && rev !== (this.head && this.head.rev)) return;
+        this.log.info(`restart of the flows asked for (revision ${rev}, restart ${count})`);
+        this.restartWanted = { rev, count };
+        this.health.changed();
+        this.schedule();
+    }
+
+    // Loads the flows of the running revision again (e.g. when what shape() makes of them changes).
+    requestReload(reason) {
+        this.log.info(`reloading the flows: ${reason}`);
+        this.editedWanted = true;
+        this.schedule();
+    }
+
+    onEdited(rev) {
+        if (rev !== this.revisions.loadedRev && rev !== (this.head && this.head.rev)) return;
+        // Changed in place: read again, and give it another chance if it had failed.
+        for (const [key, f] of this.revisions.failed) if (f.rev === rev) this.revisions.failed.delete(key);
+        this.log.warn(`revision ${rev} was changed in place: loading it again`);
+        this.editedWanted = true;
+        this.schedule();
+    }
+
+    // How long ago this instance learnt of `rev` (null if it did not wait for it); forgets older ones.
     takeSeen(rev) {
         const seen = this.seenAt.get(rev);
         this.seenAt.clear();
@@ -58,58 +139,120 @@ class Reloader {
         this.schedule();
     }
 
-    // Node-RED reported the flows unable to start (already announced as 'start-failed').
+    // Node-RED reported the flows it was handed unable to start (Flows.failed recorded why). Inside a
+    // reload the loop carries on from there; otherwise (Node-RED's first start) a worker falls back.
     startFailed(rev, reason) {
-        if (!this.reloading && rev !== null) this.failedRev = rev;
-        if (this.waiter) this.waiter.reject(Object.assign(new Error(reason), { announced: true }));
-        this.waiter = null;
+        if (this.waiter) {
+            this.waiter.reject(new Error(reason));
+            this.waiter = null;
+            return;
+        }
+        this.afterFailure(rev, reason).then((pick) => {
+            if (!pick) return;
+            this.nextPick = pick;
+            this.schedule();
+        }).catch((err) => this.log.error(`after a failed start: ${err.stack || err}`));
+    }
+
+    // Says what follows a failed start: a worker loads the newest revision that can start instead
+    // (resolves with that pick), the editor keeps the failed flows loaded so they can be fixed (null).
+    async afterFailure(rev, reason) {
+        let pick = null;
+        if (this.opts.role === 'worker') {
+            try {
+                const p = await this.revisions.pickWithRetry();
+                if (p.kind === 'revision' && p.key !== this.revisions.loadedKey) pick = p;
+            } catch (err) {
+                this.log.warn(`looking for a revision to fall back to failed (${err.message})`);
+            }
+        }
+        this.health.startFailed(pick !== null);
+        this.log.error(`flows of revision ${rev} could not start: ${reason}; ` +
+            (pick ? `loading revision ${pick.rev} again, the newest that can start` : 'waiting for a newer revision'));
+        this.events.startFailed(rev, reason, pick ? pick.rev : null);
+        return pick;
+    }
+
+    // Whether a reload is due (synchronous: /healthz asks).
+    wanted() {
+        if (this.waiter || this.nextPick || this.restartWanted || this.editedWanted) return true;
+        const r = this.revisions;
+        const head = this.head;
+        return Boolean(head) && r.loaded !== null && head.key !== r.loadedKey && !r.isFailed(head.key);
     }
 
     schedule() {
-        // Before the first start Node-RED itself is loading the flows; if that start failed (state
-        // error), a newer revision is loaded all the same.
-        const startAttempted = this.health.startedOnce || this.health.state === 'error';
-        if (this.isClosed() || !startAttempted || this.reloading) return;
-        if (!this.needsReload()) return;
-        this.reloading = this.loop().finally(() => {
+        // Before the first start Node-RED itself is loading the flows.
+        const startAttempted = this.health.startedOnce || this.health.state === 'error' || this.nextPick !== null;
+        if (this.isClosed() || !startAttempted || this.reloading || this.waiter || this.revisions.saving > 0) return;
+        if (!this.wanted()) return;
+        this.reloading = this.loop().catch((err) => this.log.error(`reloading flows failed: ${err.stack || err}`)).finally(() => {
             this.reloading = null;
-            this.schedule(); // a revision that arrived while a failed reload ended
+            this.cause = null;
+            this.health.changed();
+            this.schedule(); // something that arrived while the loop ended
         });
     }
 
-    needsReload() {
-        const h = this.health;
-        return h.latestRev !== null && h.latestRev > (h.runningRev ?? -1) && h.latestRev !== this.failedRev;
+    // What to load next: {pick, cause, restart}, or null when what runs is what should.
+    async plan() {
+        const r = this.revisions;
+        const restart = this.restartWanted;
+        const edited = this.editedWanted;
+        const fallback = this.nextPick;
+        this.restartWanted = null;
+        this.editedWanted = false;
+        this.nextPick = null;
+        if (fallback) return { pick: fallback, cause: 'fallback' };
+        const pick = await r.pickWithRetry();
+        if (pick.kind !== 'revision') {
+            // Nothing loadable: keep what runs (never swap to an empty flow set because documents went away).
+            if (pick.kind === 'unusable') this.log.warn('no revision in the database can be loaded: keeping the flows that run');
+            return null;
+        }
+        if (pick.key !== r.loadedKey) return { pick, cause: 'reload' };
+        if (restart || edited) return { pick, cause: restart ? 'restart' : 'reload', restart };
+        return null;
     }
 
     async loop() {
-        while (!this.isClosed() && this.needsReload()) {
-            const target = this.health.latestRev;
+        while (!this.isClosed()) {
+            const plan = await this.plan();
+            if (!plan) return;
+            const { pick, cause, restart } = plan;
+            this.cause = cause;
+            this.revisions.picked = pick; // what the getFlows inside reloadFn hands Node-RED
             this.health.set('reloading');
-            this.log.debug(`reloading flows: running revision ${this.health.runningRev}, newest ${target}`);
+            this.log.debug(`reloading flows (${cause}): running revision ${this.health.runningRev}, loading ${pick.rev}`);
             const started = new Promise((resolve, reject) => {
                 this.waiter = { resolve, reject };
             });
             started.catch(() => {});
             try {
-                await this.runtime.nodes.loadFlows(true);
+                await this.reloadFn();
                 let timer;
                 const timeout = new Promise((resolve, reject) => {
-                    timer = setTimeout(() => reject(new Error('flows did not start in time')), this.opts.reloadTimeoutSeconds * 1000);
+                    timer = setTimeout(() => reject(new Error(`flows not started within ${this.opts.reloadTimeoutSeconds} s`)),
+                        this.opts.reloadTimeoutSeconds * 1000);
                 });
                 try {
                     await Promise.race([started, timeout]);
                 } finally {
                     clearTimeout(timer);
                 }
-                this.failedRev = null;
+                if (restart) {
+                    this.health.restart = { rev: pick.rev, count: restart.count, at: new Date() };
+                    this.health.changed();
+                }
             } catch (err) {
                 this.waiter = null;
-                this.failedRev = this.revisions.loadedRev ?? target;
-                this.log.error(`reload to revision ${this.failedRev} failed: ${err.message}; waiting for a newer revision`);
-                this.health.set('error');
-                if (!err.announced) this.events.startFailed(this.failedRev, err.message);
-                return;
+                const loaded = this.revisions.loaded || { rev: pick.rev, key: pick.key };
+                this.revisions.fail(loaded.key, loaded.rev, err.message, 'start');
+                const next = await this.afterFailure(loaded.rev, err.message);
+                if (!next) return;
+                this.nextPick = next;
+            } finally {
+                this.revisions.picked = null;
             }
         }
     }

@@ -1,24 +1,42 @@
 'use strict';
-// Revisions of the flows and their credentials in the `flows` collection: one document per deploy,
-// {_id: rev, rev, flows, credentials, savedAt, savedBy}, written by one insert so a reader never sees
-// flows without their credentials; the newest is the highest _id; the last revisionsKept are kept.
+// Revisions of the flows and their credentials in the `flows` collection: one document per deploy
+// (revision_doc.js says what it holds), written by one insert so a reader never sees flows without
+// their credentials, numbered by numbering.js so a number is never given twice.
+//
+// What an instance loads is "the newest revision that can start": the highest numbered document
+// that is well formed and has not failed to start here. A malformed document (no flows, flows not
+// an array, credentials in no stored form, an _id that is no revision number) fails on read: it is
+// reported and skipped, never loaded as an empty or partial flow set. The newest K numbered
+// revisions are kept for history and rollback.
 const crypto = require('crypto');
 const { sleep } = require('./connect');
 const { encodeKeys, decodeKeys, encodeCredentials, decodeCredentials } = require('./codec');
+const { revisionKey, documentProblem } = require('./revision_doc');
+const { nextRevision } = require('./numbering');
 
 // Node-RED's own revision of a flow set (runtime/lib/storage): maps what it started to our revision.
 const flowsHash = (flows) => crypto.createHash('sha256').update(JSON.stringify(flows)).digest('hex');
 
+// What Node-RED is handed when no revision was ever saved.
+const NOTHING_SAVED = Object.freeze({ rev: 0, key: 'none', flows: [], credentials: null, restarts: 0, savedAt: null });
+
 class Revisions {
-    constructor({ coll, opts, log, isClosed }) {
-        this.coll = coll;
+    constructor({ collections, opts, log, isClosed }) {
+        this.c = collections;
+        this.coll = collections.flows;
         this.opts = opts;
         this.log = log;
         this.isClosed = isClosed;
-        this.loaded = null; // {rev, flows, credentials} last handed to Node-RED (getFlows or saveFlows)
+        this.loaded = null; // {rev, key, flows, credentials, restarts} last handed to Node-RED (getFlows or saveFlows)
+        this.picked = null; // what pick() chose for the next getFlows
         this.prefetched = null; // newest revision document from the change stream, not yet loaded
         this.staged = undefined; // credentials Node-RED saves just before the flows they belong to
-        this.hashToRev = new Map();
+        this.failed = new Map(); // revision key -> {rev, reason}: malformed, or its flows could not start here
+        this.hashToRev = new Map(); // Node-RED's hash of a flow set -> {rev, key}
+        this.highestSeen = 0;
+        this.saving = 0; // saves in progress (the editor): its own insert is no revision to reload to
+        this.saves = 0; // saves done: a pick made before one is out of date
+        this.onFailure = () => {}; // ({key, rev, reason}) for every new failure
     }
 
     get loadedRev() {
@@ -30,31 +48,107 @@ class Revisions {
         return this.loaded ? this.loaded.savedAt || null : null;
     }
 
+    get loadedKey() {
+        return this.loaded ? this.loaded.key : null;
+    }
+
     revisionForHash(hash) {
         return this.hashToRev.has(hash) ? this.hashToRev.get(hash) : null;
     }
 
-    // A revision document the change stream delivered: the next load need not read it again.
+    noteSeen(rev) {
+        if (Number.isSafeInteger(rev) && rev > this.highestSeen) this.highestSeen = rev;
+    }
+
+    // A revision document the change stream delivered: the next pick need not read it again.
     offer(doc) {
         this.prefetched = doc;
     }
 
-    // The revision `latestRev` as prefetched, else the newest in the database; {rev: 0, flows: []}
-    // when nothing was ever saved. Returns [revision, whether one was saved].
-    async load(latestRev) {
-        const pre = this.prefetched;
-        this.prefetched = null;
-        const doc = pre && pre._id === latestRev ? pre : await this.newestWithRetry();
-        const loaded = doc
-            ? { rev: doc._id, flows: decodeKeys(doc.flows || []), credentials: doc.credentials || null, savedAt: doc.savedAt || null }
-            : { rev: 0, flows: [], credentials: null, savedAt: null };
+    // Records that a revision (or a document that is none) cannot be loaded. kind: 'malformed' (never
+    // loaded anywhere), 'start' (its flows could not start here), 'stray' (no revision number). True if news.
+    fail(key, rev, reason, kind = 'malformed') {
+        if (this.failed.has(key)) return false;
+        this.failed.set(key, { rev, reason, kind });
+        if (this.failed.size > 200) this.failed.delete(this.failed.keys().next().value);
+        this.onFailure({ key, rev, reason, kind });
+        return true;
+    }
+
+    // Whether pick() passes over this revision. The editor loads a revision whose flows failed to
+    // start all the same: it shows them (unknown nodes marked) so they can be fixed.
+    isFailed(key) {
+        const f = this.failed.get(key);
+        return Boolean(f) && (f.kind !== 'start' || this.opts.role === 'worker');
+    }
+
+    // Numbered revisions, newest first: {_id, deployId, savedAt, restarts} only.
+    async heads(limit) {
+        return this.coll.find({ _id: { $type: 'number' } },
+            { sort: { _id: -1 }, projection: { _id: 1, deployId: 1, savedAt: 1, restarts: 1 }, limit }).toArray();
+    }
+
+    // The newest revision that can be loaded: {kind: 'revision', rev, key, doc}; {kind: 'none'} when no
+    // revision was ever saved; {kind: 'unusable'} when every kept one is malformed or failed here.
+    // `head` is the newest numbered revision {rev, key}, loadable or not.
+    async pick() {
+        const heads = await this.heads(this.opts.revisionsKept + 10);
+        if (heads.length === 0) return { kind: 'none', head: null };
+        this.noteSeen(heads[0]._id);
+        const newest = { rev: heads[0]._id, key: revisionKey(heads[0]) };
+        for (const head of heads) {
+            const key = revisionKey(head);
+            if (this.isFailed(key)) continue;
+            const pre = this.prefetched;
+            const doc = pre && pre._id === head._id && revisionKey(pre) === key ? pre : await this.coll.findOne({ _id: head._id });
+            if (!doc || revisionKey(doc) !== key) continue; // replaced or deleted meanwhile: the next head
+            const problem = documentProblem(doc);
+            if (problem) {
+                this.fail(key, doc._id, problem);
+                continue;
+            }
+            this.prefetched = null;
+            return { kind: 'revision', rev: doc._id, key, doc, head: newest, saves: this.saves };
+        }
+        return { kind: 'unusable', head: newest };
+    }
+
+    // Retries while MongoDB is unreachable: Node-RED never gets an empty flow set by accident.
+    async pickWithRetry() {
+        let delay = 250;
+        for (let attempt = 1; ; attempt++) {
+            try {
+                return await this.pick();
+            } catch (err) {
+                if (this.isClosed()) throw err;
+                this.log.warn(`reading flows failed (attempt ${attempt}: ${err.message}); retrying in ${delay} ms`);
+                await sleep(delay);
+                delay = Math.min(delay * 2, 5000);
+            }
+        }
+    }
+
+    // What the next getFlows hands Node-RED: what a reload picked, else the newest that can be loaded.
+    async take() {
+        const picked = this.picked;
+        this.picked = null;
+        // A reload waiting for Node-RED's API lock while the editor saved a deploy picks again.
+        return picked && picked.saves === this.saves ? picked : this.pickWithRetry();
+    }
+
+    // Hands a pick to Node-RED: it becomes the loaded revision. Returns it.
+    hand(pick) {
+        const loaded = pick.kind === 'revision'
+            ? { rev: pick.rev, key: pick.key, flows: decodeKeys(pick.doc.flows), credentials: pick.doc.credentials || null,
+                restarts: pick.doc.restarts || 0, deployType: pick.doc.deployType || null, savedAt: pick.doc.savedAt || null }
+            : { ...NOTHING_SAVED, key: pick.kind }; // 'none', or 'unusable': the editor starts empty, manageable
         this.remember(loaded);
-        return [loaded, Boolean(doc)];
+        return loaded;
     }
 
     // Always the credentials of the revision last handed to Node-RED.
     credentials() {
-        return decodeCredentials(this.loaded.credentials);
+        return decodeCredentials(this.loaded ? this.loaded.credentials : null);
     }
 
     stageCredentials(credentials) {
@@ -65,59 +159,72 @@ class Revisions {
         this.staged = undefined;
     }
 
-    // One insert of the flows with the staged credentials (else the previous revision's); the next
-    // revision number, taken again if another writer got it first. Returns {rev, credentialsUpdated}.
-    async insert(flows, savedBy) {
-        for (let attempt = 1; ; attempt++) {
-            const prev = await this.newest({ _id: 1, credentials: 1 });
-            const rev = (prev ? prev._id : 0) + 1;
-            const credentials = this.staged !== undefined ? encodeCredentials(this.staged) : (prev ? prev.credentials || null : null);
-            const savedAt = new Date();
-            try {
-                await this.coll.insertOne({ _id: rev, rev, flows: encodeKeys(flows), credentials, savedAt, savedBy });
-            } catch (err) {
-                if (err.code === 11000 && attempt < 5) continue; // another writer took this revision number
-                throw err;
-            }
-            const credentialsUpdated = this.staged !== undefined;
-            this.staged = undefined;
-            this.remember({ rev, flows, credentials, savedAt });
-            return { rev, credentialsUpdated };
+    // One insert of the flows with the staged credentials (else those of the revision Node-RED runs,
+    // which are the ones it holds), under a number never given before. Returns the loaded revision.
+    async insert(flows, { savedBy, deployType }) {
+        this.saving += 1;
+        try {
+            return await this.insertOnce(flows, { savedBy, deployType });
+        } finally {
+            this.saving -= 1;
+            this.saves += 1;
         }
     }
 
-    async prune(rev) {
+    async insertOnce(flows, { savedBy, deployType }) {
+        const credentials = this.staged !== undefined ? encodeCredentials(this.staged) : (this.loaded ? this.loaded.credentials : null);
+        const encoded = encodeKeys(flows);
+        for (let attempt = 1; ; attempt++) {
+            const rev = await nextRevision(this.c, this.highestSeen);
+            const doc = { _id: rev, rev, deployId: crypto.randomUUID(), flows: encoded, credentials, savedAt: new Date(),
+                savedBy, deployType };
+            try {
+                await this.coll.insertOne(doc);
+            } catch (err) {
+                // The number is taken after all (a document inserted by hand since): take the next one.
+                if (err.code === 11000 && attempt < 5) {
+                    this.noteSeen(rev);
+                    continue;
+                }
+                throw err;
+            }
+            this.noteSeen(rev);
+            const credentialsUpdated = this.staged !== undefined;
+            this.staged = undefined;
+            const loaded = { rev, key: revisionKey(doc), flows, credentials, restarts: 0, deployType, credentialsUpdated, savedAt: doc.savedAt };
+            this.remember(loaded);
+            return loaded;
+        }
+    }
+
+    // "Restart flows" in the editor: recorded on the revision it runs, which every instance follows.
+    async requestRestart(rev, by) {
+        if (!rev) return null;
+        const doc = await this.coll.findOneAndUpdate({ _id: rev }, { $inc: { restarts: 1 }, $set: { restartedAt: new Date(), restartedBy: by } },
+            { returnDocument: 'after', projection: { _id: 1, restarts: 1 } });
+        if (doc && this.loaded && this.loaded.rev === rev) this.loaded.restarts = doc.restarts;
+        return doc ? doc.restarts : null;
+    }
+
+    // Keeps the newest revisionsKept numbered revisions.
+    async prune() {
         try {
-            await this.coll.deleteMany({ _id: { $lte: rev - this.opts.revisionsKept } });
+            const [edge] = await this.coll.find({ _id: { $type: 'number' } },
+                { sort: { _id: -1 }, skip: this.opts.revisionsKept - 1, limit: 1, projection: { _id: 1 } }).toArray();
+            if (edge) await this.coll.deleteMany({ _id: { $lt: edge._id } });
         } catch (err) {
             this.log.warn(`could not prune old revisions (${err.message})`);
         }
     }
 
-    remember(doc) {
-        this.loaded = doc;
-        this.hashToRev.set(flowsHash(doc.flows), doc.rev);
+    remember(loaded) {
+        this.loaded = loaded;
+        this.noteSeen(loaded.rev);
+        const hash = flowsHash(loaded.flows);
+        this.hashToRev.delete(hash); // the newest revision with these flows wins
+        this.hashToRev.set(hash, { rev: loaded.rev, key: loaded.key });
         if (this.hashToRev.size > 100) this.hashToRev.delete(this.hashToRev.keys().next().value);
-    }
-
-    async newest(projection) {
-        return this.coll.findOne({}, { sort: { _id: -1 }, ...(projection ? { projection } : {}) });
-    }
-
-    // Retries while MongoDB is unreachable: Node-RED never gets an empty flow set by accident.
-    async newestWithRetry() {
-        let delay = 250;
-        for (let attempt = 1; ; attempt++) {
-            try {
-                return await this.newest();
-            } catch (err) {
-                if (this.isClosed()) throw err;
-                this.log.warn(`reading flows failed (attempt ${attempt}: ${err.message}); retrying in ${delay} ms`);
-                await sleep(delay);
-                delay = Math.min(delay * 2, 5000);
-            }
-        }
     }
 }
 
-module.exports = { Revisions, flowsHash };
+module.exports = { Revisions, flowsHash, NOTHING_SAVED };

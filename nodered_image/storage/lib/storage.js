@@ -13,6 +13,17 @@ const { Flows } = require('./flows');
 const { Reloader } = require('./reloader');
 const { Settings, Sessions } = require('./settings');
 const { Library } = require('./library');
+const { runDeploy } = require('./deploy_context');
+const { storageProblem } = require('./codec');
+
+// Why Node-RED reports flows unable to start (its runtime-state event), in words.
+function startProblem(payload) {
+    if (payload.error === 'missing-types') return `missing node types: ${(payload.types || []).join(', ') || '?'}`;
+    if (payload.error === 'missing-modules') {
+        return `missing modules: ${(payload.modules || []).map((m) => m.module || String(m)).join(', ') || '?'}`;
+    }
+    return null;
+}
 
 function createStorage() {
     let log = consoleLog('[storage] ');
@@ -20,6 +31,7 @@ function createStorage() {
     let client = null;
     let closed = false;
     let parts = null; // {revisions, flows, settings, sessions, library, reloader} once connected
+    let pendingReload = null; // the launcher's reload function, when handed over before init
     const isClosed = () => closed;
     const health = new Health(log);
     const events = new FlowEvents(log);
@@ -36,8 +48,14 @@ function createStorage() {
         client = await connectWithBackoff(opts, log, isClosed);
         health.watch(client);
         const c = await openCollections(client, opts, log, isClosed);
-        const revisions = new Revisions({ coll: c.flows, opts, log, isClosed });
-        const flows = new Flows({ revisions, health, events, opts, log });
+        const revisions = new Revisions({ collections: c, opts, log, isClosed });
+        revisions.onFailure = (f) => {
+            health.noteFailure(f);
+            if (f.kind === 'malformed') log.error(`revision ${f.rev} cannot be loaded: ${f.reason}; skipped`);
+        };
+        health.onServing = (serving, reason) => events.serving(serving, reason);
+        health.seenRev = () => revisions.highestSeen;
+        const flows = new Flows({ revisions, health, events, opts, log, isClosed });
         parts = {
             revisions, flows,
             settings: new Settings(c.settings, opts.role),
@@ -48,23 +66,28 @@ function createStorage() {
         if (runtime && runtime.events) {
             runtime.events.on('flows:started', (ev) => flows.started(ev));
             runtime.events.on('runtime-event', (ev) => {
-                const error = ev && ev.id === 'runtime-state' && ev.payload ? ev.payload.error : null;
-                if (error === 'missing-types') flows.failed('missing node types');
-                if (error === 'credentials_load_failed') health.credentialsFailed = true;
+                const payload = ev && ev.id === 'runtime-state' && ev.payload ? ev.payload : null;
+                if (!payload) return;
+                const problem = startProblem(payload);
+                if (problem) flows.failed(problem);
+                if (payload.error === 'credentials_load_failed') health.credentialsFailed = true;
             });
         }
         health.set('loading');
         health.startRecording(c.instances, opts);
-        if (opts.role === 'worker') {
-            parts.reloader = new Reloader({ runtime, coll: c.flows, health, revisions, events, opts, log, isClosed });
-            flows.reloader = parts.reloader;
-            parts.reloader.start();
-        }
+        // Every instance follows the revisions: workers to serve them, the editor to show what runs
+        // (a rollback, a restore) and not deploy over it unknowingly.
+        parts.reloader = new Reloader({ runtime, coll: c.flows, health, revisions, events, opts, log, isClosed });
+        parts.reloader.onChange = () => flows.changed();
+        flows.reloader = parts.reloader;
+        if (pendingReload) parts.reloader.reloadFn = pendingReload;
+        parts.reloader.start();
     }
 
     async function close() {
         if (closed) return;
         closed = true;
+        if (parts) parts.flows.changed();
         if (parts && parts.reloader) await parts.reloader.close();
         await health.stopRecording();
         if (client) await client.close().catch(() => {});
@@ -86,12 +109,25 @@ function createStorage() {
             if (opts.role !== 'editor') refuse('library entries', log);
             await parts.library.save(type, path, meta, body);
         },
-        // For the launcher: /healthz, the X-Flows-Revision header, the request gate, shutdown.
+        // For the launcher: /healthz, the X-Flows-Revision header, the request gate, deploy checks
+        // (lib/deploy_guard.js), shutdown.
         statusInfo: () => health.info(opts),
-        revisionForHash: (hash) => (parts ? parts.revisions.revisionForHash(hash) : null),
+        revisionForHash: (hash) => {
+            const found = parts ? parts.revisions.revisionForHash(hash) : null;
+            return found ? found.rev : null;
+        },
         // The database once connected (null before): the launcher keeps its debug messages there.
         database: () => (client && !closed ? client.db(opts.database) : null),
         events: events.emitter,
+        // runDeploy({type, user}, fn): fn is the flows API call of a deploy of that type (Node-RED-Deployment-Type).
+        runDeploy,
+        // Why these flows cannot be stored exactly (a description naming the place), or null.
+        storageProblem: (flowsToSave) => storageProblem(flowsToSave),
+        // The editor reloads its flows through this function (its flows API, which serializes with deploys).
+        useReload: (fn) => {
+            pendingReload = fn;
+            if (parts && parts.reloader) parts.reloader.reloadFn = fn;
+        },
         close,
     };
 }

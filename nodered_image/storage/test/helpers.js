@@ -94,7 +94,7 @@ function fakeRuntime() {
         // Like Node-RED: flows with a node type it does not know never start (a missing-types event).
         started(flows) {
             if (flows.some((n) => n.type === 'no-such-type')) {
-                events.emit('runtime-event', { id: 'runtime-state', payload: { error: 'missing-types' } });
+                events.emit('runtime-event', { id: 'runtime-state', payload: { error: 'missing-types', types: ['no-such-type'] } });
             } else {
                 events.emit('flows:started', { config: { rev: flowsHash(flows) } });
             }

@@ -268,25 +268,31 @@ test('bad options are refused with the option named', async (t) => {
     await assert.rejects(createStorage().init({ storageModuleOptions: { role: 'worker' } }, null), /mongoUrl/);
 });
 
-const pick = ({ state, ready, rev, latestRev }) => ({ state, ready, rev, latestRev });
-
-test('a revision whose flows cannot start makes the worker not ready until a newer one starts', async (t) => {
+test('flows that cannot start: a worker keeps serving the newest revision that started; with none it is not ready', async (t) => {
     const db = uniqueDb('broken');
     const ed = await storageFor(t, db, 'editor');
     if (!ed) return;
     const broken = (m) => [...sampleFlows(m), { id: 'x', type: 'no-such-type', z: 'tab1', wires: [] }];
     await ed.storage.saveFlows(broken('b1'), null);
-    // at startup
+    // at startup, nothing that starts: not ready
     const wk = await storageFor(t, db, 'worker', { syncCheckSeconds: 60 });
     await wk.runtime.start();
-    // rev is the revision whose flows run: none yet (not the newest known, which cannot start).
-    assert.deepEqual(pick(wk.storage.statusInfo()), { state: 'error', ready: false, rev: null, latestRev: 1 });
+    await waitFor(() => wk.storage.statusInfo().state === 'error', 5000, 'error state');
+    assert.deepEqual([wk.storage.statusInfo().ready, wk.storage.statusInfo().rev], [false, null]);
+    assert.equal(wk.storage.statusInfo().message, 'not serving: revision 1 failed: missing node types: no-such-type');
     await ed.storage.saveFlows(sampleFlows('good2'), null);
     await waitFor(() => wk.storage.statusInfo().ready && wk.storage.statusInfo().rev === 2, 10000, 'recovery after startup failure');
-    // on a reload
+    assert.equal(wk.storage.statusInfo().failed, null);
+    // on a reload: back to revision 2, still ready
     await ed.storage.saveFlows(broken('b3'), null);
-    await waitFor(() => wk.storage.statusInfo().state === 'error', 10000, 'error state');
-    assert.deepEqual(pick(wk.storage.statusInfo()), { state: 'error', ready: false, rev: 2, latestRev: 3 });
+    await waitFor(() => wk.storage.statusInfo().failed !== null, 10000, 'the failure');
+    await waitFor(() => wk.storage.statusInfo().ready, 10000, 'serving again');
+    const info = wk.storage.statusInfo();
+    assert.deepEqual([info.rev, info.latestRev, info.state], [2, 3, 'running']);
+    assert.deepEqual(info.failed, { rev: 3, reason: 'missing node types: no-such-type' });
+    assert.equal(wk.runtime.loads.at(-1).flows[0].label, 'tab good2');
     await ed.storage.saveFlows(sampleFlows('good4'), null);
     await waitFor(() => wk.storage.statusInfo().ready && wk.storage.statusInfo().rev === 4, 10000, 'recovery after reload failure');
+    assert.equal(wk.storage.statusInfo().failed, null);
+    assert.equal(wk.storage.statusInfo().message, 'serving revision 4');
 });

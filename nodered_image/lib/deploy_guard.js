@@ -1,0 +1,136 @@
+'use strict';
+// The editor's deploys, checked before Node-RED takes them. Node-RED's editor only warns about node
+// types it does not know, and its admin API takes them silently; flows saved like that stop every
+// worker's flows. So every flows API call that saves (POST /flows, POST /flow, PUT /flow/:id) is
+// refused with 400 and nothing saved when
+//   - a node's type is one this image does not have (the answer names the types and nodes), or
+//   - the flows hold what MongoDB cannot give back exactly (a "__proto__" field, a lone UTF-16
+//     surrogate, nesting deeper than MongoDB keeps: storage's storageProblem names the place).
+// The check runs inside Node-RED's flows API (after login and permissions, before the runtime
+// touches its flows or credentials), by wrapping RED.runtime.flows' methods; the answer is Node-RED's
+// own error shape, {code, message}.
+//
+// It also tells the storage which deploy each call is (runDeploy: the Node-RED-Deployment-Type, the
+// user), so a revision records its deploy type and "restart flows" (type reload) reaches every
+// instance; and it hands the storage the editor's way to reload flows when a revision written
+// elsewhere (a rollback) must be loaded: through this same API, which serializes with deploys.
+
+const SUBFLOW_INSTANCE = /^subflow:(.+)$/;
+const CONTAINERS = new Set(['tab', 'subflow', 'group']);
+
+class DeployRefused extends Error {
+    constructor(code, message) {
+        super(message);
+        this.code = code;
+        this.status = 400;
+    }
+}
+
+// The nodes of a single-flow API body ({id, nodes, configs, subflows}) as one list.
+function nodesOfFlow(flow) {
+    if (!flow || typeof flow !== 'object') return [];
+    const list = [];
+    for (const part of ['nodes', 'configs']) if (Array.isArray(flow[part])) list.push(...flow[part]);
+    for (const sf of Array.isArray(flow.subflows) ? flow.subflows : []) {
+        list.push(sf);
+        for (const part of ['nodes', 'configs']) if (sf && Array.isArray(sf[part])) list.push(...sf[part]);
+    }
+    return list;
+}
+
+// {type -> [node ids]} of the types in `nodes` this runtime cannot create. knownSubflows: subflow ids
+// defined elsewhere (the running flows, for a single-flow call).
+function missingTypes(RED, nodes, knownSubflows = new Set()) {
+    const subflows = new Set(knownSubflows);
+    for (const n of nodes) if (n && n.type === 'subflow') subflows.add(n.id);
+    const missing = new Map();
+    for (const n of nodes) {
+        if (!n || typeof n !== 'object') continue;
+        const type = n.type;
+        if (CONTAINERS.has(type)) continue;
+        const sub = typeof type === 'string' ? SUBFLOW_INSTANCE.exec(type) : null;
+        const known = sub ? subflows.has(sub[1]) : typeof type === 'string' && type !== '' && Boolean(RED.nodes.getType(type));
+        if (known) continue;
+        const name = typeof type === 'string' ? type : `(${type === undefined ? 'no type' : JSON.stringify(type)})`;
+        if (!missing.has(name)) missing.set(name, []);
+        missing.get(name).push(n.id);
+    }
+    return missing;
+}
+
+function listIds(ids) {
+    const shown = ids.slice(0, 5).map((id) => JSON.stringify(id)).join(', ');
+    return ids.length > 5 ? `${shown} and ${ids.length - 5} more` : shown;
+}
+
+function check(RED, storage, nodes, knownSubflows, whole = nodes) {
+    if (!Array.isArray(nodes)) return; // Node-RED answers malformed bodies itself
+    const missing = missingTypes(RED, nodes, knownSubflows);
+    if (missing.size > 0) {
+        const detail = [...missing.keys()].map((t) => `${JSON.stringify(t)} (node${missing.get(t).length > 1 ? 's' : ''} ${listIds(missing.get(t))})`);
+        throw new DeployRefused('missing_node_types',
+            `deploy refused, nothing saved: node types this image does not have: ${detail.join(', ')}. ` +
+            'Remove those nodes, or add their module to the image (EXTRA_NODES).');
+    }
+    const problem = storage.storageProblem(whole);
+    if (problem) {
+        throw new DeployRefused('unstorable_flows', `deploy refused, nothing saved: ${problem}; MongoDB would not give it back exactly`);
+    }
+}
+
+// Subflow ids of the flows running now (a single-flow call may use them).
+function runningSubflows(RED) {
+    const active = RED.nodes.getFlows && RED.nodes.getFlows();
+    const ids = new Set();
+    for (const n of (active && Array.isArray(active.flows) ? active.flows : [])) if (n.type === 'subflow') ids.add(n.id);
+    return ids;
+}
+
+const userName = (user) => (user && user.username) || null;
+
+function guardDeploys(RED, storage, log) {
+    const api = RED.runtime.flows;
+    const original = {
+        setFlows: api.setFlows.bind(api), addFlow: api.addFlow.bind(api),
+        updateFlow: api.updateFlow.bind(api), deleteFlow: api.deleteFlow.bind(api),
+    };
+    const refused = (err, user) => {
+        if (err instanceof DeployRefused) log('warn', `${err.message}${user ? ` (deploy by ${user})` : ''}`);
+        throw err;
+    };
+
+    api.setFlows = async (opts) => {
+        const type = opts.deploymentType || 'full';
+        const user = userName(opts.user);
+        if (type !== 'reload') {
+            try {
+                check(RED, storage, opts.flows && opts.flows.flows);
+            } catch (err) {
+                refused(err, user);
+            }
+        }
+        return storage.runDeploy({ type, user }, () => original.setFlows(opts));
+    };
+    api.addFlow = async (opts) => {
+        try {
+            check(RED, storage, nodesOfFlow(opts.flow), runningSubflows(RED), opts.flow);
+        } catch (err) {
+            refused(err, userName(opts.user));
+        }
+        return storage.runDeploy({ type: 'flows', user: userName(opts.user) }, () => original.addFlow(opts));
+    };
+    api.updateFlow = async (opts) => {
+        try {
+            check(RED, storage, nodesOfFlow(opts.flow), runningSubflows(RED), opts.flow);
+        } catch (err) {
+            refused(err, userName(opts.user));
+        }
+        return storage.runDeploy({ type: 'flows', user: userName(opts.user) }, () => original.updateFlow(opts));
+    };
+    api.deleteFlow = async (opts) => storage.runDeploy({ type: 'flows', user: userName(opts.user) }, () => original.deleteFlow(opts));
+
+    // The storage's reloads of the editor's flows (a revision written by a rollback, a restore).
+    storage.useReload(() => original.setFlows({ deploymentType: 'reload' }));
+}
+
+module.exports = { guardDeploys, missingTypes, DeployRefused };

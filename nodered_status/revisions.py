@@ -1,0 +1,183 @@
+"""Revision documents of the `flows` collection, as the storage module writes and reads them
+(nodered_image/storage/lib/revision_doc.js and numbering.js): whether one can be loaded, what changed
+between two, and the next revision number.
+
+Pure logic except next_revision(), which takes a pymongo database.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+COUNTER_ID = "flows"  # the counter document in `counters` (numbering.js)
+
+
+def describe_id(value: Any) -> str:
+    """How an _id reads in messages: 12, "zzz", ObjectId("...")."""
+    if isinstance(value, bool):
+        return repr(value).lower()
+    if isinstance(value, int | float):
+        return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
+    if isinstance(value, str):
+        return '"' + value.replace('"', '\\"') + '"'
+    if type(value).__name__ == "ObjectId":
+        return f'ObjectId("{value}")'
+    return type(value).__name__
+
+
+def _kind(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, list):
+        return "an array"
+    if isinstance(value, dict):
+        return "an object"
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, int | float):
+        return "a number"
+    if isinstance(value, str):
+        return "a string"
+    return f"a {type(value).__name__}"
+
+
+def is_revision_number(value: Any) -> bool:
+    return (
+        isinstance(value, int | float)
+        and not isinstance(value, bool)
+        and math.isfinite(value)
+        and value >= 1
+        and float(value).is_integer()
+    )
+
+
+def credentials_problem(stored: Any) -> str | None:
+    if stored is None:
+        return None
+    if not isinstance(stored, dict):
+        return f'its credentials field is {_kind(stored)}, not {{encrypted: "<ciphertext>"}}'
+    if "encrypted" in stored:
+        enc = stored["encrypted"]
+        return None if isinstance(enc, str) else f"its credentials.encrypted is {_kind(enc)}, not a string"
+    if "plain" in stored:
+        return (
+            None
+            if isinstance(stored["plain"], dict)
+            else f"its credentials.plain is {_kind(stored['plain'])}, not an object"
+        )
+    return None if not stored else 'its credentials field holds neither "encrypted" nor "plain"'
+
+
+def document_problem(doc: dict) -> str | None:
+    """Why this document cannot be loaded as a revision (the storage's words), or None."""
+    _id = doc.get("_id")
+    if not isinstance(_id, int | float) or isinstance(_id, bool):
+        return f"its _id {describe_id(_id)} is not a revision number"
+    if not is_revision_number(_id):
+        return f"its _id {describe_id(_id)} is not a whole number from 1"
+    if "flows" not in doc:
+        return "it has no flows field"
+    flows = doc["flows"]
+    if not isinstance(flows, list):
+        return f"its flows field is {_kind(flows)}, not an array"
+    for i, n in enumerate(flows):
+        if not isinstance(n, dict):
+            return f"flows[{i}] is {_kind(n)}, not a node"
+        if not isinstance(n.get("id"), str) or n.get("id") == "":
+            return f"flows[{i}] has no id"
+        if not isinstance(n.get("type"), str) or n.get("type") == "":
+            return f'flows[{i}] (id "{n["id"]}") has no type'
+    return credentials_problem(doc.get("credentials"))
+
+
+@dataclass
+class Changes:
+    """What changed from one revision's flows to the next: tabs and nodes by id."""
+
+    tabs_added: list[str] = field(default_factory=list)
+    tabs_removed: list[str] = field(default_factory=list)
+    tabs_changed: list[str] = field(default_factory=list)
+    nodes_added: list[str] = field(default_factory=list)
+    nodes_removed: list[str] = field(default_factory=list)
+    nodes_changed: list[str] = field(default_factory=list)
+    credentials_changed: bool = False
+
+    def summary(self) -> str:
+        parts = []
+        for name, added, removed, changed in (
+            ("tabs", self.tabs_added, self.tabs_removed, self.tabs_changed),
+            ("nodes", self.nodes_added, self.nodes_removed, self.nodes_changed),
+        ):
+            counts = [f"{sign}{len(ids)}" for sign, ids in (("+", added), ("-", removed), ("~", changed)) if ids]
+            if counts:
+                parts.append(f"{name} {' '.join(counts)}")
+        if self.credentials_changed:
+            parts.append("credentials changed")
+        return ", ".join(parts) or "no changes"
+
+    def to_json(self) -> dict:
+        return {
+            "tabs": {"added": self.tabs_added, "removed": self.tabs_removed, "changed": self.tabs_changed},
+            "nodes": {"added": self.nodes_added, "removed": self.nodes_removed, "changed": self.nodes_changed},
+            "credentialsChanged": self.credentials_changed,
+        }
+
+
+def _by_id(flows: list) -> dict[str, dict]:
+    return {n["id"]: n for n in flows if isinstance(n, dict) and isinstance(n.get("id"), str)}
+
+
+def diff(older: dict, newer: dict) -> Changes:
+    """Changes from revision document `older` to `newer` (both loadable). A tab counts as changed when
+    its own node or any node on it was added, removed or changed."""
+    old, new = _by_id(older["flows"]), _by_id(newer["flows"])
+    c = Changes()
+    touched_tabs: set[Any] = set()
+    for nid in new.keys() - old.keys():
+        (c.tabs_added if new[nid].get("type") == "tab" else c.nodes_added).append(nid)
+    for nid in old.keys() - new.keys():
+        (c.tabs_removed if old[nid].get("type") == "tab" else c.nodes_removed).append(nid)
+    for nid in old.keys() & new.keys():
+        if old[nid] != new[nid]:
+            if new[nid].get("type") == "tab":
+                touched_tabs.add(nid)
+            else:
+                c.nodes_changed.append(nid)
+    for nid in c.nodes_added + c.nodes_changed:
+        touched_tabs.add(new[nid].get("z"))
+    for nid in c.nodes_removed + c.nodes_changed:
+        touched_tabs.add(old[nid].get("z"))
+    tabs_both = {nid for nid in old.keys() & new.keys() if new[nid].get("type") == "tab"}
+    c.tabs_changed = sorted(t for t in touched_tabs if t in tabs_both)
+    for ids in (c.tabs_added, c.tabs_removed, c.nodes_added, c.nodes_removed, c.nodes_changed):
+        ids.sort()
+    c.credentials_changed = (older.get("credentials") or None) != (newer.get("credentials") or None)
+    return c
+
+
+def tab_label(doc: dict, tab_id: str) -> str:
+    for n in doc.get("flows") or []:
+        if isinstance(n, dict) and n.get("id") == tab_id:
+            return str(n.get("label") or tab_id)
+    return tab_id
+
+
+def next_revision(db) -> int:
+    """The next revision number, taken the way the storage takes it (numbering.js): the counter
+    raised above every numbered revision and every number a live instance reports, then incremented."""
+    from pymongo import ReturnDocument
+
+    newest = db["flows"].find_one({"_id": {"$type": "number"}}, sort=[("_id", -1)], projection={"_id": 1})
+    floor = math.floor(newest["_id"]) if newest else 0
+    for rec in db["instances"].find({}, {"rev": 1, "latestRev": 1, "seenRev": 1}):
+        for key in ("rev", "latestRev", "seenRev"):
+            v = rec.get(key)
+            if isinstance(v, int) and not isinstance(v, bool) and v > floor:
+                floor = v
+    db["counters"].update_one({"_id": COUNTER_ID}, {"$max": {"seq": floor}}, upsert=True)
+    doc = db["counters"].find_one_and_update(
+        {"_id": COUNTER_ID}, {"$inc": {"seq": 1}}, upsert=True, return_document=ReturnDocument.AFTER
+    )
+    return int(doc["seq"])
