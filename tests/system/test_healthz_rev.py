@@ -1,6 +1,7 @@
 """/healthz `rev` names the revision whose flows run, also while a newer one is loading or cannot start:
 the one moment it differs from `latestRev`, and the moment an operator reads it."""
 
+import datetime
 import threading
 import time
 import uuid
@@ -74,25 +75,39 @@ def test_rev_is_the_running_revision_while_the_next_one_waits_to_load(nodered_fa
 
 def test_rev_never_names_a_revision_that_cannot_start(nodered_factory, mongo_server, mongo_db):
     """Guards: /healthz or the status record (what the status command shows) naming a broken revision (a
-    node type the image lacks) as running, on a worker that runs the previous one and on a worker started
-    after the bad deploy, which runs none."""
+    node type the image lacks; written to the database by hand, as the editor refuses such a deploy) as
+    running, on a worker that falls back to the previous one and on a worker started after it."""
     editor = nodered_factory("editor")
     worker = nodered_factory("worker")
     editor.wait_ready()
     admin = AdminClient(editor.url, editor.editor_user, editor.editor_password)
     good = admin.deploy(marker_flow("good"))
     worker.wait_ready(rev=good)
-    bad = admin.deploy(marker_flow("broken") + [BROKEN_NODE])
+    bad = good + 1
+    db = mongo_server.client()[mongo_db]
+    db.flows.insert_one(
+        {
+            "_id": bad,
+            "rev": bad,
+            "deployId": uuid.uuid4().hex,
+            "flows": marker_flow("broken") + [BROKEN_NODE],
+            "credentials": None,
+            "savedAt": datetime.datetime.now(datetime.UTC),
+            "savedBy": "operator",
+        }
+    )
 
-    h = wait_healthz(worker, lambda h: h["latestRev"] == bad and h["state"] == "error")
-    assert (h["rev"], h["latestRev"], h["state"], h["status_code"]) == (good, bad, "error", 503)
-    records = mongo_server.client()[mongo_db].instances
+    h = wait_healthz(worker, lambda h: h["latestRev"] == bad and h.get("failed") is not None)
+    assert (h["rev"], h["latestRev"], h["state"], h["status_code"]) == (good, bad, "running", 200)
+    assert h["failed"]["rev"] == bad
     deadline = time.monotonic() + 10
-    while (rec := records.find_one({"_id": worker.instance_id}))["state"] != "error":
+    while (rec := db.instances.find_one({"_id": worker.instance_id}))["latestRev"] != bad:
         assert time.monotonic() < deadline, rec
         time.sleep(0.05)
-    assert (rec["rev"], rec["latestRev"]) == (good, bad)
+    assert rec["rev"] == good
 
     late = nodered_factory("worker")
-    h = wait_healthz(late, lambda h: h.get("state") == "error", timeout=60)
-    assert (h["rev"], h["latestRev"], h["state"], h["status_code"]) == (None, bad, "error", 503)
+    seen = []
+    h = wait_healthz(late, lambda h: seen.append(h) or h.get("ready") is True, timeout=60)
+    assert (h["rev"], h["latestRev"], h["state"]) == (good, bad, "running")
+    assert not [b for b in seen if b.get("rev") == bad], "rev named the broken revision"
