@@ -16,6 +16,12 @@ class Health {
         this.credentialsFailed = false; // Node-RED could not decrypt the credentials just loaded
         this.serverUp = null; // MongoDB address -> reachable, per replica set member
         this.recorder = null;
+        this.leader = false; // holds the leader lease (leader.js)
+    }
+
+    setLeader(leader) {
+        this.leader = leader;
+        this.changed(50);
     }
 
     set(state) {
@@ -73,7 +79,7 @@ class Health {
     startRecording(coll, opts) {
         this.recorder = new StatusRecorder({
             coll, opts, log: this.log,
-            snapshot: () => ({ state: this.state, rev: this.runningRev, latestRev: this.latestRev }),
+            snapshot: () => ({ state: this.state, rev: this.runningRev, latestRev: this.latestRev, leader: this.leader }),
         });
         this.recorder.start();
     }
@@ -89,7 +95,7 @@ class Health {
         const ready = this.state === 'running' && this.runningRev !== null && this.runningRev >= (this.latestRev || 0);
         return {
             role: o.role || null, instance: o.instanceId || null, rev: this.runningRev, latestRev: this.latestRev,
-            state: this.state, ready, dbReachable: this.dbReachable,
+            state: this.state, ready, dbReachable: this.dbReachable, leader: this.leader,
         };
     }
 }

@@ -6,7 +6,7 @@ class StatusRecorder {
     constructor({ coll, opts, snapshot, log }) {
         this.coll = coll;
         this.opts = opts;
-        this.snapshot = snapshot; // () => {state, rev, latestRev}
+        this.snapshot = snapshot; // () => {state, rev, latestRev, leader}
         this.log = log;
         this.startedAt = new Date();
         this.timer = null;
@@ -61,7 +61,7 @@ class StatusRecorder {
                 { _id: o.instanceId },
                 {
                     $set: { role: o.role, host: o.host, port: o.port, pid: process.pid, rev: s.rev, latestRev: s.latestRev,
-                        state: s.state, lastSeen: new Date() },
+                        state: s.state, leader: s.leader === true, lastSeen: new Date() },
                     $setOnInsert: { startedAt: this.startedAt },
                 },
                 { upsert: true },

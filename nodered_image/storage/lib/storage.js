@@ -13,6 +13,7 @@ const { Flows } = require('./flows');
 const { Reloader } = require('./reloader');
 const { Settings, Sessions } = require('./settings');
 const { Library } = require('./library');
+const { setUpLeadership } = require('./leadership');
 
 function createStorage() {
     let log = consoleLog('[storage] ');
@@ -20,6 +21,7 @@ function createStorage() {
     let client = null;
     let closed = false;
     let parts = null; // {revisions, flows, settings, sessions, library, reloader} once connected
+    let leadership = null; // run-once tabs and the leader lease (leadership.js)
     const isClosed = () => closed;
     const health = new Health(log);
     const events = new FlowEvents(log);
@@ -53,6 +55,7 @@ function createStorage() {
                 if (error === 'credentials_load_failed') health.credentialsFailed = true;
             });
         }
+        leadership = await setUpLeadership({ runtime, client, opts, health, log });
         health.set('loading');
         health.startRecording(c.instances, opts);
         if (opts.role === 'worker') {
@@ -66,6 +69,7 @@ function createStorage() {
         if (closed) return;
         closed = true;
         if (parts && parts.reloader) await parts.reloader.close();
+        if (leadership) await leadership.close();
         await health.stopRecording();
         if (client) await client.close().catch(() => {});
     }
