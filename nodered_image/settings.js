@@ -48,6 +48,14 @@ function integer(name) {
     return n;
 }
 
+// A variable with a fixed set of values (contract.json's `values`).
+function oneOf(name) {
+    const raw = value(name);
+    const allowed = variable(name).values;
+    if (!allowed.includes(raw)) fail(`${name} must be one of ${allowed.join(', ')}, got ${JSON.stringify(raw)}`);
+    return raw;
+}
+
 // The httpNodeRoot rule of contract.json: its pattern, and no reserved first segment (any case).
 const rootRule = contract.httpNodeRoot;
 const rootPattern = new RegExp(rootRule.pattern);
@@ -91,6 +99,12 @@ const keepAliveSeconds = integer('NODE_RED_KEEPALIVE_SECONDS');
 
 const instanceId = value('NODE_RED_INSTANCE_ID') || `${os.hostname()}-${process.pid}`;
 
+const contextDefault = oneOf('NODE_RED_CONTEXT_DEFAULT');
+// Which tabs run here: workers run every tab they may (run-once tabs while they lead); the editor what
+// NODE_RED_EDITOR_FLOWS says (README: "Running flows on N workers").
+const tabs = isEditor ? oneOf('NODE_RED_EDITOR_FLOWS') : 'all';
+const tlsCAFile = value('MONGO_TLS_CA_FILE');
+
 let adminAuth;
 if (isEditor) {
     const user = value('NODE_RED_EDITOR_USER');
@@ -131,9 +145,21 @@ module.exports = {
         port,
         revisionsKept: integer('NODE_RED_REVISIONS_KEPT'),
         syncCheckSeconds: integer('NODE_RED_SYNC_CHECK_SECONDS'),
-        tlsCAFile: value('MONGO_TLS_CA_FILE'),
+        tlsCAFile,
         // Only the editor enables them (storage ignores the option on workers).
         enableChangeStreams: isEditor && value('MONGO_ENABLE_CHANGE_STREAMS') === 'true',
+        tabs,
+    },
+
+    // Context: `memory` per instance (Node-RED's own), `shared` on MongoDB for the whole stack; the
+    // default is the store a flow gets when it names none.
+    contextStorage: {
+        default: contextDefault,
+        memory: { module: 'memory' },
+        shared: {
+            module: require('nodered-scale-context'),
+            config: { mongoUrl, database: value('MONGO_DB'), role, instanceId, tlsCAFile },
+        },
     },
 
     // Nodes are baked into the image so editor and workers run the same set: no installs at run time.
