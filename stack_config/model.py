@@ -11,6 +11,7 @@ from nodered_contract import DEFAULT_HTTP_NODE_ROOT, validate_http_node_root
 
 from .aws import AwsConfig, fargate_size_problem
 from .base import ConfigModel, ipv4_network
+from .flows import ContextConfig, FlowsConfig, FlowSecrets
 
 _PACKAGE_JSON = Path(__file__).resolve().parent.parent / "nodered_image" / "package.json"
 
@@ -101,6 +102,10 @@ class StackConfig(ConfigModel):
     # Prefix of every HTTP-in endpoint; the rule is the image's (nodered_image/contract.json).
     http_node_root: str = DEFAULT_HTTP_NODE_ROOT
     aws: AwsConfig | None = None
+    # What flows see on every instance (stack_config/flows.py).
+    context: ContextConfig = ContextConfig()
+    flows: FlowsConfig = FlowsConfig()
+    flow_secrets: FlowSecrets = {}
     # Secrets: held as SecretStr so they never show in a repr; components wrap them as Pulumi secrets.
     editor_password: Annotated[SecretStr, Field(strict=False)]
     credential_secret: Annotated[SecretStr, Field(strict=False)] | None = None
@@ -110,6 +115,13 @@ class StackConfig(ConfigModel):
     @classmethod
     def _http_node_root(cls, value: str) -> str:
         return validate_http_node_root(value)
+
+    @model_validator(mode="after")
+    def _flow_variables_once(self):
+        both = sorted(set(self.flows.env) & set(self.flow_secrets))
+        if both:
+            raise ValueError(f"flowSecrets: {', '.join(both)} also in flows.env: a variable is either plain or secret")
+        return self
 
     @field_validator("editor_password")
     @classmethod

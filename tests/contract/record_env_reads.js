@@ -53,7 +53,7 @@ for (const { env } of cases) {
     try {
         delete require.cache[target];
         const s = require(target);
-        const { role, database, instanceId, port, revisionsKept, syncCheckSeconds, tlsCAFile, enableChangeStreams } =
+        const { role, database, instanceId, port, revisionsKept, syncCheckSeconds, tlsCAFile, enableChangeStreams, tabs } =
             s.storageModuleOptions;
         result = {
             error: null,
@@ -61,6 +61,7 @@ for (const { env } of cases) {
                 uiPort: s.uiPort, uiHost: s.uiHost, userDir: s.userDir, httpNodeRoot: s.httpNodeRoot,
                 keepAliveSeconds: s.keepAliveSeconds, editorUser: s.adminAuth ? s.adminAuth.users[0].username : null,
                 role, database, instanceId, port, revisionsKept, syncCheckSeconds, tlsCAFile, enableChangeStreams,
+                tabs, contextDefault: s.contextStorage.default, sharedContext: s.contextStorage.shared.config,
             },
         };
     } catch (err) {
