@@ -22,16 +22,18 @@ def tab(tab_id: str, label: str, run_on: str | None = None) -> dict:
     return {"id": tab_id, "type": "tab", "label": label, "disabled": False, "info": "", "env": env}
 
 
-def counter_flow(path: str = "/count", store: str | None = "shared", tab_id: str = "tab-counter") -> list[dict]:
-    """GET <path>: count = global counter + 1 in `store` (None: the default store), answered as
+def counter_flow(
+    path: str = "/count", store: str | None = "shared", tab_id: str = "tab-counter", key: str = "counter"
+) -> list[dict]:
+    """GET <path>: count = global `key` + 1 in `store` (None: the default store), answered as
     {"count": n, "instance": <NODE_RED_INSTANCE_ID>}; 500 {"error"} when the store fails."""
     store_arg = f"{json.dumps(store)}, " if store else ""
     func = f"""
 const fail = (err) => {{ msg.statusCode = 500; msg.payload = {{error: String(err && err.message || err)}}; node.send(msg); }};
-global.get("counter", {store_arg}(err, value) => {{
+global.get({json.dumps(key)}, {store_arg}(err, value) => {{
     if (err) return fail(err);
     const count = (value || 0) + 1;
-    global.set("counter", count, {store_arg}(err) => {{
+    global.set({json.dumps(key)}, count, {store_arg}(err) => {{
         if (err) return fail(err);
         msg.payload = {{count, instance: env.get("NODE_RED_INSTANCE_ID")}};
         node.send(msg);

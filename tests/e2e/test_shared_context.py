@@ -29,7 +29,7 @@ def test_a_counter_in_the_shared_store_counts_1_to_30_across_the_workers(shared_
 
 def test_in_the_memory_store_each_worker_counts_for_itself(shared_stack):
     """What the issue saw, kept as documented behaviour of the `memory` store (the default)."""
-    shared_stack.deploy(counter_flow(store=None, path="/count"))
+    shared_stack.deploy(counter_flow(store=None, key="memory-counter"))
     answers = [count(shared_stack) for _ in range(9)]
     per_instance: dict[str, list[int]] = {}
     for a in answers:
