@@ -37,6 +37,11 @@ def plan(quick: bool) -> list[tuple[str, list[str]]]:
             "errors during 20 deploys under load, 3 workers",
             [py, "-m", "bench.deploy_errors", "--workers", "3", "--deploys", "20"],
         ),
+        (
+            "context operations (shared vs memory) and leader failover, 3 workers",
+            [py, "-m", "bench.context_ops", "--workers", "3", "--requests", "100" if quick else "300"]
+            + ["--kills", "3" if quick else "10"],
+        ),
     ]
 
 
