@@ -80,7 +80,7 @@ def per_request(workers: list[NodeRedInstance], op: str, store: str, count: int)
     for i in range(count):
         w = i % len(workers)
         t0 = time.perf_counter()
-        r = sessions[w].get(workers[w].node_url + "/bench", params={"op": op, "store": store, "n": 1}, timeout=10)
+        r = sessions[w].get(workers[w].node_url + "/bench", params={"op": op, "store": store, "n": "1"}, timeout=10)
         out.append((time.perf_counter() - t0) * 1000)
         r.raise_for_status()
     return out
@@ -91,7 +91,7 @@ def in_flow(worker: NodeRedInstance, op: str, store: str, batches: int, size: in
     out = []
     with requests.Session() as s:
         for _ in range(batches):
-            r = s.get(worker.node_url + "/bench", params={"op": op, "store": store, "n": size}, timeout=60)
+            r = s.get(worker.node_url + "/bench", params={"op": op, "store": store, "n": str(size)}, timeout=60)
             r.raise_for_status()
             out.append(r.json()["ms"] / size)
     return out
