@@ -73,53 +73,56 @@ def ms(value: float) -> str:
     return f"{value:.2f} ms"
 
 
-def per_request(workers: list[NodeRedInstance], op: str, store: str, count: int) -> list[float]:
-    """Latency (ms) of `count` sequential requests doing one operation each, round robin over the workers."""
+VARIANTS = [("none", "memory"), ("get", "memory"), ("get", "shared"), ("set", "memory"), ("set", "shared")]
+
+
+def per_request(workers: list[NodeRedInstance], count: int) -> dict[tuple[str, str], list[float]]:
+    """Latency (ms) of `count` sequential requests per (op, store), one operation each. The variants take
+    turns request by request (and the workers round robin), so a change of load hits all of them alike."""
     sessions = [requests.Session() for _ in workers]
-    out = []
+    out: dict[tuple[str, str], list[float]] = {v: [] for v in VARIANTS}
     for i in range(count):
-        w = i % len(workers)
-        t0 = time.perf_counter()
-        r = sessions[w].get(workers[w].node_url + "/bench", params={"op": op, "store": store, "n": "1"}, timeout=10)
-        out.append((time.perf_counter() - t0) * 1000)
-        r.raise_for_status()
+        for j, (op, store) in enumerate(VARIANTS):
+            w = (i * len(VARIANTS) + j) % len(workers)
+            t0 = time.perf_counter()
+            r = sessions[w].get(workers[w].node_url + "/bench", params={"op": op, "store": store, "n": "1"}, timeout=10)
+            out[(op, store)].append((time.perf_counter() - t0) * 1000)
+            r.raise_for_status()
     return out
 
 
-def in_flow(worker: NodeRedInstance, op: str, store: str, batches: int, size: int) -> list[float]:
-    """Mean cost (ms) of one operation in each batch of `size` sequential operations inside the flow."""
-    out = []
+def in_flow(worker: NodeRedInstance, batches: int, size: int) -> dict[tuple[str, str], list[float]]:
+    """Mean cost (ms) of one operation in each batch of `size` sequential operations inside the flow,
+    per (op, store); the variants take turns batch by batch."""
+    out: dict[tuple[str, str], list[float]] = {v: [] for v in VARIANTS[1:]}
     with requests.Session() as s:
         for _ in range(batches):
-            r = s.get(worker.node_url + "/bench", params={"op": op, "store": store, "n": str(size)}, timeout=60)
-            r.raise_for_status()
-            out.append(r.json()["ms"] / size)
+            for op, store in VARIANTS[1:]:
+                params = {"op": op, "store": store, "n": str(size)}
+                r = s.get(worker.node_url + "/bench", params=params, timeout=60)
+                r.raise_for_status()
+                out[(op, store)].append(r.json()["ms"] / size)
     return out
 
 
 def context_figures(workers: list[NodeRedInstance], count: int) -> None:
     print(f"context operations, 1 KB value ({len(json.dumps(VALUE_1K))} bytes as JSON), through a function node")
-    print(f"  per request ({count} sequential GETs straight to {len(workers)} workers, one operation each):")
-    for store in ("memory", "shared"):  # warm up both stores and the connections
-        per_request(workers, "set", store, 3 * len(workers))
-    baseline = per_request(workers, "none", "memory", count)
-    base50 = statistics.median(baseline)
-    print(f"    no context operation    p50 {ms(base50)}  p99 {ms(percentile(baseline, 99))}")
-    for op in ("get", "set"):
-        for store in ("memory", "shared"):
-            lat = per_request(workers, op, store, count)
-            p50, p99 = statistics.median(lat), percentile(lat, 99)
-            print(
-                f"    {store:<6} {op}              p50 {ms(p50)}  p99 {ms(p99)}"
-                f"   (the operation: p50 {ms(p50 - base50)}, p99 {ms(p99 - base50)})"
-            )
+    print(f"  per request ({count} sequential GETs each, straight to {len(workers)} workers, one operation each):")
+    per_request(workers, 3 * len(workers))  # warm up both stores and the connections
+    lat = per_request(workers, count)
+    base50 = statistics.median(lat[("none", "memory")])
+    print(f"    no context operation    p50 {ms(base50)}  p99 {ms(percentile(lat[('none', 'memory')], 99))}")
+    for op, store in VARIANTS[1:]:
+        p50, p99 = statistics.median(lat[(op, store)]), percentile(lat[(op, store)], 99)
+        print(
+            f"    {store:<6} {op}              p50 {ms(p50)}  p99 {ms(p99)}"
+            f"   (p50 over no operation: {ms(p50 - base50)})"
+        )
     print("  in the flow (20 batches of 50 sequential operations, Date.now() around each batch):")
-    for op in ("get", "set"):
-        for store in ("memory", "shared"):
-            means = in_flow(workers[0], op, store, 20, 50)
-            print(
-                f"    {store:<6} {op}   mean per operation: median of batches {ms(statistics.median(means))}, worst {ms(max(means))}"
-            )
+    for (op, store), means in in_flow(workers[0], 20, 50).items():
+        print(
+            f"    {store:<6} {op}   mean per operation: median of batches {ms(statistics.median(means))}, worst {ms(max(means))}"
+        )
     print(f"  ({load()})")
 
 
