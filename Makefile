@@ -15,6 +15,7 @@ PULUMI ?= pulumi
 test: install lint
 	node --test mongo/test/*.test.js
 	cd nodered_image/storage && npm test
+	cd nodered_image/context && npm test
 	cd nodered_image && npm test
 	$(PY) -m pytest
 
@@ -53,12 +54,17 @@ lock: python-deps
 	$(PIP_COMPILE) -o requirements.txt requirements.in
 	$(PIP_COMPILE) -o requirements-dev.txt requirements-dev.in
 
-node-deps: nodered_image/node_modules/.installed nodered_image/storage/node_modules/.installed
-nodered_image/node_modules/.installed: nodered_image/package-lock.json nodered_image/storage/package-lock.json
+node-deps: nodered_image/node_modules/.installed nodered_image/storage/node_modules/.installed \
+	nodered_image/context/node_modules/.installed
+nodered_image/node_modules/.installed: nodered_image/package-lock.json nodered_image/storage/package-lock.json \
+	nodered_image/context/package-lock.json
 	cd nodered_image && npm ci --no-audit --no-fund
 	touch $@
 nodered_image/storage/node_modules/.installed: nodered_image/storage/package-lock.json
 	cd nodered_image/storage && npm ci --no-audit --no-fund
+	touch $@
+nodered_image/context/node_modules/.installed: nodered_image/context/package-lock.json
+	cd nodered_image/context && npm ci --no-audit --no-fund
 	touch $@
 
 # `make up`: the dev stack on the local Docker engine. Creates the local state and the stack when missing;

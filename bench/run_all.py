@@ -45,6 +45,11 @@ def plan(quick: bool) -> list[tuple[str, list[str]]]:
             "normal load with every hostile pattern at once vs a clean run, 3 workers",
             [py, "-m", "bench.hostile_mix", "--workers", "3", "--duration", "15" if quick else "60"],
         ),
+        (
+            "context operations (shared vs memory) and leader failover, 3 workers",
+            [py, "-m", "bench.context_ops", "--workers", "3", "--requests", "100" if quick else "300"]
+            + ["--kills", "3" if quick else "10"],
+        ),
     ]
 
 

@@ -28,15 +28,30 @@ class TargetEnvironment(TypedDict, total=False):
 
 
 def plain_environment(config: StackConfig, role: str, **target: Unpack[TargetEnvironment]) -> dict[str, str]:
-    """A role's plain environment: the stack's httpNodeRoot, body limit and editor login (the editor
-    only), plus the target's own settings (nodered_contract.environment's keyword arguments)."""
-    return nodered_contract.environment(
+    """A role's plain environment: the stack's httpNodeRoot, body limit and editor login (the editor only), its
+    context store and which tabs the editor runs, the target's own settings (nodered_contract.environment's
+    keyword arguments), and the flows' own plain variables (flows.env) on every role."""
+    settings: TargetEnvironment = {
+        **target,
+        "extra": {
+            **(target.get("extra") or {}),
+            "NODE_RED_CONTEXT_DEFAULT": config.context.default,
+            "NODE_RED_EDITOR_FLOWS": config.flows.editor,
+        },
+    }
+    image = nodered_contract.environment(
         role,
         http_node_root=config.http_node_root,
         editor_user=config.editor.user,
         body_limit_mb=config.body_limit_mb,
-        **target,
+        **settings,
     )
+    return {**image, **config.flows.env}
+
+
+def flow_secret_values(config: StackConfig) -> dict[str, pulumi.Output[str]]:
+    """The flows' secret variables (flowSecrets) as Pulumi secrets, by name: every role gets them all."""
+    return {name: pulumi.Output.secret(value.get_secret_value()) for name, value in config.flow_secrets.items()}
 
 
 def secret_values(secrets: StackSecrets, mongo_url: pulumi.Input[str]) -> dict[str, pulumi.Input[str]]:

@@ -32,6 +32,10 @@ secret_variables(role) -> tuple[str, ...]
     The secret variables a deployment gives the role (MONGO_URL, NODE_RED_CREDENTIAL_SECRET; the
     editor also NODE_RED_EDITOR_PASSWORD). They never go in a plain environment.
 
+validate_flow_env_name(name) -> str
+    The name when stack config may give it to the flows as an environment variable (flowEnvironment in
+    contract.json: never a variable the image reads or reserves), else ValueError saying why.
+
 healthcheck_command(probe="readiness") -> list[str]
     ["CMD", "node", HEALTHCHECK_SCRIPT, probe] for a Docker or ECS health check; probe "readiness"
     (GET /healthz) or "liveness" (GET /livez).
@@ -143,6 +147,24 @@ def validate_http_node_root(value: Any) -> str:
             "that path, and the router would send it to the workers"
         )
     return value
+
+
+_FLOW_ENV = CONTRACT["flowEnvironment"]
+_FLOW_ENV_PATTERN = re.compile(_FLOW_ENV["pattern"])
+
+
+def validate_flow_env_name(name: Any) -> str:
+    """`name` if flows may get a variable of that name from stack config, else ValueError with the reason."""
+    if not isinstance(name, str) or not _FLOW_ENV_PATTERN.fullmatch(name):
+        why = "must be letters, digits and '_', not starting with a digit, at most 128 characters"
+    elif name in VARIABLES or name in _FLOW_ENV["reservedNames"]:
+        why = "is a variable the image or the platform sets itself"
+    else:
+        prefix = next((p for p in _FLOW_ENV["reservedPrefixes"] if name.upper().startswith(p)), None)
+        if prefix is None:
+            return name
+        why = f"must not start with {prefix} in any case (kept for the image, Node.js and the platform)"
+    raise ValueError(f"{name!r} {why}")
 
 
 def _role(role: str) -> str:
@@ -272,5 +294,6 @@ __all__ = [
     "environment",
     "healthcheck_command",
     "secret_variables",
+    "validate_flow_env_name",
     "validate_http_node_root",
 ]

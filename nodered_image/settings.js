@@ -53,6 +53,14 @@ function integer(name) {
     return n;
 }
 
+// A variable with a fixed set of values (contract.json's `values`).
+function oneOf(name) {
+    const raw = value(name);
+    const allowed = variable(name).values;
+    if (!allowed.includes(raw)) fail(`${name} must be one of ${allowed.join(', ')}, got ${JSON.stringify(raw)}`);
+    return raw;
+}
+
 // The httpNodeRoot rule of contract.json: its pattern, and no reserved first segment (any case).
 const rootRule = contract.httpNodeRoot;
 const rootPattern = new RegExp(rootRule.pattern);
@@ -109,6 +117,12 @@ if (!variable('NODE_RED_LOG_FORMAT').values.includes(logFormat)) {
 // Debug messages a worker forwards to the editor's sidebar per second (0: none); lib/debug_forwarder.js.
 const debugForwardRate = isEditor ? 0 : integer('NODE_RED_DEBUG_FORWARD_RATE');
 
+const contextDefault = oneOf('NODE_RED_CONTEXT_DEFAULT');
+// Which tabs run here: workers run every tab they may (run-once tabs while they lead); the editor what
+// NODE_RED_EDITOR_FLOWS says (README: "Running flows on N workers").
+const tabs = isEditor ? oneOf('NODE_RED_EDITOR_FLOWS') : 'all';
+const tlsCAFile = value('MONGO_TLS_CA_FILE');
+
 let adminAuth;
 if (isEditor) {
     const user = value('NODE_RED_EDITOR_USER');
@@ -159,9 +173,21 @@ module.exports = {
         port,
         revisionsKept: integer('NODE_RED_REVISIONS_KEPT'),
         syncCheckSeconds: integer('NODE_RED_SYNC_CHECK_SECONDS'),
-        tlsCAFile: value('MONGO_TLS_CA_FILE'),
+        tlsCAFile,
         // Only the editor enables them (storage ignores the option on workers).
         enableChangeStreams: isEditor && value('MONGO_ENABLE_CHANGE_STREAMS') === 'true',
+        tabs,
+    },
+
+    // Context: `memory` per instance (Node-RED's own), `shared` on MongoDB for the whole stack; the
+    // default is the store a flow gets when it names none.
+    contextStorage: {
+        default: contextDefault,
+        memory: { module: 'memory' },
+        shared: {
+            module: require('nodered-scale-context'),
+            config: { mongoUrl, database: value('MONGO_DB'), role, instanceId, tlsCAFile },
+        },
     },
 
     // The editor's own plugin (editor_plugin/): each debug sidebar message shows the instance it came

@@ -10,7 +10,7 @@ from pydantic_core import ErrorDetails
 from .model import StackConfig
 
 NAMESPACE = "nodered-scale"
-_OBJECT_KEYS = ("workers", "editor", "router", "mongo", "image", "network", "aws")
+_OBJECT_KEYS = ("workers", "editor", "router", "mongo", "image", "network", "aws", "context", "flows", "flowSecrets")
 _SCALAR_KEYS = ("target", "httpNodeRoot")
 _INTEGER_KEYS = ("bodyLimitMb",)
 _SECRET_KEYS = (
@@ -49,7 +49,8 @@ def _raw(config: pulumi.Config) -> dict[str, Any]:
 
 
 def _describe(error: ErrorDetails) -> str:
-    path = ".".join(str(part) for part in error["loc"])
+    # A dict key's own error (a flow variable's name) is the key's: "flows.env.NAME".
+    path = ".".join(str(part) for part in error["loc"] if part != "[key]")
     message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "missing":
         hint = " (pulumi config set --secret editorPassword ...)" if path == "editorPassword" else ""
@@ -57,7 +58,12 @@ def _describe(error: ErrorDetails) -> str:
     if error["type"] == "extra_forbidden":
         return f"{NAMESPACE}:{path}: unknown key"
     # Echo the bad value, except for secrets and for model-wide errors (whose input is the whole config).
-    if path and "input" in error and not path.lower().endswith(("password", "secret", "uri", "keyfile")):
+    if (
+        path
+        and "input" in error
+        and not path.lower().endswith(("password", "secret", "uri", "keyfile"))
+        and not path.startswith("flowSecrets")
+    ):
         message = f"{message} (got {error['input']!r})"
     return f"{NAMESPACE}:{path}: {message}" if path else f"{NAMESPACE}:{message}"
 

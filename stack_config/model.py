@@ -12,6 +12,7 @@ from nodered_contract import BODY_LIMIT_MB, DEFAULT_HTTP_NODE_ROOT, VARIABLES, v
 
 from .aws import AwsConfig, fargate_size_problem
 from .base import ConfigModel, ipv4_network
+from .flows import ContextConfig, FlowsConfig, FlowSecrets
 from .references import pinned_image, repository
 
 _PACKAGE_JSON = Path(__file__).resolve().parent.parent / "nodered_image" / "package.json"
@@ -166,6 +167,10 @@ class StackConfig(ConfigModel):
     # instance alike (NODE_RED_BODY_LIMIT_MB); its bounds are the image's.
     body_limit_mb: Annotated[int, Field(ge=_BODY_LIMIT.minimum or 1, le=_BODY_LIMIT.maximum or 1024)] = BODY_LIMIT_MB
     aws: AwsConfig | None = None
+    # What flows see on every instance (stack_config/flows.py).
+    context: ContextConfig = ContextConfig()
+    flows: FlowsConfig = FlowsConfig()
+    flow_secrets: FlowSecrets = {}
     # Secrets: held as SecretStr so they never show in a repr; components wrap them as Pulumi secrets.
     editor_password: Annotated[SecretStr, Field(strict=False)]
     credential_secret: Annotated[SecretStr, Field(strict=False)] | None = None
@@ -190,6 +195,13 @@ class StackConfig(ConfigModel):
     @classmethod
     def _http_node_root(cls, value: str) -> str:
         return validate_http_node_root(value)
+
+    @model_validator(mode="after")
+    def _flow_variables_once(self):
+        both = sorted(set(self.flows.env) & set(self.flow_secrets))
+        if both:
+            raise ValueError(f"flowSecrets: {', '.join(both)} also in flows.env: a variable is either plain or secret")
+        return self
 
     @field_validator("editor_password")
     @classmethod

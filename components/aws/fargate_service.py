@@ -23,7 +23,7 @@ class FargateServiceArgs:
     cpu: int
     memory: int
     environment: Mapping[str, str]
-    # environment variable -> (secret ARN, valueFrom)
+    # environment variable -> (secret ARN, valueFrom); several variables may come from one secret's JSON keys
     secrets: Mapping[str, tuple[pulumi.Input[str], pulumi.Input[str]]]
     desired_count: int
     subnet_ids: pulumi.Input[list[str]]

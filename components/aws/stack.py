@@ -10,12 +10,13 @@ from nodered_contract import DATABASE, DB_SETUP_SCRIPT, DOCUMENTDB_CA_FILE
 from stack_config import StackConfig
 from stack_config.aws import AwsConfig
 
-from ..nodered_environment import plain_environment, role_secrets, secret_values
+from ..nodered_environment import flow_secret_values, plain_environment, role_secrets, secret_values
 from ..secrets import StackSecrets, StackSecretsArgs
 from . import container
 from .autoscaling import ServiceAutoscaling, ServiceAutoscalingArgs
 from .documentdb import DocumentDb, DocumentDbArgs
 from .fargate_service import FargateService, FargateServiceArgs
+from .flow_secrets import FlowSecrets, FlowSecretsArgs
 from .load_balancer import LoadBalancer, LoadBalancerArgs
 from .network import AwsNetwork, AwsNetworkArgs
 from .registry import EcrImage, EcrImageArgs
@@ -139,6 +140,13 @@ class AwsStack(pulumi.ComponentResource):
         cluster = aws.ecs.Cluster(f"{name}-cluster", opts=child)
 
         references = {n: (secrets.arns[n], secrets.value_from[n]) for n in secrets.arns}
+        # The flows' own secrets, for every role (none: no secret at all).
+        flow_references: dict[str, tuple[pulumi.Output[str], pulumi.Output[str]]] = {}
+        if config.flow_secrets:
+            flow_secrets = FlowSecrets(
+                f"{name}-flow-secrets", FlowSecretsArgs(values=flow_secret_values(config)), opts=child
+            )
+            flow_references = {n: (flow_secrets.arn, flow_secrets.value_from[n]) for n in flow_secrets.value_from}
         target_environment = container.target_environment(documentdb_mode, aws_config.idle_timeout_seconds)
 
         def service(suffix: str, role: str, sizing, **kwargs) -> FargateService:
@@ -153,7 +161,7 @@ class AwsStack(pulumi.ComponentResource):
                     memory=sizing.memory,
                     environment=plain_environment(config, role, **target_environment),
                     # Each role's own secrets: the workers' execution role cannot read the editor password.
-                    secrets=role_secrets(role, references),
+                    secrets={**role_secrets(role, references), **flow_references},
                     subnet_ids=network.task_subnet_ids,
                     security_group_id=groups.tasks_id,
                     assign_public_ip=network.assign_public_ip,

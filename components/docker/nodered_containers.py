@@ -32,6 +32,8 @@ class NodeRedContainersArgs:
     # Every secret of the stack by variable name; each container gets its role's only.
     secrets: Mapping[str, pulumi.Input[str]]
     depends_on: Sequence[pulumi.Resource] = field(default_factory=list)
+    # The flows' own secret variables (flowSecrets): every container gets them.
+    flow_secrets: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
 
 
 def as_env_list(plain: Mapping[str, str], secrets: Mapping[str, pulumi.Input[str]]) -> pulumi.Output[list[str]]:
@@ -71,7 +73,7 @@ class NodeRedContainers(pulumi.ComponentResource):
             plain = {**args.environment, "NODE_RED_INSTANCE_ID": container_name}
             # Annotated: with no expected type mypy cannot solve Output.secret's Input[U] for an Output.
             envs: pulumi.Output[list[str]] = pulumi.Output.secret(
-                as_env_list(plain, role_secrets(args.role, args.secrets))
+                as_env_list(plain, {**role_secrets(args.role, args.secrets), **args.flow_secrets})
             )
             docker.Container(
                 child,

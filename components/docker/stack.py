@@ -8,7 +8,7 @@ from pydantic import SecretStr
 from stack_config import StackConfig
 
 from ..image import NodeRedImage, NodeRedImageArgs
-from ..nodered_environment import plain_environment, secret_values
+from ..nodered_environment import flow_secret_values, plain_environment, secret_values
 from ..secrets import StackSecrets, StackSecretsArgs
 from .mongo_replica_set import MongoReplicaSet, MongoReplicaSetArgs
 from .nodered_containers import NodeRedContainers, NodeRedContainersArgs
@@ -75,6 +75,7 @@ class DockerStack(pulumi.ComponentResource):
                     environment=environment,
                     secrets=secret_env,
                     depends_on=mongo.containers,
+                    flow_secrets=flow_secret_values(config),
                 ),
                 opts=child,
             )

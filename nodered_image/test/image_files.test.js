@@ -10,7 +10,7 @@ const path = require('path');
 const IMAGE_DIR = path.resolve(__dirname, '..');
 const APP = '/usr/src/node-red/nodered-scale/';
 // Packages of ours the launcher requires by name (package.json "file:" dependencies).
-const OWN_PACKAGES = { 'nodered-scale-storage': 'storage/index.js' };
+const OWN_PACKAGES = { 'nodered-scale-storage': 'storage/index.js', 'nodered-scale-context': 'context/index.js' };
 
 // Where the Dockerfile puts each file it copies into the launcher's folder, relative to that folder.
 function copiedFiles() {
@@ -78,7 +78,8 @@ test('the editor plugin settings.js points Node-RED at is copied into the image,
 test('every file the launcher loads is copied into the image', () => {
     const copied = copiedFiles();
     const loaded = loadedFiles();
-    assert.ok(loaded.includes('lib/gate.js') && loaded.includes('storage/lib/reloader.js'), `followed the requires: ${loaded}`);
+    assert.ok(loaded.includes('lib/gate.js') && loaded.includes('storage/lib/reloader.js') && loaded.includes('context/lib/store.js'),
+        `followed the requires: ${loaded}`);
     const missing = loaded.filter((f) => !copied.has(f));
     assert.deepEqual(missing, [], 'files the Dockerfile does not copy to the same place relative to server.js');
 });

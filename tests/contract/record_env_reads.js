@@ -53,7 +53,7 @@ for (const { env } of cases) {
     try {
         delete require.cache[target];
         const s = require(target);
-        const { role, database, instanceId, port, revisionsKept, syncCheckSeconds, tlsCAFile, enableChangeStreams } =
+        const { role, database, instanceId, port, revisionsKept, syncCheckSeconds, tlsCAFile, enableChangeStreams, tabs } =
             s.storageModuleOptions;
         result = {
             error: null,
@@ -62,6 +62,7 @@ for (const { env } of cases) {
                 keepAliveSeconds: s.keepAliveSeconds, editorUser: s.adminAuth ? s.adminAuth.users[0].username : null,
                 bodyLimitBytes: s.bodyLimitBytes, apiMaxLength: s.apiMaxLength, trustedProxies: s.trustedProxies.entries,
                 role, database, instanceId, port, revisionsKept, syncCheckSeconds, tlsCAFile, enableChangeStreams,
+                tabs, contextDefault: s.contextStorage.default, sharedContext: s.contextStorage.shared.config,
             },
         };
     } catch (err) {

@@ -166,3 +166,41 @@ def test_python_refuses_the_proxies_the_image_refuses():
         contract.environment("worker", trusted_proxies=["router"])
     with pytest.raises(ValueError, match="must be from 1 to 1024"):
         contract.environment("worker", body_limit_mb=0)
+
+
+def test_context_stores_and_the_editors_tabs_from_the_environment():
+    """The stores a flow can name (memory, shared) with the default the deploy targets set, and which tabs
+    an instance runs: guards a stack config `context.default: shared` or `flows.editor: all` that the
+    image would ignore, and a misspelt value that would silently fall back to the default."""
+    worker, editor, shared_worker, all_editor = load_settings(
+        *BRANCHES["worker"],
+        BRANCHES["editor"][0],
+        {**BASE, **contract.environment("worker", extra={"NODE_RED_CONTEXT_DEFAULT": "shared"})},
+        {
+            **BASE,
+            **contract.environment(
+                "editor", extra={"NODE_RED_EDITOR_FLOWS": "all", "NODE_RED_CONTEXT_DEFAULT": "shared"}
+            ),
+            "NODE_RED_EDITOR_PASSWORD": "secret-password",
+        },
+    )
+    assert (worker["settings"]["contextDefault"], worker["settings"]["tabs"]) == ("memory", "all")
+    assert (editor["settings"]["contextDefault"], editor["settings"]["tabs"]) == ("memory", "ordinary")
+    assert (shared_worker["settings"]["contextDefault"], all_editor["settings"]["tabs"]) == ("shared", "all")
+    # The shared store reaches the same database as the storage, as this instance.
+    shared = worker["settings"]["sharedContext"]
+    assert (shared["mongoUrl"], shared["database"], shared["role"]) == (BASE["MONGO_URL"], contract.DATABASE, "worker")
+
+    bad_store, bad_tabs = load_settings(
+        {**BASE, "NODE_RED_ROLE": "worker", "NODE_RED_CONTEXT_DEFAULT": "Shared"},
+        {
+            **BASE,
+            "NODE_RED_ROLE": "editor",
+            "NODE_RED_EDITOR_PASSWORD": "secret-password",
+            "NODE_RED_EDITOR_FLOWS": "leader",
+        },
+    )
+    assert "NODE_RED_CONTEXT_DEFAULT must be one of memory, shared" in bad_store["error"]
+    assert "NODE_RED_EDITOR_FLOWS must be one of ordinary, all, none" in bad_tabs["error"]
+    with pytest.raises(ValueError, match="NODE_RED_CONTEXT_DEFAULT must be one of"):
+        contract.environment("worker", extra={"NODE_RED_CONTEXT_DEFAULT": "redis"})

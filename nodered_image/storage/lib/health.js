@@ -30,6 +30,12 @@ class Health {
         this.pending = () => false; // a reload is due (set by the reloader)
         this.seenRev = () => this.latestRev; // the highest revision number seen (set by the storage)
         this.onServing = () => {}; // (serving, reason) when that changes
+        this.leader = false; // holds the leader lease (leader.js)
+    }
+
+    setLeader(leader) {
+        this.leader = leader;
+        this.changed(50);
     }
 
     set(state) {
@@ -140,7 +146,7 @@ class Health {
         return {
             state: this.state, rev: this.runningRev, latestRev: this.latestRev, ready: this.ready,
             failedRev: f ? f.rev : null, failure: f ? f.reason : null, message: this.message(), restart: this.restart,
-            seenRev: this.seenRev(),
+            seenRev: this.seenRev(), leader: this.leader,
         };
     }
 
@@ -160,7 +166,7 @@ class Health {
         const s = this.snapshot();
         return {
             role: o.role || null, instance: o.instanceId || null, rev: s.rev, latestRev: s.latestRev,
-            state: s.state, ready: s.ready, dbReachable: this.dbReachable,
+            state: s.state, ready: s.ready, dbReachable: this.dbReachable, leader: this.leader,
             failed: s.failedRev === null ? null : { rev: s.failedRev, reason: s.failure }, message: s.message,
         };
     }

@@ -33,7 +33,25 @@ function readOptions(settings) {
         enableChangeStreams: o.enableChangeStreams === true || o.enableChangeStreams === 'true',
         // Node-RED's own setting: revisions without credentials are handed over encrypted with it.
         credentialSecret: typeof settings.credentialSecret === 'string' ? settings.credentialSecret : null,
+        ...leaderOptions(o),
     };
+}
+
+// Which tabs run here (tabs.js; a worker runs all it may, the editor by default no run-once tab) and the
+// timing of the leader lease (leader.js): a takeover comes at most lease + 2 x check seconds after the
+// leader's last renewal; a leader whose renewals fail stops its run-once tabs margin seconds before
+// its lease could be taken over.
+function leaderOptions(o) {
+    const tabs = o.tabs || (o.role === 'editor' ? 'ordinary' : 'all');
+    if (!['all', 'ordinary', 'none'].includes(tabs)) throw new Error(`storage option tabs must be all, ordinary or none, got ${JSON.stringify(o.tabs)}`);
+    const lease = positiveNumber(o.leaderLeaseSeconds, 'leaderLeaseSeconds', 8);
+    const renew = positiveNumber(o.leaderRenewSeconds, 'leaderRenewSeconds', 2);
+    const check = positiveNumber(o.leaderCheckSeconds, 'leaderCheckSeconds', 1);
+    const margin = positiveNumber(o.leaderStopMarginSeconds, 'leaderStopMarginSeconds', 3);
+    if (renew >= lease - margin) {
+        throw new Error(`storage option leaderRenewSeconds (${renew}) must be below leaderLeaseSeconds - leaderStopMarginSeconds (${lease - margin})`);
+    }
+    return { tabs, leaderLeaseSeconds: lease, leaderRenewSeconds: renew, leaderCheckSeconds: check, leaderStopMarginSeconds: margin };
 }
 
 module.exports = { readOptions, ROLES };

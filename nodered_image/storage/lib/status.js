@@ -6,7 +6,7 @@ class StatusRecorder {
     constructor({ coll, opts, snapshot, log }) {
         this.coll = coll;
         this.opts = opts;
-        this.snapshot = snapshot; // () => {state, rev, latestRev, ready, failedRev, failure, message, restart, seenRev}
+        this.snapshot = snapshot; // () => {state, rev, latestRev, ready, failedRev, failure, message, restart, seenRev, leader}
         this.log = log;
         this.startedAt = new Date();
         this.timer = null;
@@ -62,7 +62,7 @@ class StatusRecorder {
                 {
                     $set: { role: o.role, host: o.host, port: o.port, pid: process.pid, rev: s.rev, latestRev: s.latestRev,
                         state: s.state, ready: s.ready, failedRev: s.failedRev, failure: s.failure, message: s.message,
-                        restart: s.restart, seenRev: s.seenRev, lastSeen: new Date() },
+                        restart: s.restart, seenRev: s.seenRev, leader: s.leader === true, lastSeen: new Date() },
                     $setOnInsert: { startedAt: this.startedAt },
                 },
                 { upsert: true },

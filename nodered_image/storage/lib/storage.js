@@ -24,6 +24,7 @@ function startProblem(payload) {
     }
     return null;
 }
+const { setUpLeadership } = require('./leadership');
 
 function createStorage() {
     let log = consoleLog('[storage] ');
@@ -32,6 +33,7 @@ function createStorage() {
     let closed = false;
     let parts = null; // {revisions, flows, settings, sessions, library, reloader} once connected
     let pendingReload = null; // the launcher's reload function, when handed over before init
+    let leadership = null; // run-once tabs and the leader lease (leadership.js)
     const isClosed = () => closed;
     const health = new Health(log);
     const events = new FlowEvents(log);
@@ -73,6 +75,7 @@ function createStorage() {
                 if (payload.error === 'credentials_load_failed') health.credentialsFailed = true;
             });
         }
+        leadership = await setUpLeadership({ runtime, client, opts, health, log });
         health.set('loading');
         health.startRecording(c.instances, opts);
         // Every instance follows the revisions: workers to serve them, the editor to show what runs
@@ -89,6 +92,7 @@ function createStorage() {
         closed = true;
         if (parts) parts.flows.changed();
         if (parts && parts.reloader) await parts.reloader.close();
+        if (leadership) await leadership.close();
         await health.stopRecording();
         if (client) await client.close().catch(() => {});
     }

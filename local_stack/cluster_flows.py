@@ -1,0 +1,174 @@
+"""Flows that show how a stack of several instances behaves as one Node-RED: context and run-once tabs.
+
+counter_flow: GET <path> adds one to a global counter in a context store and answers the new count and
+the instance that answered. context_flow: GET/POST <path> read and write any context key, in any store
+(or the default one), asynchronously or synchronously. ticker_flow: a timer (and an "inject once")
+whose every run POSTs {"kind", "instance"} to a local_stack.Collector; in a run-once tab
+(CLUSTER_RUN_ON=leader) unless told otherwise.
+"""
+
+from __future__ import annotations
+
+import json
+
+from .flows import endpoint
+
+RUN_ON = "CLUSTER_RUN_ON"
+
+
+def tab(tab_id: str, label: str, run_on: str | None = None) -> dict:
+    """A tab; run_on "leader" makes it a run-once tab."""
+    env = [{"name": RUN_ON, "value": run_on, "type": "str"}] if run_on else []
+    return {"id": tab_id, "type": "tab", "label": label, "disabled": False, "info": "", "env": env}
+
+
+def counter_flow(
+    path: str = "/count", store: str | None = "shared", tab_id: str = "tab-counter", key: str = "counter"
+) -> list[dict]:
+    """GET <path>: count = global `key` + 1 in `store` (None: the default store), answered as
+    {"count": n, "instance": <NODE_RED_INSTANCE_ID>}; 500 {"error"} when the store fails."""
+    store_arg = f"{json.dumps(store)}, " if store else ""
+    func = f"""
+const fail = (err) => {{ msg.statusCode = 500; msg.payload = {{error: String(err && err.message || err)}}; node.send(msg); }};
+global.get({json.dumps(key)}, {store_arg}(err, value) => {{
+    if (err) return fail(err);
+    const count = (value || 0) + 1;
+    global.set({json.dumps(key)}, count, {store_arg}(err) => {{
+        if (err) return fail(err);
+        msg.payload = {{count, instance: env.get("NODE_RED_INSTANCE_ID")}};
+        node.send(msg);
+    }});
+}});
+return null;"""
+    return [tab(tab_id, "counter")] + endpoint(tab_id, "counter", path, "get", func)
+
+
+def context_flow(path: str = "/ctx", tab_id: str = "tab-ctx") -> list[dict]:
+    """GET <path>?key=&store=&scope=global|flow[&sync=1] answers {"value", "found", "instance"} (value
+    null when not found); POST <path> {"key", "value", "store", "scope"} sets it and answers {"ok"}.
+    No store: the default store. sync=1 reads without a callback (only a synchronous store allows it).
+    Errors answer 500 {"error"}."""
+    common = """
+const answer = (err, body) => {
+    if (err) { msg.statusCode = 500; msg.payload = {error: String(err && err.message || err)}; }
+    else msg.payload = Object.assign(body, {instance: env.get("NODE_RED_INSTANCE_ID")});
+    node.send(msg);
+};
+const pick = (o) => o.scope === "flow" ? flow : global;
+"""
+    get = (
+        common
+        + """
+const q = msg.req.query;
+const ctx = pick(q);
+const found = (err, value) => answer(err, {value: value === undefined ? null : value, found: value !== undefined});
+if (q.sync) {
+    try { found(null, q.store ? ctx.get(q.key, q.store) : ctx.get(q.key)); } catch (err) { answer(err); }
+} else if (q.store) ctx.get(q.key, q.store, found);
+else ctx.get(q.key, found);
+return null;"""
+    )
+    post = (
+        common
+        + """
+const b = msg.payload;
+const ctx = pick(b);
+const done = (err) => answer(err, {ok: true});
+if (b.store) ctx.set(b.key, b.value, b.store, done);
+else ctx.set(b.key, b.value, done);
+return null;"""
+    )
+    nodes = [tab(tab_id, "context")] + endpoint(tab_id, "ctx-get", path, "get", get)
+    for n in endpoint(tab_id, "ctx-post", path, "post", post):
+        n["y"] = 160
+        nodes.append(n)
+    return nodes
+
+
+def _report(node_id: str, tab_id: str, url: str, kind: str, y: int, wires_from: list[dict]) -> list[dict]:
+    """function (body {"kind", "instance", "t"}) -> http request POST <url>/<kind>."""
+    func = (
+        f'msg.payload = {{kind: {json.dumps(kind)}, instance: env.get("NODE_RED_INSTANCE_ID"), t: Date.now()}};\n'
+        'msg.headers = {"content-type": "application/json"};\nreturn msg;'
+    )
+    for n in wires_from:
+        n["wires"] = [[f"{node_id}-fn"]]
+    return [
+        {
+            "id": f"{node_id}-fn",
+            "type": "function",
+            "z": tab_id,
+            "name": f"report {kind}",
+            "func": func,
+            "outputs": 1,
+            "timeout": 0,
+            "noerr": 0,
+            "initialize": "",
+            "finalize": "",
+            "libs": [],
+            "x": 320,
+            "y": y,
+            "wires": [[f"{node_id}-post"]],
+        },
+        {
+            "id": f"{node_id}-post",
+            "type": "http request",
+            "z": tab_id,
+            "name": "",
+            "method": "POST",
+            "ret": "txt",
+            "paytoqs": "ignore",
+            "url": f"{url}/{kind}",
+            "tls": "",
+            "persist": False,
+            "proxy": "",
+            "insecureHTTPParser": False,
+            "authType": "",
+            "senderr": False,
+            "headers": [],
+            "x": 520,
+            "y": y,
+            "wires": [[]],
+        },
+    ]
+
+
+def _inject(node_id: str, tab_id: str, y: int, repeat: str = "", once: bool = False) -> dict:
+    return {
+        "id": node_id,
+        "type": "inject",
+        "z": tab_id,
+        "name": "",
+        "props": [{"p": "payload"}],
+        "repeat": repeat,
+        "crontab": "",
+        "once": once,
+        "onceDelay": 0.1,
+        "topic": "",
+        "payload": "",
+        "payloadType": "date",
+        "x": 120,
+        "y": y,
+        "wires": [[]],
+    }
+
+
+def ticker_flow(
+    collector_url: str,
+    interval_seconds: float = 1,
+    run_on: str | None = "leader",
+    tab_id: str = "tab-ticker",
+    label: str = "ticker",
+    prefix: str = "",
+) -> list[dict]:
+    """A tab with a timer every interval_seconds (kind "<prefix>tick") and an "inject once at start"
+    (kind "<prefix>once"), each reported to the collector with the instance that ran it."""
+    timer = _inject(f"{tab_id}-timer", tab_id, 80, repeat=str(interval_seconds))
+    once = _inject(f"{tab_id}-once", tab_id, 160, once=True)
+    return [
+        tab(tab_id, label, run_on),
+        timer,
+        once,
+        *_report(f"{tab_id}-tick", tab_id, collector_url, f"{prefix}tick", 80, [timer]),
+        *_report(f"{tab_id}-started", tab_id, collector_url, f"{prefix}once", 160, [once]),
+    ]

@@ -1,0 +1,232 @@
+'use strict';
+// The `shared` context store: Node-RED's context store API (open, close, get, set, keys, delete, clean)
+// on a MongoDB collection every instance of the stack uses, so a value one instance sets is what every
+// other instance gets.
+//
+// One document per scope and top-level key ("global"/"count", "<flow id>"/"state", ...):
+//   {_id: '["<scope>","<key>"]', scope, key, node, value, v, updatedAt, updatedBy}
+// `node` is the scope's node or flow id (what clean() keeps or removes), `v` counts the writes (a
+// nested key, "a.b", is a read-modify-write of key "a" that only lands if `v` did not move meanwhile).
+// Writes are acknowledged by a majority of the replica set before the callback runs.
+//
+// Asynchronous only: get and keys need a callback (a synchronous call throws and says so); set without
+// one writes in the background. No database: the callback gets the driver's error, never undefined.
+const { MongoClient } = require('mongodb');
+const { encode, decode } = require('./codec');
+const { topKey, getPath, setPath } = require('./paths');
+const { log } = require('./nodered');
+
+const CAS_ATTEMPTS = 20;
+const SYNC_ERROR = 'the shared context store is asynchronous: pass a callback, e.g. ' +
+    'global.get("key", "shared", (err, value) => { ... })';
+
+const docId = (scope, top) => JSON.stringify([scope, top]);
+const nodeOf = (scope) => scope.split(':')[0];
+
+function readConfig(config) {
+    const c = config || {};
+    if (!c.mongoUrl) throw new Error('shared context store: config.mongoUrl is required');
+    return {
+        mongoUrl: c.mongoUrl,
+        database: c.database || 'nodered',
+        collection: c.collection || 'context',
+        role: c.role || 'worker',
+        instanceId: c.instanceId || null,
+        tlsCAFile: c.tlsCAFile || null,
+        serverSelectionTimeoutMS: c.serverSelectionTimeoutMS || 5000,
+    };
+}
+
+// Calls a flow's callback; an exception it throws is logged, never left to crash the process.
+function deliver(callback, args) {
+    try {
+        callback(...args);
+    } catch (err) {
+        log.error(`[shared context] a context callback threw: ${err && err.stack ? err.stack : err}`);
+    }
+}
+
+class SharedContextStore {
+    constructor(config) {
+        this.opts = readConfig(config);
+        this.ready = null; // connecting or connected: resolves with {client, coll}
+        this.closed = false;
+        this.indexed = false;
+    }
+
+    // Node-RED opens stores before it starts the flows. A worker does not wait for the database (the
+    // first operations connect); the editor connects and makes the indexes first, within the driver's
+    // server selection timeout, then goes on without them if it must.
+    async open() {
+        this.closed = false;
+        const connected = this.collection();
+        if (this.opts.role === 'editor') await connected.catch(() => {});
+        else connected.catch(() => {});
+    }
+
+    async close() {
+        this.closed = true;
+        const ready = this.ready;
+        this.ready = null;
+        if (ready) await ready.then(({ client }) => client.close(), () => {}).catch(() => {});
+    }
+
+    // The collection once connected. A failed first connection is not kept (the driver would fail every
+    // later operation on it): the next operation connects again. Once connected, the driver rides out
+    // outages by itself.
+    collection() {
+        if (this.closed) return Promise.reject(new Error('shared context store is closed'));
+        if (!this.ready) {
+            const o = this.opts;
+            const options = {
+                appName: `nodered-scale-context-${o.role}`,
+                serverSelectionTimeoutMS: o.serverSelectionTimeoutMS,
+                retryWrites: false, // DocumentDB has none
+                promoteBuffers: true,
+            };
+            if (o.tlsCAFile) Object.assign(options, { tls: true, tlsCAFile: o.tlsCAFile });
+            const client = new MongoClient(o.mongoUrl, options);
+            const coll = client.db(o.database).collection(o.collection, { writeConcern: { w: 'majority' } });
+            const ready = client.connect().then(
+                async () => {
+                    if (o.role === 'editor') await this.ensureIndexes(coll);
+                    return { client, coll };
+                },
+                async (err) => {
+                    if (this.ready === ready) this.ready = null;
+                    await client.close().catch(() => {});
+                    throw err;
+                },
+            );
+            this.ready = ready;
+        }
+        return this.ready.then((r) => r.coll);
+    }
+
+    // The editor's, before any operation of its own: on a new collection, SecantusDB (the tests' server)
+    // can deadlock an index build against a concurrent first write, so only one process builds them.
+    async ensureIndexes(coll) {
+        if (this.indexed) return;
+        try {
+            await coll.createIndex({ scope: 1 }, { name: 'scope' });
+            await coll.createIndex({ node: 1 }, { name: 'node' });
+            this.indexed = true;
+        } catch (err) {
+            log.warn(`[shared context] could not create indexes (${err.message}); clean() will try again`);
+        }
+    }
+
+    get(scope, key, callback) {
+        if (typeof callback !== 'function') throw new Error(SYNC_ERROR);
+        const keys = Array.isArray(key) ? key : [key];
+        this.read(scope, keys).then(
+            (values) => deliver(callback, [undefined, ...values]),
+            (err) => deliver(callback, [err]),
+        );
+    }
+
+    async read(scope, keys) {
+        const tops = keys.map((k) => topKey(k).top);
+        const ids = [...new Set(tops.map((t) => docId(scope, t)))];
+        const coll = await this.collection();
+        const docs = ids.length === 1
+            ? [await coll.findOne({ _id: ids[0] }, { projection: { key: 1, value: 1 } })]
+            : await coll.find({ _id: { $in: ids } }, { projection: { key: 1, value: 1 } }).toArray();
+        const byTop = new Map(docs.filter(Boolean).map((d) => [d.key, d.value]));
+        return keys.map((k, i) => {
+            if (!byTop.has(tops[i])) return undefined;
+            return getPath({ [tops[i]]: decode(byTop.get(tops[i])) }, k);
+        });
+    }
+
+    set(scope, key, value, callback) {
+        const keys = Array.isArray(key) ? key : [key];
+        // As the memory store: a single value for several keys is the first key's; missing ones are null.
+        const values = Array.isArray(key) ? (Array.isArray(value) ? value : [value]) : [value];
+        const writes = async () => {
+            for (let i = 0; i < keys.length; i++) await this.write(scope, keys[i], i < values.length ? values[i] : null);
+        };
+        writes().then(
+            () => callback && deliver(callback, [undefined]),
+            (err) => {
+                if (callback) deliver(callback, [err]);
+                else log.warn(`[shared context] set of ${JSON.stringify(key)} in ${scope} failed: ${err.message}`);
+            },
+        );
+    }
+
+    async write(scope, key, value) {
+        const { top, nested } = topKey(key);
+        const _id = docId(scope, top);
+        const coll = await this.collection();
+        if (!nested) {
+            if (value === undefined) {
+                await coll.deleteOne({ _id });
+                return;
+            }
+            await coll.updateOne({ _id }, this.update(scope, top, value), { upsert: true });
+            return;
+        }
+        // A nested key: read, change, and write back only if nobody wrote the document in between.
+        for (let attempt = 1; attempt <= CAS_ATTEMPTS; attempt++) {
+            const doc = await coll.findOne({ _id });
+            const holder = doc ? { [top]: decode(doc.value) } : {};
+            setPath(holder, key, value);
+            let landed;
+            if (!Object.hasOwn(holder, top)) {
+                landed = !doc || (await coll.deleteOne({ _id, v: doc.v })).deletedCount === 1;
+            } else if (doc) {
+                landed = (await coll.updateOne({ _id, v: doc.v }, this.update(scope, top, holder[top]))).matchedCount === 1;
+            } else {
+                landed = await coll.insertOne({ _id, ...this.fields(scope, top, holder[top]), v: 1, updatedAt: new Date() })
+                    .then(() => true, (err) => {
+                        if (err.code === 11000) return false; // another instance created it first
+                        throw err;
+                    });
+            }
+            if (landed) return;
+        }
+        throw new Error(`shared context: ${scope} ${JSON.stringify(key)} kept changing under ${CAS_ATTEMPTS} attempts to set it`);
+    }
+
+    fields(scope, top, value) {
+        return { scope, key: top, node: nodeOf(scope), value: encode(value), updatedBy: this.opts.instanceId };
+    }
+
+    update(scope, top, value) {
+        return { $set: this.fields(scope, top, value), $inc: { v: 1 }, $currentDate: { updatedAt: true } };
+    }
+
+    keys(scope, callback) {
+        if (typeof callback !== 'function') throw new Error(SYNC_ERROR);
+        const found = async () => {
+            const docs = await (await this.collection()).find({ scope }, { projection: { key: 1 } }).toArray();
+            const keys = docs.map((d) => d.key);
+            // As the memory store: the global context's own methods are never keys.
+            return scope === 'global' ? keys.filter((k) => !['set', 'get', 'keys'].includes(k)) : keys;
+        };
+        found().then((keys) => deliver(callback, [null, keys]), (err) => deliver(callback, [err]));
+    }
+
+    async delete(scope) {
+        await (await this.collection()).deleteMany({ scope });
+    }
+
+    // Node-RED calls this on every instance after each deploy or reload, with every node and flow id of
+    // the flows it now has. Only the editor removes anything: it has the newest flows first, while a
+    // worker still on the previous revision would remove the context of nodes just added. Runs in the
+    // background: Node-RED starts no flows until clean() settles, and must not wait for the database.
+    clean(activeNodes) {
+        if (this.opts.role !== 'editor' || this.closed) return Promise.resolve();
+        this.collection().then(async (coll) => {
+            await this.ensureIndexes(coll);
+            return coll.deleteMany({ scope: { $ne: 'global' }, node: { $nin: activeNodes } });
+        }).then(
+            (r) => r.deletedCount && log.info(`[shared context] removed ${r.deletedCount} values of deleted nodes and flows`),
+            (err) => log.warn(`[shared context] could not remove the context of deleted nodes (${err.message})`),
+        );
+        return Promise.resolve();
+    }
+}
+
+module.exports = { SharedContextStore, SYNC_ERROR };

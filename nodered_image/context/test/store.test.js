@@ -1,0 +1,209 @@
+'use strict';
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { startMongo, freePort, uniqueDb, openStore, get, set, keys, waitFor, MongoClient } = require('./helpers');
+const sharedContextStore = require('..');
+const { SYNC_ERROR } = require('../lib/store');
+// Node-RED's own per-instance store: the shared store must answer as it does.
+const memoryStore = require('@node-red/runtime/lib/nodes/context/memory');
+
+let mongo;
+let client;
+const opened = [];
+
+test.before(async () => {
+    mongo = await startMongo();
+    if (!mongo.skip) client = new MongoClient(mongo.url);
+});
+
+test.after(async () => {
+    for (const s of opened) await s.close();
+    if (client) await client.close();
+    if (mongo && mongo.stop) await mongo.stop();
+});
+
+// Two stores on one database: two instances of the stack.
+async function twoInstances(t, name, role = 'worker') {
+    if (mongo.skip) {
+        t.skip(mongo.skip);
+        return [];
+    }
+    const database = uniqueDb(name);
+    const a = await openStore({ mongoUrl: mongo.url, database, role, instanceId: 'a' });
+    const b = await openStore({ mongoUrl: mongo.url, database, role, instanceId: 'b' });
+    opened.push(a, b);
+    return [a, b, database];
+}
+
+const allKeys = (value, out = []) => {
+    if (value && typeof value === 'object' && !Buffer.isBuffer(value) && !(value instanceof Date)) {
+        for (const [k, v] of Object.entries(value)) {
+            if (!Array.isArray(value)) out.push(k);
+            allKeys(v, out);
+        }
+    }
+    return out;
+};
+
+test('a value one instance sets is the value another instance gets, exactly', async (t) => {
+    const [a, b, database] = await twoInstances(t, 'roundtrip');
+    if (!a) return;
+    const value = {
+        nested: { deeper: { list: [1, 'two', { three: 3 }, [4, [5]]] } },
+        $dollar: 'kept', 'dotted.key': 'kept', '~tilde': 'kept', '~d': 'not an escape', '$a.b~c': { '.': '$' },
+        buffer: Buffer.from([0, 1, 2, 250, 255]),
+        date: new Date('2024-02-29T12:34:56.789Z'),
+        numbers: [0, -0, 1.5, -7, 2 ** 53, Number.MAX_VALUE, NaN, Infinity],
+        flags: [true, false, null],
+        text: 'ünïcødé ✓ "quoted" \n',
+        holes: [undefined, 1],
+        missing: undefined,
+        empty: { obj: {}, arr: [] },
+    };
+    await set(a, 'global', 'everything', value);
+    const got = await get(b, 'global', 'everything');
+    assert.deepStrictEqual(got, value);
+    assert.ok(Buffer.isBuffer(got.buffer));
+    assert.ok(Object.is(got.numbers[1], -0));
+    assert.ok(Object.hasOwn(got, 'missing'));
+
+    // What MongoDB and DocumentDB reject never reaches them.
+    const doc = await client.db(database).collection('context').findOne({ key: 'everything' });
+    assert.deepEqual(allKeys(doc.value).filter((k) => k.startsWith('$') || k.includes('.')), []);
+    for (const scalar of [0, 'text', null, false, Buffer.from('x')]) {
+        await set(a, 'global', 'scalar', scalar);
+        assert.deepStrictEqual(await get(b, 'global', 'scalar'), scalar);
+    }
+});
+
+test('keys, nested paths and arrays of keys behave as in Node-RED\'s memory store', async (t) => {
+    const [a, b] = await twoInstances(t, 'semantics');
+    if (!a) return;
+    const memory = memoryStore({});
+    await memory.open();
+    const scope = 'n1:f1';
+    // Every operation on both stores; every read must agree. Writes go to one instance, reads to the other.
+    const steps = [
+        ['count', 1],
+        ['a.b.c', 'deep'],
+        ['a.b.d', [1, 2]],
+        ['a.b.d[1]', 'two'],
+        ['a["x.y"]', 'quoted'],
+        ['arr', []],
+        ['arr[2]', 'third'],
+        ['list[0].name', 'created'],
+        ['count.sub', 'cannot: count is a number'],
+        [['k1', 'k2', 'k3'], ['v1', 'v2']],
+        [['m1', 'm2'], 'only-first'],
+        ['a.b.c', undefined],
+        ['gone', 'soon'],
+        ['gone', undefined],
+    ];
+    const reads = ['count', 'a', 'a.b', 'a.b.c', 'a.b.d', 'a["x.y"]', 'arr', 'list', 'k1', 'k2', 'k3', 'm1', 'm2',
+        'gone', 'nothing', 'nothing.deeper', 'a.b.missing.x', ['count', 'a.b.d', 'nothing']];
+    for (const [key, value] of steps) {
+        memory.set(scope, key, value);
+        await set(a, scope, key, value);
+    }
+    for (const key of reads) {
+        const expected = memory.get(scope, key);
+        assert.deepStrictEqual(await get(b, scope, key), expected, `get ${JSON.stringify(key)}`);
+    }
+    assert.deepEqual((await keys(b, scope)).sort(), memory.keys(scope).sort());
+    assert.deepEqual(await keys(b, 'n2:f1'), []);
+    await assert.rejects(get(b, scope, 'a[['), /invalid/i);
+});
+
+test('get and keys without a callback throw and say to pass one; set without one still writes', async (t) => {
+    const [a, b] = await twoInstances(t, 'sync');
+    if (!a) return;
+    assert.throws(() => a.get('global', 'x'), (err) => err.message === SYNC_ERROR);
+    assert.throws(() => a.keys('global'), (err) => err.message === SYNC_ERROR);
+    a.set('global', 'fire-and-forget', 42);
+    await waitFor(async () => (await get(b, 'global', 'fire-and-forget')) === 42, 5000, 'the background set');
+});
+
+test('nested sets from two instances on the same key both land (no lost update)', async (t) => {
+    const [a, b] = await twoInstances(t, 'cas');
+    if (!a) return;
+    const n = 15;
+    await Promise.all(Array.from({ length: n }, (_, i) => [
+        set(a, 'global', `shared.a${i}`, i),
+        set(b, 'global', `shared.b${i}`, i),
+    ]).flat());
+    const value = await get(a, 'global', 'shared');
+    assert.equal(Object.keys(value).length, 2 * n);
+});
+
+test('delete removes one scope; clean on the editor removes the context of deleted nodes and flows only', async (t) => {
+    const [editor, worker, database] = await twoInstances(t, 'clean', 'editor');
+    if (!editor) return;
+    // The second store plays a worker: its clean() must never remove anything.
+    worker.opts.role = 'worker';
+    const put = async (scope) => set(worker, scope, 'k', scope);
+    for (const scope of ['global', 'flowKept', 'nodeKept:flowKept', 'sf1-inner:flowKept', 'flowGone', 'nodeGone:flowKept', 'other']) {
+        await put(scope);
+    }
+    const active = ['flowKept', 'nodeKept', 'sf1-inner'];
+    await worker.clean(active);
+    const coll = client.db(database).collection('context');
+    assert.equal(await coll.countDocuments(), 7, 'a worker removed context');
+
+    await editor.clean(active);
+    await waitFor(async () => (await coll.countDocuments()) === 4, 5000, 'the editor to clean');
+    const left = (await coll.find().toArray()).map((d) => d.scope).sort();
+    assert.deepEqual(left, ['flowKept', 'global', 'nodeKept:flowKept', 'sf1-inner:flowKept']);
+
+    await editor.delete('flowKept');
+    assert.equal(await get(worker, 'flowKept', 'k'), undefined);
+    assert.equal(await get(worker, 'global', 'k'), 'global');
+});
+
+test('without a database, open() does not wait, callbacks get an error (never undefined), and it recovers', async (t) => {
+    if (mongo.skip) return t.skip(mongo.skip);
+    const port = await freePort(); // nothing listens there yet
+    const store = sharedContextStore({
+        mongoUrl: `mongodb://127.0.0.1:${port}/?directConnection=true`, database: 'late', role: 'worker', serverSelectionTimeoutMS: 1500,
+    });
+    opened.push(store);
+    const began = Date.now();
+    await store.open();
+    assert.ok(Date.now() - began < 500, 'open() waited for the database');
+    await assert.rejects(get(store, 'global', 'x'), (err) => err instanceof Error && /ECONNREFUSED|Server selection/i.test(err.message));
+    await assert.rejects(set(store, 'global', 'x', 1), Error);
+    await assert.rejects(keys(store, 'global'), Error);
+
+    // The database comes up: the same store works without a restart.
+    const late = await startMongo(port);
+    try {
+        await set(store, 'global', 'x', 'after the outage');
+        assert.equal(await get(store, 'global', 'x'), 'after the outage');
+    } finally {
+        await store.close();
+        await late.stop();
+    }
+});
+
+test('an exception thrown by a flow\'s callback is logged, not thrown into the process', async (t) => {
+    const [a] = await twoInstances(t, 'throwing');
+    if (!a) return;
+    let uncaught = null;
+    const onUncaught = (err) => {
+        uncaught = err;
+    };
+    process.on('uncaughtException', onUncaught);
+    process.on('unhandledRejection', onUncaught);
+    try {
+        let called = false;
+        a.get('global', 'x', () => {
+            called = true;
+            throw new Error('flow bug');
+        });
+        await waitFor(() => called, 5000, 'the callback');
+        await new Promise((r) => setTimeout(r, 50));
+        assert.equal(uncaught, null);
+    } finally {
+        process.off('uncaughtException', onUncaught);
+        process.off('unhandledRejection', onUncaught);
+    }
+});

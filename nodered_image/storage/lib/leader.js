@@ -1,0 +1,219 @@
+'use strict';
+// One leader for the whole stack, elected through the database: it runs the run-once tabs (tabs.js).
+// The lease is one document in `leases`:
+//   {_id: "flows-leader", holder: <instance id> | null, role, term, beat, acquiredAt, renewedAt, expiresAt}
+// `term` grows by one per new holder; the holder adds one to `beat` every renewSeconds.
+//
+// No two instances' clocks are ever compared, so clock skew between them cannot make two leaders.
+// Each instance measures time only on its own monotonic clock:
+//  - the holder counts its lease from the moment it *sent* its last successful renewal (the write
+//    landed after that), and stops running the tabs leaseSeconds - stopMarginSeconds later unless a
+//    newer renewal succeeded (so a holder cut off from the database steps down on its own);
+//  - another instance takes the lease over only after it has seen the same (holder, term, beat) for
+//    leaseSeconds, counted from when its read of it returned (so after that beat was written), with a
+//    compare-and-set on exactly that (holder, term, beat): a renewal in between makes it fail.
+// So the old holder has stopped by (its send time + lease - margin) < (the beat's write + lease) <=
+// the takeover. What is left: the two monotonic clocks' rate difference over one lease (parts per
+// million: microseconds), and a holder whose process is frozen (GC pause, SIGSTOP, a stalled VM)
+// past its deadline, which may run a due timer of a run-once tab before it notices on resuming and
+// stops the tab (at once: stopping needs no database). A takeover waits at most leaseSeconds +
+// 2 x checkSeconds after the holder's last renewal; a holder that stops gracefully releases the lease
+// and the next instance takes it within checkSeconds.
+//
+// acquiredAt and renewedAt are the database's clock ($currentDate); expiresAt is when the lease lapses
+// unless renewed, in the database's clock as the holder estimates it from renewedAt: for people and
+// the status command, never used by the election.
+const { performance } = require('perf_hooks');
+
+const LEASE_ID = 'flows-leader';
+const mono = () => performance.now();
+
+class LeaderLease {
+    // clock: this instance's wall clock (Date.now), read only for expiresAt.
+    constructor({ coll, opts, log, onChange, clock = Date.now }) {
+        this.coll = coll;
+        this.clock = clock;
+        this.opts = opts;
+        this.log = log;
+        this.onChange = onChange || (() => {});
+        this.leaseMs = opts.leaderLeaseSeconds * 1000;
+        this.leader = false;
+        this.term = null;
+        this.validUntil = 0; // monotonic ms: stop leading by then unless renewed
+        this.seen = null; // {key, at}: the lease as last read, and since when unchanged
+        this.dbOffsetMs = 0; // database clock - this instance's wall clock (for expiresAt only)
+        this.failing = false;
+        this.timer = null;
+        this.deadline = null;
+        this.closed = false;
+        this.running = null;
+    }
+
+    // First attempt now (an instance that finds the lease free leads before its flows first start).
+    async start() {
+        await this.tick();
+    }
+
+    info() {
+        return { leader: this.leader, term: this.leader ? this.term : null };
+    }
+
+    schedule() {
+        if (this.closed) return;
+        clearTimeout(this.timer);
+        const seconds = this.leader ? this.opts.leaderRenewSeconds : this.opts.leaderCheckSeconds;
+        this.timer = setTimeout(() => this.tick(), seconds * 1000);
+        this.timer.unref();
+    }
+
+    async tick() {
+        if (this.closed || this.running) return;
+        this.running = (this.leader ? this.renew() : this.challenge())
+            .catch((err) => {
+                if (!this.failing) this.log.warn(`leader lease: ${err.message}; retrying`);
+                this.failing = true;
+            })
+            .finally(() => {
+                this.running = null;
+                this.schedule();
+            });
+        await this.running;
+    }
+
+    dbNow() {
+        return this.clock() + this.dbOffsetMs;
+    }
+
+    // The database's clock from a renewedAt it just wrote, against this instance's wall clock.
+    learnClock(doc, wallSent) {
+        if (doc && doc.renewedAt instanceof Date) this.dbOffsetMs = doc.renewedAt.getTime() - (wallSent + this.clock()) / 2;
+    }
+
+    async challenge() {
+        const doc = await this.coll.findOne({ _id: LEASE_ID });
+        const now = mono();
+        this.failing = false;
+        if (!doc) {
+            // Nobody ever led: create the free lease (another instance may just have), then take it.
+            await this.coll.insertOne({ _id: LEASE_ID, holder: null, role: null, term: 0, beat: 0 }, { writeConcern: { w: 'majority' } })
+                .catch((err) => {
+                    if (err.code !== 11000) throw err;
+                });
+            return this.challenge();
+        }
+        const key = JSON.stringify([doc.holder ?? null, doc.term ?? 0, doc.beat ?? 0]);
+        if (doc.holder === null || doc.holder === undefined) return this.take(doc, 'the lease was free');
+        // Ours: this instance stepped down without losing it, or it is this instance's previous process
+        // (an instance id names one container or process at a time).
+        if (doc.holder === this.opts.instanceId) return this.take(doc, 'it was still this instance\'s');
+        if (!this.seen || this.seen.key !== key) {
+            this.seen = { key, at: now };
+            return undefined;
+        }
+        if (now - this.seen.at >= this.leaseMs) return this.take(doc, `${doc.holder} did not renew it for ${this.opts.leaderLeaseSeconds} s`);
+        return undefined;
+    }
+
+    async take(doc, why) {
+        const sentAt = mono();
+        const wallSent = this.clock();
+        const taken = await this.coll.findOneAndUpdate(
+            { _id: LEASE_ID, holder: doc.holder ?? null, term: doc.term ?? 0, beat: doc.beat ?? 0 },
+            {
+                $set: { holder: this.opts.instanceId, role: this.opts.role, beat: 0, expiresAt: new Date(this.dbNow() + this.leaseMs) },
+                $inc: { term: 1 },
+                $currentDate: { acquiredAt: true, renewedAt: true },
+            },
+            { returnDocument: 'after', writeConcern: { w: 'majority' } },
+        );
+        this.seen = null;
+        if (!taken) return; // another instance was first, or the holder renewed meanwhile
+        this.learnClock(taken, wallSent);
+        // An answer too late to lead on: the lease is ours, the next check takes it again.
+        if (mono() >= sentAt + this.leaseMs - this.opts.leaderStopMarginSeconds * 1000) return;
+        this.term = taken.term;
+        this.extend(sentAt);
+        this.log.info(`leading the stack (term ${taken.term}): ${why}`);
+        this.setLeader(true);
+    }
+
+    async renew() {
+        const sentAt = mono();
+        const wallSent = this.clock();
+        const renewed = await this.coll.findOneAndUpdate(
+            { _id: LEASE_ID, holder: this.opts.instanceId, term: this.term },
+            { $inc: { beat: 1 }, $set: { expiresAt: new Date(this.dbNow() + this.leaseMs) }, $currentDate: { renewedAt: true } },
+            { returnDocument: 'after', writeConcern: { w: 'majority' } },
+        );
+        if (this.closed) return;
+        if (!renewed) {
+            this.stepDown('another instance holds the lease');
+            return;
+        }
+        if (this.failing) this.log.info('leader lease renewed again');
+        this.failing = false;
+        this.learnClock(renewed, wallSent);
+        this.extend(sentAt);
+    }
+
+    // Leads until leaseSeconds - stopMarginSeconds after `sentAt`, unless renewed before.
+    extend(sentAt) {
+        const until = sentAt + this.leaseMs - this.opts.leaderStopMarginSeconds * 1000;
+        if (until <= this.validUntil) return;
+        this.validUntil = until;
+        this.watchDeadline();
+    }
+
+    // Timers run on the event loop's millisecond clock and may fire a little before performance.now()
+    // reaches the deadline: check again until it has.
+    watchDeadline() {
+        clearTimeout(this.deadline);
+        const left = this.validUntil - mono();
+        if (left <= 0) {
+            if (this.leader) this.stepDown('the lease could not be renewed in time');
+            return;
+        }
+        this.deadline = setTimeout(() => this.watchDeadline(), Math.ceil(left));
+        this.deadline.unref();
+    }
+
+    stepDown(why) {
+        clearTimeout(this.deadline);
+        this.validUntil = 0;
+        if (!this.leader) return;
+        this.log.warn(`no longer leading the stack (term ${this.term}): ${why}`);
+        this.setLeader(false);
+    }
+
+    setLeader(leader) {
+        this.leader = leader;
+        try {
+            this.onChange(leader);
+        } catch (err) {
+            this.log.error(`leadership change: ${err && err.stack ? err.stack : err}`);
+        }
+    }
+
+    // Graceful stop, once the flows are stopped: free the lease so another instance takes it at once.
+    async close() {
+        this.closed = true;
+        clearTimeout(this.timer);
+        clearTimeout(this.deadline);
+        await this.running;
+        if (!this.leader) return;
+        this.leader = false;
+        const release = this.coll.updateOne(
+            { _id: LEASE_ID, holder: this.opts.instanceId, term: this.term },
+            { $set: { holder: null, expiresAt: new Date(this.dbNow()) }, $currentDate: { renewedAt: true } },
+            { writeConcern: { w: 'majority' } },
+        );
+        let timer;
+        const timeout = new Promise((resolve) => {
+            timer = setTimeout(resolve, 2000);
+        });
+        await Promise.race([release.catch((err) => this.log.warn(`could not release the leader lease (${err.message})`)), timeout]);
+        clearTimeout(timer);
+    }
+}
+
+module.exports = { LeaderLease, LEASE_ID };

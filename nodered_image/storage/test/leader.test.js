@@ -1,0 +1,189 @@
+'use strict';
+// The leader lease (lib/leader.js) between instances sharing one database, on short timings: who leads,
+// takeover after a crash, release on a graceful stop, a leader cut off from the database, clock jumps.
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const { performance } = require('perf_hooks');
+const { startMongo, uniqueDb, waitFor, sleep, MongoClient } = require('./helpers');
+const { LeaderLease, LEASE_ID } = require('../lib/leader');
+
+let mongo;
+let client;
+const made = [];
+
+test.before(async () => {
+    mongo = await startMongo();
+    if (!mongo.skip) client = new MongoClient(mongo.url);
+});
+
+test.after(async () => {
+    for (const l of made) await l.close().catch(() => {});
+    if (client) await client.close();
+    if (mongo && mongo.stop) await mongo.stop();
+});
+
+// Short, but with room for a loaded machine: a renewal may take most of a second.
+const TIMING = { leaderLeaseSeconds: 2.5, leaderRenewSeconds: 0.3, leaderCheckSeconds: 0.2, leaderStopMarginSeconds: 1 };
+// LEASE_DEBUG=1 prints each contender's log lines on one monotonic timeline.
+const logFor = (id) => {
+    if (!process.env.LEASE_DEBUG) return { info: () => {}, warn: () => {}, error: () => {}, debug: () => {} };
+    const line = (m) => console.log(`${performance.now().toFixed(0)} ${id} ${m}`);
+    return { info: line, warn: line, error: line, debug: () => {} };
+};
+
+function endPeriod(periods, id) {
+    const now = performance.now();
+    periods.filter((p) => p.id === id && p.to === null).forEach((p) => { p.to = now; });
+}
+
+// Leadership periods of every contender, on one monotonic timeline: [{id, from, to}].
+function timeline() {
+    const periods = [];
+    return {
+        periods,
+        onChange: (id) => (leader) => {
+            const now = performance.now();
+            if (leader) periods.push({ id, from: now, to: null });
+            else endPeriod(periods, id);
+        },
+        // A graceful stop or a crash ends a period too (neither calls onChange).
+        closed(id) {
+            endPeriod(periods, id);
+        },
+        // No two periods overlap.
+        assertNoOverlap() {
+            const sorted = [...periods].sort((a, b) => a.from - b.from);
+            for (let i = 1; i < sorted.length; i++) {
+                const prev = sorted[i - 1];
+                assert.ok(prev.to !== null && prev.to <= sorted[i].from,
+                    `${prev.id} led until ${prev.to} while ${sorted[i].id} led from ${sorted[i].from}`);
+            }
+        },
+    };
+}
+
+async function contenders(t, name, ids, { coll, clocks = {} } = {}) {
+    if (mongo.skip) {
+        t.skip(mongo.skip);
+        return null;
+    }
+    const leases = client.db(uniqueDb(name)).collection('leases');
+    const tl = timeline();
+    const list = ids.map((id) => {
+        const lease = new LeaderLease({
+            coll: coll ? coll(id, leases) : leases,
+            opts: { instanceId: id, role: 'worker', ...TIMING },
+            log: logFor(id),
+            onChange: tl.onChange(id),
+            clock: clocks[id],
+        });
+        made.push(lease);
+        return lease;
+    });
+    await Promise.all(list.map((l) => l.start()));
+    return { list, leases, tl };
+}
+
+// A crash: the process stops, nothing is released.
+function crash(lease) {
+    lease.closed = true;
+    clearTimeout(lease.timer);
+    clearTimeout(lease.deadline);
+}
+
+const leaders = (list) => list.filter((l) => l.leader);
+
+test('exactly one of several instances leads, and the lease document says which', async (t) => {
+    const c = await contenders(t, 'one', ['w1', 'w2', 'w3']);
+    if (!c) return;
+    await waitFor(() => leaders(c.list).length === 1, 5000, 'a leader');
+    await sleep(1000);
+    await waitFor(() => leaders(c.list).length === 1, 5000, 'one leader');
+    const doc = await c.leases.findOne({ _id: LEASE_ID });
+    const [leader] = leaders(c.list);
+    assert.equal(doc.holder, leader.opts.instanceId);
+    assert.equal(doc.role, 'worker');
+    assert.ok(doc.term >= 1);
+    assert.ok(doc.acquiredAt instanceof Date && doc.renewedAt instanceof Date && doc.expiresAt instanceof Date);
+    assert.ok(doc.renewedAt > doc.acquiredAt, 'renewed');
+    assert.ok(doc.expiresAt > doc.renewedAt, 'expires after its last renewal');
+    c.tl.assertNoOverlap();
+});
+
+test('after the leader crashes another instance takes over once the lease lapses, with the next term', async (t) => {
+    const c = await contenders(t, 'crash', ['w1', 'w2', 'w3']);
+    if (!c) return;
+    await waitFor(() => leaders(c.list).length === 1, 5000, 'a leader');
+    const [first] = leaders(c.list);
+    const before = await c.leases.findOne({ _id: LEASE_ID });
+    const crashedAt = performance.now();
+    crash(first);
+    const others = c.list.filter((l) => l !== first);
+    await waitFor(() => leaders(others).length === 1, 8000, 'a new leader');
+    const took = performance.now() - crashedAt;
+    // Not before the lease lapsed, and within lease + 2 checks (+ slack for a loaded machine).
+    assert.ok(took >= (TIMING.leaderLeaseSeconds - TIMING.leaderRenewSeconds) * 1000, `took over after ${took} ms`);
+    assert.ok(took < (TIMING.leaderLeaseSeconds + 2 * TIMING.leaderCheckSeconds) * 1000 + 1500, `took over after ${took} ms`);
+    const doc = await c.leases.findOne({ _id: LEASE_ID });
+    assert.equal(doc.term, before.term + 1);
+    assert.equal(doc.holder, leaders(others)[0].opts.instanceId);
+});
+
+test('a leader that stops gracefully releases the lease: the next instance takes it at once', async (t) => {
+    const c = await contenders(t, 'release', ['w1', 'w2']);
+    if (!c) return;
+    await waitFor(() => leaders(c.list).length === 1, 5000, 'a leader');
+    const [first] = leaders(c.list);
+    const other = c.list.find((l) => l !== first);
+    const stoppedAt = performance.now();
+    await first.close();
+    c.tl.closed(first.opts.instanceId);
+    await waitFor(() => other.leader, 5000, 'the other to lead');
+    const took = performance.now() - stoppedAt;
+    assert.ok(took < TIMING.leaderLeaseSeconds * 1000, `took over ${took} ms after the release: waited for the lease to lapse`);
+    c.tl.assertNoOverlap();
+});
+
+test('a leader cut off from the database stops leading before another instance can take over', async (t) => {
+    let cutOff = null;
+    // w1's database access fails while cut off (a network partition between it and MongoDB only).
+    const partitioned = (id, leases) => new Proxy(leases, {
+        get(target, prop) {
+            const value = target[prop];
+            if (typeof value !== 'function') return value;
+            return (...args) => (id === cutOff ? Promise.reject(new Error('network partition')) : value.apply(target, args));
+        },
+    });
+    const c = await contenders(t, 'partition', ['w1', 'w2', 'w3'], { coll: partitioned });
+    if (!c) return;
+    await waitFor(() => leaders(c.list).length === 1, 5000, 'a leader');
+    const [first] = leaders(c.list);
+    cutOff = first.opts.instanceId;
+    const others = c.list.filter((l) => l !== first);
+    await waitFor(() => leaders(others).length === 1, 6000, 'a new leader');
+    assert.equal(first.leader, false);
+    c.tl.assertNoOverlap();
+    // Back on the network, the old leader follows the new one.
+    cutOff = null;
+    await sleep(TIMING.leaderLeaseSeconds * 1000);
+    assert.ok(leaders(c.list).length <= 1);
+    c.tl.assertNoOverlap();
+});
+
+test('instances whose clocks are hours apart still have one leader at a time, and take over on time', async (t) => {
+    const realNow = Date.now;
+    const skewed = { w1: () => realNow() + 3 * 3600e3, w2: () => realNow() - 3 * 3600e3, w3: () => realNow() + 86400e3 };
+    const c = await contenders(t, 'skew', ['w1', 'w2', 'w3'], { clocks: skewed });
+    if (!c) return;
+    await waitFor(() => leaders(c.list).length === 1, 5000, 'a leader');
+    await sleep(TIMING.leaderLeaseSeconds * 1000 * 1.5);
+    const [first] = await waitFor(() => leaders(c.list).length === 1 && leaders(c.list), 5000, 'one leader');
+    const crashedAt = performance.now();
+    crash(first);
+    c.tl.closed(first.opts.instanceId); // a dead process leads no more
+    const others = c.list.filter((l) => l !== first);
+    await waitFor(() => leaders(others).length === 1, 8000, 'a new leader');
+    const took = performance.now() - crashedAt;
+    assert.ok(took >= (TIMING.leaderLeaseSeconds - TIMING.leaderRenewSeconds) * 1000, `taken over after ${took} ms`);
+    c.tl.assertNoOverlap();
+});
