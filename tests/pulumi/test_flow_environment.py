@@ -86,13 +86,14 @@ def test_aws_flow_secrets_live_in_secrets_manager_and_reach_both_roles_as_ecs_se
         [statement] = json.loads(policy.inputs["policy"])["Statement"]
         assert flow_arn in statement["Resource"]
         assert len(statement["Resource"]) == len(set(statement["Resource"]))
-        assert len(statement["Resource"]) == (4 if role == "editor" else 3)
+        # The editor also reads the admin login its db-setup container uses (MONGO_ADMIN_URL).
+        assert len(statement["Resource"]) == (5 if role == "editor" else 3)
     assert environment(task_definition(program, "editor"))["NODE_RED_EDITOR_FLOWS"] == "all"
 
 
 def test_aws_no_flow_secrets_no_extra_secret():
     program = run_example()
-    assert len(program.of_type(SECRET)) == 3
+    assert len(program.of_type(SECRET)) == 4  # MONGO_URL, MONGO_ADMIN_URL, credential secret, editor password
     assert all("FlowSecrets" not in r.engine_urn for r in program.resources)
 
 

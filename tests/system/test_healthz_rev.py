@@ -97,7 +97,14 @@ def test_rev_never_names_a_revision_that_cannot_start(nodered_factory, mongo_ser
         }
     )
 
-    h = wait_healthz(worker, lambda h: h["latestRev"] == bad and h.get("failed") is not None)
+    # Every answer on the way names the good revision (or none while swapping), never the bad one.
+    seen: list[dict] = []
+    h = wait_healthz(
+        worker,
+        lambda h: seen.append(h) or (h["latestRev"] == bad and h.get("failed") is not None and h["ready"]),
+        timeout=60,
+    )
+    assert not [b for b in seen if b.get("rev") == bad], "rev named the broken revision"
     assert (h["rev"], h["latestRev"], h["state"], h["status_code"]) == (good, bad, "running", 200)
     assert h["failed"]["rev"] == bad
     deadline = time.monotonic() + 10
@@ -107,7 +114,7 @@ def test_rev_never_names_a_revision_that_cannot_start(nodered_factory, mongo_ser
     assert rec["rev"] == good
 
     late = nodered_factory("worker")
-    seen = []
+    seen.clear()
     h = wait_healthz(late, lambda h: seen.append(h) or h.get("ready") is True, timeout=60)
     assert (h["rev"], h["latestRev"], h["state"]) == (good, bad, "running")
     assert not [b for b in seen if b.get("rev") == bad], "rev named the broken revision"
