@@ -1,15 +1,14 @@
 #!/usr/bin/env python3
 """An executable stand-in for the Pulumi CLI (none here), for scripts/pulumi-stack.sh: the stack's config
-and state live in the JSON file $FAKE_PULUMI_FILE; every call is appended to its "calls"."""
+and state live in the JSON file $FAKE_PULUMI_FILE; every call is appended to its "calls". The test that runs
+it puts the project root on PYTHONPATH."""
 
 import json
 import os
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-
-from tests.pulumi.fake_pulumi_cli import FakePulumi  # noqa: E402
+from tests.pulumi.fake_pulumi_cli import FakePulumi
 
 
 def main(argv: list[str]) -> int:

@@ -22,6 +22,7 @@ def prepare(tmp_path, data: dict, **env) -> tuple[subprocess.CompletedProcess, d
     environment = {
         "PATH": os.environ["PATH"],
         "PULUMI": str(FAKE_BIN),
+        "PYTHONPATH": str(ROOT),  # the stand-in imports tests.pulumi.fake_pulumi_cli
         "PYTHON": sys.executable,
         "FAKE_PULUMI_FILE": str(state),
         "PULUMI_BACKEND_URL": f"file://{tmp_path / 'state'}",
