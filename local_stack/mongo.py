@@ -82,6 +82,9 @@ class MongoServer:
         return self.port
 
     def start(self, timeout: float = 30.0) -> MongoServer:
+        if self.proc is not None and self.proc.poll() is None:
+            # A second server on the same port and data would fail and leave this one without an owner.
+            raise RuntimeError(f"SecantusDB on port {self.port} is already running (pid {self.proc.pid})")
         if self.external_url:
             self._wait_answers(timeout)
             return self

@@ -99,6 +99,8 @@ class LocalStack:
         )
 
     def start(self, timeout: float = 120.0) -> LocalStack:
+        if self.editor is not None:  # `with LocalStack() as st` has started it already
+            raise RuntimeError("this local stack is already started")
         try:
             if self._router_port:  # asked for: say at once when it is taken, not after starting everything
                 check_free(self._router_port, "the router (nginx)")

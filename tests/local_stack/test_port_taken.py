@@ -87,3 +87,17 @@ def test_a_secantusdb_whose_port_is_taken_fails_naming_the_port(tmp_path):
         assert second.proc is None
         with first.client(serverSelectionTimeoutMS=5000) as c:
             assert c.admin.command("ping")["ok"] == 1
+
+
+def test_starting_a_running_database_again_says_so_and_leaves_it_running(tmp_path):
+    """Guards: a second start() (e.g. after `with LocalStack()`, which starts it) launched another server on
+    the same port, failed with a misleading "port in use by another process" and orphaned the first one."""
+    mongo = MongoServer(storage_dir=tmp_path / "data", use_test_url=False).start()
+    try:
+        first = mongo.proc
+        with pytest.raises(RuntimeError, match="already running"):
+            mongo.start()
+        assert mongo.proc is first and first.poll() is None
+        mongo.client().admin.command("ping")
+    finally:
+        mongo.stop()
