@@ -6,15 +6,12 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
 import re
 import sys
 from typing import Any
 
-from nodered_contract import DATABASE
-
 from . import history, report, rollback, watch
-from .db import redact
+from .db import add_connection_args, check_connection_args, redact
 
 # Subcommands; without one, the command prints the status report below.
 SUBCOMMANDS = {"history": history.main, "rollback": rollback.main}
@@ -40,23 +37,13 @@ def parse_args(argv):
     p = argparse.ArgumentParser(
         prog="python -m nodered_status", description=DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    p.add_argument(
-        "--mongo-url", default=os.environ.get("MONGO_URL"), help="MongoDB connection string (default: $MONGO_URL)"
-    )
-    p.add_argument(
-        "--db",
-        default=os.environ.get("MONGO_DB") or DATABASE,
-        help=f"database name (default: $MONGO_DB or {DATABASE!r})",
-    )
+    add_connection_args(p)
     p.add_argument(
         "--stale-after",
         type=float,
         default=30.0,
         metavar="SECONDS",
         help="an instance not seen for longer than this is stale (default: 30)",
-    )
-    p.add_argument(
-        "--timeout", type=float, default=5.0, metavar="SECONDS", help="give up connecting after this long (default: 5)"
     )
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument(
@@ -69,10 +56,9 @@ def parse_args(argv):
     )
     p.add_argument("--count", type=int, default=None, metavar="N", help="--watch: stop after N refreshes")
     args = p.parse_args(argv)
-    if not args.mongo_url:
-        p.error("no MongoDB URL: pass --mongo-url or set MONGO_URL")
-    if args.stale_after <= 0 or args.timeout <= 0:
-        p.error("--stale-after and --timeout must be positive")
+    check_connection_args(p, args)
+    if args.stale_after <= 0:
+        p.error("--stale-after must be positive")
     if args.interval <= 0 or (args.count is not None and args.count < 1):
         p.error("--interval and --count must be positive")
     if args.watch and args.json:
