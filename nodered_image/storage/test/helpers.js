@@ -1,77 +1,19 @@
 'use strict';
 // Test helpers: a MongoDB for the tests (MONGO_TEST_URL, else SecantusDB started here), storages on
 // a fake Node-RED runtime that reloads the way Node-RED does (getFlows, getCredentials, flows:started).
-const { spawn } = require('child_process');
-const fs = require('fs');
-const net = require('net');
-const os = require('os');
-const path = require('path');
 const crypto = require('crypto');
 const { EventEmitter } = require('events');
 const { MongoClient } = require('mongodb');
 const { createStorage } = require('../lib/storage');
+const secantus = require('../../test_support/secantus');
+
+const { findSecantusd, freePort, sleep } = secantus;
 
 // Node-RED's revision of a flow set (@node-red/runtime lib/storage): the hash flows:started carries.
 const flowsHash = (flows) => crypto.createHash('sha256').update(JSON.stringify(flows)).digest('hex');
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-
-function findSecantusd() {
-    const candidates = [process.env.SECANTUSD, path.resolve(__dirname, '../../../venv/bin/secantusd-py')];
-    for (const dir of (process.env.PATH || '').split(path.delimiter)) candidates.push(path.join(dir, 'secantusd-py'));
-    return candidates.find((c) => c && fs.existsSync(c));
-}
-
-function freePort() {
-    return new Promise((resolve, reject) => {
-        const srv = net.createServer();
-        srv.listen(0, '127.0.0.1', () => {
-            const { port } = srv.address();
-            srv.close(() => resolve(port));
-        });
-        srv.on('error', reject);
-    });
-}
-
-// {url, stop()} or {skip: reason}. Under CI a missing server is an error, never a skip.
-// testCommands: SecantusDB takes configureFailPoint (a MONGO_TEST_URL server must allow it itself).
-async function startMongo({ testCommands = false } = {}) {
-    if (process.env.MONGO_TEST_URL) return { url: process.env.MONGO_TEST_URL, stop: async () => {} };
-    const bin = findSecantusd();
-    if (!bin) {
-        const reason = 'no MongoDB for the tests: set MONGO_TEST_URL, or SECANTUSD / PATH to secantusd-py';
-        if (!['', '0', 'false'].includes((process.env.CI || '').toLowerCase())) throw new Error(reason);
-        return { skip: reason };
-    }
-    const port = await freePort();
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'storage-test-'));
-    const args = ['--host', '127.0.0.1', '--port', String(port), '--storage-path', dir, '--log-level', 'WARNING'];
-    if (testCommands) args.push('--enable-test-commands');
-    const proc = spawn(bin, args, { stdio: ['ignore', 'ignore', 'inherit'] });
-    const url = `mongodb://127.0.0.1:${port}/?directConnection=true`;
-    const deadline = Date.now() + 30000;
-    for (;;) {
-        const c = new MongoClient(url, { serverSelectionTimeoutMS: 500 });
-        try {
-            await c.connect();
-            await c.db('admin').command({ ping: 1 });
-            await c.close();
-            break;
-        } catch (err) {
-            await c.close().catch(() => {});
-            if (proc.exitCode !== null || Date.now() > deadline) throw new Error(`secantusd-py did not start: ${err.message}`, { cause: err });
-            await sleep(100);
-        }
-    }
-    return {
-        url,
-        stop: async () => {
-            proc.kill('SIGTERM');
-            await new Promise((r) => (proc.exitCode !== null ? r() : proc.once('exit', r)));
-            fs.rmSync(dir, { recursive: true, force: true });
-        },
-    };
-}
+// The tests' MongoDB (shared with the context store's tests).
+const startMongo = (opts = {}) => secantus.startMongo({ MongoClient, prefix: 'storage-test-', ...opts });
 
 let dbCounter = 0;
 const uniqueDb = (name) => `st_${name}_${process.pid}_${Date.now() % 100000}_${dbCounter++}`;
