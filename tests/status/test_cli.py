@@ -5,26 +5,8 @@ import json
 import os
 import subprocess
 import sys
-import uuid
 
-import pytest
-
-from local_stack import MongoServer, free_port
-
-
-@pytest.fixture(scope="module")
-def mongo():
-    with MongoServer() as m:
-        yield m
-
-
-@pytest.fixture
-def db(mongo):
-    name = f"status_{uuid.uuid4().hex[:8]}"
-    client = mongo.client(tz_aware=True)
-    yield name, client[name]
-    client.drop_database(name)
-    client.close()
+from local_stack import free_port
 
 
 def status(*args, env=None):

@@ -11,30 +11,10 @@ import os
 import subprocess
 import sys
 import time
-import uuid
-
-import pytest
-
-from local_stack import MongoServer
 
 from .test_cli import deploy, record
 
 FRAME_END = ("IN SYNC", "NOT IN SYNC")
-
-
-@pytest.fixture(scope="module")
-def mongo():
-    with MongoServer() as m:
-        yield m
-
-
-@pytest.fixture
-def db(mongo):
-    name = f"watch_{uuid.uuid4().hex[:8]}"
-    client = mongo.client(tz_aware=True)
-    yield name, client[name]
-    client.drop_database(name)
-    client.close()
 
 
 def watch(mongo, name, *extra):
