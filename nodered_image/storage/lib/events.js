@@ -12,10 +12,11 @@
 //       something first (answer the requests inside the flows) passes its promise to waitFor(); the
 //       storage returns to Node-RED when every such promise has settled, or after timeoutMs
 //       (drainTimeoutMs) at the latest. Always followed by 'flows-started' or 'start-failed'.
-//   'flows-started'  {rev, previousRev, savedAt, swapMs}
+//   'flows-started'  {rev, previousRev, savedAt, swapMs, timing}
 //       Node-RED started the flows of revision `rev` (also its first start, which no 'swap-starting'
 //       precedes; previousRev and swapMs are then null). savedAt: when the editor saved that revision
-//       (a Date, null for the empty flow set); swapMs: from 'swap-starting' to started.
+//       (a Date, null for the empty flow set); swapMs: from 'swap-starting' to started; timing: the
+//       deploy's way to this instance in parts (timing.js; null at boot).
 //   'start-failed'   {rev, reason, fallbackRev}
 //       The flows of revision `rev` are not running: Node-RED could not start them (a node type or
 //       module the image lacks), the reload failed or timed out, or Node-RED did not report them
@@ -70,10 +71,15 @@ class FlowEvents {
         await Promise.race([Promise.all(waits), timeout]).finally(() => clearTimeout(timer));
     }
 
-    flowsStarted(rev, previousRev, savedAt = null) {
-        const swapMs = this.swapStartedAt === null ? null : Date.now() - this.swapStartedAt;
+    // Milliseconds since the swap under way started (null: none).
+    swapMs() {
+        return this.swapStartedAt === null ? null : Date.now() - this.swapStartedAt;
+    }
+
+    flowsStarted(rev, previousRev, savedAt = null, timing = null) {
+        const swapMs = this.swapMs();
         this.endSwap();
-        this.emit('flows-started', { rev, previousRev, savedAt, swapMs });
+        this.emit('flows-started', { rev, previousRev, savedAt, swapMs, timing });
         return swapMs;
     }
 

@@ -9,6 +9,7 @@
 const { refuse } = require('./refused');
 const { currentDeploy } = require('./deploy_context');
 const { credentialsForNodeRed } = require('./empty_credentials');
+const { syncTiming, describeTiming } = require('./timing');
 
 class Flows {
     constructor({ revisions, health, events, opts, log, isClosed }) {
@@ -108,12 +109,16 @@ class Flows {
         const savedBy = user && user.username ? user.username : null;
         const deploy = currentDeploy();
         const deployType = deploy ? deploy.type : null;
-        const loaded = await this.revisions.insert(flows, { savedBy, deployType });
+        const deployStartedAt = deploy ? deploy.startedAt : null;
+        const writeStarted = Date.now();
+        const loaded = await this.revisions.insert(flows, { savedBy, deployType, deployStartedAt });
+        const writeMs = Date.now() - writeStarted;
         if (this.reloader) this.reloader.noteSaved(loaded);
         else this.health.noteHead({ rev: loaded.rev, key: loaded.key });
         await this.events.swapStarting(loaded.rev, 'deploy');
         this.log.info(`saved flows as revision ${loaded.rev} (${flows.length} nodes${loaded.credentialsUpdated ? ', credentials updated' : ''}` +
-            `${savedBy ? `, by ${savedBy}` : ''}${deployType ? `, ${deployType} deploy` : ''})`);
+            `${savedBy ? `, by ${savedBy}` : ''}${deployType ? `, ${deployType} deploy` : ''}; ` +
+            `${deployStartedAt ? `${writeStarted - deployStartedAt} ms from the deploy call, ` : ''}database write ${writeMs} ms)`);
         this.revisions.prune();
         return loaded.rev;
     }
@@ -123,11 +128,23 @@ class Flows {
         const hash = ev && ev.config && ev.config.rev;
         const loaded = this.revisions.revisionForHash(hash) || this.revisions.loaded || { rev: null, key: null };
         const previous = this.health.flowsStarted(loaded.rev, loaded.key, this.opts.role);
-        const savedAt = loaded.rev === this.revisions.loadedRev ? this.revisions.loadedSavedAt : null;
-        const swapMs = this.events.flowsStarted(loaded.rev, previous, savedAt);
+        const current = loaded.rev === this.revisions.loadedRev ? this.revisions.loaded : null;
+        const savedAt = current ? this.revisions.loadedSavedAt : null;
+        const seenAt = this.reloader ? this.reloader.seenAt.get(loaded.rev) ?? null : null;
+        const applied = current && current.applied ? current.applied : null;
+        const swapMs = this.events.swapMs();
+        const timing = previous === null ? null : syncTiming({
+            rev: loaded.rev, deployStartedAt: current ? current.deployStartedAt : null, savedAt, seenAt, swapMs,
+            mode: applied ? applied.mode : 'full', restarted: applied ? applied.restarted : null,
+        });
+        if (timing && this.opts.role === 'worker') this.health.lastSync = timing;
+        this.events.flowsStarted(loaded.rev, previous, savedAt, timing);
         const seenMs = this.reloader ? this.reloader.takeSeen(loaded.rev) : null;
-        // A reload's line says how long the swap took (requests held) and how long since it was seen.
-        const took = [swapMs !== null ? `swapped in ${swapMs} ms` : null, seenMs !== null ? `${seenMs} ms after it was seen` : null]
+        // A reload's line says how long the swap took (requests held), how long since it was seen, what
+        // restarted, and the deploy's way here in parts (timing.js).
+        const how = applied && applied.mode === 'partial' ? applied.summary : null;
+        const took = [how, swapMs !== null ? `swapped in ${swapMs} ms` : null, seenMs !== null ? `${seenMs} ms after it was seen` : null,
+            timing && seenMs !== null ? describeTiming(timing) : null]
             .filter(Boolean).join(', ');
         this.log.info(previous === loaded.rev ? `flows of revision ${loaded.rev} started${took ? ` (${took})` : ''}`
             : `running flows revision ${loaded.rev}${previous !== null ? ` (was ${previous}${took ? `; ${took}` : ''})` : ''}`);

@@ -140,7 +140,8 @@ class Revisions {
     hand(pick) {
         const loaded = pick.kind === 'revision'
             ? { rev: pick.rev, key: pick.key, flows: decodeKeys(pick.doc.flows), credentials: pick.doc.credentials || null,
-                restarts: pick.doc.restarts || 0, deployType: pick.doc.deployType || null, savedAt: pick.doc.savedAt || null }
+                restarts: pick.doc.restarts || 0, deployType: pick.doc.deployType || null, savedAt: pick.doc.savedAt || null,
+                deployStartedAt: pick.doc.deployStartedAt instanceof Date ? pick.doc.deployStartedAt : null }
             : { ...NOTHING_SAVED, key: pick.kind }; // 'none', or 'unusable': the editor starts empty, manageable
         this.remember(loaded);
         return loaded;
@@ -161,23 +162,25 @@ class Revisions {
 
     // One insert of the flows with the staged credentials (else those of the revision Node-RED runs,
     // which are the ones it holds), under a number never given before. Returns the loaded revision.
-    async insert(flows, { savedBy, deployType }) {
+    async insert(flows, { savedBy, deployType, deployStartedAt = null }) {
         this.saving += 1;
         try {
-            return await this.insertOnce(flows, { savedBy, deployType });
+            return await this.insertOnce(flows, { savedBy, deployType, deployStartedAt });
         } finally {
             this.saving -= 1;
             this.saves += 1;
         }
     }
 
-    async insertOnce(flows, { savedBy, deployType }) {
+    async insertOnce(flows, { savedBy, deployType, deployStartedAt }) {
         const credentials = this.staged !== undefined ? encodeCredentials(this.staged) : (this.loaded ? this.loaded.credentials : null);
         const encoded = encodeKeys(flows);
         for (let attempt = 1; ; attempt++) {
             const rev = await nextRevision(this.c, this.highestSeen);
             const doc = { _id: rev, rev, deployId: crypto.randomUUID(), flows: encoded, credentials, savedAt: new Date(),
                 savedBy, deployType };
+            // When the editor's flows API call began: with savedAt, the editor's part of the way to the workers.
+            if (deployStartedAt) doc.deployStartedAt = new Date(deployStartedAt);
             try {
                 await this.coll.insertOne(doc);
             } catch (err) {
@@ -191,7 +194,8 @@ class Revisions {
             this.noteSeen(rev);
             const credentialsUpdated = this.staged !== undefined;
             this.staged = undefined;
-            const loaded = { rev, key: revisionKey(doc), flows, credentials, restarts: 0, deployType, credentialsUpdated, savedAt: doc.savedAt };
+            const loaded = { rev, key: revisionKey(doc), flows, credentials, restarts: 0, deployType, credentialsUpdated, savedAt: doc.savedAt,
+                deployStartedAt: doc.deployStartedAt || null };
             this.remember(loaded);
             return loaded;
         }
