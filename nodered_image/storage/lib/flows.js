@@ -10,6 +10,7 @@ const { refuse } = require('./refused');
 const { currentDeploy } = require('./deploy_context');
 const { credentialsForNodeRed } = require('./empty_credentials');
 const { syncTiming, describeTiming } = require('./timing');
+const countTabs = (flows) => flows.filter((n) => n && n.type === 'tab').length;
 
 class Flows {
     constructor({ revisions, health, events, opts, log, isClosed }) {
@@ -20,6 +21,7 @@ class Flows {
         this.opts = opts;
         this.log = log;
         this.reloader = null;
+        this.partial = null; // a worker's partial reloads (partial.js)
         this.waiters = new Set(); // getFlows calls waiting for a loadable revision (workers at start)
     }
 
@@ -39,6 +41,8 @@ class Flows {
             pick = await this.revisions.take();
         }
         const loaded = this.revisions.hand(pick);
+        const tabs = countTabs(loaded.flows);
+        loaded.applied = { mode: 'full', restarted: { flows: tabs, of: tabs }, summary: null };
         this.health.credentialsFailed = false; // set again by Node-RED's event if these fail to decrypt
         if (pick.kind === 'none') this.health.noteHead({ rev: 0, key: 'none' });
         else if (!this.reloader || !this.reloader.head) this.health.noteHead(pick.head);
@@ -102,6 +106,8 @@ class Flows {
     }
 
     async save(flows, user) {
+        // A worker applying a revision as a partial deploy (partial.js): Node-RED "saves" what it was handed.
+        if (this.opts.role === 'worker' && this.partial && this.partial.current) return this.partial.saved();
         if (this.opts.role !== 'editor') {
             this.revisions.dropStaged();
             refuse('flows', this.log);
@@ -111,7 +117,7 @@ class Flows {
         const deployType = deploy ? deploy.type : null;
         const deployStartedAt = deploy ? deploy.startedAt : null;
         const writeStarted = Date.now();
-        const loaded = await this.revisions.insert(flows, { savedBy, deployType, deployStartedAt });
+        const loaded = await this.revisions.insert(flows, { savedBy, deployType, deployStartedAt, baseKey: this.revisions.loadedKey });
         const writeMs = Date.now() - writeStarted;
         if (this.reloader) this.reloader.noteSaved(loaded);
         else this.health.noteHead({ rev: loaded.rev, key: loaded.key });

@@ -162,17 +162,17 @@ class Revisions {
 
     // One insert of the flows with the staged credentials (else those of the revision Node-RED runs,
     // which are the ones it holds), under a number never given before. Returns the loaded revision.
-    async insert(flows, { savedBy, deployType, deployStartedAt = null }) {
+    async insert(flows, { savedBy, deployType, deployStartedAt = null, baseKey = null }) {
         this.saving += 1;
         try {
-            return await this.insertOnce(flows, { savedBy, deployType, deployStartedAt });
+            return await this.insertOnce(flows, { savedBy, deployType, deployStartedAt, baseKey });
         } finally {
             this.saving -= 1;
             this.saves += 1;
         }
     }
 
-    async insertOnce(flows, { savedBy, deployType, deployStartedAt }) {
+    async insertOnce(flows, { savedBy, deployType, deployStartedAt, baseKey }) {
         const credentials = this.staged !== undefined ? encodeCredentials(this.staged) : (this.loaded ? this.loaded.credentials : null);
         const encoded = encodeKeys(flows);
         for (let attempt = 1; ; attempt++) {
@@ -181,6 +181,9 @@ class Revisions {
                 savedBy, deployType };
             // When the editor's flows API call began: with savedAt, the editor's part of the way to the workers.
             if (deployStartedAt) doc.deployStartedAt = new Date(deployStartedAt);
+            // The revision the editor ran when it deployed this one (its key): a worker running exactly
+            // that one may apply a "flows"/"nodes" deploy as a diff (partial.js).
+            if (baseKey && baseKey !== 'none' && baseKey !== 'unusable') doc.baseKey = baseKey;
             try {
                 await this.coll.insertOne(doc);
             } catch (err) {
