@@ -205,7 +205,7 @@ class Reloader {
         this.editedWanted = false;
         this.nextPick = null;
         if (fallback) return { pick: fallback, cause: 'fallback' };
-        const pick = await r.pickWithRetry();
+        const pick = (!restart && !edited && r.fastPick(this.head)) || await r.pickWithRetry();
         if (pick.kind !== 'revision') {
             // Nothing loadable: keep what runs (never swap to an empty flow set because documents went away).
             if (pick.kind === 'unusable') this.log.warn('no revision in the database can be loaded: keeping the flows that run');
