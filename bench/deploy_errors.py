@@ -69,6 +69,7 @@ def run(
                     stack.deploy(whoami_flow(marker), admin=admin, timeout=60)
                 else:
                     rev = admin.deploy(whoami_flow(marker) + marker_flow("untouched"), deployment_type=deployment_type)
+                    assert rev is not None, "the editor reports the revision a deploy was saved as"
                     stack.wait_workers(rev, timeout=60)
                 deploy_times.append(time.monotonic() - t0)
                 markers.append(marker)

@@ -78,7 +78,7 @@ def run(workers: int, seconds: float, settle: float) -> dict:
             time.sleep(settle)
             pids = {w.instance_id: node_pid(w) for w in ws}
             pids["editor"] = node_pid(editor)
-            db_pids = tree(mongo.proc.pid) if getattr(mongo, "proc", None) else []
+            db_pids = tree(mongo.proc.pid) if mongo.proc is not None else []
             for i, pid in enumerate(db_pids):
                 pids[f"database process {i}"] = pid
             load = os.getloadavg()
