@@ -4,7 +4,10 @@ Every request's outcome is kept; the figure is the count of non-2xx answers and 
 (by status / error kind), over the whole run. Each deploy changes the endpoint's function (so
 every worker really swaps flows) and is waited for until every worker serves it. Prints figures.
 
-    venv/bin/python -m bench.deploy_errors [--workers 3] [--deploys 20] [--threads 4] [--rate 400]
+    venv/bin/python -m bench.deploy_errors [--workers 3] [--deploys 20] [--threads 4] [--rate 400] [--deployment-type flows]
+
+With --deployment-type flows (or nodes) each deploy is a "modified flows" deploy that changes the
+endpoint's tab beside an untouched second tab, which workers apply as a diff.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import time
 import uuid
 
 from local_stack import Load, LocalStack
-from local_stack.flows import whoami_flow
+from local_stack.flows import marker_flow, whoami_flow
 
 
 def summarize(outcomes, t_start, t_end) -> dict:
@@ -38,7 +41,15 @@ def summarize(outcomes, t_start, t_end) -> dict:
     }
 
 
-def run(workers: int, deploys: int, threads: int, rate: float, pause: float, post_threads: int) -> dict:
+def run(
+    workers: int,
+    deploys: int,
+    threads: int,
+    rate: float,
+    pause: float,
+    post_threads: int,
+    deployment_type: str = "full",
+) -> dict:
     with LocalStack(workers=workers) as stack:
         admin = stack.admin()
         stack.deploy(whoami_flow("start"), admin=admin)
@@ -54,7 +65,12 @@ def run(workers: int, deploys: int, threads: int, rate: float, pause: float, pos
             for i in range(deploys):
                 marker = f"d{i}-{uuid.uuid4().hex[:6]}"
                 t0 = time.monotonic()
-                stack.deploy(whoami_flow(marker), admin=admin, timeout=60)
+                if deployment_type == "full":
+                    stack.deploy(whoami_flow(marker), admin=admin, timeout=60)
+                else:
+                    rev = admin.deploy(whoami_flow(marker) + marker_flow("untouched"), deployment_type=deployment_type)
+                    assert rev is not None, "the editor reports the revision a deploy was saved as"
+                    stack.wait_workers(rev, timeout=60)
                 deploy_times.append(time.monotonic() - t0)
                 markers.append(marker)
                 time.sleep(pause)
@@ -67,6 +83,7 @@ def run(workers: int, deploys: int, threads: int, rate: float, pause: float, pos
     return {
         "workers": workers,
         "deploys": deploys,
+        "deployment_type": deployment_type,
         "threads": threads,
         "target_rps": rate,
         "seconds_deploying": t_end - t_start,
@@ -87,7 +104,8 @@ def report(s: dict) -> str:
     p = s["post"]
     return "\n".join(
         [
-            f"errors during deploys, {s['workers']} workers, {s['deploys']} deploys under load through the router "
+            f"errors during deploys, {s['workers']} workers, {s['deploys']} {s['deployment_type']} deploys under load "
+            "through the router "
             f"({s['threads']} GET clients, {s['achieved_rps']:.0f} req/s achieved of {s['target_rps']:.0f} asked)",
             f"  requests {s['requests']} ({s['requests_during_deploys']} during {s['seconds_deploying']:.1f}s of deploys)",
             f"  GET  failed (non-2xx or connection error): {s['failed']} of {s['requests']}  [{kinds(s)}]",
@@ -110,9 +128,10 @@ def main(argv=None) -> int:
     p.add_argument("--rate", type=float, default=400.0, help="requests per second asked of all clients together")
     p.add_argument("--post-threads", type=int, default=1, help="clients POSTing (about 50/s each)")
     p.add_argument("--pause", type=float, default=0.5, help="seconds between deploys")
+    p.add_argument("--deployment-type", choices=["full", "flows", "nodes"], default="full")
     p.add_argument("--json", action="store_true")
     args = p.parse_args(argv)
-    s = run(args.workers, args.deploys, args.threads, args.rate, args.pause, args.post_threads)
+    s = run(args.workers, args.deploys, args.threads, args.rate, args.pause, args.post_threads, args.deployment_type)
     print(json.dumps(s, indent=2) if args.json else report(s), flush=True)
     return 0
 

@@ -26,6 +26,14 @@ def plan(quick: bool) -> list[tuple[str, list[str]]]:
         ("sync latency, 3 workers", [py, "-m", "bench.sync_latency", "--workers", "3", "--deploys", deploys]),
         ("sync latency, 6 workers", [py, "-m", "bench.sync_latency", "--workers", "6", "--deploys", deploys]),
         (
+            "deploys against the floor (one plain Node-RED): small flow at 3 and 6 workers, RSS, 50-tab partial vs full",
+            [py, "-m", "bench.deploy_floor", "--deploys", deploys, "--large-deploys", "5" if quick else "10"],
+        ),
+        (
+            "idle CPU per worker, 3 workers",
+            [py, "-m", "bench.idle_cpu", "--workers", "3", "--seconds", "30" if quick else "60"],
+        ),
+        (
             "router overhead, 3 workers",
             [py, "-m", "bench.router_overhead", "--workers", "3", "--duration", "5" if quick else "10"],
         ),
@@ -40,6 +48,10 @@ def plan(quick: bool) -> list[tuple[str, list[str]]]:
         (
             "errors during 20 deploys under load, 3 workers",
             [py, "-m", "bench.deploy_errors", "--workers", "3", "--deploys", "20"],
+        ),
+        (
+            'errors during 20 "modified flows" deploys under load, 3 workers',
+            [py, "-m", "bench.deploy_errors", "--workers", "3", "--deploys", "20", "--deployment-type", "flows"],
         ),
         (
             "normal load with every hostile pattern at once vs a clean run, 3 workers",

@@ -11,6 +11,11 @@
 // ends, however it ends (answered, client gone, socket destroyed). The end is watched from arrival
 // on, so a client that gives up while held is never counted, and one that gives up inside the flows is
 // uncounted when its connection closes: a drain never waits for a request that no longer exists.
+//
+// A worker's partial reload (a "modified flows"/"modified nodes" deploy applied as a diff) restarts only
+// some flows: its 'swap-starting' names them and their HTTP-in routes (lib/restart_scope.js). Only
+// requests those routes take are held and drained; the others go on to the flows that keep running.
+const { RestartScope } = require('./restart_scope');
 
 const HOLD_MS = 10000; // longest a request is held; then it goes to the flows, swapped or not
 
@@ -23,22 +28,28 @@ class RequestGate {
         this.holdMs = holdMs;
         this.started = false; // Node-RED has started flows once: the endpoints have routes
         this.swapping = false;
+        this.scope = null; // RestartScope of the swap under way: which requests it concerns
         this.notServing = null; // why the flows that run may not take requests, or null
         this.shuttingDown = false;
-        this.inFlight = 0; // handed to the flows, response not ended
+        this.inside = new Set(); // requests handed to the flows, response not ended
         this.held = new Set(); // waiting for the swap to end
         this.drainWaiters = new Set();
         this.settleWaiters = new Set(); // settled() callers: resolved when the swap ends
         // Since start, for /metrics: requests held, requests a swap waited for, swaps that stopped
         // waiting, requests refused for want of routes.
-        this.stats = { held: 0, drained: 0, drainTimeouts: 0, unavailable: 0 };
+        this.stats = { held: 0, drained: 0, drainTimeouts: 0, unavailable: 0, passed: 0 };
+    }
+
+    get inFlight() {
+        return this.inside.size;
     }
 
     // storage.events: hold from 'swap-starting' until the swap ends, and make the swap wait for the drain.
     follow(events) {
         events.on('swap-starting', (ev) => {
+            this.scope = this.swapping && this.scope ? this.scope.widen(ev.restarting) : new RestartScope(ev.restarting);
             this.swapping = true;
-            ev.waitFor(this.drain(ev.timeoutMs));
+            ev.waitFor(this.drain(ev.timeoutMs, this.scope));
         });
         events.on('flows-started', () => {
             this.started = true;
@@ -63,7 +74,7 @@ class RequestGate {
             r.ended = true;
             clearTimeout(r.timer);
             this.held.delete(r);
-            if (r.counted) this.leave();
+            if (r.counted) this.leave(r);
         };
         res.once('finish', end);
         res.once('close', end);
@@ -85,7 +96,9 @@ class RequestGate {
             return;
         }
         const waited = Date.now() - r.since;
-        if (this.swapping && waited < this.holdMs) {
+        if (this.swapping && waited < this.holdMs && !this.scope.concerns(r.req)) {
+            this.stats.passed += 1; // a route of a flow that keeps running
+        } else if (this.swapping && waited < this.holdMs) {
             if (!r.wasHeld) this.stats.held += 1;
             r.wasHeld = true;
             this.held.add(r);
@@ -101,14 +114,14 @@ class RequestGate {
 
     enter(r) {
         r.counted = true;
-        this.inFlight += 1;
+        this.inside.add(r);
     }
 
-    leave() {
-        this.inFlight -= 1;
-        if (this.inFlight === 0) {
-            for (const resolve of this.drainWaiters) resolve(true);
-            this.drainWaiters.clear();
+    leave(r) {
+        this.inside.delete(r);
+        for (const waiter of [...this.drainWaiters]) {
+            waiter.waiting.delete(r);
+            if (waiter.waiting.size === 0) waiter.done(true);
         }
     }
 
@@ -117,6 +130,7 @@ class RequestGate {
     // inside the storage's event), so the next swap waits for them instead of cutting them off.
     endSwap() {
         this.swapping = false;
+        this.scope = null;
         this.settle();
         const released = [...this.held];
         this.held.clear();
@@ -152,23 +166,26 @@ class RequestGate {
         for (const done of [...this.settleWaiters]) done();
     }
 
-    // Resolves true once no request is inside the flows, or false after timeoutMs.
-    drain(timeoutMs) {
-        if (this.inFlight === 0) return Promise.resolve(true);
-        this.stats.drained += this.inFlight;
+    // Resolves true once no request the scope concerns (null: any) is inside the flows, or false after timeoutMs.
+    drain(timeoutMs, scope = null) {
+        const waiting = new Set([...this.inside].filter((r) => !scope || scope.concerns(r.req)));
+        if (waiting.size === 0) return Promise.resolve(true);
+        this.stats.drained += waiting.size;
         return new Promise((resolve) => {
+            const waiter = { waiting, done: null };
             const timer = setTimeout(() => {
                 this.stats.drainTimeouts += 1;
-                this.drainWaiters.delete(done);
-                this.log('warn', `${this.inFlight} request(s) still inside the flows after ${timeoutMs} ms: going on without them`);
+                this.drainWaiters.delete(waiter);
+                this.log('warn', `${waiter.waiting.size} request(s) still inside the flows after ${timeoutMs} ms: going on without them`);
                 resolve(false);
             }, timeoutMs);
             timer.unref();
-            const done = (v) => {
+            waiter.done = (v) => {
                 clearTimeout(timer);
+                this.drainWaiters.delete(waiter);
                 resolve(v);
             };
-            this.drainWaiters.add(done);
+            this.drainWaiters.add(waiter);
         });
     }
 

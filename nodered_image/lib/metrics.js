@@ -15,6 +15,9 @@
 //       swaps of the running flows: cause "reload" (a worker following a deploy) or "deploy" (the editor)
 //   nodered_flows_sync_lag_seconds (histogram, per swap), nodered_flows_last_sync_lag_seconds
 //       from the revision's savedAt (the editor's clock) to its flows started here (this instance's)
+//   nodered_flows_sync_phase_seconds{phase} (histogram, per swap for a new revision): the deploy's way here in
+//       parts (storage/lib/timing.js): editor, notify (database write + change stream), load, swap
+//   nodered_flows_restarted_flows{mode} (histogram, per swap): flows (tabs) restarted, mode full or partial
 //   nodered_log_messages_total{level}, nodered_errors_caught_total
 //   nodered_debug_messages_forwarded_total, nodered_debug_messages_dropped_total{reason} (workers),
 //   nodered_debug_messages_relayed_total{kind} (editor)
@@ -91,6 +94,14 @@ class Metrics {
             name: 'nodered_flows_sync_lag_seconds', help: 'from a revision saved by the editor to its flows started here',
             buckets: SWAP_BUCKETS, registers,
         });
+        this.syncPhase = new client.Histogram({
+            name: 'nodered_flows_sync_phase_seconds', help: 'the way of a deploy to this instance, by part (editor, notify, load, swap)',
+            labelNames: ['phase'], buckets: SWAP_BUCKETS, registers,
+        });
+        this.restartedFlows = new client.Histogram({
+            name: 'nodered_flows_restarted_flows', help: 'flows (tabs) restarted per swap, by mode (full or partial)',
+            labelNames: ['mode'], buckets: [0, 1, 2, 5, 10, 20, 50, 100, 200], registers,
+        });
         this.lastSyncLag = gauge('nodered_flows_last_sync_lag_seconds', 'sync lag of the last revision swapped in here (0 before any)');
 
         this.logMessages = counter('nodered_log_messages_total', 'warnings and errors logged (nodes and runtime)', ['level']);
@@ -156,6 +167,13 @@ class Metrics {
                 const lag = Math.max(0, (Date.now() - ev.savedAt.getTime()) / 1000);
                 this.lastSyncLag.set(lag);
                 this.syncLag.observe(lag);
+            }
+            const t = swapped ? ev.timing : null;
+            if (t) {
+                for (const [phase, v] of [['editor', t.editorMs], ['notify', t.notifyMs], ['load', t.loadMs], ['swap', t.swapMs]]) {
+                    if (v !== null && v !== undefined) this.syncPhase.observe({ phase }, v / 1000);
+                }
+                if (t.restarted && typeof t.restarted.flows === 'number') this.restartedFlows.observe({ mode: t.mode || 'full' }, t.restarted.flows);
             }
         });
         events.on('start-failed', () => {

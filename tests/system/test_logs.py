@@ -48,7 +48,9 @@ def test_every_line_names_the_instance_and_role_and_reloads_say_revision_and_dur
     assert requests.get(worker.node_url + "/dbg/caught/tag2", timeout=5).status_code == 200
 
     reload = wait_log(
-        worker, rf"running flows revision {rev2} \(was {rev1}; swapped in (\d+) ms, (\d+) ms after it was seen\)"
+        worker,
+        rf"running flows revision {rev2} \(was {rev1}; swapped in (\d+) ms, (\d+) ms after it was seen, "
+        r"deploy -> serving \d+ ms: editor \d+, database \+ notification \d+, load \d+, swap \d+\)",
     )
     assert int(reload.group(1)) < 30_000
     wait_log(worker, r"\[catch\] error caught by catch:handler from function:fails caught: caught tag2")

@@ -13,7 +13,9 @@ function clientOptions(opts) {
     const o = {
         appName: `nodered-scale-${opts.role}`,
         serverSelectionTimeoutMS: 5000,
-        heartbeatFrequencyMS: 2000,
+        // The driver's own default: a lost connection shows at once on the change stream's getMore,
+        // which marks the server unknown; a shorter interval only costs an idle instance CPU.
+        heartbeatFrequencyMS: 10000,
         retryWrites: false, // DocumentDB has no retryable writes; a deploy is one insert, retried by us
     };
     if (opts.tlsCAFile) {

@@ -9,10 +9,10 @@ const { AsyncLocalStorage } = require('async_hooks');
 const context = new AsyncLocalStorage();
 
 function runDeploy(info, fn) {
-    return context.run(Object.freeze({ type: info.type || 'full', user: info.user || null }), fn);
+    return context.run(Object.freeze({ type: info.type || 'full', user: info.user || null, startedAt: Date.now() }), fn);
 }
 
-// {type, user} of the API call this code runs for, or null (Node-RED's own start, our reloads).
+// {type, user, startedAt (Date.now() when the call began)} of the API call this code runs for, or null (Node-RED's own start, our reloads).
 function currentDeploy() {
     return context.getStore() || null;
 }

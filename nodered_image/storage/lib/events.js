@@ -2,7 +2,7 @@
 // What the storage tells others (the launcher's request gate) about the flows it hands Node-RED,
 // as events on `storage.events` (an EventEmitter):
 //
-//   'swap-starting'  {rev, cause, timeoutMs, waitFor(promise)}
+//   'swap-starting'  {rev, cause, timeoutMs, waitFor(promise), restarting}
 //       Node-RED is about to stop the running flows for those of revision `rev`. cause 'deploy': the
 //       editor saved them (saveFlows); 'reload': Node-RED reads them again (getFlows once flows have
 //       started, as an instance does for each new revision); 'restart': "restart flows" was asked for
@@ -12,10 +12,14 @@
 //       something first (answer the requests inside the flows) passes its promise to waitFor(); the
 //       storage returns to Node-RED when every such promise has settled, or after timeoutMs
 //       (drainTimeoutMs) at the latest. Always followed by 'flows-started' or 'start-failed'.
-//   'flows-started'  {rev, previousRev, savedAt, swapMs}
+//       restarting: null when every flow stops and starts again; for a worker's partial reload
+//       (partial.js) {flows: [tab ids], routes: [{method, url, flow}]}: only those flows restart, and
+//       only requests for those HTTP-in routes need holding or draining.
+//   'flows-started'  {rev, previousRev, savedAt, swapMs, timing}
 //       Node-RED started the flows of revision `rev` (also its first start, which no 'swap-starting'
 //       precedes; previousRev and swapMs are then null). savedAt: when the editor saved that revision
-//       (a Date, null for the empty flow set); swapMs: from 'swap-starting' to started.
+//       (a Date, null for the empty flow set); swapMs: from 'swap-starting' to started; timing: the
+//       deploy's way to this instance in parts (timing.js; null at boot).
 //   'start-failed'   {rev, reason, fallbackRev}
 //       The flows of revision `rev` are not running: Node-RED could not start them (a node type or
 //       module the image lacks), the reload failed or timed out, or Node-RED did not report them
@@ -45,14 +49,15 @@ class FlowEvents {
         }
     }
 
-    async swapStarting(rev, cause) {
+    // restarting: {flows: [tab ids], routes: [{method, url, flow}]} when only those flows restart, null: all.
+    async swapStarting(rev, cause, restarting = null) {
         const timeoutMs = this.opts.drainTimeoutMs;
         const waits = [];
         const waitFor = (promise) => {
             waits.push(Promise.resolve(promise).catch((err) => this.log.warn(`waiting before a swap: ${err.message}`)));
         };
         if (this.swapStartedAt === null) this.swapStartedAt = Date.now();
-        this.emit('swap-starting', { rev, cause, timeoutMs, waitFor });
+        this.emit('swap-starting', { rev, cause, timeoutMs, waitFor, restarting });
         if (!this.swapTimer) {
             // Should Node-RED never report the new flows started, those holding requests stop all the same.
             this.swapTimer = setTimeout(() => {
@@ -70,10 +75,15 @@ class FlowEvents {
         await Promise.race([Promise.all(waits), timeout]).finally(() => clearTimeout(timer));
     }
 
-    flowsStarted(rev, previousRev, savedAt = null) {
-        const swapMs = this.swapStartedAt === null ? null : Date.now() - this.swapStartedAt;
+    // Milliseconds since the swap under way started (null: none).
+    swapMs() {
+        return this.swapStartedAt === null ? null : Date.now() - this.swapStartedAt;
+    }
+
+    flowsStarted(rev, previousRev, savedAt = null, timing = null) {
+        const swapMs = this.swapMs();
         this.endSwap();
-        this.emit('flows-started', { rev, previousRev, savedAt, swapMs });
+        this.emit('flows-started', { rev, previousRev, savedAt, swapMs, timing });
         return swapMs;
     }
 

@@ -9,6 +9,8 @@
 const { refuse } = require('./refused');
 const { currentDeploy } = require('./deploy_context');
 const { credentialsForNodeRed } = require('./empty_credentials');
+const { syncTiming, describeTiming } = require('./timing');
+const countTabs = (flows) => flows.filter((n) => n && n.type === 'tab').length;
 
 class Flows {
     constructor({ revisions, health, events, opts, log, isClosed }) {
@@ -19,6 +21,7 @@ class Flows {
         this.opts = opts;
         this.log = log;
         this.reloader = null;
+        this.partial = null; // a worker's partial reloads (partial.js)
         this.waiters = new Set(); // getFlows calls waiting for a loadable revision (workers at start)
     }
 
@@ -38,6 +41,8 @@ class Flows {
             pick = await this.revisions.take();
         }
         const loaded = this.revisions.hand(pick);
+        const tabs = countTabs(loaded.flows);
+        loaded.applied = { mode: 'full', restarted: { flows: tabs, of: tabs }, summary: null };
         this.health.credentialsFailed = false; // set again by Node-RED's event if these fail to decrypt
         if (pick.kind === 'none') this.health.noteHead({ rev: 0, key: 'none' });
         else if (!this.reloader || !this.reloader.head) this.health.noteHead(pick.head);
@@ -101,6 +106,8 @@ class Flows {
     }
 
     async save(flows, user) {
+        // A worker applying a revision as a partial deploy (partial.js): Node-RED "saves" what it was handed.
+        if (this.opts.role === 'worker' && this.partial && this.partial.current) return this.partial.saved();
         if (this.opts.role !== 'editor') {
             this.revisions.dropStaged();
             refuse('flows', this.log);
@@ -108,12 +115,16 @@ class Flows {
         const savedBy = user && user.username ? user.username : null;
         const deploy = currentDeploy();
         const deployType = deploy ? deploy.type : null;
-        const loaded = await this.revisions.insert(flows, { savedBy, deployType });
+        const deployStartedAt = deploy ? deploy.startedAt : null;
+        const writeStarted = Date.now();
+        const loaded = await this.revisions.insert(flows, { savedBy, deployType, deployStartedAt, baseKey: this.revisions.loadedKey });
+        const writeMs = Date.now() - writeStarted;
         if (this.reloader) this.reloader.noteSaved(loaded);
         else this.health.noteHead({ rev: loaded.rev, key: loaded.key });
         await this.events.swapStarting(loaded.rev, 'deploy');
         this.log.info(`saved flows as revision ${loaded.rev} (${flows.length} nodes${loaded.credentialsUpdated ? ', credentials updated' : ''}` +
-            `${savedBy ? `, by ${savedBy}` : ''}${deployType ? `, ${deployType} deploy` : ''})`);
+            `${savedBy ? `, by ${savedBy}` : ''}${deployType ? `, ${deployType} deploy` : ''}; ` +
+            `${deployStartedAt ? `${writeStarted - deployStartedAt} ms from the deploy call, ` : ''}database write ${writeMs} ms)`);
         this.revisions.prune();
         return loaded.rev;
     }
@@ -123,11 +134,23 @@ class Flows {
         const hash = ev && ev.config && ev.config.rev;
         const loaded = this.revisions.revisionForHash(hash) || this.revisions.loaded || { rev: null, key: null };
         const previous = this.health.flowsStarted(loaded.rev, loaded.key, this.opts.role);
-        const savedAt = loaded.rev === this.revisions.loadedRev ? this.revisions.loadedSavedAt : null;
-        const swapMs = this.events.flowsStarted(loaded.rev, previous, savedAt);
+        const current = loaded.rev === this.revisions.loadedRev ? this.revisions.loaded : null;
+        const savedAt = current ? this.revisions.loadedSavedAt : null;
+        const seenAt = this.reloader ? this.reloader.seenAt.get(loaded.rev) ?? null : null;
+        const applied = current && current.applied ? current.applied : null;
+        const swapMs = this.events.swapMs();
+        const timing = previous === null ? null : syncTiming({
+            rev: loaded.rev, deployStartedAt: current ? current.deployStartedAt : null, savedAt, seenAt, swapMs,
+            mode: applied ? applied.mode : 'full', restarted: applied ? applied.restarted : null,
+        });
+        if (timing && this.opts.role === 'worker') this.health.lastSync = timing;
+        this.events.flowsStarted(loaded.rev, previous, savedAt, timing);
         const seenMs = this.reloader ? this.reloader.takeSeen(loaded.rev) : null;
-        // A reload's line says how long the swap took (requests held) and how long since it was seen.
-        const took = [swapMs !== null ? `swapped in ${swapMs} ms` : null, seenMs !== null ? `${seenMs} ms after it was seen` : null]
+        // A reload's line says how long the swap took (requests held), how long since it was seen, what
+        // restarted, and the deploy's way here in parts (timing.js).
+        const how = applied && applied.mode === 'partial' ? applied.summary : null;
+        const took = [how, swapMs !== null ? `swapped in ${swapMs} ms` : null, seenMs !== null ? `${seenMs} ms after it was seen` : null,
+            timing && seenMs !== null ? describeTiming(timing) : null]
             .filter(Boolean).join(', ');
         this.log.info(previous === loaded.rev ? `flows of revision ${loaded.rev} started${took ? ` (${took})` : ''}`
             : `running flows revision ${loaded.rev}${previous !== null ? ` (was ${previous}${took ? `; ${took}` : ''})` : ''}`);

@@ -15,6 +15,9 @@ const UNUSABLE_TOKEN_CODES = new Set([280, 286, 136, 260]);
 // Events after which the stream is over and the collection may hold anything: reopen and re-read.
 const ENDING_EVENTS = new Set(['drop', 'rename', 'dropDatabase', 'invalidate']);
 const HEAD_FIELDS = { _id: 1, deployId: 1, savedAt: 1, restarts: 1 };
+// How long the server holds an idle getMore open. A change is delivered at once whatever this is; it
+// only sets how often an idle instance asks again (the idle cost: one round trip per wait).
+const CHANGE_WAIT_MS = 10000;
 
 const toHead = (doc) => ({ rev: doc._id, key: revisionKey(doc), restarts: doc.restarts || 0 });
 
@@ -58,7 +61,8 @@ class RevisionFollower {
             let stream = null;
             try {
                 const resuming = this.token !== null;
-                stream = this.coll.watch([], this.token ? { resumeAfter: this.token, maxAwaitTimeMS: 1000 } : { maxAwaitTimeMS: 1000 });
+                const wait = { maxAwaitTimeMS: CHANGE_WAIT_MS };
+                stream = this.coll.watch([], this.token ? { resumeAfter: this.token, ...wait } : wait);
                 this.stream = stream;
                 // The first getMore opens the server-side cursor: from here on nothing can be missed.
                 let change = await stream.tryNext();

@@ -146,7 +146,7 @@ class Health {
         return {
             state: this.state, rev: this.runningRev, latestRev: this.latestRev, ready: this.ready,
             failedRev: f ? f.rev : null, failure: f ? f.reason : null, message: this.message(), restart: this.restart,
-            seenRev: this.seenRev(), leader: this.leader,
+            seenRev: this.seenRev(), leader: this.leader, lastSync: this.lastSync || null,
         };
     }
 

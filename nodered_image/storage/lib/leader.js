@@ -61,9 +61,19 @@ class LeaderLease {
     schedule() {
         if (this.closed) return;
         clearTimeout(this.timer);
-        const seconds = this.leader ? this.opts.leaderRenewSeconds : this.opts.leaderCheckSeconds;
-        this.timer = setTimeout(() => this.tick(), seconds * 1000);
+        this.timer = setTimeout(() => this.tick(), this.leader ? this.opts.leaderRenewSeconds * 1000 : this.nextCheckMs());
         this.timer.unref();
+    }
+
+    // A non-leader reads the lease every 2 x checkSeconds while its beat moves (renewals come more often
+    // than that), and, once a read finds it unchanged, again when it has been unchanged for leaseSeconds.
+    // A takeover still comes at most leaseSeconds + 2 x checkSeconds after the last renewal (the first
+    // read of that beat is at most 2 x checkSeconds after it), with half the reads of a fixed interval:
+    // an idle instance's cost.
+    nextCheckMs() {
+        const every = 2 * this.opts.leaderCheckSeconds * 1000;
+        if (!this.seen || !this.seen.again) return every;
+        return Math.min(every, Math.max(0, this.seen.at + this.leaseMs - mono()) + 2);
     }
 
     async tick() {
@@ -107,9 +117,10 @@ class LeaderLease {
         // (an instance id names one container or process at a time).
         if (doc.holder === this.opts.instanceId) return this.take(doc, 'it was still this instance\'s');
         if (!this.seen || this.seen.key !== key) {
-            this.seen = { key, at: now };
+            this.seen = { key, at: now, again: false };
             return undefined;
         }
+        this.seen.again = true;
         if (now - this.seen.at >= this.leaseMs) return this.take(doc, `${doc.holder} did not renew it for ${this.opts.leaderLeaseSeconds} s`);
         return undefined;
     }

@@ -26,6 +26,7 @@ class Reloader {
         this.log = log;
         this.isClosed = isClosed;
         this.reloadFn = () => runtime.nodes.loadFlows(true); // the editor's launcher replaces it (useReload)
+        this.partial = null; // a worker's partial reloads (partial.js): "flows"/"nodes" deploys as a diff
         this.reloading = null; // the reload loop while it runs
         this.cause = null; // cause of the reload in progress, for getFlows
         this.head = null; // {rev, key, restarts}: newest numbered revision seen
@@ -204,14 +205,14 @@ class Reloader {
         this.editedWanted = false;
         this.nextPick = null;
         if (fallback) return { pick: fallback, cause: 'fallback' };
-        const pick = await r.pickWithRetry();
+        const pick = (!restart && !edited && r.fastPick(this.head)) || await r.pickWithRetry();
         if (pick.kind !== 'revision') {
             // Nothing loadable: keep what runs (never swap to an empty flow set because documents went away).
             if (pick.kind === 'unusable') this.log.warn('no revision in the database can be loaded: keeping the flows that run');
             return null;
         }
         if (pick.key !== r.loadedKey) return { pick, cause: 'reload' };
-        if (restart || edited) return { pick, cause: restart ? 'restart' : 'reload', restart };
+        if (restart || edited) return { pick, cause: restart ? 'restart' : 'reload', restart, edited: !restart };
         return null;
     }
 
@@ -220,6 +221,9 @@ class Reloader {
             const plan = await this.plan();
             if (!plan) return;
             const { pick, cause, restart } = plan;
+            const partialType = this.partial ? this.partial.decide(pick, plan) : null;
+            const partial = partialType === 'flows' || partialType === 'nodes';
+            if (this.partial && !partial) this.log.debug(`revision ${pick.rev}: full load (${partialType})`);
             this.cause = cause;
             this.revisions.picked = pick; // what the getFlows inside reloadFn hands Node-RED
             this.health.set('reloading');
@@ -229,7 +233,7 @@ class Reloader {
             });
             started.catch(() => {});
             try {
-                await this.reloadFn();
+                if (!partial || !(await this.partial.apply(pick, partialType))) await this.reloadFn();
                 let timer;
                 const timeout = new Promise((resolve, reject) => {
                     timer = setTimeout(() => reject(new Error(`flows not started within ${this.opts.reloadTimeoutSeconds} s`)),

@@ -113,6 +113,18 @@ class Revisions {
         return { kind: 'unusable', head: newest };
     }
 
+    // The revision document the change stream just delivered, when it is the newest revision this instance
+    // knows (`head`, by identity) and can be loaded: picked without reading the newest revisions again.
+    // That read is what a reload spends most on once revisions are large (the server sorts them all).
+    fastPick(head) {
+        const doc = this.prefetched;
+        if (!doc || !head || doc._id !== head.rev) return null;
+        const key = revisionKey(doc);
+        if (key !== head.key || this.isFailed(key) || documentProblem(doc)) return null;
+        this.prefetched = null;
+        return { kind: 'revision', rev: doc._id, key, doc, head: { rev: head.rev, key }, saves: this.saves };
+    }
+
     // Retries while MongoDB is unreachable: Node-RED never gets an empty flow set by accident.
     async pickWithRetry() {
         let delay = 250;
@@ -140,7 +152,8 @@ class Revisions {
     hand(pick) {
         const loaded = pick.kind === 'revision'
             ? { rev: pick.rev, key: pick.key, flows: decodeKeys(pick.doc.flows), credentials: pick.doc.credentials || null,
-                restarts: pick.doc.restarts || 0, deployType: pick.doc.deployType || null, savedAt: pick.doc.savedAt || null }
+                restarts: pick.doc.restarts || 0, deployType: pick.doc.deployType || null, savedAt: pick.doc.savedAt || null,
+                deployStartedAt: pick.doc.deployStartedAt instanceof Date ? pick.doc.deployStartedAt : null }
             : { ...NOTHING_SAVED, key: pick.kind }; // 'none', or 'unusable': the editor starts empty, manageable
         this.remember(loaded);
         return loaded;
@@ -161,23 +174,28 @@ class Revisions {
 
     // One insert of the flows with the staged credentials (else those of the revision Node-RED runs,
     // which are the ones it holds), under a number never given before. Returns the loaded revision.
-    async insert(flows, { savedBy, deployType }) {
+    async insert(flows, { savedBy, deployType, deployStartedAt = null, baseKey = null }) {
         this.saving += 1;
         try {
-            return await this.insertOnce(flows, { savedBy, deployType });
+            return await this.insertOnce(flows, { savedBy, deployType, deployStartedAt, baseKey });
         } finally {
             this.saving -= 1;
             this.saves += 1;
         }
     }
 
-    async insertOnce(flows, { savedBy, deployType }) {
+    async insertOnce(flows, { savedBy, deployType, deployStartedAt, baseKey }) {
         const credentials = this.staged !== undefined ? encodeCredentials(this.staged) : (this.loaded ? this.loaded.credentials : null);
         const encoded = encodeKeys(flows);
         for (let attempt = 1; ; attempt++) {
             const rev = await nextRevision(this.c, this.highestSeen);
             const doc = { _id: rev, rev, deployId: crypto.randomUUID(), flows: encoded, credentials, savedAt: new Date(),
                 savedBy, deployType };
+            // When the editor's flows API call began: with savedAt, the editor's part of the way to the workers.
+            if (deployStartedAt) doc.deployStartedAt = new Date(deployStartedAt);
+            // The revision the editor ran when it deployed this one (its key): a worker running exactly
+            // that one may apply a "flows"/"nodes" deploy as a diff (partial.js).
+            if (baseKey && baseKey !== 'none' && baseKey !== 'unusable') doc.baseKey = baseKey;
             try {
                 await this.coll.insertOne(doc);
             } catch (err) {
@@ -191,7 +209,8 @@ class Revisions {
             this.noteSeen(rev);
             const credentialsUpdated = this.staged !== undefined;
             this.staged = undefined;
-            const loaded = { rev, key: revisionKey(doc), flows, credentials, restarts: 0, deployType, credentialsUpdated, savedAt: doc.savedAt };
+            const loaded = { rev, key: revisionKey(doc), flows, credentials, restarts: 0, deployType, credentialsUpdated, savedAt: doc.savedAt,
+                deployStartedAt: doc.deployStartedAt || null };
             this.remember(loaded);
             return loaded;
         }

@@ -62,7 +62,8 @@ class StatusRecorder {
                 {
                     $set: { role: o.role, host: o.host, port: o.port, pid: process.pid, rev: s.rev, latestRev: s.latestRev,
                         state: s.state, ready: s.ready, failedRev: s.failedRev, failure: s.failure, message: s.message,
-                        restart: s.restart, seenRev: s.seenRev, leader: s.leader === true, lastSeen: new Date() },
+                        restart: s.restart, seenRev: s.seenRev, leader: s.leader === true, lastSync: s.lastSync ?? null,
+                        lastSeen: new Date() },
                     $setOnInsert: { startedAt: this.startedAt },
                 },
                 { upsert: true },

@@ -25,6 +25,7 @@ function startProblem(payload) {
     return null;
 }
 const { setUpLeadership } = require('./leadership');
+const { PartialReloads } = require('./partial');
 
 function createStorage() {
     let log = consoleLog('[storage] ');
@@ -83,6 +84,12 @@ function createStorage() {
         parts.reloader = new Reloader({ runtime, coll: c.flows, health, revisions, events, opts, log, isClosed });
         parts.reloader.onChange = () => flows.changed();
         flows.reloader = parts.reloader;
+        if (opts.role === 'worker' && runtime && runtime.flows) {
+            const partial = new PartialReloads({ runtime, revisions, health, flows, events, opts, log });
+            partial.install();
+            flows.partial = partial;
+            parts.reloader.partial = partial;
+        }
         if (pendingReload) parts.reloader.reloadFn = pendingReload;
         parts.reloader.start();
     }

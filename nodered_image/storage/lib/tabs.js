@@ -168,4 +168,4 @@ class TabFilter {
     }
 }
 
-module.exports = { TabFilter, runOn, RUN_ON, MODES };
+module.exports = { TabFilter, runOn, runtimeModule, RUN_ON, MODES };

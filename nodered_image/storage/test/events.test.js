@@ -30,11 +30,15 @@ async function storageFor(t, db, role, extra) {
 const flows = (marker, extra = []) => [{ id: 'tab1', type: 'tab', label: marker }, ...extra];
 
 // Every event as [name, payload without waitFor, waitFor, {savedAt, swapMs} of flows-started], in order.
+// Without a Node-RED runtime to diff with every swap restarts every flow (restarting: null); timing is
+// checked by the system tests (tests/system/test_deploy_timing.py, test_partial_reload.py).
 function record(storage) {
     const seen = [];
     for (const name of ['swap-starting', 'flows-started', 'start-failed']) {
         storage.events.on(name, (ev) => {
-            const { waitFor, savedAt, swapMs, ...rest } = ev;
+            const { waitFor, savedAt, swapMs, timing, restarting, ...rest } = ev;
+            if (name === 'swap-starting') assert.equal(restarting, null, 'every flow restarts');
+            if (name === 'flows-started') assert.equal(timing === null, ev.previousRev === null, 'timing for every swap, none at boot');
             seen.push([name, rest, waitFor, { savedAt, swapMs }]);
         });
     }
