@@ -1,4 +1,4 @@
-"""The status command's tests share one MongoDB wire-protocol server per module and a fresh database per
+"""The status command's tests share one MongoDB wire-protocol server (per test process) and a fresh database per
 test: (name, pymongo Database), dropped afterwards."""
 
 import uuid
@@ -8,7 +8,7 @@ import pytest
 from local_stack import MongoServer
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def mongo():
     with MongoServer() as m:
         yield m
