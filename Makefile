@@ -19,9 +19,10 @@ test: install lint
 	cd nodered_image && npm test
 	$(PY) -m pytest
 
-# Seconds: Pulumi mocks, config, the router renderer, the environment contract, the status command.
+# Seconds, no server processes: Pulumi mocks, config, the router renderer, the environment contract, the
+# status report. (The status command's CLI tests run it against a database server: `make test` has them.)
 # One pytest worker per core (pytest-xdist); a file's tests share a worker, so module fixtures start once.
-FAST_TESTS := tests/pulumi tests/contract tests/nginx/test_render.py tests/status
+FAST_TESTS := tests/pulumi tests/contract tests/nginx/test_render.py tests/status/test_report.py
 test-fast: python-deps
 	$(PY) -m pytest -q -n auto --dist loadfile $(FAST_TESTS)
 
