@@ -21,6 +21,7 @@ const HOLD_MS = 10000; // longest a request is held; then it goes to the flows, 
 
 // Requests nginx resends to another worker after a connection error (all but these).
 const NOT_RESENT_BY_ROUTER = new Set(['POST', 'PATCH', 'LOCK']);
+const fromRouter = (req) => req.headers['x-nodered-router'] === 'nginx';
 
 class RequestGate {
     constructor({ log, holdMs = HOLD_MS } = {}) {
@@ -91,25 +92,37 @@ class RequestGate {
             this.held.delete(r);
             return;
         }
-        if (this.shuttingDown || !this.started || this.notServing) {
+        const waited = Date.now() - r.since;
+        if (this.shuttingDown || this.notServing) {
             this.unavailable(r.req, r.res);
             return;
         }
-        const waited = Date.now() - r.since;
+        if (!this.started) {
+            // A starting worker (nginx tries a restarted one again once fail_timeout is over, while it may
+            // still be loading): what the router would resend elsewhere is turned away at once; what it
+            // never resends (POST, PATCH, LOCK) waits for the first flows like a swap, up to the hold limit.
+            if (fromRouter(r.req) && NOT_RESENT_BY_ROUTER.has(r.req.method) && waited < this.holdMs) this.hold(r, waited);
+            else this.unavailable(r.req, r.res);
+            return;
+        }
         if (this.swapping && waited < this.holdMs && !this.scope.concerns(r.req)) {
             this.stats.passed += 1; // a route of a flow that keeps running
         } else if (this.swapping && waited < this.holdMs) {
-            if (!r.wasHeld) this.stats.held += 1;
-            r.wasHeld = true;
-            this.held.add(r);
-            r.timer = setTimeout(() => {
-                this.held.delete(r);
-                this.admit(r);
-            }, this.holdMs - waited);
+            this.hold(r, waited);
             return;
         }
         this.enter(r);
         r.next();
+    }
+
+    hold(r, waited) {
+        if (!r.wasHeld) this.stats.held += 1;
+        r.wasHeld = true;
+        this.held.add(r);
+        r.timer = setTimeout(() => {
+            this.held.delete(r);
+            this.admit(r);
+        }, this.holdMs - waited);
     }
 
     enter(r) {
@@ -136,7 +149,7 @@ class RequestGate {
         this.held.clear();
         for (const r of released) {
             clearTimeout(r.timer);
-            if (r.ended || r.req.socket.destroyed || this.shuttingDown || this.notServing) {
+            if (r.ended || r.req.socket.destroyed || this.shuttingDown || this.notServing || !this.started) {
                 setImmediate(() => this.admit(r));
                 continue;
             }
@@ -210,7 +223,7 @@ class RequestGate {
     // nginx's 502). A 503 here is never retried by the router: it passes every answer from a worker on unchanged.
     unavailable(req, res) {
         this.stats.unavailable += 1;
-        if (req.headers['x-nodered-router'] === 'nginx' && !NOT_RESENT_BY_ROUTER.has(req.method)) {
+        if (fromRouter(req) && !NOT_RESENT_BY_ROUTER.has(req.method)) {
             req.socket.destroy();
             return;
         }

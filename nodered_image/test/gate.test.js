@@ -237,3 +237,35 @@ test('no flows may take requests (none started, or credentials do not decrypt): 
     l.events.emit('serving', { serving: true, reason: null });
     assert.equal((await l.get('/fast').response).status, 200);
 });
+
+test('a worker still starting: router POSTs wait for its first flows (up to the hold limit), the rest is turned away at once', async (t) => {
+    // Guards: a client's POST through the router getting 503 "flows not started yet" from a worker nginx
+    // tried again while it was still loading after a restart (nginx never resends a POST).
+    const l = await launcher(t, { holdMs: 1500 });
+    const post = (headers) => {
+        const req = http.request({ host: '127.0.0.1', port: l.port, path: '/red-nodes/fast', method: 'POST', headers, agent: false });
+        const response = new Promise((resolve) => req.on('response', (res) => {
+            let body = '';
+            res.on('data', (c) => (body += c));
+            res.on('end', () => resolve({ status: res.statusCode, body }));
+        }));
+        req.end('{}');
+        return response;
+    };
+    const waiting = post({ 'X-Nodered-Router': 'nginx', 'Content-Type': 'application/json' });
+    await waitFor(() => l.gate.held.size === 1, 2000, 'router POST held');
+    assert.equal((await post({ 'Content-Type': 'application/json' })).status, 503, 'a direct client is told at once');
+    assert.equal((await l.get('/fast', { 'X-Nodered-Router': 'nginx' }).error).code, 'ECONNRESET', 'a GET goes to another worker');
+    l.started();
+    assert.equal((await waiting).status, 200, 'the held POST runs once the flows started');
+    assert.equal(l.gate.inFlight, 0);
+
+    // A worker that does not start within the hold limit answers the POST 503 then.
+    const slow = await launcher(t, { holdMs: 300 });
+    const req = http.request({ host: '127.0.0.1', port: slow.port, path: '/red-nodes/fast', method: 'POST',
+        headers: { 'X-Nodered-Router': 'nginx' }, agent: false });
+    const answer = new Promise((resolve) => req.on('response', (res) => resolve(res.statusCode)));
+    req.end();
+    assert.equal(await answer, 503);
+    assert.deepEqual(slow.handled, []);
+});

@@ -113,8 +113,8 @@ def test_healthz_reports_role_revision_and_readiness(nodered_factory, mongo_serv
 def test_worker_not_serving_yet_is_closed_for_the_router_and_answers_503_to_others(nodered_factory):
     """Before its flows first start (here: no database to load them from) a worker has no routes. The
     router (it sends X-Nodered-Router: nginx) resends a request whose connection closed without an
-    answer, so idempotent requests from it get exactly that; POSTs (never resent) and direct clients
-    get 503 + Retry-After. Never a 404."""
+    answer, so idempotent requests from it get exactly that; its POSTs (never resent) wait up to the hold
+    limit (10 s) for the flows and then get 503 + Retry-After, as direct clients do at once. Never a 404."""
     worker = nodered_factory("worker", mongo_url=f"mongodb://127.0.0.1:{free_port()}/")
     deadline = time.monotonic() + 20
     while "waiting for MongoDB" not in worker.log_text() and time.monotonic() < deadline:
@@ -132,13 +132,16 @@ def test_worker_not_serving_yet_is_closed_for_the_router_and_answers_503_to_othe
     for method in ("GET", "HEAD", "PUT", "DELETE"):
         with pytest.raises(requests.ConnectionError):
             requests.request(method, url, headers=router, timeout=5)
-    r = requests.post(url, headers=router, json={}, timeout=5)
+    began = time.monotonic()
+    r = requests.post(url, headers=router, json={}, timeout=30)
     assert (r.status_code, r.headers.get("Retry-After")) == (503, "1")
+    assert time.monotonic() - began >= 9, "held for the flows first"
 
 
 def test_the_router_sends_requests_for_a_worker_not_serving_yet_to_one_that_is(nodered_factory):
     """The real router in front: GETs the starting worker closes are answered by the other worker; a
-    POST (never resent) gets the starting worker's 503 + Retry-After, not a 502."""
+    POST (never resent) waits for the starting worker's flows and, as they never start here, gets its
+    503 + Retry-After, not a 502."""
     editor = nodered_factory("editor")
     ready = nodered_factory("worker")
     starting = nodered_factory("worker", mongo_url=f"mongodb://127.0.0.1:{free_port()}/")
@@ -156,7 +159,7 @@ def test_the_router_sends_requests_for_a_worker_not_serving_yet_to_one_that_is(n
         tried = [e for e in logged if e["upstream_addr"].startswith(both[0])]
         assert tried and all(e["upstream_status"] == "502, 200" for e in tried), "the starting worker was tried"
     with Router(both[:1], f"127.0.0.1:{editor.port}") as router:
-        r = requests.post(router.url + "/red-nodes/marker", json={}, timeout=10)
+        r = requests.post(router.url + "/red-nodes/marker", json={}, timeout=30)
         assert (r.status_code, r.headers.get("Retry-After")) == (503, "1")
 
 
