@@ -34,17 +34,13 @@ process.on('exit', () => {
     for (const proc of running) proc.kill('SIGKILL');
 });
 
-// {url, stop()} or {skip: reason}. Under CI a missing server is an error, never a skip.
+// {url, stop()}. A missing server is an error: these tests never skip.
 // port: a fixed one (a test that restarts the server on the same port; never MONGO_TEST_URL's).
 // testCommands: SecantusDB takes configureFailPoint (a MONGO_TEST_URL server must allow it itself).
 async function startMongo({ MongoClient, port = null, testCommands = false, prefix = 'mongo-test-' }) {
     if (process.env.MONGO_TEST_URL && !port) return { url: process.env.MONGO_TEST_URL, stop: async () => {} };
     const bin = findSecantusd();
-    if (!bin) {
-        const reason = 'no MongoDB for the tests: set MONGO_TEST_URL, or SECANTUSD / PATH to secantusd-py';
-        if (!['', '0', 'false'].includes((process.env.CI || '').toLowerCase())) throw new Error(reason);
-        return { skip: reason };
-    }
+    if (!bin) throw new Error('no MongoDB for the tests: set MONGO_TEST_URL, or SECANTUSD / PATH to secantusd-py');
     const listenPort = port || await freePort();
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
     const args = ['--host', '127.0.0.1', '--port', String(listenPort), '--storage-path', dir, '--log-level', 'WARNING'];
