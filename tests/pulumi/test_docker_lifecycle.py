@@ -9,7 +9,7 @@ from stack_secrets import KEPT, PulumiCli, ensure
 
 from .docker_helpers import DOCKER_KEPT_SECRETS, by_role, containers, env, router
 from .fake_pulumi_cli import FakePulumi
-from .mock_program import Program, run_program
+from .mock_program import Program, cached_program, run_program
 from .test_project_files import stack_file_config
 
 VOLUME = "docker:index/volume:Volume"
@@ -103,7 +103,7 @@ def test_a_docker_stack_without_its_kept_secrets_is_refused_naming_each_key_and_
 def test_every_container_stops_gracefully_on_replace_and_destroy(base_config):
     """Guards: the Docker provider stops a container with timeout 0 (SIGKILL) on a Pulumi replace or destroy
     unless destroy_grace_seconds is set: no request drain for Node-RED, an unclean mongod shutdown."""
-    program = run_program({**base_config, "mongo": {"members": 3}})
+    program = cached_program({**base_config, "mongo": {"members": 3}})
     for container in containers(program):
         inputs = container.inputs
         assert inputs.get("destroyGraceSeconds", 0) >= inputs.get("stopTimeout", 0) > 0, container.name
@@ -117,7 +117,7 @@ def test_every_container_stops_gracefully_on_replace_and_destroy(base_config):
 def test_every_container_names_the_log_driver_its_log_options_are_for(base_config):
     """Guards: max-size/max-file without a driver are refused by a daemon whose default is journald
     (Fedora/RHEL moby-engine): no container would start."""
-    for container in containers(run_program(base_config)):
+    for container in containers(cached_program(base_config)):
         assert container.inputs["logOpts"] == {"max-size": "10m", "max-file": "3"}
         assert container.inputs["logDriver"] == "json-file", container.name
 
@@ -130,7 +130,7 @@ def test_the_router_publishes_on_loopback_unless_told_otherwise(base_config, bin
     """Guards: the router published on 0.0.0.0, putting the editor on the LAN, while the README spoke of
     localhost only."""
     router_config = {"port": 8088, **({"bindAddress": bind} if bind else {})}
-    program = run_program({**base_config, "router": router_config})
+    program = cached_program({**base_config, "router": router_config})
     [port] = router(program).inputs["ports"]
     assert (port["ip"], port["external"]) == (bind or "127.0.0.1", 8088)
     assert program.output("editorUrl") == f"http://{host}:8088/"
@@ -139,7 +139,7 @@ def test_the_router_publishes_on_loopback_unless_told_otherwise(base_config, bin
 def test_up_returns_only_once_every_node_red_container_is_healthy_and_the_router_follows_them(base_config):
     """Guards: `pulumi up` returned once MongoDB member 0 and nginx itself were healthy, before the editor
     and workers: opening editorUrl right after gave 502s."""
-    program = run_program({**base_config, "workers": {"replicas": 3}})
+    program = cached_program({**base_config, "workers": {"replicas": 3}})
     nodered = by_role(program, "editor") + by_role(program, "worker")
     assert len(nodered) == 4
     for container in nodered:

@@ -11,12 +11,12 @@ import nodered_contract
 
 from .aws_helpers import environment, run_example, secret_refs, task_definition
 from .docker_helpers import DOCKER_KEPT_SECRETS, by_role, env
-from .mock_program import run_program
+from .mock_program import cached_program
 
 
 def docker_roles(config: dict) -> dict[str, list[tuple[set[str], set[str]]]]:
     """role -> (plain names, secret names) of each container of the docker target."""
-    program = run_program(config)
+    program = cached_program(config)
     secrets = {n for role in nodered_contract.ROLES for n in nodered_contract.secret_variables(role)}
     return {
         role: [(set(env(c)) - secrets, set(env(c)) & secrets) for c in by_role(program, role)]

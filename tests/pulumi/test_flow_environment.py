@@ -21,7 +21,7 @@ from .aws_helpers import (
     task_definition,
 )
 from .docker_helpers import by_role, env
-from .mock_program import is_secret, run_program
+from .mock_program import cached_program, is_secret, run_program
 
 FLOWS = {"editor": "all", "env": {"TZ": "Europe/Berlin", "API_URL": "https://api.example.com/v2", "RETRIES": 3}}
 SECRETS = {"API_KEY": "flow-api-key-0123456789", "WEBHOOK_TOKEN": "flow-webhook-token-abcdef"}
@@ -32,7 +32,7 @@ FLOW_SECRETS_URN = (
 
 
 def test_docker_every_instance_gets_the_flow_variables_and_the_context_default(base_config):
-    program = run_program({**base_config, "context": {"default": "shared"}, "flows": FLOWS, "flowSecrets": SECRETS})
+    program = cached_program({**base_config, "context": {"default": "shared"}, "flows": FLOWS, "flowSecrets": SECRETS})
     instances = by_role(program, "editor") + by_role(program, "worker")
     assert len(instances) == 3
     for c in instances:
@@ -52,7 +52,7 @@ def test_docker_every_instance_gets_the_flow_variables_and_the_context_default(b
 
 
 def test_docker_defaults_memory_context_and_an_editor_without_run_once_tabs(base_config):
-    program = run_program(base_config)
+    program = cached_program(base_config)
     for c in by_role(program, "editor") + by_role(program, "worker"):
         assert env(c)["NODE_RED_CONTEXT_DEFAULT"] == "memory"
     [editor] = by_role(program, "editor")

@@ -8,7 +8,7 @@ from stack_config import NAMESPACE, parse
 from stack_config.model import StackConfig
 
 from .docker_helpers import DOCKER_KEPT_SECRETS, by_role
-from .mock_program import run_program
+from .mock_program import cached_program
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -33,7 +33,7 @@ def test_project_declarations_match_model_defaults():
 def test_dev_stack_is_docker_with_three_workers():
     # As after `make up`: the editor password given, the kept secrets generated.
     config = {**stack_file_config("Pulumi.dev.yaml"), "editorPassword": "correct-horse-battery", **DOCKER_KEPT_SECRETS}
-    program = run_program(config)
+    program = cached_program(config)
     assert parse(config).target == "docker"
     assert len(by_role(program, "worker")) == 3
     assert program.output("editorUrl") == "http://localhost:8080/"

@@ -19,9 +19,15 @@ FAKE_BIN = ROOT / "tests" / "pulumi" / "fake_pulumi_bin.py"
 def prepare(tmp_path, data: dict, **env) -> tuple[subprocess.CompletedProcess, dict]:
     state = tmp_path / "fake-pulumi.json"
     state.write_text(json.dumps(data))
+    # The stand-in runs under this interpreter, without site (it needs only the stdlib and the project):
+    # `python3` on PATH may be a version manager's shim that takes a tenth of a second per call, and the
+    # script calls the CLI a dozen times.
+    cli = tmp_path / "pulumi"
+    cli.write_text(f'#!/bin/sh\nexec "{sys.executable}" -S "{FAKE_BIN}" "$@"\n')
+    cli.chmod(0o755)
     environment = {
         "PATH": os.environ["PATH"],
-        "PULUMI": str(FAKE_BIN),
+        "PULUMI": str(cli),
         "PYTHONPATH": str(ROOT),  # the stand-in imports tests.pulumi.fake_pulumi_cli
         "PYTHON": sys.executable,
         "FAKE_PULUMI_FILE": str(state),

@@ -22,7 +22,7 @@ import pytest
 from stack_secrets import KEPT
 
 from .aws_helpers import run_example
-from .mock_program import run_program
+from .mock_program import cached_program
 
 STACK = "urn:pulumi:test::nodered-scale::"
 STATEFUL_TYPES = {
@@ -91,7 +91,7 @@ def stateful_urns(program) -> set[str]:
 
 @pytest.mark.parametrize("members", [1, 3])
 def test_docker_target_keeps_the_urns_of_its_mongodb_volumes_and_router_config(base_config, members):
-    program = run_program({**base_config, "mongo": {"members": members}})
+    program = cached_program({**base_config, "mongo": {"members": members}})
     assert stateful_urns(program) == set(DOCKER_VOLUMES[:members] + DOCKER_ROUTER_CONFIG)
 
 
@@ -108,6 +108,6 @@ def test_aws_target_keeps_the_urns_of_its_database_registry_and_secrets():
 
 def test_the_mongodb_data_volumes_outlive_the_stack(base_config):
     # retainOnDelete, as the engine receives it: a destroy or a replacement leaves the data on the host.
-    program = run_program({**base_config, "mongo": {"members": 3}})
+    program = cached_program({**base_config, "mongo": {"members": 3}})
     volumes = [r for r in program.resources if r.engine_urn in DOCKER_VOLUMES]
     assert len(volumes) == 3 and all(v.retain_on_delete for v in volumes)
