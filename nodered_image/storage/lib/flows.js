@@ -125,7 +125,7 @@ class Flows {
         this.log.info(`saved flows as revision ${loaded.rev} (${flows.length} nodes${loaded.credentialsUpdated ? ', credentials updated' : ''}` +
             `${savedBy ? `, by ${savedBy}` : ''}${deployType ? `, ${deployType} deploy` : ''}; ` +
             `${deployStartedAt ? `${writeStarted - deployStartedAt} ms from the deploy call, ` : ''}database write ${writeMs} ms)`);
-        this.revisions.prune();
+        this.revisions.schedulePrune();
         return loaded.rev;
     }
 

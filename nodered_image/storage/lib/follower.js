@@ -33,6 +33,7 @@ class RevisionFollower {
         this.stream = null;
         this.closed = false;
         this.checkFailing = false;
+        this.newest = null; // the newest revision number: as the last check read it, or inserted since
     }
 
     start() {
@@ -46,6 +47,7 @@ class RevisionFollower {
             const [head] = await this.coll.find({ _id: { $type: 'number' } }, { sort: { _id: -1 }, projection: HEAD_FIELDS, limit: 1 }).toArray();
             const strays = await this.coll.find({ _id: { $not: { $type: 'number' } } }, { projection: { _id: 1 }, limit: 5 }).toArray();
             this.checkFailing = false;
+            this.newest = head && typeof head._id === 'number' ? head._id : null; // as it is now (a restore may lower it)
             this.on.head(head ? toHead(head) : null, reason, null);
             for (const s of strays) this.on.stray(s._id, reason);
         } catch (err) {
@@ -107,6 +109,9 @@ class RevisionFollower {
         if (ENDING_EVENTS.has(op)) throw new StreamEnded(op === 'invalidate' ? 'change stream invalidated' : `${op} seen`);
         const id = change.documentKey ? change.documentKey._id : undefined;
         if (op === 'delete') {
+            // Pruning deletes revisions below the newest after every deploy: nothing changes for this
+            // instance. Only a delete of the newest (or of a stray) needs the newest read again.
+            if (typeof id === 'number' && this.newest !== null && id < this.newest) return;
             await this.check('deleted revision');
             return;
         }
@@ -117,6 +122,7 @@ class RevisionFollower {
             }
             // An insert event carries the whole revision document: the reload need not read it again.
             const doc = change.fullDocument && change.fullDocument._id === id ? change.fullDocument : null;
+            this.noteNewest(id);
             if (doc) this.on.head(toHead(doc), 'change stream', doc, op === 'replace');
             else await this.check('change stream');
             return;
@@ -127,6 +133,10 @@ class RevisionFollower {
             if (names.some((n) => /^(flows|credentials|deployId|savedAt)(\.|$)/.test(n))) this.on.edited(id);
             else if (typeof set.restarts === 'number') this.on.restart(id, set.restarts);
         }
+    }
+
+    noteNewest(id) {
+        if (typeof id === 'number' && (this.newest === null || id > this.newest)) this.newest = id;
     }
 
     async close() {

@@ -26,15 +26,25 @@ async function highestReported(instances) {
 }
 
 // The next revision number. `seen`: the highest this process knows of.
+// One round trip in the usual case: the floor is read while the counter takes its step, and the number
+// stands when it is above the floor; only a counter found behind (a restore, a manual insert) is raised
+// to the floor and stepped again (the number skipped is never given: numbers need not be contiguous).
 async function nextRevision({ flows, instances, counters }, seen = 0) {
-    const floor = Math.max(seen || 0, await highestNumbered(flows), await highestReported(instances));
+    const step = () => withFirstUpsertRetry(() => counters.findOneAndUpdate({ _id: COUNTER_ID }, { $inc: { seq: 1 } },
+        { upsert: true, returnDocument: 'after' }));
+    const [numbered, reported, stepped] = await Promise.all([highestNumbered(flows), highestReported(instances), step()]);
+    const floor = Math.max(seen || 0, numbered, reported);
+    if (stepped.seq > floor) return stepped.seq;
+    await withFirstUpsertRetry(() => counters.updateOne({ _id: COUNTER_ID }, { $max: { seq: floor } }, { upsert: true }));
+    return (await step()).seq;
+}
+
+// Two first-ever upserts at once: one of them gets a duplicate key; the counter exists now.
+async function withFirstUpsertRetry(op) {
     for (let attempt = 1; ; attempt++) {
         try {
-            await counters.updateOne({ _id: COUNTER_ID }, { $max: { seq: floor } }, { upsert: true });
-            const doc = await counters.findOneAndUpdate({ _id: COUNTER_ID }, { $inc: { seq: 1 } }, { upsert: true, returnDocument: 'after' });
-            return doc.seq;
+            return await op();
         } catch (err) {
-            // Two first-ever upserts at once: one of them gets a duplicate key; the counter exists now.
             if (err.code === 11000 && attempt < 3) continue;
             throw err;
         }

@@ -25,7 +25,7 @@ function readOptions(settings) {
         port: o.port || null,
         revisionsKept: Math.floor(positiveNumber(o.revisionsKept, 'revisionsKept', 20)),
         syncCheckSeconds: positiveNumber(o.syncCheckSeconds, 'syncCheckSeconds', 30),
-        statusSeconds: positiveNumber(o.statusSeconds, 'statusSeconds', 5),
+        statusSeconds: positiveNumber(o.statusSeconds, 'statusSeconds', 10),
         statusTtlSeconds: Math.floor(positiveNumber(o.statusTtlSeconds, 'statusTtlSeconds', 60)),
         reloadTimeoutSeconds: positiveNumber(o.reloadTimeoutSeconds, 'reloadTimeoutSeconds', 30),
         drainTimeoutMs: positiveNumber(o.drainTimeoutMs, 'drainTimeoutMs', 5000),

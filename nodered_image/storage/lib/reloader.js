@@ -70,7 +70,9 @@ class Reloader {
         this.onChange();
         const h = this.health;
         if (head === null) {
-            // No numbered revision at all (the collection emptied): keep serving what runs.
+            // No numbered revision at all (the collection emptied): keep serving what runs. Whatever is
+            // inserted next is the newest, whatever its number (a restore refills the collection).
+            this.head = null;
             return;
         }
         if (this.head && head.rev < this.head.rev && reason === 'change stream') return; // an older number inserted: not the newest

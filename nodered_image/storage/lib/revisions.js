@@ -19,6 +19,9 @@ const flowsHash = (flows) => crypto.createHash('sha256').update(JSON.stringify(f
 
 // What Node-RED is handed when no revision was ever saved.
 const NOTHING_SAVED = Object.freeze({ rev: 0, key: 'none', flows: [], credentials: null, restarts: 0, savedAt: null });
+// Old revisions are pruned once deploys pause for this long: the delete (and the change events it makes
+// on every instance) stays out of the way of a deploy reaching the workers.
+const PRUNE_DELAY_MS = 1000;
 
 class Revisions {
     constructor({ collections, opts, log, isClosed }) {
@@ -37,6 +40,7 @@ class Revisions {
         this.saving = 0; // saves in progress (the editor): its own insert is no revision to reload to
         this.saves = 0; // saves done: a pick made before one is out of date
         this.onFailure = () => {}; // ({key, rev, reason}) for every new failure
+        this.pruneTimer = null;
     }
 
     get loadedRev() {
@@ -223,6 +227,16 @@ class Revisions {
             { returnDocument: 'after', projection: { _id: 1, restarts: 1 } });
         if (doc && this.loaded && this.loaded.rev === rev) this.loaded.restarts = doc.restarts;
         return doc ? doc.restarts : null;
+    }
+
+    // Prunes after the next pause in deploys (PRUNE_DELAY_MS).
+    schedulePrune() {
+        clearTimeout(this.pruneTimer);
+        this.pruneTimer = setTimeout(() => {
+            this.pruneTimer = null;
+            if (!this.isClosed()) this.prune();
+        }, PRUNE_DELAY_MS);
+        this.pruneTimer.unref();
     }
 
     // Keeps the newest revisionsKept numbered revisions.
