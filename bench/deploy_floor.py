@@ -15,10 +15,8 @@ Prints figures and the load average; no assertions.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -29,80 +27,10 @@ from pathlib import Path
 import requests
 
 from bench.idle_cpu import node_pid, rss_mb
+from bench.plain_nodered import PlainNodeRed
 from bench.sync_latency import percentile
 from local_stack import AdminClient, MongoServer, NodeRedInstance
 from local_stack.flows import credentials_flow, endpoint, marker_flow, tab
-from local_stack.ports import free_port
-
-IMAGE_DIR = Path(__file__).resolve().parents[1] / "nodered_image"
-ROOT = "/red-nodes"
-
-
-class PlainNodeRed:
-    """Node-RED as it comes (file storage, no admin login), the same version as the image's."""
-
-    def __init__(self, tmp: Path):
-        self.port = free_port()
-        self.dir = tmp / "plain"
-        self.dir.mkdir(parents=True)
-        self.settings = self.dir / "settings.js"
-        self.settings.write_text(
-            "module.exports = "
-            + json.dumps(
-                {
-                    "uiHost": "127.0.0.1",
-                    "uiPort": self.port,
-                    "httpNodeRoot": ROOT,
-                    "flowFile": "flows.json",
-                    "credentialSecret": "bench-secret",
-                    "logging": {"console": {"level": "warn"}},
-                }
-            )
-            + ";\n"
-        )
-        self.proc: subprocess.Popen | None = None
-        self.session = requests.Session()
-
-    @property
-    def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    @property
-    def node_url(self) -> str:
-        return self.url + ROOT
-
-    def start(self) -> PlainNodeRed:
-        red = IMAGE_DIR / "node_modules" / "node-red" / "red.js"
-        self.proc = subprocess.Popen(
-            ["node", str(red), "--settings", str(self.settings), "--userDir", str(self.dir)],
-            stdout=open(self.dir / "log", "ab"),
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if self.session.get(self.url + "/flows", timeout=1).ok:
-                    return self
-            except requests.RequestException:
-                pass
-            time.sleep(0.2)
-        raise RuntimeError("plain Node-RED did not start: " + (self.dir / "log").read_text()[-2000:])
-
-    def deploy(self, flows: list, deployment_type: str = "full") -> None:
-        r = self.session.post(
-            self.url + "/flows", json=flows, timeout=60, headers={"Node-RED-Deployment-Type": deployment_type}
-        )
-        r.raise_for_status()
-
-    def stop(self) -> None:
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
 
 
 def wait_all(urls: list[str], marker: str, t0: float, timeout: float = 10.0) -> float | None:

@@ -1,9 +1,12 @@
 """Idle cost: CPU time of each worker's node process (and the editor's, and the database's) over a window
 with no deploys and no requests, read from /proc/<pid>/stat (utime + stime). Also RSS of each worker.
 
-Starts SecantusDB (or uses MONGO_TEST_URL), one editor and N workers as real processes, deploys one small
-flow, waits for every worker to serve it, lets them settle, then measures. Prints % of one core per
-process and the load average. No assertions.
+Starts SecantusDB (or uses MONGO_TEST_URL), one editor and N workers as real processes, and two floors
+measured over the same window: one plain Node-RED (file storage, no sync), and one node process with
+nothing but a MongoDB client made as the storage module makes it, following the flows' change stream
+(bench/idle_driver_client.js: the driver's own timers and round trips). Deploys one small flow to
+both, waits until they serve it, lets them settle, then measures. Prints % of one core per process, each
+worker's ratio to the floor, and the load average. No assertions.
 
     venv/bin/python -m bench.idle_cpu --workers 3 --seconds 60
 """
@@ -12,17 +15,22 @@ from __future__ import annotations
 
 import argparse
 import os
+import subprocess
 import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
+from bench.plain_nodered import PlainNodeRed
 from local_stack import AdminClient, MongoServer, NodeRedInstance
 from local_stack.flows import marker_flow, wait_marker
 from local_stack.procs import tree
 
 TICK = os.sysconf("SC_CLK_TCK")
+DRIVER_CLIENT = Path(__file__).resolve().parent / "idle_driver_client.js"
+FLOOR = "plain Node-RED (floor)"
+DRIVER = "MongoDB client alone"
 
 
 def cpu_seconds(pid: int) -> float:
@@ -64,7 +72,11 @@ def run(workers: int, seconds: float, settle: float) -> dict:
         editor = NodeRedInstance("editor", mongo.url, db, editor_password=password, user_dir=tmp / "editor")
         ws = [NodeRedInstance("worker", mongo.url, db, user_dir=tmp / f"worker{i}") for i in range(workers)]
         started = []
+        plain = PlainNodeRed(tmp / "floor")
+        driver: subprocess.Popen[str] | None = None
         try:
+            plain.start()
+            plain.deploy(marker_flow("idle-floor"))
             for inst in [editor, *ws]:
                 started.append(inst.start())
             for inst in [editor, *ws]:
@@ -78,13 +90,30 @@ def run(workers: int, seconds: float, settle: float) -> dict:
             time.sleep(settle)
             pids = {w.instance_id: node_pid(w) for w in ws}
             pids["editor"] = node_pid(editor)
+            assert plain.proc is not None
+            pids[FLOOR] = plain.proc.pid
+            driver = subprocess.Popen(
+                ["node", str(DRIVER_CLIENT)],
+                env={**os.environ, "MONGO_URL": mongo.url, "DB": db},
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+            assert driver.stdout is not None
+            if driver.stdout.readline().strip() != "ready":
+                raise RuntimeError("the driver client did not start")
+            pids[DRIVER] = driver.pid
+            time.sleep(2)
             db_pids = tree(mongo.proc.pid) if mongo.proc is not None else []
             for i, pid in enumerate(db_pids):
                 pids[f"database process {i}"] = pid
             load = os.getloadavg()
             cpu = measure(pids, seconds)
-            rss = {w.instance_id: rss_mb(pids[w.instance_id]) for w in ws}
+            rss = {name: rss_mb(pids[name]) for name in [*(w.instance_id for w in ws), FLOOR]}
         finally:
+            if driver is not None:
+                driver.kill()
+                driver.wait()
+            plain.stop()
             for inst in started:
                 inst.stop()
     return {"cpu": cpu, "rss": rss, "load": load, "workers": [w.instance_id for w in ws]}
@@ -101,6 +130,11 @@ def main(argv=None) -> int:
     for name, pct in r["cpu"].items():
         extra = f"   RSS {r['rss'][name]:.0f} MB" if name in r["rss"] else ""
         print(f"  {name:<24} {pct:6.2f} %{extra}")
+    floor = r["cpu"][FLOOR]
+    per_worker = [r["cpu"][w] for w in r["workers"]]
+    mean = sum(per_worker) / len(per_worker)
+    print(f"  mean worker {mean:.2f} % = {mean / floor:.1f}x the floor" if floor else "  the floor used no CPU tick")
+    print(f"  the floor plus the MongoDB client alone: {floor + r['cpu'][DRIVER]:.2f} %")
     print("  load average before: " + " ".join(f"{x:.2f}" for x in r["load"]))
     return 0
 
