@@ -1,13 +1,14 @@
 'use strict';
 // Revision numbers are never given twice. One counter document ({_id: "flows", seq} in `counters`)
-// only ever goes up ($max, then $inc: both MongoDB and DocumentDB have them, no transaction needed).
-// Before each number is taken the counter is raised to at least
+// only ever goes up ($inc, and $max: both MongoDB and DocumentDB have them, no transaction needed).
+// A number is given only when it is above all of
 //   - the highest numbered revision in `flows` (data written before the counter existed, a manual insert),
 //   - every revision number a running instance reports in its status record (rev, latestRev, seenRev:
 //     the highest it has seen): after a restore of the whole database from an older backup (counter
 //     included), live instances still know the numbers given since, and none of them is given again,
 //   - the highest number this process has seen.
-// The status command's rollback (nodered_status/revisions.py) takes its number the same way.
+// The status command's rollback (nodered_status/revisions.py) keeps the same rule (it raises the counter
+// first, then steps it).
 
 const COUNTER_ID = 'flows';
 
