@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 
-from .flows import endpoint
+from .flows import endpoint, function_node, http_request_node
 
 RUN_ON = "CLUSTER_RUN_ON"
 
@@ -94,42 +94,8 @@ def _report(node_id: str, tab_id: str, url: str, kind: str, y: int, wires_from: 
     for n in wires_from:
         n["wires"] = [[f"{node_id}-fn"]]
     return [
-        {
-            "id": f"{node_id}-fn",
-            "type": "function",
-            "z": tab_id,
-            "name": f"report {kind}",
-            "func": func,
-            "outputs": 1,
-            "timeout": 0,
-            "noerr": 0,
-            "initialize": "",
-            "finalize": "",
-            "libs": [],
-            "x": 320,
-            "y": y,
-            "wires": [[f"{node_id}-post"]],
-        },
-        {
-            "id": f"{node_id}-post",
-            "type": "http request",
-            "z": tab_id,
-            "name": "",
-            "method": "POST",
-            "ret": "txt",
-            "paytoqs": "ignore",
-            "url": f"{url}/{kind}",
-            "tls": "",
-            "persist": False,
-            "proxy": "",
-            "insecureHTTPParser": False,
-            "authType": "",
-            "senderr": False,
-            "headers": [],
-            "x": 520,
-            "y": y,
-            "wires": [[]],
-        },
+        function_node(f"{node_id}-fn", tab_id, func, [[f"{node_id}-post"]], name=f"report {kind}", x=320, y=y),
+        http_request_node(f"{node_id}-post", tab_id, [[]], method="POST", url=f"{url}/{kind}", x=520, y=y),
     ]
 
 

@@ -12,7 +12,7 @@ debug_flow() endpoints, each under httpNodeRoot, each answering 200 with the wor
 
 from __future__ import annotations
 
-from .flows import tab
+from .flows import function_node, tab
 
 TAB = "dbg-tab"
 PROBE_NODE = "dbg-probe-debug"
@@ -25,9 +25,7 @@ def _http_in(node_id: str, url: str, wires: list[list[str]], y: int) -> dict:
 
 
 def _function(node_id: str, name: str, func: str, wires: list[list[str]], y: int) -> dict:
-    return {"id": node_id, "type": "function", "z": TAB, "name": name, "func": func, "outputs": len(wires),
-            "timeout": 0, "noerr": 0, "initialize": "", "finalize": "", "libs": [], "x": 420, "y": y,
-            "wires": wires}  # fmt: skip
+    return function_node(node_id, TAB, func, wires, name=name, x=420, y=y)
 
 
 def _debug(node_id: str, name: str, y: int, console: bool = False, sidebar: bool = True) -> dict:

@@ -22,6 +22,25 @@ def tab(tab_id: str, label: str) -> dict:
     return {"id": tab_id, "type": "tab", "label": label, "disabled": False, "info": ""}
 
 
+def function_node(
+    node_id: str, tab_id: str, func: str, wires: list[list[str]], name: str = "", x: int = 300, y: int = 80
+) -> dict:
+    """A function node as the editor saves it; `wires`: a list of target ids per output."""
+    return {"id": node_id, "type": "function", "z": tab_id, "name": name, "func": func, "outputs": len(wires),
+            "timeout": 0, "noerr": 0, "initialize": "", "finalize": "", "libs": [], "x": x, "y": y,
+            "wires": wires}  # fmt: skip
+
+
+def http_request_node(
+    node_id: str, tab_id: str, wires: list[list[str]], method: str = "GET", url: str = "", auth_type: str = "",
+    name: str = "", y: int = 140, x: int = 480,
+) -> dict:  # fmt: skip
+    """An http request node answering text; auth_type "basic" takes the node's credentials (add them)."""
+    return {"id": node_id, "type": "http request", "z": tab_id, "name": name, "method": method, "ret": "txt",
+            "paytoqs": "ignore", "url": url, "tls": "", "persist": False, "proxy": "", "insecureHTTPParser": False,
+            "authType": auth_type, "senderr": False, "headers": [], "x": x, "y": y, "wires": wires}  # fmt: skip
+
+
 def endpoint(tab_id: str, node_prefix: str, path: str, method: str, func: str) -> list[dict]:
     """http in -> function -> http response; fixed node ids so repeated deploys modify the same nodes."""
     return [
@@ -38,22 +57,7 @@ def endpoint(tab_id: str, node_prefix: str, path: str, method: str, func: str) -
             "y": 80,
             "wires": [[f"{node_prefix}-fn"]],
         },
-        {
-            "id": f"{node_prefix}-fn",
-            "type": "function",
-            "z": tab_id,
-            "name": "",
-            "func": func,
-            "outputs": 1,
-            "timeout": 0,
-            "noerr": 0,
-            "initialize": "",
-            "finalize": "",
-            "libs": [],
-            "x": 300,
-            "y": 80,
-            "wires": [[f"{node_prefix}-out"]],
-        },
+        function_node(f"{node_prefix}-fn", tab_id, func, [[f"{node_prefix}-out"]]),
         {
             "id": f"{node_prefix}-out",
             "type": "http response",
@@ -104,21 +108,7 @@ def demo_flow() -> list[dict]:
             "y": 80,
             "wires": [["demo-fn"]],
         },
-        {
-            "id": "demo-fn",
-            "type": "function",
-            "z": "demo-tab",
-            "func": func,
-            "outputs": 1,
-            "timeout": 0,
-            "noerr": 0,
-            "initialize": "",
-            "finalize": "",
-            "libs": [],
-            "x": 300,
-            "y": 80,
-            "wires": [["demo-out"]],
-        },
+        function_node("demo-fn", "demo-tab", func, [["demo-out"]]),
         {
             "id": "demo-out",
             "type": "http response",
@@ -161,27 +151,10 @@ def credentials_flow(
     outer = endpoint(tab_id, f"c-{slug}", path, "get", outer_fn)
     # Put the credentialed http request node between the function and the response.
     outer[1]["wires"] = [[f"c-{slug}-req"]]
-    request_node = {
-        "id": f"c-{slug}-req",
-        "type": "http request",
-        "z": tab_id,
-        "name": "call protected",
-        "method": "GET",
-        "ret": "txt",
-        "paytoqs": "ignore",
-        "url": "",
-        "tls": "",
-        "persist": False,
-        "proxy": "",
-        "insecureHTTPParser": False,
-        "authType": "basic",
-        "senderr": False,
-        "headers": [],
-        "x": 480,
-        "y": 140,
-        "wires": [[f"c-{slug}-out"]],
-        "credentials": {"user": user, "password": password},
-    }
+    request_node = http_request_node(
+        f"c-{slug}-req", tab_id, [[f"c-{slug}-out"]], auth_type="basic", name="call protected"
+    )
+    request_node["credentials"] = {"user": user, "password": password}
     inner = endpoint(tab_id, f"p-{slug}", protected, "get", inner_fn)
     return [tab(tab_id, f"credentials {path}")] + outer + [request_node] + inner
 

@@ -14,7 +14,7 @@ import re
 
 import requests
 
-from local_stack.flows import basic_auth_header, endpoint, tab
+from local_stack.flows import basic_auth_header, endpoint, function_node, http_request_node, tab
 
 CI_SEEDS = [1, 2, 3]
 DEPLOYS_PER_SEED = 8
@@ -89,22 +89,7 @@ class Model:
                     "in": [{"x": 50, "y": 30, "wires": [{"id": f"{sf}-fn"}]}],
                     "out": [{"x": 300, "y": 30, "wires": [{"id": f"{sf}-fn", "port": 0}]}],
                 },
-                {
-                    "id": f"{sf}-fn",
-                    "type": "function",
-                    "z": sf,
-                    "name": "",
-                    "func": f"msg.via = '{sf}:{v}';\nreturn msg;",
-                    "outputs": 1,
-                    "timeout": 0,
-                    "noerr": 0,
-                    "initialize": "",
-                    "finalize": "",
-                    "libs": [],
-                    "x": 150,
-                    "y": 30,
-                    "wires": [[]],
-                },
+                function_node(f"{sf}-fn", sf, f"msg.via = '{sf}:{v}';\nreturn msg;", [[]], x=150, y=30),
             ]
         for t, s in self.tabs.items():
             tab_node = tab(t, f"tab {t}")
@@ -144,26 +129,7 @@ class Model:
             "delete msg.headers;\nreturn msg;",
         )
         outer[1]["wires"] = [["cred-req"]]
-        req = {
-            "id": "cred-req",
-            "type": "http request",
-            "z": "tab-cred",
-            "name": "",
-            "method": "GET",
-            "ret": "txt",
-            "paytoqs": "ignore",
-            "url": "",
-            "tls": "",
-            "persist": False,
-            "proxy": "",
-            "insecureHTTPParser": False,
-            "authType": "basic",
-            "senderr": False,
-            "headers": [],
-            "x": 480,
-            "y": 140,
-            "wires": [["cred-out"]],
-        }
+        req = http_request_node("cred-req", "tab-cred", [["cred-out"]], auth_type="basic")
         if self.password_changed:  # as the editor sends them: only when they changed
             req["credentials"] = {"user": "u", "password": f"pw{self.password}"}
         echo = endpoint(

@@ -8,7 +8,7 @@ import time
 import requests
 import websocket
 
-from local_stack.flows import endpoint, tab, wait_marker
+from local_stack.flows import endpoint, function_node, tab, wait_marker
 
 
 def counter_tab() -> list[dict]:
@@ -33,22 +33,7 @@ def counter_tab() -> list[dict]:
             "y": 200,
             "wires": [["a-ws-fn"]],
         },
-        {
-            "id": "a-ws-fn",
-            "type": "function",
-            "z": "tab-a",
-            "name": "",
-            "func": "msg.payload = 'echo:' + msg.payload;\nreturn msg;",
-            "outputs": 1,
-            "timeout": 0,
-            "noerr": 0,
-            "initialize": "",
-            "finalize": "",
-            "libs": [],
-            "x": 300,
-            "y": 200,
-            "wires": [["a-ws-out"]],
-        },
+        function_node("a-ws-fn", "tab-a", "msg.payload = 'echo:' + msg.payload;\nreturn msg;", [["a-ws-out"]], y=200),
         {
             "id": "a-ws-out",
             "type": "websocket out",
