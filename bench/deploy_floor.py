@@ -28,8 +28,9 @@ import requests
 
 from bench.idle_cpu import node_pid, rss_mb
 from bench.plain_nodered import PlainNodeRed
+from bench.stack import BenchStack
 from bench.sync_latency import percentile
-from local_stack import AdminClient, MongoServer, NodeRedInstance
+from local_stack import MongoServer
 from local_stack.flows import credentials_flow, endpoint, marker_flow, tab
 
 
@@ -77,30 +78,6 @@ def large_flows(changed: str, version: int, tabs: int = 50, endpoints: int = 10)
     return nodes
 
 
-class Stack:
-    def __init__(self, tmp: Path, mongo_url: str, workers: int):
-        db = f"bench_floor_{uuid.uuid4().hex[:8]}"
-        self.password = "bench-editor-password"
-        self.editor = NodeRedInstance(
-            "editor", mongo_url, db, editor_password=self.password, user_dir=tmp / f"editor-{db}"
-        )
-        self.workers = [NodeRedInstance("worker", mongo_url, db, user_dir=tmp / f"w{i}-{db}") for i in range(workers)]
-        self.admin: AdminClient | None = None
-
-    def __enter__(self) -> Stack:
-        for inst in [self.editor, *self.workers]:
-            inst.start()
-        for inst in [self.editor, *self.workers]:
-            inst.wait_ready(timeout=120)
-        self.admin = AdminClient(self.editor.url, self.editor.editor_user, self.password)
-        self.admin.login()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        for inst in [self.editor, *self.workers]:
-            inst.stop()
-
-
 def stats(times: list[float]) -> dict:
     if not times:
         return {"p50": None, "p99": None, "max": None}
@@ -110,8 +87,7 @@ def stats(times: list[float]) -> dict:
 def run_small(tmp: Path, mongo_url: str, workers: int, deploys: int) -> dict:
     plain = PlainNodeRed(tmp / f"small{workers}").start()
     try:
-        with Stack(tmp, mongo_url, workers) as stack:
-            assert stack.admin is not None
+        with BenchStack(tmp, mongo_url, workers, prefix="bench_floor") as stack:
             ours: list[float] = []
             floor: list[float] = []
             missed = {"ours": 0, "floor": 0}
@@ -150,8 +126,7 @@ def run_large(tmp: Path, mongo_url: str, workers: int, deploys: int) -> dict:
     results: dict[str, list[float]] = {"partial": [], "full": [], "floor partial": []}
     missed = dict.fromkeys(results, 0)
     try:
-        with Stack(tmp, mongo_url, workers) as stack:
-            assert stack.admin is not None
+        with BenchStack(tmp, mongo_url, workers, prefix="bench_floor") as stack:
             version = 0
             stack.admin.deploy(large_flows("lt0", version))
             plain.deploy(large_flows("lt0", version))

@@ -23,7 +23,8 @@ import uuid
 from pathlib import Path
 
 from bench.plain_nodered import PlainNodeRed
-from local_stack import AdminClient, MongoServer, NodeRedInstance
+from bench.stack import BenchStack
+from local_stack import MongoServer, NodeRedInstance
 from local_stack.flows import marker_flow, wait_marker
 from local_stack.procs import tree
 
@@ -66,56 +67,45 @@ def measure(pids: dict[str, int], seconds: float) -> dict[str, float]:
 
 def run(workers: int, seconds: float, settle: float) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="bench-idle-"))
-    db = f"bench_idle_{uuid.uuid4().hex[:8]}"
     with MongoServer(storage_dir=tmp / "mongo", log_path=tmp / "mongo.log") as mongo:
-        password = "bench-editor-password"
-        editor = NodeRedInstance("editor", mongo.url, db, editor_password=password, user_dir=tmp / "editor")
-        ws = [NodeRedInstance("worker", mongo.url, db, user_dir=tmp / f"worker{i}") for i in range(workers)]
-        started = []
         plain = PlainNodeRed(tmp / "floor")
         driver: subprocess.Popen[str] | None = None
         try:
             plain.start()
             plain.deploy(marker_flow("idle-floor"))
-            for inst in [editor, *ws]:
-                started.append(inst.start())
-            for inst in [editor, *ws]:
-                inst.wait_ready(timeout=90)
-            admin = AdminClient(editor.url, editor.editor_user, password)
-            admin.login()
-            marker = f"idle-{uuid.uuid4().hex[:6]}"
-            admin.deploy(marker_flow(marker))
-            for w in ws:
-                wait_marker(w.node_url, marker, timeout=30)
-            time.sleep(settle)
-            pids = {w.instance_id: node_pid(w) for w in ws}
-            pids["editor"] = node_pid(editor)
-            assert plain.proc is not None
-            pids[FLOOR] = plain.proc.pid
-            driver = subprocess.Popen(
-                ["node", str(DRIVER_CLIENT)],
-                env={**os.environ, "MONGO_URL": mongo.url, "DB": db},
-                stdout=subprocess.PIPE,
-                text=True,
-            )
-            assert driver.stdout is not None
-            if driver.stdout.readline().strip() != "ready":
-                raise RuntimeError("the driver client did not start")
-            pids[DRIVER] = driver.pid
-            time.sleep(2)
-            db_pids = tree(mongo.proc.pid) if mongo.proc is not None else []
-            for i, pid in enumerate(db_pids):
-                pids[f"database process {i}"] = pid
-            load = os.getloadavg()
-            cpu = measure(pids, seconds)
-            rss = {name: rss_mb(pids[name]) for name in [*(w.instance_id for w in ws), FLOOR]}
+            with BenchStack(tmp, mongo.url, workers, prefix="bench_idle") as stack:
+                editor, ws = stack.editor, stack.workers
+                marker = f"idle-{uuid.uuid4().hex[:6]}"
+                stack.admin.deploy(marker_flow(marker))
+                for w in ws:
+                    wait_marker(w.node_url, marker, timeout=30)
+                time.sleep(settle)
+                pids = {w.instance_id: node_pid(w) for w in ws}
+                pids["editor"] = node_pid(editor)
+                assert plain.proc is not None
+                pids[FLOOR] = plain.proc.pid
+                driver = subprocess.Popen(
+                    ["node", str(DRIVER_CLIENT)],
+                    env={**os.environ, "MONGO_URL": mongo.url, "DB": stack.db},
+                    stdout=subprocess.PIPE,
+                    text=True,
+                )
+                assert driver.stdout is not None
+                if driver.stdout.readline().strip() != "ready":
+                    raise RuntimeError("the driver client did not start")
+                pids[DRIVER] = driver.pid
+                time.sleep(2)
+                db_pids = tree(mongo.proc.pid) if mongo.proc is not None else []
+                for i, pid in enumerate(db_pids):
+                    pids[f"database process {i}"] = pid
+                load = os.getloadavg()
+                cpu = measure(pids, seconds)
+                rss = {name: rss_mb(pids[name]) for name in [*(w.instance_id for w in ws), FLOOR]}
         finally:
             if driver is not None:
                 driver.kill()
                 driver.wait()
             plain.stop()
-            for inst in started:
-                inst.stop()
     return {"cpu": cpu, "rss": rss, "load": load, "workers": [w.instance_id for w in ws]}
 
 

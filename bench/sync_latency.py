@@ -23,7 +23,8 @@ from pathlib import Path
 
 import requests
 
-from local_stack import AdminClient, MongoServer, NodeRedInstance
+from bench.stack import BenchStack
+from local_stack import MongoServer
 from local_stack.flows import marker_flow
 
 
@@ -51,52 +52,41 @@ def percentile(values: list[float], p: float) -> float:
 
 def run(workers: int, deploys: int, timeout: float, interval: float, pause: float) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="bench-sync-"))
-    db = f"bench_sync_{uuid.uuid4().hex[:8]}"
-    with MongoServer(storage_dir=tmp / "mongo", log_path=tmp / "mongo.log") as mongo:
-        password = "bench-editor-password"
-        editor = NodeRedInstance("editor", mongo.url, db, editor_password=password, user_dir=tmp / "editor")
-        ws = [NodeRedInstance("worker", mongo.url, db, user_dir=tmp / f"worker{i}") for i in range(workers)]
-        started = []
-        try:
-            for inst in [editor] + ws:
-                started.append(inst.start())
-            for inst in [editor] + ws:
-                inst.wait_ready(timeout=90)
-            admin = AdminClient(editor.url, editor.editor_user, password)
-            admin.login()
-            sessions = [requests.Session() for _ in ws]
-            slowest: list[float] = []
-            from_send: list[float] = []
-            per_worker: list[float] = []
-            missed: list[int] = []
-            for i in range(1, deploys + 1):
-                marker = f"sync-{i}-{uuid.uuid4().hex[:6]}"
-                sent = time.monotonic()
-                admin.deploy(marker_flow(marker, seq=i))
-                t0 = time.monotonic()  # the editor has accepted (saved) the deploy
-                out: dict = {}
-                threads = [
-                    threading.Thread(
-                        target=wait_served,
-                        args=(s, w.node_url + "/marker", marker, t0, timeout, interval, out, w.instance_id),
-                    )
-                    for s, w in zip(sessions, ws, strict=False)
-                ]
-                for t in threads:
-                    t.start()
-                for t in threads:
-                    t.join()
-                times = list(out.values())
-                if any(v is None for v in times):
-                    missed.append(i)
-                else:
-                    slowest.append(max(times))
-                    from_send.append(max(times) + (t0 - sent))
-                per_worker.extend(v for v in times if v is not None)
-                time.sleep(pause)
-        finally:
-            for inst in started:
-                inst.stop()
+    with (
+        MongoServer(storage_dir=tmp / "mongo", log_path=tmp / "mongo.log") as mongo,
+        BenchStack(tmp, mongo.url, workers, prefix="bench_sync") as stack,
+    ):
+        ws, admin = stack.workers, stack.admin
+        sessions = [requests.Session() for _ in ws]
+        slowest: list[float] = []
+        from_send: list[float] = []
+        per_worker: list[float] = []
+        missed: list[int] = []
+        for i in range(1, deploys + 1):
+            marker = f"sync-{i}-{uuid.uuid4().hex[:6]}"
+            sent = time.monotonic()
+            admin.deploy(marker_flow(marker, seq=i))
+            t0 = time.monotonic()  # the editor has accepted (saved) the deploy
+            out: dict = {}
+            threads = [
+                threading.Thread(
+                    target=wait_served,
+                    args=(s, w.node_url + "/marker", marker, t0, timeout, interval, out, w.instance_id),
+                )
+                for s, w in zip(sessions, ws, strict=False)
+            ]
+            for t in threads:
+                t.start()
+            for t in threads:
+                t.join()
+            times = list(out.values())
+            if any(v is None for v in times):
+                missed.append(i)
+            else:
+                slowest.append(max(times))
+                from_send.append(max(times) + (t0 - sent))
+            per_worker.extend(v for v in times if v is not None)
+            time.sleep(pause)
     return {
         "workers": workers,
         "deploys": deploys,
