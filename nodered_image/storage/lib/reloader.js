@@ -218,8 +218,10 @@ class Reloader {
         return null;
     }
 
+    // Goes on while a reload is due: once the newest known revision runs there is nothing to read (the
+    // change stream and the periodic check say when that changes), so no reads follow a reload.
     async loop() {
-        while (!this.isClosed()) {
+        while (!this.isClosed() && this.wanted()) {
             const plan = await this.plan();
             if (!plan) return;
             const { pick, cause, restart } = plan;

@@ -104,3 +104,35 @@ test('enabling change streams stops retrying when the storage closes', async (t)
     }, 200);
     assert.equal(await running, false);
 });
+
+test('a worker loads a deploy from the document its change stream delivered: no read of the flows collection per deploy', async (t) => {
+    // Guards: after every reload each worker read the newest revisions again (two queries sorting the
+    // whole collection), so every deploy cost the database two more queries per worker.
+    const reads = [];
+    const connect = MongoClient.prototype.connect;
+    MongoClient.prototype.connect = function (...args) {
+        if (this.options.appName === 'nodered-scale-worker') {
+            this.monitorCommands = true;
+            this.on('commandStarted', (ev) => {
+                if (['find', 'aggregate', 'count'].includes(ev.commandName) && ev.command[ev.commandName] === 'flows') reads.push(ev.commandName);
+            });
+        }
+        return connect.apply(this, args);
+    };
+    t.after(() => { MongoClient.prototype.connect = connect; });
+    const db = uniqueDb('noreads');
+    const ed = await storageFor(t, db, 'editor');
+    await ed.storage.saveFlows(flows('v1'), null);
+    const wk = await storageFor(t, db, 'worker', { syncCheckSeconds: 60 });
+    await wk.runtime.start();
+    // The change stream delivers revision 2 once the follower's start-up reads are done (they come first).
+    await ed.storage.saveFlows(flows('v2'), null);
+    await waitFor(() => wk.storage.statusInfo().rev === 2 && wk.storage.statusInfo().ready, 10000, 'revision 2 on the worker');
+    const atStart = reads.length;
+    assert.ok(reads.includes('aggregate'), 'the worker opened no change stream');
+    for (let rev = 3; rev <= 5; rev++) {
+        await ed.storage.saveFlows(flows(`v${rev}`), null);
+        await waitFor(() => wk.storage.statusInfo().rev === rev && wk.storage.statusInfo().ready, 10000, `revision ${rev} on the worker`);
+    }
+    assert.deepEqual(reads.slice(atStart), [], 'the worker read the flows collection for a deploy');
+});
