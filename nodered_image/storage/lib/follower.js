@@ -34,6 +34,14 @@ class RevisionFollower {
         this.closed = false;
         this.checkFailing = false;
         this.newest = null; // the newest revision number: as the last check read it, or inserted since
+        this.opens = 0; // times the change stream was opened
+        this.open = false; // whether it is open now (nothing it would deliver can be missed)
+    }
+
+    // An id of the change stream's current open period (null while it is not open): equal ids mean the
+    // stream stayed open between the two calls, so every change in between was delivered.
+    period() {
+        return this.open ? this.opens : null;
     }
 
     start() {
@@ -58,7 +66,6 @@ class RevisionFollower {
 
     async loop() {
         let delay = 250;
-        let opened = 0;
         while (!this.closed) {
             let stream = null;
             try {
@@ -69,10 +76,11 @@ class RevisionFollower {
                 // The first getMore opens the server-side cursor: from here on nothing can be missed.
                 let change = await stream.tryNext();
                 this.token = stream.resumeToken || this.token;
-                opened += 1;
-                this.log.info(opened === 1 ? 'following flow revisions through a change stream'
+                this.opens += 1;
+                this.open = true;
+                this.log.info(this.opens === 1 ? 'following flow revisions through a change stream'
                     : `change stream reopened${resuming ? ' from its resume token' : ''}`);
-                await this.check(opened === 1 ? 'start' : 'reconnect');
+                await this.check(this.opens === 1 ? 'start' : 'reconnect');
                 delay = 250;
                 while (!this.closed) {
                     if (change) await this.handle(change);
@@ -80,6 +88,7 @@ class RevisionFollower {
                     this.token = stream.resumeToken || this.token;
                 }
             } catch (err) {
+                this.open = false;
                 if (this.closed) break;
                 if (err instanceof StreamEnded) {
                     // The collection was dropped or renamed (a restore does that): start afresh.
@@ -98,6 +107,7 @@ class RevisionFollower {
                 await sleep(delay);
                 delay = Math.min(delay * 2, 5000);
             } finally {
+                this.open = false;
                 if (stream) await stream.close().catch(() => {});
                 this.stream = null;
             }
@@ -141,6 +151,7 @@ class RevisionFollower {
 
     async close() {
         this.closed = true;
+        this.open = false;
         clearInterval(this.timer);
         if (this.stream) await this.stream.close().catch(() => {});
         await this.loopDone;

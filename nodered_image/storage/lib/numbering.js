@@ -52,4 +52,56 @@ async function withFirstUpsertRetry(op) {
     }
 }
 
-module.exports = { nextRevision, highestNumbered, COUNTER_ID };
+// The editor numbers one revision ahead: shortly after a save it takes the next number (same rule, same
+// counter), so the next deploy inserts at once instead of waiting for the counter and the floor reads
+// (the round trip that was most of the editor's part of a deploy). A number taken ahead is used only while
+// nothing since could have put a number at or above it: the editor's change stream on `flows` stayed
+// open the whole time (a drop, a reopen or an outage voids it) and no revision number it has seen since
+// reached it (a restore from another database, a rollback by the status command, a second editor during
+// a replacement). Otherwise, and for the first save, the number is taken then as before. A number taken
+// ahead and never used is skipped (numbers need not be contiguous).
+const AHEAD_DELAY_MS = 100; // after a save: out of the way of the workers reading what was just written
+
+class Numbering {
+    // following(): an id of the change stream's current open period, or null while it is not open.
+    constructor(collections, { following = () => null, isClosed = () => false } = {}) {
+        this.c = collections;
+        this.following = following;
+        this.isClosed = isClosed;
+        this.ahead = null; // {period, number: Promise<number|null>}
+        this.timer = null;
+    }
+
+    // The number for the revision about to be inserted; `seen`: the highest number this process knows of.
+    async next(seen) {
+        const ahead = this.ahead;
+        this.ahead = null;
+        clearTimeout(this.timer);
+        if (ahead && ahead.period !== null) {
+            const number = await ahead.number;
+            if (number !== null && number > seen && this.following() === ahead.period) return number;
+        }
+        return nextRevision(this.c, seen);
+    }
+
+    // Takes the number after a save, AHEAD_DELAY_MS from now (a later save starts the wait again).
+    takeAheadSoon(seen) {
+        clearTimeout(this.timer);
+        this.ahead = null;
+        this.timer = setTimeout(() => {
+            this.timer = null;
+            const period = this.following();
+            if (period === null || this.isClosed()) return;
+            const number = nextRevision(this.c, seen()).catch(() => null); // a failure: numbered at the save
+            this.ahead = { period, number };
+        }, AHEAD_DELAY_MS);
+        this.timer.unref();
+    }
+
+    close() {
+        clearTimeout(this.timer);
+        this.ahead = null;
+    }
+}
+
+module.exports = { nextRevision, highestNumbered, Numbering, COUNTER_ID };

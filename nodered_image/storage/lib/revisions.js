@@ -12,7 +12,7 @@ const crypto = require('crypto');
 const { sleep } = require('./connect');
 const { encodeKeys, decodeKeys, encodeCredentials, decodeCredentials } = require('./codec');
 const { revisionKey, documentProblem } = require('./revision_doc');
-const { nextRevision } = require('./numbering');
+const { nextRevision, Numbering } = require('./numbering');
 
 // Node-RED's own revision of a flow set (runtime/lib/storage): maps what it started to our revision.
 const flowsHash = (flows) => crypto.createHash('sha256').update(JSON.stringify(flows)).digest('hex');
@@ -41,6 +41,8 @@ class Revisions {
         this.saves = 0; // saves done: a pick made before one is out of date
         this.onFailure = () => {}; // ({key, rev, reason}) for every new failure
         this.pruneTimer = null;
+        // Numbers taken one ahead (the editor): its follower says whether its change stream stayed open.
+        this.numbering = new Numbering(collections, { isClosed });
     }
 
     get loadedRev() {
@@ -192,7 +194,7 @@ class Revisions {
         const credentials = this.staged !== undefined ? encodeCredentials(this.staged) : (this.loaded ? this.loaded.credentials : null);
         const encoded = encodeKeys(flows);
         for (let attempt = 1; ; attempt++) {
-            const rev = await nextRevision(this.c, this.highestSeen);
+            const rev = attempt === 1 ? await this.numbering.next(this.highestSeen) : await nextRevision(this.c, this.highestSeen);
             const doc = { _id: rev, rev, deployId: crypto.randomUUID(), flows: encoded, credentials, savedAt: new Date(),
                 savedBy, deployType };
             // When the editor's flows API call began: with savedAt, the editor's part of the way to the workers.
@@ -211,6 +213,7 @@ class Revisions {
                 throw err;
             }
             this.noteSeen(rev);
+            this.numbering.takeAheadSoon(() => this.highestSeen);
             const credentialsUpdated = this.staged !== undefined;
             this.staged = undefined;
             const loaded = { rev, key: revisionKey(doc), flows, credentials, restarts: 0, deployType, credentialsUpdated, savedAt: doc.savedAt,

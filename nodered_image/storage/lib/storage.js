@@ -83,6 +83,7 @@ function createStorage() {
         // (a rollback, a restore) and not deploy over it unknowingly.
         parts.reloader = new Reloader({ runtime, coll: c.flows, health, revisions, events, opts, log, isClosed });
         parts.reloader.onChange = () => flows.changed();
+        revisions.numbering.following = () => parts.reloader.follower.period();
         flows.reloader = parts.reloader;
         if (opts.role === 'worker' && runtime && runtime.flows) {
             const partial = new PartialReloads({ runtime, revisions, health, flows, events, opts, log });
@@ -98,6 +99,7 @@ function createStorage() {
         if (closed) return;
         closed = true;
         if (parts) parts.flows.changed();
+        if (parts) parts.revisions.numbering.close();
         if (parts && parts.reloader) await parts.reloader.close();
         if (leadership) await leadership.close();
         await health.stopRecording();

@@ -5,6 +5,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { startMongo, uniqueDb, makeStorage, waitFor, sleep, MongoClient } = require('./helpers');
+const { Numbering } = require('../lib/numbering');
 
 let mongo;
 let client;
@@ -83,6 +84,47 @@ test('after a whole-database restore (counter included) numbers live instances r
     await waitFor(() => running(wk).rev === rev, 10000, 'worker on the deploy after the restore');
 });
 
+test('the number taken ahead of the next deploy is used when nothing happened since, and skipped once a higher number was inserted (a rollback, a restore from elsewhere): that deploy is numbered above it and workers run it', async (t) => {
+    const db = uniqueDb('ahead');
+    const ed = await storageFor(t, db, 'editor');
+    if (!ed) return;
+    const d = client.db(db);
+    const seq = async () => ((await d.collection('counters').findOne({ _id: 'flows' })) || {}).seq;
+    await ed.storage.saveFlows(flows('v1'), null);
+    const wk = await worker(t, db);
+    await waitFor(async () => (await seq()) === 2, 10000, 'number 2 taken ahead');
+    assert.equal(await ed.storage.saveFlows(flows('v2'), null), 2); // not stepped again at the save
+    await waitFor(async () => (await seq()) === 3, 10000, 'number 3 taken ahead');
+    await d.collection('flows').insertOne({ _id: 50, rev: 50, deployId: 'elsewhere', flows: flows('from elsewhere'), savedAt: new Date() });
+    await waitFor(() => running(ed).latestRev === 50, 10000, 'the editor has seen revision 50');
+    const rev = await ed.storage.saveFlows(flows('after 50'), null);
+    assert.ok(rev > 50, `the deploy after revision 50 got number ${rev}: workers would keep running 50`);
+    await waitFor(() => running(wk).rev === rev, 10000, 'worker on the deploy after 50');
+    assert.equal(label(wk.runtime.loads.at(-1)), 'after 50');
+});
+
+test('a number taken ahead is skipped when the change stream was not open the whole time since (a reopen, an outage)', async (t) => {
+    const db = uniqueDb('ahead_stream');
+    const d = client.db(db);
+    const c = { flows: d.collection('flows'), instances: d.collection('instances'), counters: d.collection('counters') };
+    const seq = async () => ((await c.counters.findOne({ _id: 'flows' })) || {}).seq;
+    let period = 1;
+    const numbering = new Numbering(c, { following: () => period });
+    t.after(() => numbering.close());
+    numbering.takeAheadSoon(() => 0);
+    await waitFor(async () => (await seq()) === 1, 10000, 'number 1 taken ahead');
+    assert.equal(await numbering.next(0), 1);
+    numbering.takeAheadSoon(() => 1);
+    await waitFor(async () => (await seq()) === 2, 10000, 'number 2 taken ahead');
+    period = 2; // reopened: a number inserted meanwhile might not have been seen
+    assert.equal(await numbering.next(1), 3);
+    period = null; // not open: nothing is taken ahead
+    numbering.takeAheadSoon(() => 3);
+    await sleep(300); // three times the wait before a number is taken ahead
+    assert.equal(await seq(), 3);
+    assert.equal(await numbering.next(3), 4);
+});
+
 test('a worker follows the newest revision by identity: a document reusing a number it ran is loaded', async (t) => {
     const db = uniqueDb('identity');
     const ed = await storageFor(t, db, 'editor');
@@ -133,10 +175,11 @@ for (const [name, change, reason] of [
         assert.equal(running(ed2).message, `serving revision 1, revision ${failedRev} failed: ${reason}`);
         assert.ok(ed2.runtime.logs.some(([, m]) => m === `[storage] loaded flows revision 1 (2 nodes); skipped revision ${failedRev} (${reason})`));
 
-        // The fix is a deploy (under a new number), which every instance loads.
+        // The fix is a deploy (under a new number), which every instance loads. (The first editor, still
+        // running, may have taken a number ahead: numbers need not be contiguous.)
         const fixed = await ed2.storage.saveFlows(flows('fixed'), null);
-        assert.equal(fixed, 3);
-        await waitFor(() => running(wk).rev === 3 && running(wk).ready, 10000, 'the fix');
+        assert.ok(fixed > failedRev, `the fix got number ${fixed}`);
+        await waitFor(() => running(wk).rev === fixed && running(wk).ready, 10000, 'the fix');
         assert.equal(running(wk).failed, null);
     });
 }
