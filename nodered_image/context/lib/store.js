@@ -52,16 +52,17 @@ class SharedContextStore {
         this.ready = null; // connecting or connected: resolves with {client, coll}
         this.closed = false;
         this.indexed = false;
+        this.cleanedFor = null; // the active node and flow ids of the last clean, once it completed
+        this.cleans = 0;
     }
 
-    // Node-RED opens stores before it starts the flows. A worker does not wait for the database (the
-    // first operations connect); the editor connects and makes the indexes first, within the driver's
-    // server selection timeout, then goes on without them if it must.
+    // Node-RED opens stores before it starts the flows. The editor connects and makes the indexes first,
+    // within the driver's server selection timeout, then goes on without them if it must. A worker connects
+    // at its flows' first use of the store: a worker whose flows never use it keeps no second connection
+    // to the database (its monitoring alone costs an idle worker about as much CPU as the storage's).
     async open() {
         this.closed = false;
-        const connected = this.collection();
-        if (this.opts.role === 'editor') await connected.catch(() => {});
-        else connected.catch(() => {});
+        if (this.opts.role === 'editor') await this.collection().catch(() => {});
     }
 
     async close() {
@@ -216,13 +217,27 @@ class SharedContextStore {
     // the flows it now has. Only the editor removes anything: it has the newest flows first, while a
     // worker still on the previous revision would remove the context of nodes just added. Runs in the
     // background: Node-RED starts no flows until clean() settles, and must not wait for the database.
+    // When no id the editor's last clean kept is gone, there is nothing new to remove and it sends nothing
+    // (a write wakes every instance's change streams). A value a worker still on an older revision writes
+    // for a deleted node meanwhile stays until the next deploy that removes a node or flow.
     clean(activeNodes) {
         if (this.opts.role !== 'editor' || this.closed) return Promise.resolve();
+        const active = new Set(activeNodes);
+        const before = this.cleanedFor;
+        if (before && [...before].every((id) => active.has(id))) {
+            this.cleanedFor = active;
+            return Promise.resolve();
+        }
+        this.cleanedFor = null;
+        const seq = ++this.cleans;
         this.collection().then(async (coll) => {
             await this.ensureIndexes(coll);
             return coll.deleteMany({ scope: { $ne: 'global' }, node: { $nin: activeNodes } });
         }).then(
-            (r) => r.deletedCount && log.info(`[shared context] removed ${r.deletedCount} values of deleted nodes and flows`),
+            (r) => {
+                if (seq === this.cleans) this.cleanedFor = active;
+                if (r.deletedCount) log.info(`[shared context] removed ${r.deletedCount} values of deleted nodes and flows`);
+            },
             (err) => log.warn(`[shared context] could not remove the context of deleted nodes (${err.message})`),
         );
         return Promise.resolve();

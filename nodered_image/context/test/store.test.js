@@ -1,7 +1,7 @@
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { startMongo, freePort, uniqueDb, openStore, get, set, keys, waitFor, MongoClient } = require('./helpers');
+const { startMongo, freePort, uniqueDb, openStore, get, set, keys, waitFor, sleep, MongoClient } = require('./helpers');
 const sharedContextStore = require('..');
 const { SYNC_ERROR } = require('../lib/store');
 // Node-RED's own per-instance store: the shared store must answer as it does.
@@ -153,6 +153,35 @@ test('delete removes one scope; clean on the editor removes the context of delet
     await editor.delete('flowKept');
     assert.equal(await get(worker, 'flowKept', 'k'), undefined);
     assert.equal(await get(worker, 'global', 'k'), 'global');
+});
+
+test('the editor\'s clean sends nothing while no node or flow was removed since its last clean, and removes what is gone once one is', async (t) => {
+    const [editor, worker, database] = await twoInstances(t, 'clean_skip', 'editor');
+    if (!editor) return;
+    worker.opts.role = 'worker';
+    const coll = client.db(database).collection('context');
+    for (const scope of ['flowA', 'nodeA:flowA', 'nodeB:flowA', 'old:flowA']) await set(worker, scope, 'k', scope);
+    await editor.clean(['flowA', 'nodeA', 'nodeB']);
+    await waitFor(() => editor.cleanedFor !== null, 5000, 'the first clean');
+    assert.equal(await coll.countDocuments({ node: 'old' }), 0);
+    // What a worker still on an older revision writes for a node no revision has any more.
+    await set(worker, 'ghost:flowA', 'k', 'late');
+    await editor.clean(['flowA', 'nodeA', 'nodeB', 'nodeC']); // a node added: nothing gone
+    await sleep(300); // three times what a clean takes here: it would have removed the ghost by now
+    assert.equal(await coll.countDocuments({ node: 'ghost' }), 1, 'a clean ran although nothing was removed');
+    await editor.clean(['flowA', 'nodeA', 'nodeC']); // nodeB deleted
+    await waitFor(async () => (await coll.countDocuments()) === 2, 5000, 'the clean after a node was removed');
+    assert.deepEqual((await coll.find().toArray()).map((d) => d.scope).sort(), ['flowA', 'nodeA:flowA']);
+});
+
+test('a worker whose flows never use the store holds no connection to the database; its first use connects', async (t) => {
+    const database = uniqueDb('lazy');
+    const store = await openStore({ mongoUrl: mongo.url, database, role: 'worker', instanceId: 'w' });
+    opened.push(store);
+    assert.equal(store.ready, null, 'the worker connected at open');
+    await set(store, 'global', 'x', 1);
+    assert.equal(await get(store, 'global', 'x'), 1);
+    assert.notEqual(store.ready, null);
 });
 
 test('without a database, open() does not wait, callbacks get an error (never undefined), and it recovers', async () => {
