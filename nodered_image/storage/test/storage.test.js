@@ -291,3 +291,18 @@ test('flows that cannot start: a worker keeps serving the newest revision that s
     assert.equal(wk.storage.statusInfo().failed, null);
     assert.equal(wk.storage.statusInfo().message, 'serving revision 4');
 });
+
+test('the storage\'s client checks its connection pool every 10 s, not ten times a second', async () => {
+    // Guards the idle cost: the driver's default pool check (100 ms) was about half of what an idle
+    // worker spent. The driver takes the setting only internally: a driver upgrade that ignores it fails here.
+    const { connectWithBackoff, POOL_CHECK_MS } = require('../lib/connect');
+    const c = await connectWithBackoff({ role: 'worker', mongoUrl: mongo.url, database: uniqueDb('pool') }, { info() {}, warn() {} }, () => false);
+    try {
+        const pools = [...c.topology.s.servers.values()].map((s) => s.pool.options.minPoolSizeCheckFrequencyMS);
+        assert.ok(pools.length > 0);
+        assert.deepEqual(new Set(pools), new Set([POOL_CHECK_MS]));
+        assert.equal(POOL_CHECK_MS, 10000);
+    } finally {
+        await c.close();
+    }
+});
