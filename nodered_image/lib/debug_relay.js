@@ -42,7 +42,8 @@ class DebugRelay {
             if (opened === 0) await ensureDebugCollection(db, this.log);
             let stream = null;
             try {
-                const options = { maxAwaitTimeMS: 1000, ...(this.token ? { resumeAfter: this.token } : {}) };
+                // A message arrives at once whatever the wait is: it only sets how often an idle editor asks.
+                const options = { maxAwaitTimeMS: 10000, ...(this.token ? { resumeAfter: this.token } : {}) };
                 stream = db.collection(COLLECTION).watch([], options);
                 this.stream = stream;
                 let change = await stream.tryNext(); // opens the cursor: nothing is missed from here on
