@@ -85,7 +85,7 @@ def fetch(url: str, db_name: str, timeout: float):
         instances = list(db["instances"].find({}))
         # The newest numbered revision (a document whose _id is no number is never a revision).
         newest = db["flows"].find_one(
-            {"_id": {"$type": "number"}}, sort=[("_id", -1)], projection={"flows": 0, "credentials": 0}
+            {"_id": {"$type": "number"}}, sort=[("_id", -1)], projection={"flows": 0, "flowsJson": 0, "credentials": 0}
         )
     finally:
         client.close()

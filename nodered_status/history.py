@@ -11,7 +11,7 @@ from typing import Any
 
 from . import db as dbmod
 from .report import _utc, format_age
-from .revisions import Changes, describe_id, diff, document_problem
+from .revisions import Changes, describe_id, diff, document_problem, flows_of
 
 EXIT_OK = 0
 STALE_AFTER = 30.0  # seconds: an instance record older than this does not count as serving anything
@@ -67,7 +67,7 @@ def fetch(url: str, db_name: str, timeout: float, limit: int):
         d = client[db_name]
         # One more than asked: the oldest listed is compared with the one before it.
         docs = list(d["flows"].find({"_id": {"$type": "number"}}, sort=[("_id", -1)], limit=limit + 1))
-        strays = list(d["flows"].find({"_id": {"$not": {"$type": "number"}}}, {"flows": 0, "credentials": 0}, limit=20))
+        strays = list(d["flows"].find({"_id": {"$not": {"$type": "number"}}}, {"flows": 0, "flowsJson": 0, "credentials": 0}, limit=20))
         instances = list(d["instances"].find({}))
     finally:
         client.close()
@@ -115,8 +115,8 @@ def _type(doc: dict) -> str:
 
 
 def _nodes(doc: dict) -> str:
-    flows = doc.get("flows")
-    return str(len(flows)) if isinstance(flows, list) else "-"
+    flows = flows_of(doc)[0]
+    return str(len(flows)) if flows is not None else "-"
 
 
 def notes(row: Row, now: dt.datetime) -> list[str]:
@@ -189,7 +189,7 @@ def to_json(rows: list[Row], strays: list[dict]) -> dict[str, Any]:
                 "savedBy": r.doc.get("savedBy"),
                 "deployType": r.doc.get("deployType"),
                 "rollbackOf": r.doc.get("rollbackOf"),
-                "nodes": len(r.doc["flows"]) if isinstance(r.doc.get("flows"), list) else None,
+                "nodes": len(flows) if (flows := flows_of(r.doc)[0]) is not None else None,
                 "problem": r.problem,
                 "previousRev": r.previous,
                 "changes": r.changes.to_json() if r.changes else None,

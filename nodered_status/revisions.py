@@ -7,6 +7,7 @@ Pure logic except next_revision(), which takes a pymongo database.
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass, field
 from typing import Any
@@ -70,6 +71,36 @@ def credentials_problem(stored: Any) -> str | None:
     return None if not stored else 'its credentials field holds neither "encrypted" nor "plain"'
 
 
+def flows_of(doc: dict) -> tuple[list | None, str | None]:
+    """The nodes a revision document holds and, when they cannot be read, why (the storage's words):
+    `flowsJson`, one JSON string, as the storage writes them; `flows`, an array, as revisions were
+    written before (keys as stored)."""
+    if "flowsJson" in doc:
+        text = doc["flowsJson"]
+        if not isinstance(text, str):
+            return None, f"its flowsJson field is {_kind(text)}, not a string"
+        try:
+            flows = json.loads(text)
+        except ValueError:
+            return None, "its flowsJson field is not valid JSON"
+        if not isinstance(flows, list):
+            return None, f"its flowsJson field holds {_kind(flows)}, not an array"
+    elif "flows" not in doc:
+        return None, "it has no flows field"
+    else:
+        flows = doc["flows"]
+        if not isinstance(flows, list):
+            return None, f"its flows field is {_kind(flows)}, not an array"
+    for i, n in enumerate(flows):
+        if not isinstance(n, dict):
+            return None, f"flows[{i}] is {_kind(n)}, not a node"
+        if not isinstance(n.get("id"), str) or n.get("id") == "":
+            return None, f"flows[{i}] has no id"
+        if not isinstance(n.get("type"), str) or n.get("type") == "":
+            return None, f'flows[{i}] (id "{n["id"]}") has no type'
+    return flows, None
+
+
 def document_problem(doc: dict) -> str | None:
     """Why this document cannot be loaded as a revision (the storage's words), or None."""
     _id = doc.get("_id")
@@ -77,19 +108,8 @@ def document_problem(doc: dict) -> str | None:
         return f"its _id {describe_id(_id)} is not a revision number"
     if not is_revision_number(_id):
         return f"its _id {describe_id(_id)} is not a whole number from 1"
-    if "flows" not in doc:
-        return "it has no flows field"
-    flows = doc["flows"]
-    if not isinstance(flows, list):
-        return f"its flows field is {_kind(flows)}, not an array"
-    for i, n in enumerate(flows):
-        if not isinstance(n, dict):
-            return f"flows[{i}] is {_kind(n)}, not a node"
-        if not isinstance(n.get("id"), str) or n.get("id") == "":
-            return f"flows[{i}] has no id"
-        if not isinstance(n.get("type"), str) or n.get("type") == "":
-            return f'flows[{i}] (id "{n["id"]}") has no type'
-    return credentials_problem(doc.get("credentials"))
+    problem = flows_of(doc)[1]
+    return problem or credentials_problem(doc.get("credentials"))
 
 
 @dataclass
@@ -132,7 +152,7 @@ def _by_id(flows: list) -> dict[str, dict]:
 def diff(older: dict, newer: dict) -> Changes:
     """Changes from revision document `older` to `newer` (both loadable). A tab counts as changed when
     its own node or any node on it was added, removed or changed."""
-    old, new = _by_id(older["flows"]), _by_id(newer["flows"])
+    old, new = _by_id(flows_of(older)[0] or []), _by_id(flows_of(newer)[0] or [])
     c = Changes()
     touched_tabs: set[Any] = set()
     for nid in new.keys() - old.keys():
@@ -158,7 +178,7 @@ def diff(older: dict, newer: dict) -> Changes:
 
 
 def tab_label(doc: dict, tab_id: str) -> str:
-    for n in doc.get("flows") or []:
+    for n in flows_of(doc)[0] or []:
         if isinstance(n, dict) and n.get("id") == tab_id:
             return str(n.get("label") or tab_id)
     return tab_id

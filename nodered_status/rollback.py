@@ -89,7 +89,8 @@ def save(database, rev: int, by: str) -> tuple[int | None, str | None]:
             "_id": number,
             "rev": number,
             "deployId": str(uuid.uuid4()),
-            "flows": source["flows"],
+            # the flows as the source holds them (flowsJson, or flows as revisions were written before)
+            **{k: source[k] for k in ("flowsJson", "flows") if k in source},
             "credentials": source.get("credentials"),
             "savedAt": dt.datetime.now(dt.UTC),
             "savedBy": by,

@@ -23,7 +23,7 @@ def snapshot(db) -> tuple[list[dict], dict | None, dict | None, dt.datetime]:
     """(instance docs, newest revision doc, leader lease doc or None, the server's clock)."""
     hello = db.client.admin.command("hello")
     instances = list(db["instances"].find({}))
-    newest = db["flows"].find_one({}, sort=[("_id", -1)], projection={"flows": 0, "credentials": 0})
+    newest = db["flows"].find_one({}, sort=[("_id", -1)], projection={"flows": 0, "flowsJson": 0, "credentials": 0})
     lease = db["leases"].find_one({"_id": LEADER_LEASE})
     now = hello.get("localTime") or dt.datetime.now(dt.UTC)
     return instances, newest, lease, now

@@ -1,5 +1,5 @@
 """`python -m nodered_status history` and `... rollback REV` against a real MongoDB wire-protocol server,
-revision documents as the storage module writes them."""
+revision documents as the storage module writes them (flowsJson), and as it wrote them before (flows)."""
 
 import datetime as dt
 import json
@@ -27,13 +27,14 @@ def node(nid, z, **kw):
     return {"id": nid, "type": "function", "z": z, "func": "return msg;", "wires": [], **kw}
 
 
-def save(d, rev, flows, by="admin", minutes_ago=0, credentials=None, **extra):
+def save(d, rev, flows, by="admin", minutes_ago=0, credentials=None, legacy=False, **extra):
+    """A revision document; legacy: flows as an array, as revisions were written before flowsJson."""
     d.flows.insert_one(
         {
             "_id": rev,
             "rev": rev,
             "deployId": uuid.uuid4().hex,
-            "flows": flows,
+            **({"flows": flows} if legacy else {"flowsJson": json.dumps(flows, separators=(",", ":"))}),
             "credentials": credentials if credentials is not None else {"encrypted": "c1"},
             "savedAt": dt.datetime.now(dt.UTC) - dt.timedelta(minutes=minutes_ago),
             "savedBy": by,
@@ -62,7 +63,8 @@ def worker(d, _id, rev, **extra):
 
 
 def three_revisions(d):
-    save(d, 1, [tab("t1", "orders"), node("a", "t1")], minutes_ago=30)
+    # Revision 1 as written before flowsJson: history and rollback read both forms, across them too.
+    save(d, 1, [tab("t1", "orders"), node("a", "t1")], minutes_ago=30, legacy=True)
     save(d, 2, [tab("t1", "orders"), node("a", "t1", func="return 2;"), node("b", "t1")], by="alice", minutes_ago=20)
     save(
         d,
@@ -142,7 +144,7 @@ def test_rollback_saves_a_new_revision_with_the_old_flows_and_credentials(mongo,
     assert p.returncode == 0, p.stderr
     assert p.stdout == "rolled back: revision 4 saved with the flows and credentials of revision 1 (by ops-oncall)\n"
     one, four = d.flows.find_one({"_id": 1}), d.flows.find_one({"_id": 4})
-    assert four["flows"] == one["flows"] and four["credentials"] == one["credentials"]
+    assert four["flows"] == one["flows"] and "flowsJson" not in four and four["credentials"] == one["credentials"]
     assert (four["rev"], four["savedBy"], four["deployType"], four["rollbackOf"]) == (4, "ops-oncall", "rollback", 1)
     assert four["deployId"] != one["deployId"]
     # history shows it
@@ -158,6 +160,7 @@ def test_rollback_numbers_are_never_reused_and_follow_the_counter(mongo, db):
     p = cli("rollback", "2", "--mongo-url", mongo.url, "--db", name, "--json", env={"USER": "jdoe"})
     assert p.returncode == 0, p.stderr
     assert json.loads(p.stdout) == {"rev": 13, "rollbackOf": 2, "savedBy": "jdoe"}
+    assert d.flows.find_one({"_id": 13})["flowsJson"] == d.flows.find_one({"_id": 2})["flowsJson"]
     assert d.counters.find_one({"_id": "flows"})["seq"] == 13
 
 
@@ -170,7 +173,10 @@ def test_rollback_refuses_what_it_cannot_restore(mongo, db):
     p = cli("rollback", "4", "--mongo-url", mongo.url, "--db", name)
     assert p.returncode == 4
     assert "revision 4 cannot be loaded: its flows field is a string, not an array" in p.stderr
-    assert d.flows.count_documents({}) == 4, "nothing written"
+    d.flows.insert_one({"_id": 5, "rev": 5, "flowsJson": '[{"id":'})
+    p = cli("rollback", "5", "--mongo-url", mongo.url, "--db", name)
+    assert p.returncode == 4 and "revision 5 cannot be loaded: its flowsJson field is not valid JSON" in p.stderr
+    assert d.flows.count_documents({}) == 5, "nothing written"
     assert cli("rollback", "x", "--mongo-url", mongo.url).returncode == 2
     assert cli("rollback", "1").returncode == 2
 

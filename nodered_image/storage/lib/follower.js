@@ -140,7 +140,7 @@ class RevisionFollower {
         if (op === 'update' && typeof id === 'number' && change.updateDescription) {
             const set = change.updateDescription.updatedFields || {};
             const names = [...Object.keys(set), ...(change.updateDescription.removedFields || [])];
-            if (names.some((n) => /^(flows|credentials|deployId|savedAt)(\.|$)/.test(n))) this.on.edited(id);
+            if (names.some((n) => /^(flows|flowsJson|credentials|deployId|savedAt)(\.|$)/.test(n))) this.on.edited(id);
             else if (typeof set.restarts === 'number') this.on.restart(id, set.restarts);
         }
     }

@@ -26,18 +26,24 @@ async function highestReported(instances) {
     return max;
 }
 
-// The next revision number. `seen`: the highest this process knows of.
+// The next revision number. `seen`: the highest this process knows of; `floorRead`: the floor's reads
+// (highest numbered, highest reported) made earlier, when still good (Numbering), else they are made now.
 // One round trip in the usual case: the floor is read while the counter takes its step, and the number
 // stands when it is above the floor; only a counter found behind (a restore, a manual insert) is raised
 // to the floor and stepped again (the number skipped is never given: numbers need not be contiguous).
-async function nextRevision({ flows, instances, counters }, seen = 0) {
+async function nextRevision({ flows, instances, counters }, seen = 0, floorRead = null) {
     const step = () => withFirstUpsertRetry(() => counters.findOneAndUpdate({ _id: COUNTER_ID }, { $inc: { seq: 1 } },
         { upsert: true, returnDocument: 'after' }));
-    const [numbered, reported, stepped] = await Promise.all([highestNumbered(flows), highestReported(instances), step()]);
-    const floor = Math.max(seen || 0, numbered, reported);
+    const [read, stepped] = await Promise.all([floorRead || readFloor({ flows, instances }), step()]);
+    const floor = Math.max(seen || 0, read);
     if (stepped.seq > floor) return stepped.seq;
     await withFirstUpsertRetry(() => counters.updateOne({ _id: COUNTER_ID }, { $max: { seq: floor } }, { upsert: true }));
     return (await step()).seq;
+}
+
+async function readFloor({ flows, instances }) {
+    const [numbered, reported] = await Promise.all([highestNumbered(flows), highestReported(instances)]);
+    return Math.max(numbered, reported);
 }
 
 // Two first-ever upserts at once: one of them gets a duplicate key; the counter exists now.
@@ -52,14 +58,13 @@ async function withFirstUpsertRetry(op) {
     }
 }
 
-// The editor numbers one revision ahead: shortly after a save it takes the next number (same rule, same
-// counter), so the next deploy inserts at once instead of waiting for the counter and the floor reads
-// (the round trip that was most of the editor's part of a deploy). A number taken ahead is used only while
-// nothing since could have put a number at or above it: the editor's change stream on `flows` stayed
-// open the whole time (a drop, a reopen or an outage voids it) and no revision number it has seen since
-// reached it (a restore from another database, a rollback by the status command, a second editor during
-// a replacement). Otherwise, and for the first save, the number is taken then as before. A number taken
-// ahead and never used is skipped (numbers need not be contiguous).
+// The editor reads the floor ahead: shortly after a save it reads what the next number must be above, so
+// the next deploy only steps the counter before it inserts (one command instead of three: the server
+// here answers them one after another). A floor read ahead is used only while nothing since could have
+// raised it unseen: the editor's change stream on `flows` stayed open the whole time (a drop, a reopen or
+// an outage voids it), and every revision number it has seen since counts as well (a rollback, a restore
+// from elsewhere, a second editor during a replacement). A counter found at or below the floor is raised
+// as ever. Otherwise, and for the first save, the floor is read at the save as before.
 const AHEAD_DELAY_MS = 100; // after a save: out of the way of the workers reading what was just written
 
 class Numbering {
@@ -68,7 +73,7 @@ class Numbering {
         this.c = collections;
         this.following = following;
         this.isClosed = isClosed;
-        this.ahead = null; // {period, number: Promise<number|null>}
+        this.ahead = null; // {period, floor: Promise<number|null>}
         this.timer = null;
     }
 
@@ -77,23 +82,24 @@ class Numbering {
         const ahead = this.ahead;
         this.ahead = null;
         clearTimeout(this.timer);
+        let floorRead = null;
         if (ahead && ahead.period !== null) {
-            const number = await ahead.number;
-            if (number !== null && number > seen && this.following() === ahead.period) return number;
+            const floor = await ahead.floor;
+            if (floor !== null && this.following() === ahead.period) floorRead = Promise.resolve(floor);
         }
-        return nextRevision(this.c, seen);
+        return nextRevision(this.c, seen, floorRead);
     }
 
-    // Takes the number after a save, AHEAD_DELAY_MS from now (a later save starts the wait again).
-    takeAheadSoon(seen) {
+    // Reads the floor AHEAD_DELAY_MS from now (a later save starts the wait again).
+    readAheadSoon() {
         clearTimeout(this.timer);
         this.ahead = null;
         this.timer = setTimeout(() => {
             this.timer = null;
             const period = this.following();
             if (period === null || this.isClosed()) return;
-            const number = nextRevision(this.c, seen()).catch(() => null); // a failure: numbered at the save
-            this.ahead = { period, number };
+            const floor = readFloor(this.c).catch(() => null); // a failure: read at the save
+            this.ahead = { period, floor };
         }, AHEAD_DELAY_MS);
         this.timer.unref();
     }

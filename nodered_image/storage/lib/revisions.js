@@ -10,12 +10,13 @@
 // revisions are kept for history and rollback.
 const crypto = require('crypto');
 const { sleep } = require('./connect');
-const { encodeKeys, decodeKeys, encodeCredentials, decodeCredentials } = require('./codec');
-const { revisionKey, documentProblem } = require('./revision_doc');
+const { encodeCredentials, decodeCredentials } = require('./codec');
+const { revisionKey, documentProblem, readFlows } = require('./revision_doc');
 const { nextRevision, Numbering } = require('./numbering');
 
 // Node-RED's own revision of a flow set (runtime/lib/storage): maps what it started to our revision.
-const flowsHash = (flows) => crypto.createHash('sha256').update(JSON.stringify(flows)).digest('hex');
+const hashJson = (json) => crypto.createHash('sha256').update(json).digest('hex');
+const flowsHash = (flows) => hashJson(JSON.stringify(flows));
 
 // What Node-RED is handed when no revision was ever saved.
 const NOTHING_SAVED = Object.freeze({ rev: 0, key: 'none', flows: [], credentials: null, restarts: 0, savedAt: null });
@@ -41,7 +42,7 @@ class Revisions {
         this.saves = 0; // saves done: a pick made before one is out of date
         this.onFailure = () => {}; // ({key, rev, reason}) for every new failure
         this.pruneTimer = null;
-        // Numbers taken one ahead (the editor): its follower says whether its change stream stayed open.
+        // The floor of the next number read ahead (the editor): its follower says whether its change stream stayed open.
         this.numbering = new Numbering(collections, { isClosed });
     }
 
@@ -157,7 +158,7 @@ class Revisions {
     // Hands a pick to Node-RED: it becomes the loaded revision. Returns it.
     hand(pick) {
         const loaded = pick.kind === 'revision'
-            ? { rev: pick.rev, key: pick.key, flows: decodeKeys(pick.doc.flows), credentials: pick.doc.credentials || null,
+            ? { rev: pick.rev, key: pick.key, flows: readFlows(pick.doc).flows, credentials: pick.doc.credentials || null,
                 restarts: pick.doc.restarts || 0, deployType: pick.doc.deployType || null, savedAt: pick.doc.savedAt || null,
                 deployStartedAt: pick.doc.deployStartedAt instanceof Date ? pick.doc.deployStartedAt : null }
             : { ...NOTHING_SAVED, key: pick.kind }; // 'none', or 'unusable': the editor starts empty, manageable
@@ -192,10 +193,10 @@ class Revisions {
 
     async insertOnce(flows, { savedBy, deployType, deployStartedAt, baseKey }) {
         const credentials = this.staged !== undefined ? encodeCredentials(this.staged) : (this.loaded ? this.loaded.credentials : null);
-        const encoded = encodeKeys(flows);
+        const flowsJson = JSON.stringify(flows); // also Node-RED's hash of them (remember)
         for (let attempt = 1; ; attempt++) {
             const rev = attempt === 1 ? await this.numbering.next(this.highestSeen) : await nextRevision(this.c, this.highestSeen);
-            const doc = { _id: rev, rev, deployId: crypto.randomUUID(), flows: encoded, credentials, savedAt: new Date(),
+            const doc = { _id: rev, rev, deployId: crypto.randomUUID(), flowsJson, credentials, savedAt: new Date(),
                 savedBy, deployType };
             // When the editor's flows API call began: with savedAt, the editor's part of the way to the workers.
             if (deployStartedAt) doc.deployStartedAt = new Date(deployStartedAt);
@@ -213,12 +214,12 @@ class Revisions {
                 throw err;
             }
             this.noteSeen(rev);
-            this.numbering.takeAheadSoon(() => this.highestSeen);
+            this.numbering.readAheadSoon();
             const credentialsUpdated = this.staged !== undefined;
             this.staged = undefined;
             const loaded = { rev, key: revisionKey(doc), flows, credentials, restarts: 0, deployType, credentialsUpdated, savedAt: doc.savedAt,
                 deployStartedAt: doc.deployStartedAt || null };
-            this.remember(loaded);
+            this.remember(loaded, flowsJson);
             return loaded;
         }
     }
@@ -253,10 +254,11 @@ class Revisions {
         }
     }
 
-    remember(loaded) {
+    // json: JSON.stringify(loaded.flows) when already made.
+    remember(loaded, json = null) {
         this.loaded = loaded;
         this.noteSeen(loaded.rev);
-        const hash = flowsHash(loaded.flows);
+        const hash = json === null ? flowsHash(loaded.flows) : hashJson(json);
         this.hashToRev.delete(hash); // the newest revision with these flows wins
         this.hashToRev.set(hash, { rev: loaded.rev, key: loaded.key });
         if (this.hashToRev.size > 100) this.hashToRev.delete(this.hashToRev.keys().next().value);

@@ -6,6 +6,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const { startMongo, uniqueDb, makeStorage, waitFor, sleep, MongoClient } = require('./helpers');
 const { Numbering } = require('../lib/numbering');
+const { encodeKeys } = require('../lib/codec');
 
 let mongo;
 let client;
@@ -84,45 +85,72 @@ test('after a whole-database restore (counter included) numbers live instances r
     await waitFor(() => running(wk).rev === rev, 10000, 'worker on the deploy after the restore');
 });
 
-test('the number taken ahead of the next deploy is used when nothing happened since, and skipped once a higher number was inserted (a rollback, a restore from elsewhere): that deploy is numbered above it and workers run it', async (t) => {
+// The editor's commands, in order, as the server gets them (command monitoring on its client).
+function editorCommands(t) {
+    const seen = [];
+    const connect = MongoClient.prototype.connect;
+    MongoClient.prototype.connect = function (...args) {
+        if (this.options.appName === 'nodered-scale-editor') {
+            this.monitorCommands = true;
+            this.on('commandStarted', (ev) => seen.push(`${ev.commandName} ${ev.command[ev.commandName]}`));
+        }
+        return connect.apply(this, args);
+    };
+    t.after(() => { MongoClient.prototype.connect = connect; });
+    return seen;
+}
+
+test('with the floor read ahead a deploy only steps the counter before its insert; a higher number inserted since still puts the deploy above it', async (t) => {
+    const commands = editorCommands(t);
     const db = uniqueDb('ahead');
     const ed = await storageFor(t, db, 'editor');
     if (!ed) return;
     const d = client.db(db);
-    const seq = async () => ((await d.collection('counters').findOne({ _id: 'flows' })) || {}).seq;
-    await ed.storage.saveFlows(flows('v1'), null);
+    const floorReads = () => commands.filter((c) => c === 'find instances').length;
+    assert.equal(await ed.storage.saveFlows(flows('v1'), null), 1);
     const wk = await worker(t, db);
-    await waitFor(async () => (await seq()) === 2, 10000, 'number 2 taken ahead');
-    assert.equal(await ed.storage.saveFlows(flows('v2'), null), 2); // not stepped again at the save
-    await waitFor(async () => (await seq()) === 3, 10000, 'number 3 taken ahead');
-    await d.collection('flows').insertOne({ _id: 50, rev: 50, deployId: 'elsewhere', flows: flows('from elsewhere'), savedAt: new Date() });
+    await waitFor(() => floorReads() === 2, 10000, 'the floor read ahead after the first save');
+    const before = commands.length;
+    assert.equal(await ed.storage.saveFlows(flows('v2'), null), 2);
+    assert.deepEqual(commands.slice(before, before + 2), ['findAndModify counters', 'insert flows'], 'commands of the save');
+    await waitFor(() => floorReads() === 3, 10000, 'the floor read ahead after the second save');
+    // A revision numbered far above, inserted meanwhile (what a rollback or a restore from elsewhere does).
+    await d.collection('flows').insertOne({ _id: 50, rev: 50, deployId: 'elsewhere', flowsJson: JSON.stringify(flows('from elsewhere')), savedAt: new Date() });
     await waitFor(() => running(ed).latestRev === 50, 10000, 'the editor has seen revision 50');
     const rev = await ed.storage.saveFlows(flows('after 50'), null);
-    assert.ok(rev > 50, `the deploy after revision 50 got number ${rev}: workers would keep running 50`);
+    assert.equal(rev, 51, 'the deploy after revision 50');
     await waitFor(() => running(wk).rev === rev, 10000, 'worker on the deploy after 50');
     assert.equal(label(wk.runtime.loads.at(-1)), 'after 50');
 });
 
-test('a number taken ahead is skipped when the change stream was not open the whole time since (a reopen, an outage)', async (t) => {
+test('a floor read ahead is not used when the change stream was not open the whole time since (a reopen, an outage)', async (t) => {
     const db = uniqueDb('ahead_stream');
     const d = client.db(db);
-    const c = { flows: d.collection('flows'), instances: d.collection('instances'), counters: d.collection('counters') };
-    const seq = async () => ((await c.counters.findOne({ _id: 'flows' })) || {}).seq;
+    const reads = [];
+    const counted = (coll) => ({
+        find: (...a) => { reads.push(coll.collectionName); return coll.find(...a); },
+        findOneAndUpdate: (...a) => coll.findOneAndUpdate(...a),
+        updateOne: (...a) => coll.updateOne(...a),
+    });
+    const c = { flows: counted(d.collection('flows')), instances: counted(d.collection('instances')), counters: d.collection('counters') };
     let period = 1;
     const numbering = new Numbering(c, { following: () => period });
     t.after(() => numbering.close());
-    numbering.takeAheadSoon(() => 0);
-    await waitFor(async () => (await seq()) === 1, 10000, 'number 1 taken ahead');
+    numbering.readAheadSoon();
+    await waitFor(() => reads.length === 2, 10000, 'the floor read ahead');
     assert.equal(await numbering.next(0), 1);
-    numbering.takeAheadSoon(() => 1);
-    await waitFor(async () => (await seq()) === 2, 10000, 'number 2 taken ahead');
-    period = 2; // reopened: a number inserted meanwhile might not have been seen
-    assert.equal(await numbering.next(1), 3);
-    period = null; // not open: nothing is taken ahead
-    numbering.takeAheadSoon(() => 3);
-    await sleep(300); // three times the wait before a number is taken ahead
-    assert.equal(await seq(), 3);
-    assert.equal(await numbering.next(3), 4);
+    assert.equal(reads.length, 2, 'the save read the floor again');
+    numbering.readAheadSoon();
+    await waitFor(() => reads.length === 4, 10000, 'the floor read ahead again');
+    await d.collection('flows').insertOne({ _id: 7, rev: 7, flowsJson: '[]' }); // unseen: the stream "reopened"
+    period = 2;
+    assert.equal(await numbering.next(1), 8);
+    assert.equal(reads.length, 6, 'read again at the save');
+    period = null; // not open: nothing is read ahead
+    numbering.readAheadSoon();
+    await sleep(300); // three times the wait before the floor is read ahead
+    assert.equal(reads.length, 6);
+    assert.equal(await numbering.next(8), 9);
 });
 
 test('a worker follows the newest revision by identity: a document reusing a number it ran is loaded', async (t) => {
@@ -136,15 +164,17 @@ test('a worker follows the newest revision by identity: a document reusing a num
     const coll = client.db(db).collection('flows');
     const two = await coll.findOne({ _id: 2 });
     await coll.deleteOne({ _id: 2 });
-    await coll.insertOne({ ...two, deployId: 'operator-copy', flows: flows('v2 again, by hand'), savedAt: new Date() });
+    await coll.insertOne({ ...two, deployId: 'operator-copy', flowsJson: JSON.stringify(flows('v2 again, by hand')), savedAt: new Date() });
     await waitFor(() => wk.runtime.loads.length > 0 && label(wk.runtime.loads.at(-1)) === 'v2 again, by hand', 10000, 'the new document under number 2');
     await waitFor(() => running(wk).ready, 5000, 'ready');
 });
 
 for (const [name, change, reason] of [
-    ['no flows field', (d) => { delete d.flows; }, 'it has no flows field'],
-    ['flows not an array', (d) => { d.flows = { id: 'x' }; }, 'its flows field is an object, not an array'],
-    ['a node without type', (d) => { d.flows = [{ id: 'a' }]; }, 'flows[0] (id "a") has no type'],
+    ['no flows field', (d) => { delete d.flowsJson; }, 'it has no flows field'],
+    ['flowsJson not JSON', (d) => { d.flowsJson = '[{"id":'; }, 'its flowsJson field is not valid JSON'],
+    ['flowsJson not an array', (d) => { d.flowsJson = '{"id":"x"}'; }, 'its flowsJson field holds an object, not an array'],
+    ['a node without type', (d) => { d.flowsJson = '[{"id":"a"}]'; }, 'flows[0] (id "a") has no type'],
+    ['flows (as written before flowsJson) not an array', (d) => { delete d.flowsJson; d.flows = { id: 'x' }; }, 'its flows field is an object, not an array'],
     ['undecodable credentials', (d) => { d.credentials = 'garbage'; }, 'its credentials field is a string, not {encrypted: "<ciphertext>"}'],
     ['encrypted credentials not a string', (d) => { d.credentials = { encrypted: 42 }; }, 'its credentials.encrypted is a number, not a string'],
     ['a fractional _id', (d) => { d._id = 2.5; d.rev = 2.5; }, 'its _id 2.5 is not a whole number from 1'],
@@ -175,11 +205,10 @@ for (const [name, change, reason] of [
         assert.equal(running(ed2).message, `serving revision 1, revision ${failedRev} failed: ${reason}`);
         assert.ok(ed2.runtime.logs.some(([, m]) => m === `[storage] loaded flows revision 1 (2 nodes); skipped revision ${failedRev} (${reason})`));
 
-        // The fix is a deploy (under a new number), which every instance loads. (The first editor, still
-        // running, may have taken a number ahead: numbers need not be contiguous.)
+        // The fix is a deploy (under a new number), which every instance loads.
         const fixed = await ed2.storage.saveFlows(flows('fixed'), null);
-        assert.ok(fixed > failedRev, `the fix got number ${fixed}`);
-        await waitFor(() => running(wk).rev === fixed && running(wk).ready, 10000, 'the fix');
+        assert.equal(fixed, 3);
+        await waitFor(() => running(wk).rev === 3 && running(wk).ready, 10000, 'the fix');
         assert.equal(running(wk).failed, null);
     });
 }
@@ -257,6 +286,16 @@ test('the deploy type of each save is stored with the revision', async (t) => {
     assert.deepEqual(docs.map((d) => [d._id, d.deployType, d.savedBy]), [[1, 'nodes', 'alice'], [2, null, null]]);
     assert.ok(docs.every((d) => typeof d.deployId === 'string' && d.deployId.length >= 32));
     assert.ok(docs.every((d) => d.savedAt instanceof Date));
+});
+
+test('a revision written before flowsJson (flows as an array, keys escaped) loads exactly as deployed', async (t) => {
+    // Guards databases written by earlier versions: their revisions and backups keep loading.
+    const db = uniqueDb('legacy');
+    const nodes = [{ id: 'tab1', type: 'tab', label: 'old' }, { id: 'n1', type: 'change', z: 'tab1', rules: [{ $op: 'set', 'a.b': 1 }] }];
+    await client.db(db).collection('flows').insertOne({ _id: 1, rev: 1, deployId: 'old', flows: encodeKeys(nodes), credentials: null, savedAt: new Date() });
+    const wk = await worker(t, db);
+    assert.deepEqual(await wk.storage.getFlows(), nodes);
+    assert.equal(running(wk).rev, 1);
 });
 
 test('stored flows round-trip exactly: $, dots, ~, NUL, unicode and __proto__ keys', async (t) => {

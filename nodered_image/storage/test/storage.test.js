@@ -173,7 +173,7 @@ test('a worker refuses to save flows, credentials or library entries and writes 
     await assert.rejects(wk.storage.saveLibraryEntry('functions', 'x.js', {}, 'x'), (e) => e.code === 'forbidden');
     const docs = await client.db(db).collection('flows').find().toArray();
     assert.equal(docs.length, 1);
-    assert.deepEqual(docs[0].flows.map((n) => n.id).length, 4);
+    assert.deepEqual(JSON.parse(docs[0].flowsJson).map((n) => n.id).length, 4);
     assert.equal(await client.db(db).collection('library').countDocuments(), 0);
     assert.ok(wk.runtime.logs.some(([level, m]) => level === 'warn' && /refused to save flows/.test(m)), 'a clear log line');
 });
