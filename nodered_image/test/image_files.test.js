@@ -83,3 +83,17 @@ test('every file the launcher loads is copied into the image', () => {
     const missing = loaded.filter((f) => !copied.has(f));
     assert.deepEqual(missing, [], 'files the Dockerfile does not copy to the same place relative to server.js');
 });
+
+test('the image starts Node-RED with the same node flags as the local stack (package.json start script)', () => {
+    // Guards one source of truth: a V8 flag (e.g. the young generation's size) set for one and not the
+    // other would make every figure measured on the local stack wrong for the image.
+    const start = JSON.parse(fs.readFileSync(path.join(IMAGE_DIR, 'package.json'), 'utf8')).scripts.start.split(/\s+/);
+    const cmd = /^CMD\s+(\[.*\])\s*$/m.exec(fs.readFileSync(path.join(IMAGE_DIR, 'Dockerfile'), 'utf8'));
+    assert.ok(cmd, 'the Dockerfile has an exec-form CMD');
+    const image = JSON.parse(cmd[1]);
+    assert.equal(image[0], 'node');
+    assert.equal(start[0], 'node');
+    assert.deepEqual(image.slice(1, -1), start.slice(1, -1), 'node flags');
+    assert.equal(path.posix.relative(APP, image.at(-1)), start.at(-1));
+    assert.ok(start.includes('--max-semi-space-size=2'));
+});
