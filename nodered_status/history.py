@@ -67,7 +67,11 @@ def fetch(url: str, db_name: str, timeout: float, limit: int):
         d = client[db_name]
         # One more than asked: the oldest listed is compared with the one before it.
         docs = list(d["flows"].find({"_id": {"$type": "number"}}, sort=[("_id", -1)], limit=limit + 1))
-        strays = list(d["flows"].find({"_id": {"$not": {"$type": "number"}}}, {"flows": 0, "flowsJson": 0, "credentials": 0}, limit=20))
+        strays = list(
+            d["flows"].find(
+                {"_id": {"$not": {"$type": "number"}}}, {"flows": 0, "flowsJson": 0, "credentials": 0}, limit=20
+            )
+        )
         instances = list(d["instances"].find({}))
     finally:
         client.close()

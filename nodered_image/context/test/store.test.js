@@ -174,7 +174,7 @@ test('the editor\'s clean sends nothing while no node or flow was removed since 
     assert.deepEqual((await coll.find().toArray()).map((d) => d.scope).sort(), ['flowA', 'nodeA:flowA']);
 });
 
-test('a worker whose flows never use the store holds no connection to the database; its first use connects', async (t) => {
+test('a worker whose flows never use the store holds no connection to the database; its first use connects', async () => {
     const database = uniqueDb('lazy');
     const store = await openStore({ mongoUrl: mongo.url, database, role: 'worker', instanceId: 'w' });
     opened.push(store);
