@@ -2,11 +2,14 @@
 // Every instance follows the `flows` collection: a change stream resumed from its last token, reopened
 // with backoff after any error or outage, plus a read of the newest revision after every (re)open and
 // on a timer. What it sees goes to the reloader (reloader.js), which decides what to load:
-//   head(head, reason, doc)  the newest numbered revision {rev, key, restarts} (null: there is none);
-//                            doc when the change stream delivered the whole document
+//   head(head, reason, doc, replaced, readAt)
+//                            the newest numbered revision {rev, key, restarts} (null: there is none);
+//                            doc when the change stream delivered the whole document; readAt when a
+//                            read found it (performance.now() as the read began)
 //   stray(id, reason)        a document whose _id is no revision number (it is never loaded)
 //   restart(rev, count)      "restart flows" was recorded on revision `rev` (its restarts count)
 //   edited(rev)              revision `rev` was changed in place (its flows or credentials)
+const { performance } = require('perf_hooks');
 const { sleep } = require('./connect');
 const { revisionKey } = require('./revision_doc');
 
@@ -51,12 +54,13 @@ class RevisionFollower {
     }
 
     async check(reason) {
+        const readAt = performance.now();
         try {
             const [head] = await this.coll.find({ _id: { $type: 'number' } }, { sort: { _id: -1 }, projection: HEAD_FIELDS, limit: 1 }).toArray();
             const strays = await this.coll.find({ _id: { $not: { $type: 'number' } } }, { projection: { _id: 1 }, limit: 5 }).toArray();
             this.checkFailing = false;
             this.newest = head && typeof head._id === 'number' ? head._id : null; // as it is now (a restore may lower it)
-            this.on.head(head ? toHead(head) : null, reason, null);
+            this.on.head(head ? toHead(head) : null, reason, null, false, readAt);
             for (const s of strays) this.on.stray(s._id, reason);
         } catch (err) {
             if (!this.checkFailing) this.log.warn(`revision check failed (${err.message})`);

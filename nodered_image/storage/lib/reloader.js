@@ -13,6 +13,7 @@
 //     can start, which is loaded again; the editor keeps the failed flows loaded, so they can be fixed).
 // One reload at a time; what arrives meanwhile is looked at when it ends, so bursts coalesce.
 // Each reload has a cause (events.js, 'swap-starting'): reload, restart, fallback.
+const { performance } = require('perf_hooks');
 const { RevisionFollower } = require('./follower');
 const { describeId } = require('./revision_doc');
 
@@ -30,6 +31,7 @@ class Reloader {
         this.reloading = null; // the reload loop while it runs
         this.cause = null; // cause of the reload in progress, for getFlows
         this.head = null; // {rev, key, restarts}: newest numbered revision seen
+        this.headSetAt = 0; // when head was last set (performance.now())
         this.restartWanted = null; // {rev, count} of a "restart flows" not carried out yet
         this.restartCounts = new Map(); // rev -> restarts count known
         this.editedWanted = false;
@@ -42,7 +44,7 @@ class Reloader {
         this.follower = new RevisionFollower({
             coll, log, checkSeconds: opts.syncCheckSeconds,
             on: {
-                head: (head, reason, doc, replaced) => this.onHead(head, reason, doc, replaced),
+                head: (head, reason, doc, replaced, readAt) => this.onHead(head, reason, doc, replaced, readAt),
                 stray: (id, reason) => this.onStray(id, reason),
                 restart: (rev, count) => this.onRestart(rev, count),
                 edited: (rev) => this.onEdited(rev),
@@ -61,14 +63,22 @@ class Reloader {
     // The editor's own save is the newest revision; nothing to reload for it.
     noteSaved(loaded) {
         this.head = { rev: loaded.rev, key: loaded.key, restarts: 0 };
+        this.headSetAt = performance.now();
         this.restartCounts.set(loaded.rev, 0);
         this.health.noteHead(this.head);
         setImmediate(() => this.schedule()); // what arrived during the save
     }
 
-    onHead(head, reason, doc, replaced) {
+    onHead(head, reason, doc, replaced, readAt) {
         this.onChange();
         const h = this.health;
+        if (readAt !== undefined && this.head && readAt < this.headSetAt && (head === null || head.rev < this.head.rev)) {
+            // A read begun before the newest this instance knows was set (its own save, a change event)
+            // found an older one: out of date, or a restore meanwhile. A read begun now tells which.
+            this.log.info(`revision check: the newest revision read before revision ${this.head.rev} was known is older; reading again`);
+            this.follower.check(reason);
+            return;
+        }
         if (head === null) {
             // No numbered revision at all (the collection emptied): keep serving what runs. Whatever is
             // inserted next is the newest, whatever its number (a restore refills the collection).
@@ -85,6 +95,7 @@ class Reloader {
         }
         if (replaced && !isNew) this.onEdited(head.rev);
         this.head = head;
+        this.headSetAt = performance.now();
         h.noteHead(head);
         const loaded = this.revisions.loaded;
         const known = this.restartCounts.get(head.rev) ?? (loaded && loaded.key === head.key ? loaded.restarts : undefined);

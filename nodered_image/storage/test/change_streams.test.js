@@ -6,6 +6,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { startMongo, uniqueDb, makeStorage, waitFor, MongoClient } = require('./helpers');
+const { Collection } = require('mongodb');
 const { enableChangeStreams } = require('../lib/collections');
 
 let mongo;
@@ -135,4 +136,47 @@ test('a worker loads a deploy from the document its change stream delivered: no 
         await waitFor(() => wk.storage.statusInfo().rev === rev && wk.storage.statusInfo().ready, 10000, `revision ${rev} on the worker`);
     }
     assert.deepEqual(reads.slice(atStart), [], 'the worker read the flows collection for a deploy');
+});
+
+test('a check that read the newest revision before a deploy and answers after it does not take the instance back to the older one', async (t) => {
+    // Guards: the editor's periodic check read revision 5 just before a deploy saved 6 and answered just
+    // after; the editor then took 5 for the newest, wanted a reload it never did, and its /healthz said
+    // "down" until the next check (seen once in a hostile-suite run).
+    const db = uniqueDb('stalecheck');
+    const first = await storageFor(t, db, 'editor');
+    await first.storage.saveFlows(flows('v1'), null);
+    await first.storage.close();
+    // The second "newest revision" read (the first periodic check; the first is the start check) is
+    // answered only after the deploy.
+    let caught;
+    const isCaught = new Promise((resolve) => { caught = resolve; });
+    let release;
+    const released = new Promise((resolve) => { release = resolve; });
+    let headReads = 0;
+    const find = Collection.prototype.find;
+    Collection.prototype.find = function (filter, options) {
+        const cursor = find.call(this, filter, options);
+        if (this.collectionName === 'flows' && options && options.limit === 1 && options.projection && options.projection.deployId && ++headReads === 2) {
+            const toArray = cursor.toArray.bind(cursor);
+            cursor.toArray = async () => {
+                const docs = await toArray();
+                caught(docs);
+                await released;
+                return docs;
+            };
+        }
+        return cursor;
+    };
+    t.after(() => { Collection.prototype.find = find; });
+    const ed = await storageFor(t, db, 'editor', { syncCheckSeconds: 1 });
+    await ed.runtime.start();
+    const stale = await isCaught;
+    assert.equal(stale[0]._id, 1, 'the held read found revision 1');
+    assert.equal(await ed.storage.saveFlows(flows('v2'), null), 2);
+    await waitFor(() => ed.storage.statusInfo().latestRev === 2, 5000, 'revision 2 known');
+    release();
+    // The held answer handled: taken for the newest (as before) or noticed as out of date.
+    await waitFor(() => ed.runtime.logs.some(([, m]) => /revision 1 \(seen by periodic check\)|read before revision 2 was known/.test(m)), 5000, 'the held answer handled');
+    const info = ed.storage.statusInfo();
+    assert.deepEqual([info.latestRev, info.ready], [2, true], 'the editor right after the held answer');
 });
