@@ -11,7 +11,7 @@ from typing import Any
 
 from . import db as dbmod
 from .report import _utc, format_age
-from .revisions import Changes, describe_id, diff, document_problem, flows_of
+from .revisions import Changes, describe_id, diff, document_problem, flows_of, with_flows_read
 
 EXIT_OK = 0
 STALE_AFTER = 30.0  # seconds: an instance record older than this does not count as serving anything
@@ -79,7 +79,7 @@ def fetch(url: str, db_name: str, timeout: float, limit: int):
 
 
 def build(docs: list[dict], instances: list[dict], now: dt.datetime, limit: int) -> list[Row]:
-    rows = [Row(doc=d, problem=document_problem(d)) for d in docs]
+    rows = [Row(doc=d, problem=document_problem(d)) for d in map(with_flows_read, docs)]
     live = [
         i for i in instances if _utc(i.get("lastSeen")) and (now - _utc(i["lastSeen"])).total_seconds() <= STALE_AFTER
     ]

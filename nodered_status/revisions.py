@@ -101,6 +101,18 @@ def flows_of(doc: dict) -> tuple[list | None, str | None]:
     return flows, None
 
 
+def with_flows_read(doc: dict) -> dict:
+    """The document with a readable `flowsJson` parsed once into `flows` (the form revisions had before),
+    for code that looks at a revision's flows more than once (history: its problem, two diffs, its node
+    count); a document whose flows cannot be read is returned as it is, so its problem is named as stored."""
+    flows, problem = flows_of(doc)
+    if "flowsJson" not in doc or problem is not None:
+        return doc
+    read = {k: v for k, v in doc.items() if k != "flowsJson"}
+    read["flows"] = flows
+    return read
+
+
 def document_problem(doc: dict) -> str | None:
     """Why this document cannot be loaded as a revision (the storage's words), or None."""
     _id = doc.get("_id")
