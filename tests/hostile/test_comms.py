@@ -11,6 +11,7 @@ import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import requests
 import websocket
 
@@ -126,3 +127,28 @@ def _upgraded(port, source):
         return s, reply
     s.close()
     return None
+
+
+def test_a_comms_message_node_red_chokes_on_closes_that_socket_and_nothing_else(stack):
+    """The websocket message `null`, before any login, threw in Node-RED's comms handler where nothing
+    caught it: the editor process exited. Now only that socket is closed, and the error logged."""
+    assert stack.editor is not None
+    source = "127.0.0.26"
+    ws = open_websocket(stack.router.port, "/comms", source=source)
+    try:
+        ws.send("null")
+        with pytest.raises(websocket.WebSocketConnectionClosedException):
+            ws.recv()  # the editor drops the connection
+    finally:
+        ws.close()
+    assert stack.editor.running()
+    assert requests.get(stack.editor.url + "/livez", timeout=5).status_code == 200
+    admin = stack.admin()
+    authed = open_websocket(stack.router.port, "/comms", source="127.0.0.27")
+    try:
+        authed.send(json.dumps({"auth": admin.token}))
+        assert json.loads(authed.recv()) == {"auth": "ok"}
+    finally:
+        authed.close()
+    lines = [line for line in stack.editor.log_text().splitlines() if f"from {source} " in line]
+    assert any("uncaught exception in GET /comms" in line for line in lines), lines
