@@ -36,6 +36,16 @@ def upgrade(port: int, source: str):
     return s, read_reply(s, timeout=10)
 
 
+def assert_logs_in(stack, source: str) -> None:
+    """An editor websocket from `source` logs in with the admin's token."""
+    ws = open_websocket(stack.router.port, "/comms", source=source)
+    try:
+        ws.send(json.dumps({"auth": stack.admin().token}))
+        assert json.loads(ws.recv()) == {"auth": "ok"}
+    finally:
+        ws.close()
+
+
 def test_unauthenticated_editor_websockets_are_closed_within_10_s_and_logged_ones_stay(stack):
     source = "127.0.0.21"
     admin = stack.admin()
@@ -89,12 +99,7 @@ def test_one_address_cannot_tie_up_the_router_with_editor_websockets(stack):
 
         assert_every_worker_serves(stack, rounds=10)
         admin = stack.admin()
-        ws = open_websocket(stack.router.port, "/comms", source="127.0.0.24")
-        try:
-            ws.send(json.dumps({"auth": admin.token}))
-            assert json.loads(ws.recv()) == {"auth": "ok"}
-        finally:
-            ws.close()
+        assert_logs_in(stack, "127.0.0.24")
         r = requests.get(stack.url + "/settings", headers=admin.headers(), timeout=10)
         assert r.status_code == 200
     finally:
@@ -143,12 +148,6 @@ def test_a_comms_message_node_red_chokes_on_closes_that_socket_and_nothing_else(
         ws.close()
     assert stack.editor.running()
     assert requests.get(stack.editor.url + "/livez", timeout=5).status_code == 200
-    admin = stack.admin()
-    authed = open_websocket(stack.router.port, "/comms", source="127.0.0.27")
-    try:
-        authed.send(json.dumps({"auth": admin.token}))
-        assert json.loads(authed.recv()) == {"auth": "ok"}
-    finally:
-        authed.close()
+    assert_logs_in(stack, "127.0.0.27")
     lines = [line for line in stack.editor.log_text().splitlines() if f"from {source} " in line]
     assert any("uncaught exception in GET /comms" in line for line in lines), lines
