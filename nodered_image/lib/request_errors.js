@@ -9,15 +9,14 @@
 // up: an error inside a request is logged with its stack, the client address and the request id, the
 // request gets 500 (or is cut off when its answer had begun; an upgraded socket is closed), and the
 // process goes on. An error outside any request (startup, the storage module's own work) still ends the
-// process, logged, as Node would: its state is unknown and the orchestrator starts a new one.
+// process, logged, as Node would: its state is unknown, and Docker (restart policy) or ECS starts a new one.
 const { AsyncLocalStorage } = require('async_hooks');
 const { requestId } = require('./client');
 
 class RequestErrors {
-    constructor({ refusals, log, exit = (code) => process.exit(code) }) {
+    constructor({ refusals, log }) {
         this.refusals = refusals;
         this.log = log || (() => {});
-        this.exit = exit;
         this.context = new AsyncLocalStorage();
     }
 
@@ -57,9 +56,9 @@ class RequestErrors {
         return (err, req, res, next) => this.fail(err, { req, res }, 'error');
     }
 
-    install(proc = process) {
-        proc.on('uncaughtException', (err) => this.uncaught(err, 'uncaught exception'));
-        proc.on('unhandledRejection', (reason) => this.uncaught(reason, 'unhandled rejection'));
+    install() {
+        process.on('uncaughtException', (err) => this.uncaught(err, 'uncaught exception'));
+        process.on('unhandledRejection', (reason) => this.uncaught(reason, 'unhandled rejection'));
     }
 
     uncaught(err, what) {
@@ -69,7 +68,7 @@ class RequestErrors {
             return;
         }
         this.log('error', `${what} outside any request, exiting: ${describe(err)}`);
-        this.exit(1);
+        process.exit(1);
     }
 
     // The request's answer: a client error a parser raised (400, 413, 415) is refused as such; anything
