@@ -6,6 +6,7 @@ bench/hostile_mix.py."""
 from __future__ import annotations
 
 import json
+import selectors
 import socket
 import time
 from dataclasses import dataclass, field
@@ -128,6 +129,48 @@ def send_chunked(
         return Reply(None, elapsed=time.monotonic() - start, error=f"{type(e).__name__}: {e}")
     reply.elapsed = time.monotonic() - start
     return reply
+
+
+def open_slow_body(
+    port: int, path: str, source: str = "127.0.0.1", length: int = 100_000, timeout: float = 10.0
+) -> socket.socket:
+    """A POST announcing a `length`-byte body and sending only its first byte: it stays a request in
+    flight (nginx buffers the body before passing it on) for as long as the caller keeps sending a byte
+    now and then (trickle). How one address tried to hold all of the router's connections."""
+    s = connect(port, source, timeout)
+    try:
+        s.sendall(
+            request_bytes("POST", path, {"Content-Type": "application/octet-stream", "Content-Length": str(length)})
+        )
+        s.sendall(b"x")
+    except BaseException:
+        s.close()
+        raise
+    return s
+
+
+def trickle(socks: list[socket.socket]) -> list[socket.socket]:
+    """One more body byte on each socket; returns those the server has not closed (never blocks)."""
+    alive = []
+    for s in socks:
+        if closed_by_peer(s):
+            continue
+        try:
+            s.send(b"x")
+            alive.append(s)
+        except OSError:
+            pass
+    return alive
+
+
+def answered(socks: list[socket.socket], timeout: float = 0.0) -> list[socket.socket]:
+    """The sockets the server has written to (an answer, or a close) within `timeout` s."""
+    if not socks:
+        return []
+    with selectors.DefaultSelector() as sel:
+        for s in socks:
+            sel.register(s, selectors.EVENT_READ)
+        return [key.fileobj for key, _ in sel.select(timeout)]  # type: ignore[misc]
 
 
 WS_KEY = "dGhlIHNhbXBsZSBub25jZQ=="

@@ -35,6 +35,25 @@ HEALTH_PATH = "/_router/healthz"
 STATUS_PATH = "/nginx_status"
 STATUS_PORT = 8081
 
+# Connections each nginx worker process may hold (clients and upstreams: a proxied request holds two).
+# The per-address limits derive from it: one address has at most WORKER_CONNECTIONS / 8 requests in
+# flight (slow bodies included), so at most a quarter of one worker process's connections even when all
+# of them land on the same process; within that, the editor's paths have WORKER_CONNECTIONS / 64 and its
+# /comms websocket WORKER_CONNECTIONS / 256 (512, 64 and 16 at 4096).
+WORKER_CONNECTIONS = 4096
+MIN_WORKER_CONNECTIONS = 1024  # below this, the editor's limits get too small for a person's browser tabs
+MAX_WORKER_CONNECTIONS = 65536
+
+
+def per_address_limits(worker_connections: int = WORKER_CONNECTIONS) -> dict[str, int]:
+    """How many requests (connections) one client address may have open at once through the router."""
+    return {
+        "all": worker_connections // 8,
+        "editor": worker_connections // 64,
+        "comms": worker_connections // 256,
+    }
+
+
 # The official nginx image's unprivileged user for worker processes.
 DOCKER_USER = "nginx"
 
@@ -52,6 +71,7 @@ def render(
     listen_host: str | None = None,
     body_limit_mb: int = BODY_LIMIT_MB,
     status_port: int = STATUS_PORT,
+    worker_connections: int = WORKER_CONNECTIONS,
 ) -> str:
     """Return a complete nginx.conf for the router.
 
@@ -65,6 +85,8 @@ def render(
     body_limit_mb: largest request body in MiB (the instances' NODE_RED_BODY_LIMIT_MB:
     give both the same value, stack config bodyLimitMb); larger ones get 413 here.
     status_port: port of the router's own counters (STATUS_PATH), on the same address.
+    worker_connections: connections per nginx worker process; the per-address limits derive from it
+    (per_address_limits).
     """
     if isinstance(workers, str):
         raise ValueError("workers must be a list of 'host:port' strings, not one string")
@@ -79,6 +101,8 @@ def render(
     _port(listen_port, "listen_port")
     _body_limit(body_limit_mb)
     _port(status_port, "status_port")
+    _worker_connections(worker_connections)
+    limits = per_address_limits(worker_connections)
     if status_port == listen_port:
         raise ValueError(
             f"status_port must differ from listen_port ({listen_port}): the counters stay off the public port"
@@ -130,6 +154,12 @@ def render(
         "body_limit": f"{body_limit_mb}m",
         "body_limit_text": f"{body_limit_mb} MiB",
         "body_limit_bytes": str(body_limit_mb * 1024 * 1024),
+        "worker_connections": str(worker_connections),
+        # Each connection is a file descriptor, and so is each file a request buffers to disk.
+        "worker_rlimit_nofile": str(4 * worker_connections),
+        "conns_per_address": str(limits["all"]),
+        "editor_conns_per_address": str(limits["editor"]),
+        "comms_conns_per_address": str(limits["comms"]),
     }
     return _fill(TEMPLATE_PATH.read_text(), values)
 
@@ -176,6 +206,12 @@ def _body_limit(mb: int) -> None:
     low, high = bounds.minimum or 1, bounds.maximum or 1024
     if isinstance(mb, bool) or not isinstance(mb, int) or not low <= mb <= high:
         raise ValueError(f"body_limit_mb: must be an integer from {low} to {high} (MiB), got {mb!r}")
+
+
+def _worker_connections(n: int) -> None:
+    low, high = MIN_WORKER_CONNECTIONS, MAX_WORKER_CONNECTIONS
+    if isinstance(n, bool) or not isinstance(n, int) or not low <= n <= high:
+        raise ValueError(f"worker_connections: must be an integer from {low} to {high}, got {n!r}")
 
 
 def _node_root(root: str) -> str:

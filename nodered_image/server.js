@@ -13,6 +13,7 @@ const { healthAnswer, viaRouter } = require('./lib/exposure');
 const { createLogger } = require('./lib/logger');
 const { Observability } = require('./lib/observability');
 const { guardDeploys } = require('./lib/deploy_guard');
+const { RequestErrors } = require('./lib/request_errors');
 
 // The one log format of every instance (lib/logger.js); a configuration refused has no identity yet.
 let log = createLogger();
@@ -48,6 +49,11 @@ gate.follow(storage.events);
 
 // Refusals (lib/refuse.js): a status and a JSON reason at once, one log line with the client address.
 const refusals = new Refusals({ log, trustedProxies: settings.trustedProxies });
+// An error nothing caught fails its own request (500) and never ends the process (lib/request_errors.js).
+const requestErrors = new RequestErrors({ refusals, log });
+requestErrors.install();
+app.use(requestErrors.track());
+server.prependListener('upgrade', (req, socket) => requestErrors.trackSocket(req, socket));
 const limitBody = bodyLimit({ limitBytes: settings.bodyLimitBytes, refusals });
 
 // /metrics, worker debug output to the editor's sidebar, caught errors logged (lib/observability.js).
@@ -101,6 +107,8 @@ if (settings.httpAdminRoot !== false) {
         next();
     }, (req, res, next) => RED.httpAdmin(req, res, next));
 }
+// Last: what any handler above threw or passed on.
+app.use(requestErrors.handler());
 
 async function shutdown(signal) {
     if (gate.shuttingDown) return;

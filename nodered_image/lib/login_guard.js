@@ -2,12 +2,17 @@
 // Login lockout per client address, in front of the editor's token endpoint (POST /auth/token).
 //
 // Node-RED locks a *username* after 5 failed logins within 10 minutes, whoever made them
-// (@node-red/editor-api/lib/auth/strategies.js): anyone could lock the admin out. Here the launcher
-// checks the password first and counts failures per client address (lib/client.js: the router's view
-// when the request came through a trusted proxy). A wrong password is answered here, as Node-RED would
-// answer it, and never reaches Node-RED's count; after MAX_FAILURES within WINDOW_MS that address gets
-// 429 until its oldest failure is WINDOW_MS old. Only correct logins reach Node-RED, which issues the
-// token (and clears its own count for the user). Another address logs in normally all the while.
+// (@node-red/editor-api/lib/auth/strategies.js), and compares usernames with `==`, so ['admin'] (a form's
+// `username[]=admin`) counts against admin too: anyone could lock the admin out. Here the launcher decides
+// every password login itself: each field of the request must be a string (anything else, or a password
+// login without a username or password, is answered 400; Node-RED's user lookup would throw on a
+// non-string password, and nothing catches that), then the password is checked and failures are counted
+// per client address (lib/client.js: the router's view when the request came through a trusted proxy).
+// A wrong password is answered here, as Node-RED would answer it. Malformed logins and wrong passwords
+// both count: after MAX_FAILURES within WINDOW_MS that address gets 429 until its oldest failure is
+// WINDOW_MS old. Only correct logins reach Node-RED's password exchange, which issues the token (and
+// clears its own count for the user); other grant types go on to Node-RED, which refuses them without
+// looking at a user. Another address logs in normally all the while.
 const express = require('express');
 const { bcrypt } = require('./bcrypt');
 const { requestId } = require('./client');
@@ -53,9 +58,15 @@ class LoginGuard {
             return;
         }
         for (const parse of this.parsers) await new Promise((resolve, reject) => parse(req, res, (err) => (err ? reject(err) : resolve())));
-        const { grant_type: grant, username, password } = req.body || {};
-        // Anything but a password login is Node-RED's to answer (missing fields, other grants).
-        if (grant !== 'password' || typeof username !== 'string' || typeof password !== 'string') return next();
+        const problem = malformed(req.body);
+        if (problem) {
+            const count = this.fail(address);
+            this.refusals.answer(req, res, 400, `${problem}: failed login ${count} of ${this.maxFailures} ` +
+                `from this address within ${this.windowMs / 60000} min`);
+            return;
+        }
+        const { username, password } = req.body;
+        if (req.body.grant_type !== 'password') return next();
         const hash = this.users.get(username);
         const ok = await this.compare(password, hash || this.dummyHash);
         if (ok && hash) {
@@ -92,6 +103,22 @@ class LoginGuard {
         while (this.failures.size > this.maxAddresses) this.failures.delete(this.failures.keys().next().value);
         return times.length;
     }
+}
+
+// Why a token request's body is no login the guard can decide (null: it is one). Every field a string;
+// a password login has a username and a password.
+function malformed(body) {
+    if (!body || typeof body !== 'object' || Array.isArray(body)) return 'a login must be a form or a JSON object';
+    for (const [name, value] of Object.entries(body)) {
+        if (typeof value !== 'string') {
+            const kind = value === null ? 'null' : Array.isArray(value) ? 'array' : typeof value;
+            return `login field ${JSON.stringify(name.slice(0, 32))} must be a string, not ${kind}`;
+        }
+    }
+    if (body.grant_type === 'password') {
+        for (const name of ['username', 'password']) if (!body[name]) return `login field "${name}" is missing`;
+    }
+    return null;
 }
 
 module.exports = { LoginGuard, MAX_FAILURES, WINDOW_MS };

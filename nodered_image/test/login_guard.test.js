@@ -30,10 +30,10 @@ async function editor(t, opts = {}) {
         server.close(resolve);
     }));
     const port = server.address().port;
-    const login = (password, { source = '127.0.0.1', forwarded, username = 'admin', path = '/auth/token' } = {}) =>
+    // One POST of `body` (a string, sent as `type`) from `source`; the answer with its JSON.
+    const post = (body, { source = '127.0.0.1', forwarded, path = '/auth/token', type = 'application/x-www-form-urlencoded' } = {}) =>
         new Promise((resolve, reject) => {
-            const body = new URLSearchParams({ client_id: 'node-red-admin', grant_type: 'password', scope: '*', username, password }).toString();
-            const headers = { 'Content-Type': 'application/x-www-form-urlencoded', 'Content-Length': Buffer.byteLength(body) };
+            const headers = { 'Content-Type': type, 'Content-Length': Buffer.byteLength(body) };
             if (forwarded) headers['X-Forwarded-For'] = forwarded;
             const req = http.request({ port, host: '127.0.0.1', localAddress: source, method: 'POST', path, headers, agent: false }, (res) => {
                 let text = '';
@@ -43,7 +43,9 @@ async function editor(t, opts = {}) {
             req.on('error', reject);
             req.end(body);
         });
-    return { login, logs, reached };
+    const login = (password, { username = 'admin', ...opts } = {}) =>
+        post(new URLSearchParams({ client_id: 'node-red-admin', grant_type: 'password', scope: '*', username, password }).toString(), opts);
+    return { login, post, logs, reached };
 }
 
 test('5 wrong passwords lock out that address only, the right one included', async (t) => {
@@ -94,4 +96,43 @@ test('anything but a password login, or another path, goes to Node-RED untouched
     const e = await editor(t);
     assert.equal((await e.login('x', { path: '/auth/revoke' })).status, 200);
     assert.equal(e.reached.length, 1);
+});
+
+const LOGIN = { client_id: 'node-red-admin', grant_type: 'password', scope: '*', username: 'admin', password: 'right-password' };
+
+test('a login field that is no string is refused 400, counted against the address, and never reaches Node-RED', async (t) => {
+    const e = await editor(t);
+    const form = 'client_id=node-red-admin&grant_type=password&scope=*';
+    const forms = [`${form}&username=admin&password[]=x`, `${form}&username[]=admin&password=right-password`,
+        `${form}&username=admin&password[a]=x`, `${form}&username=admin&password=x&password=y`];
+    const json = [];
+    for (const field of Object.keys(LOGIN)) for (const value of [{ a: 1 }, 12345, null, true, ['admin']]) json.push({ ...LOGIN, [field]: value });
+    let source = 10;
+    for (const body of forms) {
+        const r = await e.post(body, { source: `127.0.1.${source++}` });
+        assert.equal(r.status, 400, body);
+        assert.match(r.body.error, /^login field "(password|username)" must be a string, not (array|object): failed login 1 of 5/);
+    }
+    for (const body of json) {
+        const r = await e.post(JSON.stringify(body), { source: `127.0.1.${source++}`, type: 'application/json' });
+        assert.equal(r.status, 400, JSON.stringify(body));
+        assert.match(r.body.error, /^login field "\w+" must be a string, not (object|number|null|boolean|array)/);
+    }
+    assert.equal((await e.post('[1, 2]', { type: 'application/json' })).status, 400);
+    assert.equal(e.reached.length, 0, 'nothing malformed reached Node-RED');
+    assert.ok(e.logs.some((m) => /^refused 400 POST \/auth\/token from 127\.0\.1\.10 \(request [\w-]+\): login field "password"/.test(m)));
+    assert.equal((await e.login('right-password', { source: '127.0.0.1' })).status, 200);
+});
+
+test('malformed logins lock the address out as wrong passwords do; the admin elsewhere is not', async (t) => {
+    const e = await editor(t);
+    const form = 'client_id=node-red-admin&grant_type=password&scope=*';
+    const bodies = [`${form}&username[]=admin&password=wrong`, `${form}&username=admin`, `${form}&password=x`];
+    const statuses = [];
+    for (let i = 0; i < 6; i++) statuses.push((await e.post(bodies[i % 3], { source: '127.0.0.20' })).status);
+    assert.deepEqual(statuses, [400, 400, 400, 400, 400, 429]);
+    assert.equal((await e.login('right-password', { source: '127.0.0.20' })).status, 429);
+    assert.equal((await e.login('right-password', { source: '127.0.0.21' })).status, 200);
+    assert.equal((await e.login('right-password', { source: '127.0.0.22' })).status, 200);
+    assert.equal(e.reached.length, 2, 'only the two right logins reached Node-RED');
 });

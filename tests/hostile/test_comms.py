@@ -11,6 +11,7 @@ import json
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 import requests
 import websocket
 
@@ -33,6 +34,16 @@ def upgrade(port: int, source: str):
     s = connect(port, source)
     s.sendall(request_bytes("GET", "/comms", websocket_upgrade_headers()))
     return s, read_reply(s, timeout=10)
+
+
+def assert_logs_in(stack, source: str) -> None:
+    """An editor websocket from `source` logs in with the admin's token."""
+    ws = open_websocket(stack.router.port, "/comms", source=source)
+    try:
+        ws.send(json.dumps({"auth": stack.admin().token}))
+        assert json.loads(ws.recv()) == {"auth": "ok"}
+    finally:
+        ws.close()
 
 
 def test_unauthenticated_editor_websockets_are_closed_within_10_s_and_logged_ones_stay(stack):
@@ -88,12 +99,7 @@ def test_one_address_cannot_tie_up_the_router_with_editor_websockets(stack):
 
         assert_every_worker_serves(stack, rounds=10)
         admin = stack.admin()
-        ws = open_websocket(stack.router.port, "/comms", source="127.0.0.24")
-        try:
-            ws.send(json.dumps({"auth": admin.token}))
-            assert json.loads(ws.recv()) == {"auth": "ok"}
-        finally:
-            ws.close()
+        assert_logs_in(stack, "127.0.0.24")
         r = requests.get(stack.url + "/settings", headers=admin.headers(), timeout=10)
         assert r.status_code == 200
     finally:
@@ -126,3 +132,22 @@ def _upgraded(port, source):
         return s, reply
     s.close()
     return None
+
+
+def test_a_comms_message_node_red_chokes_on_closes_that_socket_and_nothing_else(stack):
+    """The websocket message `null`, before any login, threw in Node-RED's comms handler where nothing
+    caught it: the editor process exited. Now only that socket is closed, and the error logged."""
+    assert stack.editor is not None
+    source = "127.0.0.26"
+    ws = open_websocket(stack.router.port, "/comms", source=source)
+    try:
+        ws.send("null")
+        with pytest.raises(websocket.WebSocketConnectionClosedException):
+            ws.recv()  # the editor drops the connection
+    finally:
+        ws.close()
+    assert stack.editor.running()
+    assert requests.get(stack.editor.url + "/livez", timeout=5).status_code == 200
+    assert_logs_in(stack, "127.0.0.27")
+    lines = [line for line in stack.editor.log_text().splitlines() if f"from {source} " in line]
+    assert any("uncaught exception in GET /comms" in line for line in lines), lines

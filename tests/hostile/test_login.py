@@ -2,28 +2,35 @@
 
 Guards: after 5 failed logins for a username within 10 minutes, from anyone, Node-RED refused even the
 right password ("Too many login attempts"): anyone could lock the admin out. Now failures count per
-client address as the router sees it, so an attacker locks out only itself."""
+client address as the router sees it, so an attacker locks out only itself. A login field that is no
+string (a form's `password[]=x`, a JSON object or number) ended the editor process, and a non-string
+username (`username[]=admin`) still fed Node-RED's own per-username count: both are refused with 400
+and counted against the sender's address."""
 
 from __future__ import annotations
 
+import json
 from urllib.parse import urlencode
+
+import pytest
+import requests
 
 from local_stack.nodered import DEFAULT_EDITOR_PASSWORD
 from local_stack.raw_client import send
 
 FORM = {"Content-Type": "application/x-www-form-urlencoded"}
+JSON = {"Content-Type": "application/json"}
+LOGIN = {
+    "client_id": "node-red-admin",
+    "grant_type": "password",
+    "scope": "*",
+    "username": "admin",
+    "password": "wrong",
+}
 
 
 def login(port: int, source: str, password: str, headers: dict | None = None):
-    body = urlencode(
-        {
-            "client_id": "node-red-admin",
-            "grant_type": "password",
-            "scope": "*",
-            "username": "admin",
-            "password": password,
-        }
-    ).encode()
+    body = urlencode({**LOGIN, "password": password}).encode()
     return send(port, "POST", "/auth/token", {**FORM, **(headers or {})}, body, source=source)
 
 
@@ -79,3 +86,52 @@ def test_a_login_flood_gets_429_from_the_router_before_the_editor_works_on_it(st
     assert all(e["status"] == "429" and e["upstream_addr"] == "" for e in rejected)
     # The admin logs in meanwhile.
     assert login(stack.router.port, "127.0.0.36", DEFAULT_EDITOR_PASSWORD).status == 200
+
+
+def malformed_logins() -> list[tuple[str, dict[str, str], bytes]]:
+    """(id, headers, body): each form of a login field that is no string."""
+    form = "client_id=node-red-admin&grant_type=password&scope=*"
+    cases = [
+        ("form password[]", FORM, f"{form}&username=admin&password[]=x".encode()),
+        ("form username[]", FORM, f"{form}&username[]=admin&password=wrong".encode()),
+    ]
+    for field in ("username", "password", "client_id", "grant_type", "scope"):
+        for kind, value in (("object", {"a": 1}), ("number", 12345)):
+            cases.append((f"json {field} {kind}", JSON, json.dumps({**LOGIN, field: value}).encode()))
+    return cases
+
+
+@pytest.mark.parametrize(
+    ("headers", "body", "source"),
+    [pytest.param(h, b, f"127.0.3.{i + 1}", id=name) for i, (name, h, b) in enumerate(malformed_logins())],
+)
+def test_a_login_field_that_is_no_string_gets_400_and_the_editor_stays_up(stack, headers, body, source):
+    """One such request made Node-RED's user lookup throw where nothing caught it: the editor exited."""
+    assert stack.editor is not None
+    reply = send(stack.router.port, "POST", "/auth/token", headers, body, source=source)
+    assert reply.status == 400, reply.text
+    assert reply.json()["error"].startswith("login field ")
+    assert "failed login 1 of 5" in reply.json()["error"]
+    assert stack.editor.running()
+    live = requests.get(stack.editor.url + "/livez", timeout=5)
+    assert live.status_code == 200 and live.json()["live"] is True
+    assert login(stack.router.port, "127.0.3.100", DEFAULT_EDITOR_PASSWORD).status == 200
+    lines = [line for line in stack.editor.log_text().splitlines() if f"from {source} " in line]
+    assert len(lines) == 1 and "refused 400 POST /auth/token" in lines[0], lines
+
+
+def test_non_string_usernames_cannot_lock_the_admin_out(stack):
+    """Node-RED compares usernames with ==: six `username[]=admin` logins with a wrong password locked
+    `admin` out for every address ("Too many login attempts", 500), while the launcher logged nothing."""
+    attacker = "127.0.0.43"
+    body = b"client_id=node-red-admin&grant_type=password&scope=*&username[]=admin&password=wrong"
+    replies = [send(stack.router.port, "POST", "/auth/token", FORM, body, source=attacker) for _ in range(6)]
+    for admin in ("127.0.0.44", "127.0.0.45"):
+        ok = login(stack.router.port, admin, DEFAULT_EDITOR_PASSWORD)
+        assert ok.status == 200, ok.text
+        assert ok.json()["access_token"]
+    # Refused by the launcher and counted against the attacker's address alone.
+    assert [r.status for r in replies] == [400] * 5 + [429]
+    assert stack.editor is not None
+    lines = [line for line in stack.editor.log_text().splitlines() if f"from {attacker} " in line]
+    assert sum("refused 400 POST /auth/token" in line and 'login field "username"' in line for line in lines) == 5

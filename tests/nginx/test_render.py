@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from nginx.render import HEALTH_PATH, render
+from nginx.render import HEALTH_PATH, WORKER_CONNECTIONS, per_address_limits, render
 from nodered_contract import VARIABLES
 
 EDITOR = "10.0.0.2:1880"
@@ -40,6 +40,10 @@ WORKERS = ["10.0.0.3:1880", "10.0.0.4:1880"]
         ({"runtime_dir": "/tmp/dir with space"}, "runtime_dir"),
         ({"runtime_dir": "/tmp/$x"}, "runtime_dir"),
         ({"listen_host": "localhost"}, "not an IP address"),
+        ({"worker_connections": 512}, "worker_connections"),
+        ({"worker_connections": 100_000}, "worker_connections"),
+        ({"worker_connections": "4096"}, "worker_connections"),
+        ({"worker_connections": True}, "worker_connections"),
     ],
 )
 def test_bad_input_raises_value_error_naming_the_problem(kwargs, message):
@@ -87,5 +91,53 @@ def test_nginx_closes_idle_upstream_connections_before_any_node_red_keepalive():
     """A worker closing an idle connection nginx is about to reuse makes nginx answer 502: every keep-alive
     the image accepts (NODE_RED_KEEPALIVE_SECONDS, nodered_image/contract.json) must outlast nginx's."""
     conf = render(WORKERS, EDITOR)
-    timeouts = [int(s) for s in re.findall(r"^\s*keepalive_timeout (\d+)s;", conf, re.M)]
-    assert timeouts and max(timeouts) < VARIABLES["NODE_RED_KEEPALIVE_SECONDS"].minimum
+    upstreams = "".join(re.findall(r"^\s*upstream \w+ \{(.*?)\}", conf, re.M | re.S))
+    timeouts = [int(s) for s in re.findall(r"^\s*keepalive_timeout (\d+)s;", upstreams, re.M)]
+    assert len(timeouts) == 2 and max(timeouts) < VARIABLES["NODE_RED_KEEPALIVE_SECONDS"].minimum
+
+
+def server_level(conf: str) -> str:
+    """The main server block up to its first location: what every location inherits."""
+    start = conf.index("\n    server {")
+    return conf[start : re.compile(r"^\s*location ", re.M).search(conf, start).start()]
+
+
+def locations(conf: str) -> dict[str, str]:
+    """Each location's pattern -> its block (no location nests another here)."""
+    return {
+        m.group(1).strip(): m.group(2) for m in re.finditer(r"^\s*location ([^{]+)\{(.*?)^\s*\}", conf, re.M | re.S)
+    }
+
+
+@pytest.mark.parametrize("worker_connections", [WORKER_CONNECTIONS, 1024, 16384])
+def test_every_path_limits_requests_in_flight_per_address_below_a_worker_processs_connections(worker_connections):
+    """A slow body from one address held one of nginx's connections per request with no limit on the
+    flow paths: 8,000 of them from one address filled worker_connections and nobody else got through.
+    Every location now has the per-address limit (its own limit_conn directives repeat it, as nginx
+    inherits none into a level that sets some), derived from worker_connections."""
+    conf = render(WORKERS, EDITOR, worker_connections=worker_connections)
+    limits = per_address_limits(worker_connections)
+    # Each request in flight holds at most two connections (client and upstream).
+    assert 2 * limits["all"] <= worker_connections // 4
+    assert limits["comms"] <= limits["editor"] <= limits["all"]
+    assert f"worker_connections {worker_connections};" in conf
+    server = server_level(conf)
+    assert re.search(rf"^\s*limit_conn router_conns {limits['all']};", server, re.M)
+    blocks = locations(conf)
+    assert len(blocks) > 10
+    for pattern, block in blocks.items():
+        own = re.findall(r"^\s*limit_conn (\w+) (\d+);", block, re.M)
+        if own:
+            assert ("router_conns", str(limits["all"])) in own, pattern
+    assert re.findall(r"limit_conn router_editor_conns (\d+);", conf) == [str(limits["editor"])] * 2
+    assert re.findall(r"limit_conn router_comms_conns (\d+);", conf) == [str(limits["comms"])]
+
+
+def test_no_connection_outside_a_request_lasts_longer_than_10_s():
+    """Connections not counted per address (headers arriving, idle keep-alive, a refused body drained)
+    each end within 10 s: holding many of them takes a sustained connection flood."""
+    conf = render(WORKERS, EDITOR)
+    server = server_level(conf)
+    for directive in ("client_header_timeout", "client_body_timeout", "keepalive_timeout", "lingering_time"):
+        found = re.findall(rf"^\s*{directive} (\d+)s;", server, re.M)
+        assert found and int(found[0]) <= 10, directive
