@@ -10,7 +10,8 @@
 // Writes are acknowledged by a majority of the replica set before the callback runs.
 //
 // Asynchronous only: get and keys need a callback (a synchronous call throws and says so); set without
-// one writes in the background. No database: the callback gets the driver's error, never undefined.
+// one writes in the background. No database: the callback gets the driver's error, never undefined,
+// within `timeoutMS` (5 s) whether the server refuses connections or hangs (see collection()).
 const { MongoClient } = require('mongodb');
 const { encode, decode } = require('./codec');
 const { topKey, getPath, setPath } = require('./paths');
@@ -33,7 +34,7 @@ function readConfig(config) {
         role: c.role || 'worker',
         instanceId: c.instanceId || null,
         tlsCAFile: c.tlsCAFile || null,
-        serverSelectionTimeoutMS: c.serverSelectionTimeoutMS || 5000,
+        timeoutMS: c.timeoutMS || 5000,
     };
 }
 
@@ -75,13 +76,30 @@ class SharedContextStore {
     // The collection once connected. A failed first connection is not kept (the driver would fail every
     // later operation on it): the next operation connects again. Once connected, the driver rides out
     // outages by itself.
+    //
+    // Every wait of an operation is bounded by timeoutMS on the client's side, so an operation ends
+    // within it on any server (nothing is sent to the server: MongoDB and DocumentDB alike): choosing a
+    // server (none answers: refused or down), opening a connection (a hung server accepts it and never
+    // answers the handshake), waiting for a free connection, and the answer itself (a hung server). The
+    // store's operations are single documents and short queries; nothing here waits longer on purpose
+    // (the storage's change streams wait 10 s, on their own client). Without the socket timeout an
+    // operation on a hung server waited for the driver's monitor to give up on it: 35-45 s.
+    // No retried reads: a retry would get a second full timeout. The monitor polls (every 10 s, and at
+    // once when an operation finds the server unknown) instead of streaming: a streamed answer that
+    // was pending when the server hung arrives only up to 10 s after it resumes, and until then every
+    // operation fails. A write that timed out may still be applied if the server resumes.
     collection() {
         if (this.closed) return Promise.reject(new Error('shared context store is closed'));
         if (!this.ready) {
             const o = this.opts;
             const options = {
                 appName: `nodered-scale-context-${o.role}`,
-                serverSelectionTimeoutMS: o.serverSelectionTimeoutMS,
+                serverSelectionTimeoutMS: o.timeoutMS,
+                connectTimeoutMS: o.timeoutMS,
+                socketTimeoutMS: o.timeoutMS,
+                waitQueueTimeoutMS: o.timeoutMS,
+                retryReads: false,
+                serverMonitoringMode: 'poll',
                 retryWrites: false, // DocumentDB has none
                 promoteBuffers: true,
             };

@@ -187,7 +187,7 @@ test('a worker whose flows never use the store holds no connection to the databa
 test('without a database, open() does not wait, callbacks get an error (never undefined), and it recovers', async () => {
     const port = await freePort(); // nothing listens there yet
     const store = sharedContextStore({
-        mongoUrl: `mongodb://127.0.0.1:${port}/?directConnection=true`, database: 'late', role: 'worker', serverSelectionTimeoutMS: 1500,
+        mongoUrl: `mongodb://127.0.0.1:${port}/?directConnection=true`, database: 'late', role: 'worker', timeoutMS: 1500,
     });
     opened.push(store);
     const began = Date.now();
