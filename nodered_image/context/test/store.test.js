@@ -47,6 +47,7 @@ test('a value one instance sets is the value another instance gets, exactly', as
     const value = {
         nested: { deeper: { list: [1, 'two', { three: 3 }, [4, [5]]] } },
         $dollar: 'kept', 'dotted.key': 'kept', '~tilde': 'kept', '~d': 'not an escape', '$a.b~c': { '.': '$' },
+        'nul\u0000key': 'kept', '~0': 'not an escape either',
         buffer: Buffer.from([0, 1, 2, 250, 255]),
         date: new Date('2024-02-29T12:34:56.789Z'),
         numbers: [0, -0, 1.5, -7, 2 ** 53, Number.MAX_VALUE, NaN, Infinity],
@@ -65,7 +66,7 @@ test('a value one instance sets is the value another instance gets, exactly', as
 
     // What MongoDB and DocumentDB reject never reaches them.
     const doc = await client.db(database).collection('context').findOne({ key: 'everything' });
-    assert.deepEqual(allKeys(doc.value).filter((k) => k.startsWith('$') || k.includes('.')), []);
+    assert.deepEqual(allKeys(doc.value).filter((k) => k.startsWith('$') || k.includes('.') || k.includes('\u0000')), []);
     for (const scalar of [0, 'text', null, false, Buffer.from('x')]) {
         await set(a, 'global', 'scalar', scalar);
         assert.deepStrictEqual(await get(b, 'global', 'scalar'), scalar);
@@ -94,9 +95,28 @@ test('keys, nested paths and arrays of keys behave as in Node-RED\'s memory stor
         ['a.b.c', undefined],
         ['gone', 'soon'],
         ['gone', undefined],
+        // Nested keys through objects (one update of the field), and where that cannot be (under an array,
+        // a scalar, null, undefined, -0: read, change, write back): both as Node-RED's memory store.
+        ['obj.x.y', 1],
+        ['obj.x.z', { deep: true }],
+        ['obj["x.y"]["$d"]["~t"]', 'escaped names'],
+        ['obj.x.y.w', 'under a number: nothing'],
+        ['obj.n', null],
+        ['obj.n.k', 'under null: nothing'],
+        ['obj.x.z.deep', undefined],
+        ['obj.none.deeper', undefined],
+        ['absent.p.q', undefined],
+        ['tagged', { u: undefined, z: -0, list: [{ in: 1 }] }],
+        ['tagged.u.k', 'under undefined: nothing'],
+        ['tagged.z.k', 'under -0: nothing'],
+        ['tagged.list[0].in', 2],
+        ['tagged.list[1].made', 'an object in a new element'],
+        ['tagged.list[0]', undefined],
+        ['list[0].more.deep', 'under an array element'],
+        ['arr[1]', 'a hole before it stays a hole'],
     ];
     const reads = ['count', 'a', 'a.b', 'a.b.c', 'a.b.d', 'a["x.y"]', 'arr', 'list', 'k1', 'k2', 'k3', 'm1', 'm2',
-        'gone', 'nothing', 'nothing.deeper', 'a.b.missing.x', ['count', 'a.b.d', 'nothing']];
+        'gone', 'nothing', 'nothing.deeper', 'a.b.missing.x', ['count', 'a.b.d', 'nothing'], 'obj', 'absent', 'tagged'];
     for (const [key, value] of steps) {
         memory.set(scope, key, value);
         await set(a, scope, key, value);
