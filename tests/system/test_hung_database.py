@@ -10,24 +10,13 @@ from __future__ import annotations
 import time
 from concurrent.futures import ThreadPoolExecutor
 
-import pytest
 import requests
 
-from local_stack import AdminClient, MongoServer
+from local_stack import AdminClient
 from local_stack.cluster_flows import context_flow
 
 # Failure bounds, not performance figures: the instances' own limits are 5 s.
 BOUND = 8.0
-
-
-@pytest.fixture
-def own_mongo(tmp_path):
-    # Paused by the test, so always a SecantusDB of its own, also when MONGO_TEST_URL is set. Requested
-    # before nodered_factory, so the instances stop before it does (a graceful stop talks to it).
-    server = MongoServer(storage_dir=tmp_path / "mongo-data", log_path=tmp_path / "mongo.log", use_test_url=False)
-    server.start()
-    yield server
-    server.close()
 
 
 def timed(method: str, url: str, **kw) -> tuple[float, requests.Response | None]:

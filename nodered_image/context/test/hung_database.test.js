@@ -4,23 +4,12 @@
 // Guards: operations that answered only after 35-45 s ("interrupted due to server monitor timeout").
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { startMongo, uniqueDb, openStore, get, set, keys, waitFor } = require('./helpers');
+const { serverForTests, uniqueDb, get, set, keys, waitFor } = require('./helpers');
 
 // A failure bound, not a performance figure: the store's own limit is 5 s.
 const BOUND_MS = 8000;
 
-let mongo;
-const opened = [];
-
-test.before(async () => {
-    mongo = await startMongo();
-});
-
-test.after(async () => {
-    if (mongo) mongo.resume();
-    for (const s of opened) await s.close();
-    if (mongo) await mongo.stop();
-});
+const server = serverForTests();
 
 // Resolves with {err, ms}: how the operation ended and when. An operation still unanswered at twice the
 // bound ends the wait (the test fails on it) instead of the test waiting for the driver.
@@ -34,11 +23,7 @@ function timed(operation) {
     return Promise.race([ended, late]).finally(() => clearTimeout(timer));
 }
 
-async function store(database, instanceId) {
-    const s = await openStore({ mongoUrl: mongo.url, database, role: 'worker', instanceId });
-    opened.push(s);
-    return s;
-}
+const store = (database, instanceId) => server.open({ database, role: 'worker', instanceId });
 
 test('on a hung database every operation gets an error within 5 s; the same store works once it answers again', async (t) => {
     const database = uniqueDb('hung');
@@ -46,7 +31,7 @@ test('on a hung database every operation gets an error within 5 s; the same stor
     await set(a, 'global', 'orders', { first: 1 }); // connected, with a connection in the pool
     const fresh = await store(database, 'fresh'); // never used: it connects while the database hangs
 
-    mongo.pause();
+    server.mongo.pause();
     let results;
     try {
         results = await Promise.all([
@@ -60,7 +45,7 @@ test('on a hung database every operation gets an error within 5 s; the same stor
         // Operations started later, on connections the first ones left, get the same answer.
         results.push(...await Promise.all([timed(get(a, 'global', 'orders')), timed(set(a, 'global', 'late', 1))]));
     } finally {
-        mongo.resume();
+        server.mongo.resume();
     }
     const names = ['get', 'set', 'nested set', 'nested set by index', 'keys', 'first connection', 'later get', 'later set'];
     t.diagnostic(results.map((r, i) => `${names[i]}: ${r.ms} ms`).join(', '));

@@ -4,28 +4,14 @@
 // 20 attempts", and `__proto__` that was acknowledged on set and then read back as missing.
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { startMongo, uniqueDb, openStore, get, set, keys, MongoClient } = require('./helpers');
+const { serverForTests, uniqueDb, get, set, keys } = require('./helpers');
 
-let mongo;
-let client;
-const opened = [];
-
-test.before(async () => {
-    mongo = await startMongo();
-    client = new MongoClient(mongo.url);
-});
-
-test.after(async () => {
-    for (const s of opened) await s.close();
-    if (client) await client.close();
-    if (mongo) await mongo.stop();
-});
+const server = serverForTests();
 
 async function instances(name, n) {
     const database = uniqueDb(name);
     const stores = [];
-    for (let i = 0; i < n; i++) stores.push(await openStore({ mongoUrl: mongo.url, database, role: 'worker', instanceId: `i${i}` }));
-    opened.push(...stores);
+    for (let i = 0; i < n; i++) stores.push(await server.open({ database, role: 'worker', instanceId: `i${i}` }));
     return { stores, database };
 }
 
@@ -74,7 +60,7 @@ test('__proto__ in values and in keys is an ordinary key: stored and read back e
     assert.deepStrictEqual(await get(b, 'global', '__proto__'), { top: 1, polluted: 'top' });
     assert.ok((await keys(b, 'global')).includes('__proto__'));
 
-    const doc = await client.db(database).collection('context').findOne({ key: 'orders' });
+    const doc = await server.client.db(database).collection('context').findOne({ key: 'orders' });
     assert.deepStrictEqual(Object.keys(doc.value), ['__proto__', 'o1'], 'stored as a field');
     assert.equal(({}).polluted, undefined, 'Object.prototype was polluted');
     assert.equal(Object.prototype.polluted, undefined);
@@ -88,7 +74,7 @@ test('what cannot be stored exactly is refused at set with an error, and nothing
     for (const [scope, key, value] of refused) {
         await assert.rejects(set(a, scope, key, value), /lone UTF-16 surrogate/, `set ${JSON.stringify(key)}`);
     }
-    assert.equal(await client.db(database).collection('context').countDocuments(), 0);
+    assert.equal(await server.client.db(database).collection('context').countDocuments(), 0);
     // A surrogate pair is a character like any other.
     await set(a, 'global', 'emoji', { '😀': '😀' });
     assert.deepStrictEqual(await get(a, 'global', 'emoji'), { '😀': '😀' });

@@ -1,33 +1,19 @@
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { startMongo, freePort, uniqueDb, openStore, get, set, keys, waitFor, sleep, MongoClient } = require('./helpers');
+const { startMongo, serverForTests, freePort, uniqueDb, get, set, keys, waitFor, sleep } = require('./helpers');
 const sharedContextStore = require('..');
 const { SYNC_ERROR } = require('../lib/store');
 // Node-RED's own per-instance store: the shared store must answer as it does.
 const memoryStore = require('@node-red/runtime/lib/nodes/context/memory');
 
-let mongo;
-let client;
-const opened = [];
-
-test.before(async () => {
-    mongo = await startMongo();
-    client = new MongoClient(mongo.url);
-});
-
-test.after(async () => {
-    for (const s of opened) await s.close();
-    if (client) await client.close();
-    if (mongo && mongo.stop) await mongo.stop();
-});
+const server = serverForTests();
 
 // Two stores on one database: two instances of the stack.
 async function twoInstances(t, name, role = 'worker') {
     const database = uniqueDb(name);
-    const a = await openStore({ mongoUrl: mongo.url, database, role, instanceId: 'a' });
-    const b = await openStore({ mongoUrl: mongo.url, database, role, instanceId: 'b' });
-    opened.push(a, b);
+    const a = await server.open({ database, role, instanceId: 'a' });
+    const b = await server.open({ database, role, instanceId: 'b' });
     return [a, b, database];
 }
 
@@ -65,7 +51,7 @@ test('a value one instance sets is the value another instance gets, exactly', as
     assert.ok(Object.hasOwn(got, 'missing'));
 
     // What MongoDB and DocumentDB reject never reaches them.
-    const doc = await client.db(database).collection('context').findOne({ key: 'everything' });
+    const doc = await server.client.db(database).collection('context').findOne({ key: 'everything' });
     assert.deepEqual(allKeys(doc.value).filter((k) => k.startsWith('$') || k.includes('.') || k.includes('\u0000')), []);
     for (const scalar of [0, 'text', null, false, Buffer.from('x')]) {
         await set(a, 'global', 'scalar', scalar);
@@ -162,7 +148,7 @@ test('delete removes one scope; clean on the editor removes the context of delet
     }
     const active = ['flowKept', 'nodeKept', 'sf1-inner'];
     await worker.clean(active);
-    const coll = client.db(database).collection('context');
+    const coll = server.client.db(database).collection('context');
     assert.equal(await coll.countDocuments(), 7, 'a worker removed context');
 
     await editor.clean(active);
@@ -179,7 +165,7 @@ test('the editor\'s clean sends nothing while no node or flow was removed since 
     const [editor, worker, database] = await twoInstances(t, 'clean_skip', 'editor');
     if (!editor) return;
     worker.opts.role = 'worker';
-    const coll = client.db(database).collection('context');
+    const coll = server.client.db(database).collection('context');
     for (const scope of ['flowA', 'nodeA:flowA', 'nodeB:flowA', 'old:flowA']) await set(worker, scope, 'k', scope);
     await editor.clean(['flowA', 'nodeA', 'nodeB']);
     await waitFor(() => editor.cleanedFor !== null, 5000, 'the first clean');
@@ -196,8 +182,7 @@ test('the editor\'s clean sends nothing while no node or flow was removed since 
 
 test('a worker whose flows never use the store holds no connection to the database; its first use connects', async () => {
     const database = uniqueDb('lazy');
-    const store = await openStore({ mongoUrl: mongo.url, database, role: 'worker', instanceId: 'w' });
-    opened.push(store);
+    const store = await server.open({ database, role: 'worker', instanceId: 'w' });
     assert.equal(store.ready, null, 'the worker connected at open');
     await set(store, 'global', 'x', 1);
     assert.equal(await get(store, 'global', 'x'), 1);
@@ -209,7 +194,7 @@ test('without a database, open() does not wait, callbacks get an error (never un
     const store = sharedContextStore({
         mongoUrl: `mongodb://127.0.0.1:${port}/?directConnection=true`, database: 'late', role: 'worker', timeoutMS: 1500,
     });
-    opened.push(store);
+    server.stores.push(store);
     const began = Date.now();
     await store.open();
     assert.ok(Date.now() - began < 500, 'open() waited for the database');
