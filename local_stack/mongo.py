@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -153,6 +154,7 @@ class MongoServer:
             return
         ours = listeners(self._own_port()) & sockets_of(tree(self.proc.pid))
         if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGCONT)  # a paused server would not act on SIGTERM
             self.proc.terminate()
             try:
                 self.proc.wait(timeout)
@@ -164,6 +166,19 @@ class MongoServer:
             self._log.close()
             self._log = None
         wait_released(ours)
+
+    def pause(self) -> None:
+        """SIGSTOP the server: it hangs (connections are accepted, nothing is answered) until resume()."""
+        self._own_process().send_signal(signal.SIGSTOP)
+
+    def resume(self) -> None:
+        self._own_process().send_signal(signal.SIGCONT)
+
+    def _own_process(self) -> subprocess.Popen[bytes]:
+        self._own_port()  # an external server raises: it cannot be paused from here
+        if self.proc is None or self.proc.poll() is not None:
+            raise RuntimeError("SecantusDB is not running")
+        return self.proc
 
     def restart(self, down_seconds: float = 0.0) -> None:
         """Stop and start again on the same port with the same data (an outage of down_seconds)."""

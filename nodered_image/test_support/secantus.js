@@ -34,11 +34,17 @@ process.on('exit', () => {
     for (const proc of running) proc.kill('SIGKILL');
 });
 
-// {url, stop()}. A missing server is an error: these tests never skip.
+// {url, stop(), pause(), resume()}. A missing server is an error: these tests never skip.
+// pause()/resume(): SIGSTOP/SIGCONT, a server that hangs (connections accepted, nothing answered).
 // port: a fixed one (a test that restarts the server on the same port; never MONGO_TEST_URL's).
 // testCommands: SecantusDB takes configureFailPoint (a MONGO_TEST_URL server must allow it itself).
 async function startMongo({ MongoClient, port = null, testCommands = false, prefix = 'mongo-test-' }) {
-    if (process.env.MONGO_TEST_URL && !port) return { url: process.env.MONGO_TEST_URL, stop: async () => {} };
+    if (process.env.MONGO_TEST_URL && !port) {
+        const external = () => {
+            throw new Error('MONGO_TEST_URL names an external server: it cannot be paused');
+        };
+        return { url: process.env.MONGO_TEST_URL, stop: async () => {}, pause: external, resume: external };
+    }
     const bin = findSecantusd();
     if (!bin) throw new Error('no MongoDB for the tests: set MONGO_TEST_URL, or SECANTUSD / PATH to secantusd-py');
     const listenPort = port || await freePort();
@@ -68,8 +74,11 @@ async function startMongo({ MongoClient, port = null, testCommands = false, pref
     }
     return {
         url,
+        pause: () => proc.kill('SIGSTOP'),
+        resume: () => proc.kill('SIGCONT'),
         stop: async () => {
             if (proc.exitCode === null && proc.signalCode === null) {
+                proc.kill('SIGCONT'); // a paused server would not act on SIGTERM
                 const exited = new Promise((r) => proc.once('exit', r));
                 proc.kill('SIGTERM');
                 // A server that does not stop on SIGTERM within 5 s is killed.

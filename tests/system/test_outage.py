@@ -2,20 +2,10 @@
 
 import time
 
-import pytest
 import requests
 
-from local_stack import AdminClient, MongoServer
+from local_stack import AdminClient
 from local_stack.flows import marker_flow, wait_marker
-
-
-@pytest.fixture
-def own_mongo(tmp_path):
-    # Restarted by the test, so always a SecantusDB of its own, also when MONGO_TEST_URL is set.
-    server = MongoServer(storage_dir=tmp_path / "mongo-data", log_path=tmp_path / "mongo.log", use_test_url=False)
-    server.start()
-    yield server
-    server.close()
 
 
 def test_database_restart_workers_keep_serving_then_catch_up(nodered_factory, own_mongo):

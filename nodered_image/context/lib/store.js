@@ -5,15 +5,19 @@
 //
 // One document per scope and top-level key ("global"/"count", "<flow id>"/"state", ...):
 //   {_id: '["<scope>","<key>"]', scope, key, node, value, v, updatedAt, updatedBy}
-// `node` is the scope's node or flow id (what clean() keeps or removes), `v` counts the writes (a
-// nested key, "a.b", is a read-modify-write of key "a" that only lands if `v` did not move meanwhile).
-// Writes are acknowledged by a majority of the replica set before the callback runs.
+// `node` is the scope's node or flow id (what clean() keeps or removes), `v` counts the writes. A nested
+// key through objects ("a.b.c") is one update of that field in key "a"'s document (nested.js); any other
+// nested key ("a.list[0]", or under a value that is no object) is a read-modify-write of key "a" that
+// only lands if `v` did not move meanwhile, retried. Writes are acknowledged by a majority of the
+// replica set before the callback runs.
 //
 // Asynchronous only: get and keys need a callback (a synchronous call throws and says so); set without
-// one writes in the background. No database: the callback gets the driver's error, never undefined.
+// one writes in the background. No database: the callback gets the driver's error, never undefined,
+// within `timeoutMS` (5 s) whether the server refuses connections or hangs (see collection()).
 const { MongoClient } = require('mongodb');
-const { encode, decode } = require('./codec');
-const { topKey, getPath, setPath } = require('./paths');
+const { encode, decode, refuseLoneSurrogate } = require('./codec');
+const { parseKey, getPath, setPath } = require('./paths');
+const { fieldPath, parentsAreObjects } = require('./nested');
 const { log } = require('./nodered');
 
 const CAS_ATTEMPTS = 20;
@@ -33,7 +37,7 @@ function readConfig(config) {
         role: c.role || 'worker',
         instanceId: c.instanceId || null,
         tlsCAFile: c.tlsCAFile || null,
-        serverSelectionTimeoutMS: c.serverSelectionTimeoutMS || 5000,
+        timeoutMS: c.timeoutMS || 5000,
     };
 }
 
@@ -75,13 +79,30 @@ class SharedContextStore {
     // The collection once connected. A failed first connection is not kept (the driver would fail every
     // later operation on it): the next operation connects again. Once connected, the driver rides out
     // outages by itself.
+    //
+    // Every wait of an operation is bounded by timeoutMS on the client's side, so an operation ends
+    // within it on any server (nothing is sent to the server: MongoDB and DocumentDB alike): choosing a
+    // server (none answers: refused or down), opening a connection (a hung server accepts it and never
+    // answers the handshake), waiting for a free connection, and the answer itself (a hung server). The
+    // store's operations are single documents and short queries; nothing here waits longer on purpose
+    // (the storage's change streams wait 10 s, on their own client). Without the socket timeout an
+    // operation on a hung server waited for the driver's monitor to give up on it: 35-45 s.
+    // No retried reads: a retry would get a second full timeout. The monitor polls (every 10 s, and at
+    // once when an operation finds the server unknown) instead of streaming: a streamed answer that
+    // was pending when the server hung arrives only up to 10 s after it resumes, and until then every
+    // operation fails. A write that timed out may still be applied if the server resumes.
     collection() {
         if (this.closed) return Promise.reject(new Error('shared context store is closed'));
         if (!this.ready) {
             const o = this.opts;
             const options = {
                 appName: `nodered-scale-context-${o.role}`,
-                serverSelectionTimeoutMS: o.serverSelectionTimeoutMS,
+                serverSelectionTimeoutMS: o.timeoutMS,
+                connectTimeoutMS: o.timeoutMS,
+                socketTimeoutMS: o.timeoutMS,
+                waitQueueTimeoutMS: o.timeoutMS,
+                retryReads: false,
+                serverMonitoringMode: 'poll',
                 retryWrites: false, // DocumentDB has none
                 promoteBuffers: true,
             };
@@ -130,7 +151,7 @@ class SharedContextStore {
     }
 
     async read(scope, keys) {
-        const tops = keys.map((k) => topKey(k).top);
+        const tops = keys.map((k) => parseKey(k).top);
         const ids = [...new Set(tops.map((t) => docId(scope, t)))];
         const coll = await this.collection();
         const docs = ids.length === 1
@@ -160,45 +181,67 @@ class SharedContextStore {
     }
 
     async write(scope, key, value) {
-        const { top, nested } = topKey(key);
+        refuseLoneSurrogate(String(key), `the key ${JSON.stringify(key)}`);
+        const { top, nested, below } = parseKey(key);
         const _id = docId(scope, top);
-        const coll = await this.collection();
         if (!nested) {
-            if (value === undefined) {
-                await coll.deleteOne({ _id });
-                return;
-            }
-            await coll.updateOne({ _id }, this.update(scope, top, value), { upsert: true });
+            const update = value === undefined ? null : this.update(scope, top, value);
+            const coll = await this.collection();
+            if (update) await coll.updateOne({ _id }, update, { upsert: true });
+            else await coll.deleteOne({ _id });
             return;
         }
-        // A nested key: read, change, and write back only if nobody wrote the document in between.
+        const path = fieldPath(below);
+        const stored = path && value !== undefined ? encode(value) : undefined; // refused before anything is written
+        const coll = await this.collection();
         for (let attempt = 1; attempt <= CAS_ATTEMPTS; attempt++) {
-            const doc = await coll.findOne({ _id });
-            const holder = doc ? { [top]: decode(doc.value) } : {};
-            setPath(holder, key, value);
-            let landed;
-            if (!Object.hasOwn(holder, top)) {
-                landed = !doc || (await coll.deleteOne({ _id, v: doc.v })).deletedCount === 1;
-            } else if (doc) {
-                landed = (await coll.updateOne({ _id, v: doc.v }, this.update(scope, top, holder[top]))).matchedCount === 1;
-            } else {
-                landed = await coll.insertOne({ _id, ...this.fields(scope, top, holder[top]), v: 1, updatedAt: new Date() })
-                    .then(() => true, (err) => {
-                        if (err.code === 11000) return false; // another instance created it first
-                        throw err;
-                    });
-            }
-            if (landed) return;
+            if (path && await this.setField(coll, { _id, scope, top, path, value, stored })) return;
+            if (await this.compareAndSet(coll, { _id, scope, top, key, value })) return;
         }
         throw new Error(`shared context: ${scope} ${JSON.stringify(key)} kept changing under ${CAS_ATTEMPTS} attempts to set it`);
     }
 
-    fields(scope, top, value) {
-        return { scope, key: top, node: nodeOf(scope), value: encode(value), updatedBy: this.opts.instanceId };
+    // One update of the field (nested.js); false when the document holds something else than objects
+    // along the path (or another instance created it an instant before).
+    async setField(coll, { _id, scope, top, path, value, stored }) {
+        const filter = { _id, ...parentsAreObjects(path) };
+        const field = path.join('.');
+        const counted = { $inc: { v: 1 }, $currentDate: { updatedAt: true } };
+        if (value === undefined) {
+            // Nothing to remove where the document does not exist: the compare-and-set says so.
+            const r = await coll.updateOne(filter, { $unset: { [field]: '' }, $set: { updatedBy: this.opts.instanceId }, ...counted });
+            return r.matchedCount === 1;
+        }
+        try {
+            await coll.updateOne(filter, { $set: { ...this.fields(scope, top), [field]: stored }, ...counted }, { upsert: true });
+            return true;
+        } catch (err) {
+            if (err.code === 11000) return false; // the document exists but did not match: not objects along the path
+            throw err;
+        }
+    }
+
+    // Read the document, change it as Node-RED would (paths.js), and write it back only if nobody wrote it
+    // in between; false when somebody did.
+    async compareAndSet(coll, { _id, scope, top, key, value }) {
+        const doc = await coll.findOne({ _id });
+        const holder = doc ? { [top]: decode(doc.value) } : {};
+        setPath(holder, key, value);
+        if (!Object.hasOwn(holder, top)) return !doc || (await coll.deleteOne({ _id, v: doc.v })).deletedCount === 1;
+        if (doc) return (await coll.updateOne({ _id, v: doc.v }, this.update(scope, top, holder[top]))).matchedCount === 1;
+        return coll.insertOne({ _id, ...this.fields(scope, top), value: encode(holder[top]), v: 1, updatedAt: new Date() })
+            .then(() => true, (err) => {
+                if (err.code === 11000) return false; // another instance created it first
+                throw err;
+            });
+    }
+
+    fields(scope, top) {
+        return { scope, key: top, node: nodeOf(scope), updatedBy: this.opts.instanceId };
     }
 
     update(scope, top, value) {
-        return { $set: this.fields(scope, top, value), $inc: { v: 1 }, $currentDate: { updatedAt: true } };
+        return { $set: { ...this.fields(scope, top), value: encode(value) }, $inc: { v: 1 }, $currentDate: { updatedAt: true } };
     }
 
     keys(scope, callback) {

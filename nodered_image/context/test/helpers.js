@@ -1,6 +1,7 @@
 'use strict';
 // Test helpers: a MongoDB for the tests (MONGO_TEST_URL, else SecantusDB: ../test_support/secantus.js),
 // stores as Node-RED makes them, and callbacks as promises.
+const test = require('node:test');
 const { MongoClient } = require('mongodb');
 const sharedContextStore = require('..');
 const secantus = require('../../test_support/secantus');
@@ -18,6 +19,27 @@ async function openStore(config) {
     const store = sharedContextStore(config);
     await store.open();
     return store;
+}
+
+// The server of a test file: started before its tests, stopped after them with every store opened on it.
+// {mongo, client, stores, open(config)}: open() makes a store on it as Node-RED does.
+function serverForTests() {
+    const server = { mongo: null, client: null, stores: [] };
+    test.before(async () => {
+        server.mongo = await startMongo();
+        server.client = new MongoClient(server.mongo.url);
+    });
+    test.after(async () => {
+        for (const s of server.stores) await s.close();
+        if (server.client) await server.client.close();
+        if (server.mongo) await server.mongo.stop();
+    });
+    server.open = async (config) => {
+        const store = await openStore({ mongoUrl: server.mongo.url, ...config });
+        server.stores.push(store);
+        return store;
+    };
+    return server;
 }
 
 // The store's callback API as promises: get resolves with the value (an array for an array of keys).
@@ -41,4 +63,4 @@ async function waitFor(check, timeoutMs = 10000, what = 'condition') {
     }
 }
 
-module.exports = { startMongo, freePort, uniqueDb, openStore, get, set, keys, waitFor, sleep, MongoClient };
+module.exports = { startMongo, serverForTests, freePort, uniqueDb, openStore, get, set, keys, waitFor, sleep };

@@ -1,33 +1,19 @@
 'use strict';
 const test = require('node:test');
 const assert = require('node:assert/strict');
-const { startMongo, freePort, uniqueDb, openStore, get, set, keys, waitFor, sleep, MongoClient } = require('./helpers');
+const { startMongo, serverForTests, freePort, uniqueDb, get, set, keys, waitFor, sleep } = require('./helpers');
 const sharedContextStore = require('..');
 const { SYNC_ERROR } = require('../lib/store');
 // Node-RED's own per-instance store: the shared store must answer as it does.
 const memoryStore = require('@node-red/runtime/lib/nodes/context/memory');
 
-let mongo;
-let client;
-const opened = [];
-
-test.before(async () => {
-    mongo = await startMongo();
-    client = new MongoClient(mongo.url);
-});
-
-test.after(async () => {
-    for (const s of opened) await s.close();
-    if (client) await client.close();
-    if (mongo && mongo.stop) await mongo.stop();
-});
+const server = serverForTests();
 
 // Two stores on one database: two instances of the stack.
 async function twoInstances(t, name, role = 'worker') {
     const database = uniqueDb(name);
-    const a = await openStore({ mongoUrl: mongo.url, database, role, instanceId: 'a' });
-    const b = await openStore({ mongoUrl: mongo.url, database, role, instanceId: 'b' });
-    opened.push(a, b);
+    const a = await server.open({ database, role, instanceId: 'a' });
+    const b = await server.open({ database, role, instanceId: 'b' });
     return [a, b, database];
 }
 
@@ -47,6 +33,7 @@ test('a value one instance sets is the value another instance gets, exactly', as
     const value = {
         nested: { deeper: { list: [1, 'two', { three: 3 }, [4, [5]]] } },
         $dollar: 'kept', 'dotted.key': 'kept', '~tilde': 'kept', '~d': 'not an escape', '$a.b~c': { '.': '$' },
+        'nul\u0000key': 'kept', '~0': 'not an escape either',
         buffer: Buffer.from([0, 1, 2, 250, 255]),
         date: new Date('2024-02-29T12:34:56.789Z'),
         numbers: [0, -0, 1.5, -7, 2 ** 53, Number.MAX_VALUE, NaN, Infinity],
@@ -64,8 +51,8 @@ test('a value one instance sets is the value another instance gets, exactly', as
     assert.ok(Object.hasOwn(got, 'missing'));
 
     // What MongoDB and DocumentDB reject never reaches them.
-    const doc = await client.db(database).collection('context').findOne({ key: 'everything' });
-    assert.deepEqual(allKeys(doc.value).filter((k) => k.startsWith('$') || k.includes('.')), []);
+    const doc = await server.client.db(database).collection('context').findOne({ key: 'everything' });
+    assert.deepEqual(allKeys(doc.value).filter((k) => k.startsWith('$') || k.includes('.') || k.includes('\u0000')), []);
     for (const scalar of [0, 'text', null, false, Buffer.from('x')]) {
         await set(a, 'global', 'scalar', scalar);
         assert.deepStrictEqual(await get(b, 'global', 'scalar'), scalar);
@@ -94,9 +81,28 @@ test('keys, nested paths and arrays of keys behave as in Node-RED\'s memory stor
         ['a.b.c', undefined],
         ['gone', 'soon'],
         ['gone', undefined],
+        // Nested keys through objects (one update of the field), and where that cannot be (under an array,
+        // a scalar, null, undefined, -0: read, change, write back): both as Node-RED's memory store.
+        ['obj.x.y', 1],
+        ['obj.x.z', { deep: true }],
+        ['obj["x.y"]["$d"]["~t"]', 'escaped names'],
+        ['obj.x.y.w', 'under a number: nothing'],
+        ['obj.n', null],
+        ['obj.n.k', 'under null: nothing'],
+        ['obj.x.z.deep', undefined],
+        ['obj.none.deeper', undefined],
+        ['absent.p.q', undefined],
+        ['tagged', { u: undefined, z: -0, list: [{ in: 1 }] }],
+        ['tagged.u.k', 'under undefined: nothing'],
+        ['tagged.z.k', 'under -0: nothing'],
+        ['tagged.list[0].in', 2],
+        ['tagged.list[1].made', 'an object in a new element'],
+        ['tagged.list[0]', undefined],
+        ['list[0].more.deep', 'under an array element'],
+        ['arr[1]', 'a hole before it stays a hole'],
     ];
     const reads = ['count', 'a', 'a.b', 'a.b.c', 'a.b.d', 'a["x.y"]', 'arr', 'list', 'k1', 'k2', 'k3', 'm1', 'm2',
-        'gone', 'nothing', 'nothing.deeper', 'a.b.missing.x', ['count', 'a.b.d', 'nothing']];
+        'gone', 'nothing', 'nothing.deeper', 'a.b.missing.x', ['count', 'a.b.d', 'nothing'], 'obj', 'absent', 'tagged'];
     for (const [key, value] of steps) {
         memory.set(scope, key, value);
         await set(a, scope, key, value);
@@ -142,7 +148,7 @@ test('delete removes one scope; clean on the editor removes the context of delet
     }
     const active = ['flowKept', 'nodeKept', 'sf1-inner'];
     await worker.clean(active);
-    const coll = client.db(database).collection('context');
+    const coll = server.client.db(database).collection('context');
     assert.equal(await coll.countDocuments(), 7, 'a worker removed context');
 
     await editor.clean(active);
@@ -159,7 +165,7 @@ test('the editor\'s clean sends nothing while no node or flow was removed since 
     const [editor, worker, database] = await twoInstances(t, 'clean_skip', 'editor');
     if (!editor) return;
     worker.opts.role = 'worker';
-    const coll = client.db(database).collection('context');
+    const coll = server.client.db(database).collection('context');
     for (const scope of ['flowA', 'nodeA:flowA', 'nodeB:flowA', 'old:flowA']) await set(worker, scope, 'k', scope);
     await editor.clean(['flowA', 'nodeA', 'nodeB']);
     await waitFor(() => editor.cleanedFor !== null, 5000, 'the first clean');
@@ -176,8 +182,7 @@ test('the editor\'s clean sends nothing while no node or flow was removed since 
 
 test('a worker whose flows never use the store holds no connection to the database; its first use connects', async () => {
     const database = uniqueDb('lazy');
-    const store = await openStore({ mongoUrl: mongo.url, database, role: 'worker', instanceId: 'w' });
-    opened.push(store);
+    const store = await server.open({ database, role: 'worker', instanceId: 'w' });
     assert.equal(store.ready, null, 'the worker connected at open');
     await set(store, 'global', 'x', 1);
     assert.equal(await get(store, 'global', 'x'), 1);
@@ -187,9 +192,9 @@ test('a worker whose flows never use the store holds no connection to the databa
 test('without a database, open() does not wait, callbacks get an error (never undefined), and it recovers', async () => {
     const port = await freePort(); // nothing listens there yet
     const store = sharedContextStore({
-        mongoUrl: `mongodb://127.0.0.1:${port}/?directConnection=true`, database: 'late', role: 'worker', serverSelectionTimeoutMS: 1500,
+        mongoUrl: `mongodb://127.0.0.1:${port}/?directConnection=true`, database: 'late', role: 'worker', timeoutMS: 1500,
     });
-    opened.push(store);
+    server.stores.push(store);
     const began = Date.now();
     await store.open();
     assert.ok(Date.now() - began < 500, 'open() waited for the database');

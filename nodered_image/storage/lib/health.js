@@ -8,6 +8,7 @@
 // (malformed, or its flows could not start here) does not make an instance unready: it keeps serving
 // the newest one that started, and says so ("serving revision 5, revision 6 failed: ...").
 const { StatusRecorder } = require('./status');
+const { DbProbe } = require('./db_probe');
 
 const STATES = ['starting', 'waiting-for-db', 'loading', 'running', 'reloading', 'error'];
 
@@ -26,6 +27,7 @@ class Health {
         this.startedOnce = false; // Node-RED has started flows since the process started
         this.credentialsFailed = false; // Node-RED could not decrypt the credentials just loaded
         this.serverUp = null; // MongoDB address -> reachable, per replica set member
+        this.probe = null; // pings MongoDB: a hung server (db_probe.js)
         this.recorder = null;
         this.pending = () => false; // a reload is due (set by the reloader)
         this.seenRev = () => this.latestRev; // the highest revision number seen (set by the storage)
@@ -104,8 +106,11 @@ class Health {
         if (!fallbackComing) this.setServing(false, this.failure ? this.failure.reason : 'flows could not start');
     }
 
-    // One log line when the connection to MongoDB is lost and one when it is back (driver monitoring).
-    watch(client) {
+    // One log line when the connection to MongoDB is lost and one when it is back (driver monitoring),
+    // and a ping that notices a server that stops answering on open connections (db_probe.js).
+    watch(client, database) {
+        this.probe = new DbProbe({ ping: () => client.db(database).command({ ping: 1 }), log: this.log });
+        this.probe.start();
         this.serverUp = new Map();
         client.on('serverDescriptionChanged', (ev) => {
             const up = ev.newDescription.type !== 'Unknown';
@@ -117,8 +122,14 @@ class Health {
         });
     }
 
+    unwatch() {
+        if (this.probe) this.probe.stop();
+    }
+
+    // Informational (/healthz, metrics): readiness does not depend on it, flows keep running without it.
     get dbReachable() {
-        return Boolean(this.serverUp) && (this.serverUp.size === 0 || [...this.serverUp.values()].some(Boolean));
+        const monitored = Boolean(this.serverUp) && (this.serverUp.size === 0 || [...this.serverUp.values()].some(Boolean));
+        return monitored && this.probe.answering;
     }
 
     get ready() {

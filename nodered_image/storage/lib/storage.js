@@ -49,7 +49,7 @@ function createStorage() {
             `keeping ${opts.revisionsKept} revisions${opts.role === 'worker' ? `, revision check every ${opts.syncCheckSeconds} s` : ''}`);
         health.set('waiting-for-db');
         client = await connectWithBackoff(opts, log, isClosed);
-        health.watch(client);
+        health.watch(client, opts.database);
         const c = await openCollections(client, opts, log, isClosed);
         const revisions = new Revisions({ collections: c, opts, log, isClosed });
         revisions.onFailure = (f) => {
@@ -103,6 +103,7 @@ function createStorage() {
         if (parts && parts.reloader) await parts.reloader.close();
         if (leadership) await leadership.close();
         await health.stopRecording();
+        health.unwatch();
         if (client) await client.close().catch(() => {});
     }
 
