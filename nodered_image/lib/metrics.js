@@ -19,8 +19,8 @@
 //       parts (storage/lib/timing.js): editor, notify (database write + change stream), load, swap
 //   nodered_flows_restarted_flows{mode} (histogram, per swap): flows (tabs) restarted, mode full or partial
 //   nodered_log_messages_total{level}, nodered_errors_caught_total
-//   nodered_debug_messages_forwarded_total (workers),
-//   nodered_debug_messages_dropped_total{reason} (workers: rate, full, write; editor: slow),
+//   nodered_debug_messages_forwarded_total, nodered_debug_bytes_forwarded_total (workers),
+//   nodered_debug_messages_dropped_total{reason} (workers: rate, bytes, full, write; editor: slow),
 //   nodered_debug_messages_relayed_total{kind}, nodered_editor_sessions_closed_total (editor)
 //   process_*, nodejs_* (prom-client's defaults: memory, CPU, event-loop lag, GC, handles)
 const { EventEmitter } = require('events');
@@ -117,10 +117,11 @@ class Metrics {
             },
         });
         fromDebug('nodered_debug_messages_forwarded_total', 'debug messages written for the editor\'s sidebar', 'forwarded');
+        fromDebug('nodered_debug_bytes_forwarded_total', 'bytes of debug messages written for the editor\'s sidebar', 'bytes');
         fromDebug('nodered_editor_sessions_closed_total', 'editor sessions (/comms) closed for being too far behind', 'cut');
         new client.Counter({
             name: 'nodered_debug_messages_dropped_total', labelNames: ['reason'], registers,
-            help: 'debug messages not forwarded or not shown (rate: over a worker\'s limit; full: database slow; '
+            help: 'debug messages not forwarded or not shown (rate, bytes: over a worker\'s budget; full: database slow; '
                 + 'write: database unreachable; slow: an editor session too far behind)',
             collect() {
                 this.reset();

@@ -20,7 +20,7 @@ class Observability {
         const log = logger.as('debug-forward');
         if (role === 'worker' && settings.debugForwardRate > 0) {
             this.parts.push(new DebugForwarder({
-                events: RED.events, database, instance, role, rate: settings.debugForwardRate, log,
+                events: RED.events, database, instance, role, rate: settings.debugForwardRate, kib: settings.debugForwardKiB, log,
             }));
             this.metrics.followDebug(this.parts[0].totals);
         } else if (role === 'editor') {
