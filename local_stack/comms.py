@@ -140,7 +140,7 @@ class SlowComms:
         return self
 
     def _read(self) -> None:
-        assert self._ws is not None
+        assert self._ws is not None and self._ws.sock is not None
         sock = self._ws.sock
         sock.settimeout(0.5)
         chunk = 4096
