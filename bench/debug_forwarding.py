@@ -1,9 +1,10 @@
 """Throughput cost of forwarding a worker's debug output to the editor's sidebar.
 
-One run starts SecantusDB, an editor and three workers that differ only in NODE_RED_DEBUG_FORWARD_RATE:
+One run starts SecantusDB, an editor and three workers that differ only in NODE_RED_DEBUG_FORWARD_RATE
+(and _KIB):
   off     0      forwarding off (what a plain Node-RED worker does with a debug node: nothing leaves it)
-  on      the default (50/s): most messages under load are dropped and counted, 50/s written
-  all     10000: every message written to the database (far above what the sidebar can show)
+  on      the defaults (50/s, 64 KiB/s): most messages under load are dropped and counted, 50/s written
+  all     10000/s, 65536 KiB/s: every message written to the database (far above what the sidebar can show)
 and deploys one flow whose endpoint sends every request's payload to an active debug node. wrk loads
 each worker straight on its own port (one thread, 8 connections), in alternating rounds, so the three
 see the same machine state; the medians are compared with "off", the floor measured in the same run.
@@ -41,6 +42,7 @@ from local_stack.procs import leaves, tree
 from .router_overhead import DONE, wrk
 
 MODES = {"off": 0, "on": 50, "all": 10000}
+KIB = {"all": "65536"}  # else the default
 
 
 def cpu_seconds(pids: list[int]) -> float:
@@ -100,7 +102,13 @@ def run(duration: float, rounds: int, deliveries: int = 30) -> dict:
 
         editor = make("editor", "editor")
         workers = {
-            mode: make("worker", f"worker-{mode}", NODE_RED_DEBUG_FORWARD_RATE=rate) for mode, rate in MODES.items()
+            mode: make(
+                "worker",
+                f"worker-{mode}",
+                NODE_RED_DEBUG_FORWARD_RATE=rate,
+                **({"NODE_RED_DEBUG_FORWARD_KIB": KIB[mode]} if mode in KIB else {}),
+            )
+            for mode, rate in MODES.items()
         }
         for inst in instances:
             inst.wait_ready(timeout=120)

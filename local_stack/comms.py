@@ -4,11 +4,14 @@ node status), so tests and benchmarks see what a person's open editor would show
 
     with EditorComms(stack.url, admin.token) as comms:
         msg = comms.wait_for(lambda m: m["topic"] == "debug" and m["data"].get("instance") == "worker-1")
+
+SlowComms is the same session in a browser that reads slowly (a stalled tab, a slow link).
 """
 
 from __future__ import annotations
 
 import json
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -95,6 +98,86 @@ class EditorComms:
                 pass
         if self._thread is not None:
             self._thread.join(5)
+
+    def __enter__(self) -> Self:
+        return self.open()
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+class SlowComms:
+    """A logged-in /comms websocket that reads at most `rate` bytes a second with a small receive buffer,
+    so what the editor sends it piles up on the way (in the editor, unless the editor holds back).
+    .fast() lets it read at full speed; .seen[marker] says whether that text arrived (markers are given
+    up front: the bytes are read raw and not kept)."""
+
+    def __init__(self, base_url: str, token: str, markers: list[str], rate: int = 64 * 1024, rcvbuf: int = 8192):
+        self.url = base_url.rstrip("/").replace("http://", "ws://", 1) + "/comms"
+        self.token = token
+        self.rate = rate
+        self.rcvbuf = rcvbuf
+        self.seen = {m: False for m in markers}
+        self.received = 0
+        self.closed_by_editor = False
+        self._fast = threading.Event()
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._ws: websocket.WebSocket | None = None
+
+    def open(self) -> Self:
+        # The receive buffer is set before connecting: it caps the window the editor's side may fill.
+        opts = ((socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf),)
+        ws = websocket.create_connection(self.url, timeout=10, sockopt=opts, http_proxy_host=None)
+        ws.send(json.dumps({"auth": self.token}))
+        if json.loads(ws.recv()) != {"auth": "ok"}:
+            ws.close()
+            raise PermissionError(f"{self.url}: authentication refused")
+        ws.send(json.dumps({"subscribe": "debug"}))
+        self._ws = ws
+        self._thread = threading.Thread(target=self._read, name="slow-comms", daemon=True)
+        self._thread.start()
+        return self
+
+    def _read(self) -> None:
+        assert self._ws is not None and self._ws.sock is not None
+        sock = self._ws.sock
+        sock.settimeout(0.5)
+        chunk = 4096
+        tail = b""
+        keep = max((len(m) for m in self.seen), default=0)
+        while not self._stop.is_set():
+            try:
+                data = sock.recv(chunk if not self._fast.is_set() else 1 << 20)
+            except TimeoutError:
+                continue
+            except OSError:
+                self.closed_by_editor = not self._stop.is_set()
+                return
+            if not data:
+                self.closed_by_editor = not self._stop.is_set()
+                return
+            self.received += len(data)
+            window = tail + data
+            for m in self.seen:
+                if not self.seen[m] and m.encode() in window:
+                    self.seen[m] = True
+            tail = window[-keep:] if keep else b""
+            if not self._fast.is_set():
+                self._fast.wait(len(data) / self.rate)  # pacing: the slow reader's rate
+
+    def fast(self) -> None:
+        self._fast.set()
+
+    def close(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(5)
+        if self._ws is not None:
+            try:
+                self._ws.close(timeout=1)
+            except Exception:
+                pass
 
     def __enter__(self) -> Self:
         return self.open()

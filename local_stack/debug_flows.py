@@ -7,7 +7,12 @@ debug_flow() endpoints, each under httpNodeRoot, each answering 200 with the wor
     GET /dbg/console/:tag  a debug node set to the system console only gets {"tag": tag}
     GET /dbg/caught/:tag   node.error("caught <tag>", msg), handled by a catch node, which answers
     GET /dbg/flood/:n      a debug node gets n messages {"flood": i} at once
+    GET /dbg/stream/:n     the same debug node gets n messages {"stream": i}, one every 5 ms (answered at once)
     GET /dbg/plain         answers without any debug node (the benchmark's "no debug output" flow)
+On tabs of their own (the forwarding budget is shared fairly by flow):
+    GET /dbg/big/:kib      "noisy" tab: a debug node gets an object of about kib KiB (many short strings:
+                           debug nodes cut long strings and arrays, not objects)
+    GET /dbg/quiet/:tag    "quiet" tab: the function node calls node.warn("quiet <tag>")
 """
 
 from __future__ import annotations
@@ -15,27 +20,30 @@ from __future__ import annotations
 from .flows import function_node, tab
 
 TAB = "dbg-tab"
+NOISY_TAB = "dbg-noisy-tab"
+QUIET_TAB = "dbg-quiet-tab"
 PROBE_NODE = "dbg-probe-debug"
 FLOOD_NODE = "dbg-flood-debug"
+BIG_NODE = "dbg-big-debug"
 
 
-def _http_in(node_id: str, url: str, wires: list[list[str]], y: int) -> dict:
-    return {"id": node_id, "type": "http in", "z": TAB, "name": "", "url": url, "method": "get", "upload": False,
+def _http_in(node_id: str, url: str, wires: list[list[str]], y: int, z: str = TAB) -> dict:
+    return {"id": node_id, "type": "http in", "z": z, "name": "", "url": url, "method": "get", "upload": False,
             "swaggerDoc": "", "x": 120, "y": y, "wires": wires}  # fmt: skip
 
 
-def _function(node_id: str, name: str, func: str, wires: list[list[str]], y: int) -> dict:
-    return function_node(node_id, TAB, func, wires, name=name, x=420, y=y)
+def _function(node_id: str, name: str, func: str, wires: list[list[str]], y: int, z: str = TAB) -> dict:
+    return function_node(node_id, z, func, wires, name=name, x=420, y=y)
 
 
-def _debug(node_id: str, name: str, y: int, console: bool = False, sidebar: bool = True) -> dict:
-    return {"id": node_id, "type": "debug", "z": TAB, "name": name, "active": True, "tosidebar": sidebar,
+def _debug(node_id: str, name: str, y: int, console: bool = False, sidebar: bool = True, z: str = TAB) -> dict:
+    return {"id": node_id, "type": "debug", "z": z, "name": name, "active": True, "tosidebar": sidebar,
             "console": console, "tostatus": False, "complete": "payload", "targetType": "msg",
             "statusVal": "", "statusType": "auto", "x": 660, "y": y, "wires": []}  # fmt: skip
 
 
-def _response(node_id: str, y: int) -> dict:
-    return {"id": node_id, "type": "http response", "z": TAB, "name": "", "statusCode": "", "headers": {},
+def _response(node_id: str, y: int, z: str = TAB) -> dict:
+    return {"id": node_id, "type": "http response", "z": z, "name": "", "statusCode": "", "headers": {},
             "x": 660, "y": y + 40, "wires": []}  # fmt: skip
 
 
@@ -120,10 +128,55 @@ def debug_flow() -> list[dict]:
         _debug(FLOOD_NODE, "flood", 520),
         _response("dbg-flood-out", 520),
     ]
+    # stream: n messages to the flood's debug node, spread out (a steady flood, not bursts).
+    nodes += [
+        _http_in("dbg-stream-in", "/dbg/stream/:n", [["dbg-stream-fn"]], 580),
+        _function(
+            "dbg-stream-fn",
+            "stream",
+            "const n = Number(msg.req.params.n);\nlet i = 0;\n"
+            "const tick = () => { node.send([{payload: {stream: i}}, null]); if (++i < n) setTimeout(tick, 5); };\n"
+            f"tick();\n{ANSWER}\nreturn [null, msg];",
+            [[FLOOD_NODE], ["dbg-stream-out"]],
+            580,
+        ),  # fmt: skip
+        _response("dbg-stream-out", 580),
+    ]
     # plain: no debug node at all.
     nodes += [
         _http_in("dbg-plain-in", "/dbg/plain", [["dbg-plain-fn"]], 620),
         _function("dbg-plain-fn", "plain", f"{ANSWER}\nreturn msg;", [["dbg-plain-out"]], 620),
         _response("dbg-plain-out", 620),
+    ]
+    # big: one debug message of about kib KiB per request, on a tab of its own.
+    nodes += [
+        tab(NOISY_TAB, "noisy"),
+        _http_in("dbg-big-in", "/dbg/big/:kib", [["dbg-big-fn"]], 60, z=NOISY_TAB),
+        _function(
+            "dbg-big-fn",
+            "big",
+            "const o = {};\n"
+            "for (let i = 0; i < Number(msg.req.params.kib) * 16; i++) o['k' + i] = 'x'.repeat(56);\n"
+            f"node.send([{{payload: o}}, null]);\n{ANSWER}\nreturn [null, msg];",
+            [[BIG_NODE], ["dbg-big-out"]],
+            60,
+            z=NOISY_TAB,
+        ),  # fmt: skip
+        _debug(BIG_NODE, "big", 60, z=NOISY_TAB),
+        _response("dbg-big-out", 60, z=NOISY_TAB),
+    ]
+    # quiet: one warning per request, on a tab of its own.
+    nodes += [
+        tab(QUIET_TAB, "quiet"),
+        _http_in("dbg-quiet-in", "/dbg/quiet/:tag", [["dbg-quiet-fn"]], 60, z=QUIET_TAB),
+        _function(
+            "dbg-quiet-fn",
+            "quiet",
+            f"node.warn('quiet ' + msg.req.params.tag);\n{ANSWER}\nreturn msg;",
+            [["dbg-quiet-out"]],
+            60,
+            z=QUIET_TAB,
+        ),  # fmt: skip
+        _response("dbg-quiet-out", 60, z=QUIET_TAB),
     ]
     return nodes

@@ -114,8 +114,10 @@ if (!variable('NODE_RED_LOG_FORMAT').values.includes(logFormat)) {
     fail(`NODE_RED_LOG_FORMAT must be "text" or "json", got ${JSON.stringify(logFormat)}`);
 }
 
-// Debug messages a worker forwards to the editor's sidebar per second (0: none); lib/debug_forwarder.js.
+// Debug messages a worker forwards to the editor's sidebar per second (0: none), and their KiB per
+// second; lib/debug_forwarder.js.
 const debugForwardRate = isEditor ? 0 : integer('NODE_RED_DEBUG_FORWARD_RATE');
+const debugForwardKiB = isEditor ? 0 : integer('NODE_RED_DEBUG_FORWARD_KIB');
 
 const contextDefault = oneOf('NODE_RED_CONTEXT_DEFAULT');
 // Which tabs run here: workers run every tab they may (run-once tabs while they lead); the editor what
@@ -148,6 +150,7 @@ module.exports = {
     trustedProxies,
     logFormat,
     debugForwardRate,
+    debugForwardKiB,
     userDir: value('NODE_RED_USER_DIR'),
     credentialSecret,
 

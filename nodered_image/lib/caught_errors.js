@@ -4,7 +4,7 @@
 // that failed and the catch node that took it, at most `perSecond` lines a second (the rest are counted
 // into the next line), and counts them for /metrics. Info, not warn: a warning would also go to the
 // debug sidebar, which Node-RED keeps for unhandled errors.
-const { TokenBucket } = require('./debug_forwarder');
+const { TokenBucket } = require('./debug_budget');
 
 function followCaughtErrors({ hooks, log, metrics = null, perSecond = 10 }) {
     const bucket = new TokenBucket(perSecond, perSecond);

@@ -9,6 +9,7 @@
 // its token after an error, so an interruption loses nothing the database still has. A message from a
 // debug node the user switched off in the editor (its button; workers keep running it) is not shown.
 const { COLLECTION, ensureDebugCollection } = require('./debug_forwarder');
+const { knownSize } = require('./comms_guard');
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -91,6 +92,7 @@ class DebugRelay {
         }
         data.instance = doc.instance;
         data.role = doc.role;
+        knownSize(data, m.data.length + 64); // the editor's sessions need not measure it again
         this.events.emit('comms', { topic: 'debug', data, retain: false });
         if (this.metrics) this.metrics.debugRelayed(m.kind);
     }

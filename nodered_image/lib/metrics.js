@@ -19,8 +19,9 @@
 //       parts (storage/lib/timing.js): editor, notify (database write + change stream), load, swap
 //   nodered_flows_restarted_flows{mode} (histogram, per swap): flows (tabs) restarted, mode full or partial
 //   nodered_log_messages_total{level}, nodered_errors_caught_total
-//   nodered_debug_messages_forwarded_total, nodered_debug_messages_dropped_total{reason} (workers),
-//   nodered_debug_messages_relayed_total{kind} (editor)
+//   nodered_debug_messages_forwarded_total, nodered_debug_bytes_forwarded_total (workers),
+//   nodered_debug_messages_dropped_total{reason} (workers: rate, bytes, full, write; editor: slow),
+//   nodered_debug_messages_relayed_total{kind}, nodered_editor_sessions_closed_total (editor)
 //   process_*, nodejs_* (prom-client's defaults: memory, CPU, event-loop lag, GC, handles)
 const { EventEmitter } = require('events');
 const client = require('prom-client');
@@ -104,19 +105,24 @@ class Metrics {
 
         this.logMessages = counter('nodered_log_messages_total', 'warnings and errors logged (nodes and runtime)', ['level']);
         this.caught = counter('nodered_errors_caught_total', 'node errors handled by a catch node');
-        // A worker's debug forwarding counts in plain numbers (lib/debug_forwarder.js `totals`), read here.
+        // Debug forwarding counts in plain numbers (lib/debug_forwarder.js `totals` on a worker,
+        // lib/comms_guard.js `totals` on the editor), read here.
         this.debugTotals = null;
         const metrics = this;
-        new client.Counter({
-            name: 'nodered_debug_messages_forwarded_total', help: 'debug messages written for the editor\'s sidebar', registers,
+        const fromDebug = (name, help, key) => new client.Counter({
+            name, help, registers,
             collect() {
                 this.reset();
-                if (metrics.debugTotals) this.inc(metrics.debugTotals.forwarded);
+                if (metrics.debugTotals) this.inc(metrics.debugTotals[key] || 0);
             },
         });
+        fromDebug('nodered_debug_messages_forwarded_total', 'debug messages written for the editor\'s sidebar', 'forwarded');
+        fromDebug('nodered_debug_bytes_forwarded_total', 'bytes of debug messages written for the editor\'s sidebar', 'bytes');
+        fromDebug('nodered_editor_sessions_closed_total', 'editor sessions (/comms) closed for being too far behind', 'cut');
         new client.Counter({
             name: 'nodered_debug_messages_dropped_total', labelNames: ['reason'], registers,
-            help: 'debug messages not forwarded (rate: over the limit, full: database slow, write: database unreachable)',
+            help: 'debug messages not forwarded or not shown (rate, bytes: over a worker\'s budget; full: database slow; '
+                + 'write: database unreachable; slow: an editor session too far behind)',
             collect() {
                 this.reset();
                 if (!metrics.debugTotals) return;
@@ -194,7 +200,7 @@ class Metrics {
         this.caught.inc();
     }
 
-    followDebugForwarder(totals) {
+    followDebug(totals) {
         this.debugTotals = totals;
     }
 

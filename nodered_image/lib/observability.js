@@ -1,11 +1,12 @@
 'use strict';
 // What the launcher adds so people can see what an instance does (server.js wires it in): /metrics
 // (lib/metrics.js), the debug output of a worker sent to the editor's sidebar (lib/debug_forwarder.js
-// on workers, lib/debug_relay.js on the editor), and errors handled by catch nodes logged
-// (lib/caught_errors.js).
+// on workers, lib/debug_relay.js on the editor, whose sessions hold back what they cannot take:
+// lib/comms_guard.js), and errors handled by catch nodes logged (lib/caught_errors.js).
 const { Metrics } = require('./metrics');
 const { DebugForwarder } = require('./debug_forwarder');
 const { DebugRelay } = require('./debug_relay');
+const { CommsGuard } = require('./comms_guard');
 const { followCaughtErrors } = require('./caught_errors');
 
 class Observability {
@@ -19,12 +20,14 @@ class Observability {
         const log = logger.as('debug-forward');
         if (role === 'worker' && settings.debugForwardRate > 0) {
             this.parts.push(new DebugForwarder({
-                events: RED.events, database, instance, role, rate: settings.debugForwardRate, log,
+                events: RED.events, database, instance, role, rate: settings.debugForwardRate, kib: settings.debugForwardKiB, log,
             }));
-            this.metrics.followDebugForwarder(this.parts[0].totals);
+            this.metrics.followDebug(this.parts[0].totals);
         } else if (role === 'editor') {
             const node = (id) => RED.nodes.getNode(id);
-            this.parts.push(new DebugRelay({ events: RED.events, database, node, log, metrics: this.metrics }));
+            const guard = new CommsGuard({ comms: RED.runtime.comms, log: logger.as('comms') });
+            this.parts.push(guard, new DebugRelay({ events: RED.events, database, node, log, metrics: this.metrics }));
+            this.metrics.followDebug(guard.totals);
         }
         this.RED = RED;
         this.logger = logger;

@@ -1,11 +1,13 @@
 'use strict';
 // The bounds of a worker's debug forwarding (lib/debug_forwarder.js), against a stand-in database: the
-// rate limit, one notice per drop episode with the exact count, drops while the database is away counted
-// and reported once it is back, oversized messages replaced, a hanging database never blocking the flows.
+// rate and byte limits, each flow's (and node's) share of them, one notice per drop episode with the
+// exact count, drops while the database is away counted and reported once it is back, oversized
+// messages replaced, a hanging database never blocking the flows.
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { EventEmitter } = require('events');
 const { DebugForwarder } = require('../lib/debug_forwarder');
+const { interleave } = require('../lib/debug_budget');
 const { waitFor } = require('./instances');
 
 // A Db stand-in: insertMany records documents, or fails while `down`, or hangs while `stuck`.
@@ -74,35 +76,92 @@ test('messages lost while the database is away are counted and reported when it 
     await f.stop();
 });
 
-test('a database that hangs never blocks the flows: the queue is bounded and the rest counted', async () => {
+test('a database that hangs never blocks the flows: what waits is bounded per node and the rest counted', async () => {
     const db = fakeDb();
     let release;
     db.stuck = new Promise((r) => {
         release = r;
     });
-    const { f, publish } = forwarder(db, { rate: 1000, queueLimit: 100 });
-    publish({ msg: 'first' });
+    const { f, publish } = forwarder(db, { rate: 1000, perNode: 100 });
+    publish({ id: 'n1', msg: 'first' });
     await waitFor(() => f.writing !== null, 5000, 'a write in flight');
     const began = process.hrtime.bigint();
-    for (let i = 0; i < 5000; i++) publish({ msg: `m${i}` });
+    for (let i = 0; i < 5000; i++) publish({ id: 'n1', msg: `m${i}` });
     const took = Number(process.hrtime.bigint() - began) / 1e6;
     assert.ok(took < 1000, `taking 5000 messages took ${took} ms`);
-    assert.equal(f.queue.length, f.queueLimit);
-    assert.ok(f.drops.full > 0);
+    assert.equal(f.queues.size, 100);
+    assert.equal(f.drops.full, 4900);
     release();
     db.stuck = null;
     await waitFor(() => notices(db).length === 1, 5000, 'the notice');
     assert.equal(shown(db).length + notices(db)[0].dropped, 5001);
+    assert.match(JSON.parse(notices(db)[0].data).msg, /4900 while the database was slow/);
     await f.stop();
 });
 
 test('a message too large to forward is replaced by a note naming its node', async () => {
     const db = fakeDb();
-    const { f, publish } = forwarder(db, { maxChars: 1000 });
+    const { f, publish } = forwarder(db, { maxBytes: 1000 });
     publish({ id: 'big', z: 'tab', name: 'big one', msg: 'x'.repeat(5000), format: 'string[5000]' });
     await waitFor(() => shown(db).length === 1, 5000, 'the note');
     const data = JSON.parse(shown(db)[0].data);
     assert.equal(data.id, 'big');
     assert.match(data.msg, /over the 1 KiB a worker forwards/);
     await f.stop();
+});
+
+test('a flood from one flow leaves every warning of a quiet flow forwarded, and the notice names the flood', async () => {
+    const db = fakeDb();
+    const { f, publish } = forwarder(db);
+    for (let round = 0; round < 10; round++) {
+        for (let i = 0; i < 500; i++) publish({ id: 'flood', z: 'noisy', name: 'flood', msg: `f${round}.${i}` });
+        publish({ id: 'w', z: 'quiet', type: 'function', level: 30, msg: `quiet ${round}` });
+        await waitFor(() => shown(db).some((m) => JSON.parse(m.data).msg === `quiet ${round}`), 5000, `quiet ${round}`);
+    }
+    await f.stop();
+    const [notice] = notices(db);
+    assert.match(JSON.parse(notice.data).msg, /; most from "flood" \(\d+\)$/);
+    assert.equal(shown(db).length + notice.dropped, 5010);
+});
+
+test('within a flow, a noisy node leaves the other nodes their share', async () => {
+    const db = fakeDb();
+    const { f, publish } = forwarder(db, { rate: 10 });
+    for (let i = 0; i < 1000; i++) publish({ id: 'noisy', z: 'tab', msg: `n${i}` });
+    publish({ id: 'error', z: 'tab', type: 'function', level: 20, msg: 'failed' });
+    await f.stop();
+    const msgs = shown(db).map((m) => JSON.parse(m.data).msg);
+    assert.ok(msgs.includes('failed'), 'the other node\'s error');
+    assert.equal(msgs.length, 10);
+    assert.equal(msgs[msgs.length - 1], 'failed', 'messages stay in the order they came');
+});
+
+test('bytes are limited per second too: large messages of a flood are cut to the byte budget', async () => {
+    const db = fakeDb();
+    const { f, publish } = forwarder(db, { rate: 1000, kib: 16, flushMs: 50, maxWaitMs: 500 });
+    const big = 'x'.repeat(4000);
+    const started = Date.now();
+    for (let i = 0; i < 200; i++) publish({ id: 'big', z: 'noisy', msg: big });
+    publish({ id: 'small', z: 'quiet', msg: 'small' });
+    await waitFor(() => notices(db).length === 1, 5000, 'the notice');
+    const seconds = (Date.now() - started) / 1000;
+    await f.stop();
+    const bytes = shown(db).reduce((n, m) => n + Buffer.byteLength(m.data) + 40, 0);
+    assert.ok(bytes <= 16 * 1024 * (seconds + 1), `${bytes} bytes in ${seconds} s at 16 KiB/s (burst 16 KiB)`);
+    assert.ok(shown(db).some((m) => JSON.parse(m.data).msg === 'small'));
+    assert.equal(f.totals.bytes, bytes);
+    const notice = notices(db)[0];
+    assert.match(JSON.parse(notice.data).msg, new RegExp(`${f.totals.dropped.bytes} over the limit of 16 KiB per second \\(NODE_RED_DEBUG_FORWARD_KIB\\)`));
+    assert.equal(shown(db).length + notice.dropped, 201);
+});
+
+test('a message larger than the byte budget is replaced by a note, or its node could never send again', () => {
+    const f = new DebugForwarder({ events: new EventEmitter(), database: () => null, instance: 'w', role: 'worker', rate: 10, kib: 16, log: () => {} });
+    assert.equal(f.maxBytes, 16 * 1024 - 40);
+    assert.equal(new DebugForwarder({ events: new EventEmitter(), database: () => null, instance: 'w', role: 'worker', rate: 10, kib: 1024, log: () => {} }).maxBytes, 64 * 1024);
+});
+
+test('interleave: one of each list per round, the shorter lists first', () => {
+    assert.deepEqual(interleave([[1, 2, 3, 4], ['a'], ['x', 'y']]), ['a', 'x', 1, 'y', 2, 3, 4]);
+    assert.deepEqual(interleave([]), []);
 });
