@@ -64,3 +64,14 @@ test('an editor on a newer Node-RED refuses deploys while a live worker runs an 
     t.after(() => oldEditor.close());
     assert.equal(await oldEditor.versionProblem(), null);
 });
+
+test('a revision records the Node-RED that saved it', async (t) => {
+    const db = uniqueDb('versions_revision');
+    const { storage } = await makeStorage(mongo.url, db, 'editor', {}, { version: () => '5.0.7' });
+    t.after(() => storage.close());
+    const client = await MongoClient.connect(mongo.url);
+    t.after(() => client.close());
+    await storage.saveFlows([{ id: 't1', type: 'tab', label: 'one' }], { username: 'admin' });
+    const [doc] = await client.db(db).collection('flows').find().sort({ _id: -1 }).limit(1).toArray();
+    assert.equal(doc.nodeRedVersion, '5.0.7');
+});
