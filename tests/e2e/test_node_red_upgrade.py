@@ -10,6 +10,8 @@ keeps running), one module stack for the whole story, in order."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 import requests
 
@@ -31,7 +33,14 @@ def stack(request, tmp_path_factory, mongo_server):
 
 
 def versions(stack) -> dict[str, str]:
-    return {i.instance_id: i.healthz()["nodeRedVersion"] for i in [stack.editor, *stack.workers]}
+    """Each instance's Node-RED, checked to run on its line's Node.js (the executable of its process)."""
+    found = {}
+    for inst in [stack.editor, *stack.workers]:
+        version = inst.healthz()["nodeRedVersion"]
+        node = next(ln.node for ln in LINES.values() if ln.node_red_version() == version)
+        assert os.path.realpath(f"/proc/{inst._node_pids()[0]}/exe") == os.path.realpath(node), inst.instance_id
+        found[inst.instance_id] = version
+    return found
 
 
 def through_router(stack, path: str) -> requests.Response:
