@@ -91,9 +91,15 @@ function runningSubflows(RED) {
 
 const userName = (user) => (user && user.username) || null;
 
-async function checkVersions(storage) {
-    const problem = await storage.versionProblem();
-    if (problem) throw new DeployRefused('older_workers', `deploy refused, nothing saved: ${problem}`);
+// Starts the read of the workers' versions (one query of `instances`, about 1.5 ms here), so that it
+// overlaps the checks of the flows; awaited before the deploy goes on.
+function versionsRead(storage) {
+    const problem = storage.versionProblem();
+    problem.catch(() => {});
+    return async () => {
+        const found = await problem;
+        if (found) throw new DeployRefused('older_workers', `deploy refused, nothing saved: ${found}`);
+    };
 }
 
 function guardDeploys(RED, storage, log) {
@@ -112,8 +118,9 @@ function guardDeploys(RED, storage, log) {
         const user = userName(opts.user);
         if (type !== 'reload') {
             try {
+                const versions = versionsRead(storage);
                 check(RED, storage, opts.flows && opts.flows.flows);
-                await checkVersions(storage);
+                await versions();
             } catch (err) {
                 refused(err, user);
             }
@@ -122,8 +129,9 @@ function guardDeploys(RED, storage, log) {
     };
     api.addFlow = async (opts) => {
         try {
+            const versions = versionsRead(storage);
             check(RED, storage, nodesOfFlow(opts.flow), runningSubflows(RED), opts.flow);
-            await checkVersions(storage);
+            await versions();
         } catch (err) {
             refused(err, userName(opts.user));
         }
@@ -131,8 +139,9 @@ function guardDeploys(RED, storage, log) {
     };
     api.updateFlow = async (opts) => {
         try {
+            const versions = versionsRead(storage);
             check(RED, storage, nodesOfFlow(opts.flow), runningSubflows(RED), opts.flow);
-            await checkVersions(storage);
+            await versions();
         } catch (err) {
             refused(err, userName(opts.user));
         }
@@ -140,7 +149,7 @@ function guardDeploys(RED, storage, log) {
     };
     api.deleteFlow = async (opts) => {
         try {
-            await checkVersions(storage);
+            await versionsRead(storage)();
         } catch (err) {
             refused(err, userName(opts.user));
         }
