@@ -1,7 +1,7 @@
 """Context and run-once tabs on a stack of real processes: what a context operation costs in the `shared`
 store (MongoDB) against the `memory` store, and how long a run-once tab stops when its leader is killed.
 
-Starts SecantusDB (or uses MONGO_TEST_URL), one editor and N workers (`npm start` in nodered_image/).
+Starts SecantusDB (or uses MONGO_TEST_URL), one editor and N workers (local_stack: nodered_image/'s start script).
 
 1. Context get and set of a 1 KB value through a function node, straight to the workers (no router):
    - per request, one operation each: latency of GET <root>/bench?op=get|set&store=... against the same

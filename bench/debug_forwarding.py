@@ -37,7 +37,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from local_stack import AdminClient, MongoServer, NodeRedInstance
 from local_stack.comms import EditorComms
 from local_stack.debug_flows import debug_flow
-from local_stack.procs import leaves, tree
+from local_stack.procs import tree
 
 from .router_overhead import DONE, wrk
 
@@ -126,8 +126,8 @@ def run(duration: float, rounds: int, deliveries: int = 30) -> dict:
             wrk(u, DONE, 1, 8, 2)  # warm-up
         before = {mode: counters(w) for mode, w in workers.items()}
         results: dict[str, list[dict]] = {mode: [] for mode in targets}
-        loaded = {mode: leaves(workers["off" if mode == "plain" else mode]._started().pid) for mode in targets}
-        others = {"db": tree(mongo.proc.pid) if mongo.proc else [], "editor": leaves(editor._started().pid)}
+        loaded = {mode: workers["off" if mode == "plain" else mode]._node_pids() for mode in targets}
+        others = {"db": tree(mongo.proc.pid) if mongo.proc else [], "editor": editor._node_pids()}
         cpu: dict[str, dict[str, float]] = {mode: {"worker": 0.0, "db": 0.0, "editor": 0.0} for mode in targets}
         order = list(targets)
         for i in range(rounds):

@@ -26,6 +26,7 @@ from bench.plain_nodered import PlainNodeRed
 from bench.stack import BenchStack
 from local_stack import MongoServer, NodeRedInstance
 from local_stack.flows import marker_flow, wait_marker
+from local_stack.node_lines import line
 from local_stack.procs import tree
 
 TICK = os.sysconf("SC_CLK_TCK")
@@ -85,7 +86,7 @@ def run(workers: int, seconds: float, settle: float) -> dict:
                 assert plain.proc is not None
                 pids[FLOOR] = plain.proc.pid
                 driver = subprocess.Popen(
-                    ["node", str(DRIVER_CLIENT)],
+                    [str(line().node), str(DRIVER_CLIENT)],
                     env={**os.environ, "MONGO_URL": mongo.url, "DB": stack.db},
                     stdout=subprocess.PIPE,
                     text=True,

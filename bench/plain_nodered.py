@@ -10,6 +10,7 @@ from pathlib import Path
 
 import requests
 
+from local_stack.node_lines import line
 from local_stack.ports import free_port
 
 IMAGE_DIR = Path(__file__).resolve().parents[1] / "nodered_image"
@@ -52,7 +53,7 @@ class PlainNodeRed:
     def start(self) -> PlainNodeRed:
         red = IMAGE_DIR / "node_modules" / "node-red" / "red.js"
         self.proc = subprocess.Popen(
-            ["node", str(red), "--settings", str(self.settings), "--userDir", str(self.dir)],
+            [str(line().node), str(red), "--settings", str(self.settings), "--userDir", str(self.dir)],
             stdout=open(self.dir / "log", "ab"),
             stderr=subprocess.STDOUT,
             start_new_session=True,

@@ -1,7 +1,7 @@
 """Sync latency: from the editor accepting a deploy (its POST /flows response) to every worker serving it.
 
-Starts SecantusDB (or uses MONGO_TEST_URL), one editor and N workers as real processes (`npm start` in
-nodered_image/), deploys D times through the editor's admin API, and after each deploy polls every
+Starts SecantusDB (or uses MONGO_TEST_URL), one editor and N workers as real processes (nodered_image/'s
+start script), deploys D times through the editor's admin API, and after each deploy polls every
 worker's endpoint until it answers with that deploy's marker. Prints p50, p99 and max over deploys
 (the slowest worker of each deploy) and the deploys that some worker never served; also the same
 measured from the moment the POST is sent, which includes the editor's own save and flow swap.

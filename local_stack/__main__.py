@@ -1,6 +1,7 @@
 """Run the whole stack locally by hand:
 
-    venv/bin/python -m local_stack up --workers 3 [--port 8080] [--http-node-root /red-nodes] [--demo]
+    venv/bin/python -m local_stack up --workers 3 [--port 8080] [--http-node-root /red-nodes] [--node-red 4.1] [--demo]
+    venv/bin/python -m local_stack node install | run LINE -- COMMAND...   (node_lines.py)
 
 Starts SecantusDB (or uses MONGO_TEST_URL), one editor, N workers and nginx with the rendered
 router config, prints the URLs, and stops everything on Ctrl-C (or SIGTERM). A port it wants that
@@ -14,12 +15,16 @@ import signal
 import sys
 import threading
 
+from . import node_lines
 from .flows import demo_flow
 from .ports import PortInUse
 from .stack import LocalStack
 
 
 def main(argv=None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["node"]:  # Node.js and Node-RED of a line: its own arguments, `--` and a command
+        return node_lines.main(argv[1:])
     p = argparse.ArgumentParser(prog="python -m local_stack")
     sub = p.add_subparsers(dest="cmd", required=True)
     up = sub.add_parser("up", help="start the local stack until Ctrl-C")
@@ -28,6 +33,9 @@ def main(argv=None) -> int:
     up.add_argument("--http-node-root", default="/red-nodes")
     up.add_argument("--demo", action="store_true", help="deploy a GET <root>/hello flow once up")
     up.add_argument("--keep", action="store_true", help="keep logs and data dir after stopping")
+    up.add_argument(
+        "--node-red", choices=list(node_lines.LINES), default=node_lines.DEFAULT_LINE, help="Node-RED line to run"
+    )
     args = p.parse_args(argv)
 
     stop = threading.Event()
@@ -35,9 +43,15 @@ def main(argv=None) -> int:
     # Ctrl-C stops it even when started with SIGINT ignored (e.g. in the background of a script).
     signal.signal(signal.SIGINT, signal.default_int_handler)
     stack = LocalStack(
-        workers=args.workers, http_node_root=args.http_node_root, router_port=args.port, keep_dir=args.keep
+        workers=args.workers,
+        http_node_root=args.http_node_root,
+        router_port=args.port,
+        keep_dir=args.keep,
+        node_red=args.node_red,
     )
-    print(f"starting MongoDB, 1 editor, {args.workers} workers and the router ...", flush=True)
+    print(
+        f"starting MongoDB, 1 editor, {args.workers} workers (Node-RED {args.node_red}) and the router ...", flush=True
+    )
     code = 0
     try:
         stack.start()

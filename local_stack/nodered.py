@@ -1,4 +1,5 @@
-"""A real Node-RED instance started the way the image starts it: `npm start` in nodered_image/.
+"""A real Node-RED instance started the way the image starts it: package.json's start script in nodered_image/
+(`node --max-semi-space-size=2 server.js`), run with the Node.js of its Node-RED line (node_lines.py).
 
 The instance runs the image's own settings.js, launcher and storage plugin; its role and everything
 else come from its environment (README: "Every instance: environment"), built in NodeRedInstance.env().
@@ -6,7 +7,9 @@ else come from its environment (README: "Every instance: environment"), built in
 
 from __future__ import annotations
 
+import json
 import os
+import shlex
 import signal
 import subprocess
 import tempfile
@@ -18,8 +21,9 @@ import requests
 
 import nodered_contract as contract
 
+from .node_lines import NodeRedLine, line
 from .ports import PortInUse, free_port, listeners, owned_listeners, sockets_of, wait_released
-from .procs import leaves, tree
+from .procs import tree
 
 ROOT = Path(__file__).resolve().parents[1]
 IMAGE_DIR = ROOT / "nodered_image"
@@ -28,8 +32,8 @@ DEFAULT_EDITOR_PASSWORD = "editor-test-password"
 DEFAULT_CREDENTIAL_SECRET = "test-credential-secret-0123456789"
 
 
-def check_installed() -> None:
-    """Fail clearly when the Node-RED app's dependencies are not installed."""
+def check_installed(node_red: NodeRedLine | None = None) -> None:
+    """Fail clearly when the Node-RED app's dependencies, or its line's Node.js or Node-RED, are not installed."""
     missing = [
         p for p in (IMAGE_DIR / "node_modules" / "node-red", IMAGE_DIR / "node_modules" / "mongodb") if not p.exists()
     ]
@@ -38,6 +42,15 @@ def check_installed() -> None:
             f"{IMAGE_DIR}/node_modules is missing or incomplete ({missing[0]}): "
             "run `make install`, or `cd nodered_image && npm ci`"
         )
+    (node_red or line()).check()
+
+
+def start_command(node_red: NodeRedLine) -> list[str]:
+    """The image's start script (package.json), with that line's node binary."""
+    script = shlex.split(json.loads((IMAGE_DIR / "package.json").read_text())["scripts"]["start"])
+    if script[0] != "node":
+        raise RuntimeError(f"nodered_image/package.json: the start script runs {script[0]}, not node")
+    return [str(node_red.node), *script[1:]]
 
 
 class NodeRedInstance:
@@ -62,8 +75,11 @@ class NodeRedInstance:
         instance_id: str | None = None,
         body_limit_mb: int | None = None,
         trusted_proxies: list[str] | None = None,
+        node_red: str | None = None,
     ):
         self.role = role
+        # Which Node-RED and Node.js it runs (node_lines.py): "5", the image's, by default; "4.1".
+        self.node_red = line(node_red)
         self.mongo_url = mongo_url
         self.db = db
         self.http_node_root = http_node_root
@@ -123,18 +139,18 @@ class NodeRedInstance:
             if value is not None:  # None: a test starts the instance without it
                 env[name] = value
         env.update({k: str(v) for k, v in self.extra_env.items()})
-        return env
+        return self.node_red.env(env)
 
     def start(self) -> NodeRedInstance:
-        check_installed()
+        check_installed(self.node_red)
         if self.proc is not None and self.proc.poll() is None:
             raise RuntimeError(f"{self.instance_id} is already running")
         self.user_dir.mkdir(parents=True, exist_ok=True)
         self._log = open(self.log_path, "ab")
         self._listening = set()
-        # Own process group: stop/kill reach npm and the node process it runs.
+        # Own process group: stop/kill reach node and anything it started.
         self.proc = subprocess.Popen(
-            ["npm", "start", "--silent"],
+            start_command(self.node_red),
             cwd=IMAGE_DIR,
             env=self.env(),
             stdout=self._log,
@@ -156,15 +172,15 @@ class NodeRedInstance:
             pass
 
     def _node_pids(self) -> list[int]:
-        """The processes below npm with no children of their own: the node running server.js."""
-        return leaves(self._started().pid)
+        """The node process running server.js."""
+        return [self._started().pid]
 
     def _our_listeners(self) -> set[int]:
         return listeners(self.port) & sockets_of(tree(self._started().pid))
 
     def stop(self, timeout: float = 20.0) -> int | None:
         """SIGTERM to Node-RED (graceful shutdown, as `docker stop` does); SIGKILL if still running after
-        timeout. Returns the exit code, which npm passes on from the node process."""
+        timeout. Returns the node process's exit code."""
         if self.proc is None:
             return None
         ours = self._our_listeners()

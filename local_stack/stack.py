@@ -21,6 +21,7 @@ from pathlib import Path
 
 from nodered_contract import BODY_LIMIT_MB
 
+from . import node_lines
 from .admin import AdminClient
 from .mongo import MongoServer
 from .nodered import DEFAULT_CREDENTIAL_SECRET, DEFAULT_EDITOR_PASSWORD, NodeRedInstance
@@ -37,7 +38,8 @@ class LocalStack:
     mongo: an already running MongoServer to share (its data stays); by default the stack starts
     its own. db: the database name (default: a fresh one). base_dir: where user dirs, logs and the
     router's runtime files go (default: a temp dir removed on close unless keep_dir). body_limit_mb:
-    the one request body limit, for the router and the instances (stack config bodyLimitMb).
+    the one request body limit, for the router and the instances (stack config bodyLimitMb). node_red:
+    the Node-RED line the instances run (node_lines.py: "5", the image's, by default; "4.1").
     """
 
     def __init__(
@@ -54,6 +56,7 @@ class LocalStack:
         extra_env: dict | None = None,
         keep_dir: bool = False,
         body_limit_mb: int = BODY_LIMIT_MB,
+        node_red: str | None = None,
     ):
         if workers < 1:
             raise ValueError("workers must be at least 1")
@@ -65,6 +68,7 @@ class LocalStack:
         self.credential_secret = credential_secret
         self.extra_env = dict(extra_env or {})
         self.body_limit_mb = body_limit_mb
+        self.node_red = node_lines.line(node_red).name
         self._own_dir = base_dir is None
         self.base_dir = Path(base_dir or tempfile.mkdtemp(prefix="nodered-stack-"))
         self.keep_dir = keep_dir
@@ -96,6 +100,7 @@ class LocalStack:
             # The router connects from 127.0.0.1: the instances take the client address from its
             # X-Forwarded-For (a client on another loopback address, 127.0.0.2 say, is told apart).
             trusted_proxies=[ROUTER_SOURCE_ADDRESS],
+            node_red=self.node_red,
         )
 
     def start(self, timeout: float = 120.0) -> LocalStack:
@@ -191,6 +196,22 @@ class LocalStack:
         w.wait_ready(timeout=timeout)
         self._router().update(self.worker_addresses)
         return w
+
+    def replace(self, instances: list[NodeRedInstance], node_red: str, timeout: float = 120.0) -> None:
+        """Stops these instances and starts them again on another Node-RED line, with the same names, ports,
+        user dirs and database, as `pulumi up` after a change of image.nodeRedVersion replaces containers
+        (the docker target all at once; the aws target's rolling update a few at a time). The router keeps
+        running: its config lists the same addresses."""
+        chosen = node_lines.line(node_red)
+        for inst in instances:
+            inst.stop()
+        for inst in instances:
+            inst.node_red = chosen
+            inst.start()
+        for inst in instances:
+            inst.wait_ready(timeout=timeout)
+        if instances == [*self.workers, self.editor]:
+            self.node_red = chosen.name
 
     def remove_worker(self, worker: NodeRedInstance | None = None) -> NodeRedInstance:
         """Scale down by one: take the worker out of the running router's config first (Router.update

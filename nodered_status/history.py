@@ -192,6 +192,7 @@ def to_json(rows: list[Row], strays: list[dict]) -> dict[str, Any]:
                 "savedAt": iso(r.doc.get("savedAt")),
                 "savedBy": r.doc.get("savedBy"),
                 "deployType": r.doc.get("deployType"),
+                "nodeRedVersion": r.doc.get("nodeRedVersion"),
                 "rollbackOf": r.doc.get("rollbackOf"),
                 "nodes": len(flows) if (flows := flows_of(r.doc)[0]) is not None else None,
                 "problem": r.problem,

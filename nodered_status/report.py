@@ -30,6 +30,7 @@ class Instance:
     failure: str | None = None
     message: str | None = None  # "serving revision 5, revision 6 failed: ..."
     restart: dict | None = None  # {rev, count, at}: the last "restart flows" it carried out
+    node_red_version: str | None = None  # None: a record of an image before records carried it (Node-RED 4.1)
 
     @classmethod
     def from_doc(cls, doc: dict) -> Instance:
@@ -47,6 +48,7 @@ class Instance:
             failure=doc.get("failure"),
             message=doc.get("message"),
             restart=doc.get("restart") if isinstance(doc.get("restart"), dict) else None,
+            node_red_version=doc.get("nodeRedVersion") if isinstance(doc.get("nodeRedVersion"), str) else None,
         )
 
 
@@ -193,6 +195,15 @@ def render_text(r: Report) -> str:
         serving = sorted({str(w.rev) for w in ws if w.rev is not None and w.state == "running"})
         tail = f"; they serve revision {', '.join(serving)}" if serving else "; they serve nothing"
         lines.append(f"revision {failed_rev} failed on {len(ws)} of {len(workers)} workers: {why}{tail}")
+    versions: dict[str, list[str]] = {}
+    for i in r.instances:
+        if not r.is_stale(i):
+            versions.setdefault(i.node_red_version or "unrecorded (before 5)", []).append(i.id)
+    if len(versions) > 1:
+        # A rolling update under way (README: "Upgrading Node-RED"): the editor refuses deploys meanwhile
+        # when a worker runs an older Node-RED than its own.
+        each = "; ".join(f"{v}: {', '.join(ids)}" for v, ids in versions.items())
+        lines.append(f"Node-RED versions differ ({each}): an update is under way")
     ok = sum(1 for w in workers if r.worker_problem(w) is None)
     if not workers:
         lines.append("NOT IN SYNC: no worker instances found")
@@ -230,6 +241,7 @@ def to_json(r: Report) -> dict:
                 "failedRev": i.failed_rev,
                 "failure": i.failure,
                 "message": i.message,
+                "nodeRedVersion": i.node_red_version,
                 "restarted": r.restarted(i) if r.restarts else None,
             }
             for i in r.instances

@@ -90,7 +90,8 @@ def save(database, rev: int, by: str) -> tuple[int | None, str | None]:
             "rev": number,
             "deployId": str(uuid.uuid4()),
             # the flows as the source holds them (flowsJson, or flows as revisions were written before)
-            **{k: source[k] for k in ("flowsJson", "flows") if k in source},
+            # (and the Node-RED that saved them: README, "Upgrading Node-RED")
+            **{k: source[k] for k in ("flowsJson", "flows", "nodeRedVersion") if k in source},
             "credentials": source.get("credentials"),
             "savedAt": dt.datetime.now(dt.UTC),
             "savedBy": by,

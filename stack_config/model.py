@@ -102,6 +102,18 @@ class MongoConfig(ConfigModel):
         return pinned_image(value)
 
 
+# The Node.js lines of the nodered/node-red images per Node-RED release line, as the Node-RED project builds
+# them (its node-red-docker build matrix: 4.1.x on 18, 20 and 22, 5.x on 24 only), less the lines past
+# their end of life (18, 20). The first is the default (README, "The base image").
+BASE_IMAGE_NODE_LINES: dict[str, tuple[int, ...]] = {"5": (24,), "4.1": (22,)}
+
+
+def release_line(node_red_version: str) -> str | None:
+    """The release line of BASE_IMAGE_NODE_LINES a Node-RED version belongs to, or None."""
+    major, minor = node_red_version.split(".")[:2]
+    return next((line for line in (major, f"{major}.{minor}") if line in BASE_IMAGE_NODE_LINES), None)
+
+
 class ImageConfig(ConfigModel):
     name: str = "nodered-scale"
     # Unset: a digest of nodered_image/ and the build args, so a changed image rolls the containers.
@@ -109,9 +121,9 @@ class ImageConfig(ConfigModel):
     node_red_version: Annotated[str, Field(pattern=r"^\d+\.\d+\.\d+(-[0-9A-Za-z.-]+)?$")] = Field(
         default_factory=locked_node_red_version
     )
-    # Node.js major of the base image nodered/node-red:<nodeRedVersion>-<nodeVersion>: a maintained line
-    # (Node.js 20 reached its end of life in April 2026); README, "The base image", says how to pick one.
-    node_version: Literal[22, 24] = 22
+    # Node.js major of the base image nodered/node-red:<nodeRedVersion>-<nodeVersion>: one the Node-RED project
+    # publishes for that release line and still maintained; unset: the line's (BASE_IMAGE_NODE_LINES).
+    node_version: Literal[22, 24] | None = None
     # npm specs baked into the image (editor and workers alike), e.g. "node-red-contrib-foo@1.2.3".
     extra_nodes: list[Annotated[str, Field(pattern=r"^[@A-Za-z0-9][@A-Za-z0-9._/^~=<>-]*$")]] = []
 
@@ -119,6 +131,36 @@ class ImageConfig(ConfigModel):
     @classmethod
     def _name(cls, value: str) -> str:
         return repository(value)
+
+    @field_validator("node_red_version")
+    @classmethod
+    def _published_line(cls, value: str) -> str:
+        if release_line(value) is None:
+            lines = " and ".join(f"{line}.x" for line in BASE_IMAGE_NODE_LINES)
+            raise ValueError(f"Node-RED {value}: this image builds on Node-RED {lines} only")
+        return value
+
+    @field_validator("node_version")
+    @classmethod
+    def _published_combination(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if value is None:
+            return None
+        version = info.data.get("node_red_version")
+        line = release_line(version) if version else None
+        if line is not None and value not in BASE_IMAGE_NODE_LINES[line]:
+            published = " or ".join(str(n) for n in BASE_IMAGE_NODE_LINES[line])
+            raise ValueError(
+                f"the Node-RED project publishes no nodered/node-red:{version}-{value}: "
+                f"Node-RED {line}.x images on a maintained Node.js line are on {published}"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _default_node_line(self):
+        if self.node_version is None:
+            line = release_line(self.node_red_version)
+            object.__setattr__(self, "node_version", BASE_IMAGE_NODE_LINES[line][0] if line else 24)
+        return self
 
     @property
     def base_tag(self) -> str:

@@ -6,6 +6,9 @@
 //   - a node's type is one this image does not have (the answer names the types and nodes), or
 //   - the flows hold what MongoDB cannot give back exactly (a "__proto__" field, a lone UTF-16
 //     surrogate, nesting deeper than MongoDB keeps: storage's storageProblem names the place).
+// And while a live worker runs an older Node-RED release line than the editor (a rolling update under way:
+// storage's versionProblem, storage/lib/versions.js), every deploy that saves is refused the same way:
+// flows saved by the newer editor may not run on the older workers.
 // The check runs inside Node-RED's flows API (after login and permissions, before the runtime
 // touches its flows or credentials), by wrapping RED.runtime.flows' methods; the answer is Node-RED's
 // own error shape, {code, message}.
@@ -88,6 +91,17 @@ function runningSubflows(RED) {
 
 const userName = (user) => (user && user.username) || null;
 
+// Starts the read of the workers' versions (one query of `instances`, about 1.5 ms here), so that it
+// overlaps the checks of the flows; awaited before the deploy goes on.
+function versionsRead(storage) {
+    const problem = storage.versionProblem();
+    problem.catch(() => {});
+    return async () => {
+        const found = await problem;
+        if (found) throw new DeployRefused('older_workers', `deploy refused, nothing saved: ${found}`);
+    };
+}
+
 function guardDeploys(RED, storage, log) {
     const api = RED.runtime.flows;
     const original = {
@@ -104,7 +118,9 @@ function guardDeploys(RED, storage, log) {
         const user = userName(opts.user);
         if (type !== 'reload') {
             try {
+                const versions = versionsRead(storage);
                 check(RED, storage, opts.flows && opts.flows.flows);
+                await versions();
             } catch (err) {
                 refused(err, user);
             }
@@ -113,7 +129,9 @@ function guardDeploys(RED, storage, log) {
     };
     api.addFlow = async (opts) => {
         try {
+            const versions = versionsRead(storage);
             check(RED, storage, nodesOfFlow(opts.flow), runningSubflows(RED), opts.flow);
+            await versions();
         } catch (err) {
             refused(err, userName(opts.user));
         }
@@ -121,13 +139,22 @@ function guardDeploys(RED, storage, log) {
     };
     api.updateFlow = async (opts) => {
         try {
+            const versions = versionsRead(storage);
             check(RED, storage, nodesOfFlow(opts.flow), runningSubflows(RED), opts.flow);
+            await versions();
         } catch (err) {
             refused(err, userName(opts.user));
         }
         return storage.runDeploy({ type: 'flows', user: userName(opts.user) }, () => original.updateFlow(opts));
     };
-    api.deleteFlow = async (opts) => storage.runDeploy({ type: 'flows', user: userName(opts.user) }, () => original.deleteFlow(opts));
+    api.deleteFlow = async (opts) => {
+        try {
+            await versionsRead(storage)();
+        } catch (err) {
+            refused(err, userName(opts.user));
+        }
+        return storage.runDeploy({ type: 'flows', user: userName(opts.user) }, () => original.deleteFlow(opts));
+    };
 
     // The storage's reloads of the editor's flows (a revision written by a rollback, a restore).
     storage.useReload(() => original.setFlows({ deploymentType: 'reload' }));

@@ -1,10 +1,10 @@
 """Running the image's Node scripts (settings.js, healthcheck.js) from a test."""
 
 import json
-import shutil
 import subprocess
 from pathlib import Path
 
+from local_stack.node_lines import line
 from tests.ci import missing_tool
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -13,10 +13,11 @@ RECORDER = Path(__file__).with_name("record_env_reads.js")
 
 
 def node() -> str:
-    found = shutil.which("node")
-    if found is None:
-        missing_tool("node is not installed")
-    return found
+    """The Node.js of the image's line (local_stack/node_lines.py), as the image runs them."""
+    found = line().node
+    if not found.exists():
+        missing_tool(f"{found} is not installed (make python-deps)")
+    return str(found)
 
 
 def load_settings(*envs: dict[str, str]) -> list[dict]:

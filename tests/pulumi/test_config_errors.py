@@ -111,7 +111,7 @@ def test_defaults():
         config.http_node_root,
     ) == ("docker", 2, 8080, 1, "/red-nodes")
     assert config.editor.user == "admin"
-    assert (config.router.bind_address, config.image.node_version) == ("127.0.0.1", 22)
+    assert (config.router.bind_address, config.image.node_version) == ("127.0.0.1", 24)
 
 
 @pytest.mark.parametrize(

@@ -152,6 +152,19 @@ def test_rollback_saves_a_new_revision_with_the_old_flows_and_credentials(mongo,
     assert row.split()[:1] == ["4"] and "rollback of 1" in row and "tabs -1, nodes -2 +1" not in row
 
 
+def test_history_says_which_node_red_saved_each_revision_and_a_rollback_keeps_it(mongo, db):
+    """After an upgrade, the revisions saved on the older Node-RED are the ones it can run again (README:
+    "Upgrading Node-RED"); a rollback to one of them says so too."""
+    name, d = db
+    save(d, 1, [tab("t1", "orders"), node("a", "t1")], nodeRedVersion="4.1.15")
+    save(d, 2, [tab("t1", "orders"), node("a", "t1"), node("b", "t1")], nodeRedVersion="5.0.7")
+    assert cli("rollback", "1", "--by", "oncall", "--mongo-url", mongo.url, "--db", name).returncode == 0
+    assert d.flows.find_one({"_id": 3})["nodeRedVersion"] == "4.1.15"
+    p = cli("history", "--mongo-url", mongo.url, "--db", name, "--json")
+    listed = {r["rev"]: r["nodeRedVersion"] for r in json.loads(p.stdout)["revisions"]}
+    assert listed == {3: "4.1.15", 2: "5.0.7", 1: "4.1.15"}
+
+
 def test_rollback_numbers_are_never_reused_and_follow_the_counter(mongo, db):
     name, d = db
     three_revisions(d)

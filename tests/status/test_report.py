@@ -147,3 +147,19 @@ def test_restart_flows_shows_how_many_workers_restarted():
     r = report.build([{**inst("w1"), **done}, inst("w2", port=1882), late], newest, NOW, 30)
     assert "flows restarted 20s ago by bob (restart 2): 2 of 3 workers restarted them" in report.render_text(r)
     assert [i["restarted"] for i in report.to_json(r)["instances"]] == [True, False, True]
+
+
+def test_instances_on_different_node_red_versions_are_named_during_an_update():
+    """Guards: a rolling update with workers on two Node-RED versions looked like any other state."""
+    same = [
+        {**inst("e", role="editor", port=1880), "nodeRedVersion": "5.0.7"},
+        {**inst("w1"), "nodeRedVersion": "5.0.7"},
+    ]
+    assert "Node-RED versions" not in report.render_text(build(same))
+    mixed = [*same, {**inst("w2", port=1882), "nodeRedVersion": "4.1.15"}, inst("w3", port=1883)]
+    r = build(mixed)
+    assert (
+        "Node-RED versions differ (5.0.7: e, w1; 4.1.15: w2; unrecorded (before 5): w3): an update is under way"
+        in report.render_text(r)
+    )
+    assert [i["nodeRedVersion"] for i in report.to_json(r)["instances"]] == ["5.0.7", "5.0.7", "4.1.15", None]

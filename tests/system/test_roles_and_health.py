@@ -274,10 +274,11 @@ def test_while_stopping_livez_fails_and_endpoints_turn_requests_away(nodered_fac
 def test_editor_login_from_a_bcrypt_hash(nodered_factory):
     import subprocess
 
+    from local_stack.node_lines import line
     from local_stack.nodered import IMAGE_DIR
 
     hashed = subprocess.run(
-        ["node", "-e", "process.stdout.write(require('bcryptjs').hashSync('hashed pw', 8))"],
+        [str(line().node), "-e", "process.stdout.write(require('bcryptjs').hashSync('hashed pw', 8))"],
         cwd=IMAGE_DIR,
         capture_output=True,
         text=True,

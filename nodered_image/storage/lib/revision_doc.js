@@ -1,8 +1,8 @@
 'use strict';
 // One revision document of the `flows` collection: what it must hold to be loaded, and its identity.
 //
-//   {_id: rev, rev, deployId, flowsJson, credentials, savedAt, savedBy, deployType, rollbackOf?,
-//    restarts?, restartedAt?, restartedBy?}
+//   {_id: rev, rev, deployId, flowsJson, credentials, savedAt, savedBy, deployType, nodeRedVersion?,
+//    rollbackOf?, restarts?, restartedAt?, restartedBy?}
 //
 // The flows are one JSON string (`flowsJson`): the database stores, copies and sends it to every
 // instance's change stream as one value instead of thousands of nested documents (about ten times less

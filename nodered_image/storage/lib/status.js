@@ -60,7 +60,8 @@ class StatusRecorder {
             await this.coll.updateOne(
                 { _id: o.instanceId },
                 {
-                    $set: { role: o.role, host: o.host, port: o.port, pid: process.pid, rev: s.rev, latestRev: s.latestRev,
+                    $set: { role: o.role, host: o.host, port: o.port, pid: process.pid, nodeRedVersion: o.nodeRedVersion ?? null,
+                        rev: s.rev, latestRev: s.latestRev,
                         state: s.state, ready: s.ready, failedRev: s.failedRev, failure: s.failure, message: s.message,
                         restart: s.restart, seenRev: s.seenRev, leader: s.leader === true, lastSync: s.lastSync ?? null,
                         lastSeen: new Date() },

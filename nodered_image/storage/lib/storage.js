@@ -15,6 +15,7 @@ const { Settings, Sessions } = require('./settings');
 const { Library } = require('./library');
 const { runDeploy } = require('./deploy_context');
 const { storageProblem } = require('./codec');
+const { mixedVersionsProblem } = require('./versions');
 
 // Why Node-RED reports flows unable to start (its runtime-state event), in words.
 function startProblem(payload) {
@@ -44,6 +45,8 @@ function createStorage() {
         health.log = log;
         events.log = log;
         opts = readOptions(settings);
+        // Which Node-RED this is: in the status record (versions.js compares the editor's and the workers').
+        opts.nodeRedVersion = runtime && typeof runtime.version === 'function' ? runtime.version() : null;
         events.opts = opts;
         log.info(`role ${opts.role}, instance ${opts.instanceId}, MongoDB ${redact(opts.mongoUrl)} database ${opts.database}, ` +
             `keeping ${opts.revisionsKept} revisions${opts.role === 'worker' ? `, revision check every ${opts.syncCheckSeconds} s` : ''}`);
@@ -64,6 +67,7 @@ function createStorage() {
             settings: new Settings(c.settings, opts.role),
             sessions: new Sessions(c.sessions, opts.role),
             library: new Library(c.library),
+            instances: c.instances,
             reloader: null,
         };
         if (runtime && runtime.events) {
@@ -137,6 +141,8 @@ function createStorage() {
         runDeploy,
         // Why these flows cannot be stored exactly (a description naming the place), or null.
         storageProblem: (flowsToSave) => storageProblem(flowsToSave),
+        // Why no deploy may be saved now (live workers on an older Node-RED: versions.js), or null.
+        versionProblem: async () => (parts && opts.nodeRedVersion ? mixedVersionsProblem(parts.instances, opts.nodeRedVersion) : null),
         // The editor reloads its flows through this function (its flows API, which serializes with deploys).
         useReload: (fn) => {
             pendingReload = fn;

@@ -33,6 +33,8 @@ function fakeRuntime() {
             error: (m) => logs.push(['error', m]), debug: () => {},
         },
         storage: null,
+        // Node-RED's runtime.version(): the Node-RED these tests run with (make test-node-red-4.1: 4.1).
+        version: () => require('node-red/package.json').version,
         // Like Node-RED: flows with a node type it does not know never start (a missing-types event).
         started(flows) {
             if (flows.some((n) => n.type === 'no-such-type')) {
@@ -59,9 +61,10 @@ function fakeRuntime() {
     return rt;
 }
 
-async function makeStorage(url, database, role, extra = {}) {
+// runtimeExtra: what the fake runtime says differently (e.g. version: () => '4.1.15').
+async function makeStorage(url, database, role, extra = {}, runtimeExtra = {}) {
     const storage = createStorage();
-    const runtime = fakeRuntime();
+    const runtime = Object.assign(fakeRuntime(), runtimeExtra);
     runtime.storage = storage;
     await storage.init({ storageModuleOptions: { role, mongoUrl: url, database, instanceId: `${role}-${dbCounter++}`, ...extra } }, runtime);
     return { storage, runtime };
