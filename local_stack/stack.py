@@ -19,7 +19,7 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from nodered_contract import BODY_LIMIT_MB
+from nodered_contract import BODY_LIMIT_MB, DEFAULT_HTTP_NODE_ROOT, EDITOR_USER
 
 from .admin import AdminClient
 from .mongo import MongoServer
@@ -43,12 +43,12 @@ class LocalStack:
     def __init__(
         self,
         workers: int = 3,
-        http_node_root: str = "/red-nodes",
+        http_node_root: str = DEFAULT_HTTP_NODE_ROOT,
         mongo: MongoServer | None = None,
         db: str | None = None,
         base_dir: str | os.PathLike | None = None,
         router_port: int | None = None,
-        editor_user: str = "admin",
+        editor_user: str = EDITOR_USER,
         editor_password: str = DEFAULT_EDITOR_PASSWORD,
         credential_secret: str = DEFAULT_CREDENTIAL_SECRET,
         extra_env: dict | None = None,
