@@ -20,7 +20,7 @@ from .nginx_process import NginxProcess
 from .ports import free_port
 
 
-class Router(NginxProcess):
+class LocalRouter(NginxProcess):
     """nginx on 127.0.0.1:<port> routing <http_node_root> to `workers` and the rest to `editor`.
 
     workers/editor are "host:port" strings; bad ones raise ValueError here. body_limit_mb: the one body
