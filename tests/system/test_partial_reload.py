@@ -10,7 +10,6 @@ import websocket
 
 from local_stack.flows import endpoint, function_node, tab, wait_marker
 
-
 # GET /slow answers once GET /release was called on the same worker ("done"), or after SLOW_CAP_MS
 # ("timed out"), below the 5 s drain timeout: a swap that waited for it would see it answered first.
 SLOW_CAP_MS = 4000
