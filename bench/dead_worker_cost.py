@@ -16,7 +16,7 @@ import time
 
 import requests
 
-from local_stack import Router, StubUpstream
+from local_stack import LocalRouter, StubUpstream
 
 
 def timed_gets(session: requests.Session, url: str, n: int) -> list[float]:
@@ -42,11 +42,11 @@ def main(n: int = 2000) -> None:
     try:
         timed_gets(session, f"http://{workers[0].address}/red-nodes/x", 50)
         print("direct to a stub:       ", summary(timed_gets(session, f"http://{workers[0].address}/red-nodes/x", n)))
-        with Router([w.address for w in workers], editor.address) as router:
+        with LocalRouter([w.address for w in workers], editor.address) as router:
             timed_gets(session, router.url + "/red-nodes/x", 50)
             print("through the router:     ", summary(timed_gets(session, router.url + "/red-nodes/x", n)))
         workers[1].stop()
-        with Router([w.address for w in workers], editor.address) as router:
+        with LocalRouter([w.address for w in workers], editor.address) as router:
             first = timed_gets(session, router.url + "/red-nodes/x", 6)
             logged = router.access_log(until=lambda entries: len(entries) >= len(first))
             retried = [e for e in logged if "," in e["upstream_addr"]]

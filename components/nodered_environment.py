@@ -2,7 +2,7 @@
 each role from the stack config and the stack's secrets. Each target adds only what is its own."""
 
 from collections.abc import Mapping
-from typing import Any, TypedDict, TypeVar, Unpack
+from typing import Any, TypedDict, Unpack
 
 import pulumi
 
@@ -10,8 +10,6 @@ import nodered_contract
 from stack_config import StackConfig
 
 from .secrets import StackSecrets
-
-T = TypeVar("T")
 
 
 class TargetEnvironment(TypedDict, total=False):
@@ -56,18 +54,8 @@ def flow_secret_values(config: StackConfig) -> dict[str, pulumi.Output[str]]:
 
 def secret_values(secrets: StackSecrets, mongo_url: pulumi.Input[str]) -> dict[str, pulumi.Input[str]]:
     """Every secret variable a role may get, by name, from the stack's secrets and the target's database."""
-    values = {
-        "MONGO_URL": mongo_url,
-        "NODE_RED_CREDENTIAL_SECRET": secrets.credential_secret,
-        "NODE_RED_EDITOR_PASSWORD": secrets.editor_password,
-    }
-    missing = {n for role in nodered_contract.ROLES for n in nodered_contract.secret_variables(role)} - set(values)
-    if missing:
-        raise ValueError(f"no value for the secret variables {sorted(missing)}")
-    return values
-
-
-def role_secrets(role: str, available: Mapping[str, T]) -> dict[str, T]:
-    """Of `available` (variable -> value or reference), exactly the secrets the contract gives `role`:
-    workers never get the editor password."""
-    return {name: available[name] for name in nodered_contract.secret_variables(role)}
+    return nodered_contract.secret_values(
+        mongo_url=mongo_url,
+        credential_secret=secrets.credential_secret,
+        editor_password=secrets.editor_password,
+    )

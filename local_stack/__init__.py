@@ -13,20 +13,20 @@ from .mongo import MongoServer
 from .nginx_process import NginxProcess, find_nginx
 from .nodered import NodeRedInstance
 from .ports import PortInUse, free_port
-from .router import Router
+from .router import LocalRouter
 from .stack import LocalStack
 from .stubs import StubUpstream
 
 __all__ = [
     "AdminClient",
     "Load",
+    "LocalRouter",
     "LocalStack",
     "MongoServer",
     "NginxProcess",
     "NodeRedInstance",
     "Outcome",
     "PortInUse",
-    "Router",
     "StubUpstream",
     "find_nginx",
     "free_port",

@@ -15,6 +15,8 @@ import signal
 import sys
 import threading
 
+from nodered_contract import DEFAULT_HTTP_NODE_ROOT
+
 from . import node_lines
 from .flows import demo_flow
 from .ports import PortInUse
@@ -30,7 +32,7 @@ def main(argv=None) -> int:
     up = sub.add_parser("up", help="start the local stack until Ctrl-C")
     up.add_argument("--workers", type=int, default=3)
     up.add_argument("--port", type=int, default=None, help="router port (default: a free one)")
-    up.add_argument("--http-node-root", default="/red-nodes")
+    up.add_argument("--http-node-root", default=DEFAULT_HTTP_NODE_ROOT)
     up.add_argument("--demo", action="store_true", help="deploy a GET <root>/hello flow once up")
     up.add_argument("--keep", action="store_true", help="keep logs and data dir after stopping")
     up.add_argument(

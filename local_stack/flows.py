@@ -13,6 +13,8 @@ import base64
 import json
 import re
 
+from nodered_contract import DEFAULT_HTTP_NODE_ROOT
+
 
 def _slug(path: str) -> str:
     return re.sub(r"[^a-zA-Z0-9]+", "-", path).strip("-") or "root"
@@ -127,7 +129,11 @@ def basic_auth_header(user: str, password: str) -> str:
 
 
 def credentials_flow(
-    user: str, password: str, http_node_root: str = "/red-nodes", path: str = "/secure", marker: str = "secret-ok"
+    user: str,
+    password: str,
+    http_node_root: str = DEFAULT_HTTP_NODE_ROOT,
+    path: str = "/secure",
+    marker: str = "secret-ok",
 ) -> list[dict]:
     """GET <path> -> http request (basic auth from the node's credentials) -> GET <path>-protected.
 

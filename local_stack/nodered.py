@@ -64,8 +64,8 @@ class NodeRedInstance:
         role: str,
         mongo_url: str,
         db: str,
-        http_node_root: str = "/red-nodes",
-        editor_user: str = "admin",
+        http_node_root: str = contract.DEFAULT_HTTP_NODE_ROOT,
+        editor_user: str = contract.EDITOR_USER,
         editor_password: str | None = DEFAULT_EDITOR_PASSWORD,
         credential_secret: str | None = DEFAULT_CREDENTIAL_SECRET,
         port: int | None = None,
@@ -129,13 +129,10 @@ class NodeRedInstance:
                 extra={"NODE_RED_USER_DIR": str(self.user_dir), "NODE_RED_LISTEN_HOST": "127.0.0.1"},
             )
         )
-        secrets = {
-            "MONGO_URL": self.mongo_url,
-            "NODE_RED_CREDENTIAL_SECRET": self.credential_secret,
-            "NODE_RED_EDITOR_PASSWORD": self.editor_password,
-        }
-        for name in contract.secret_variables(self.role):
-            value = secrets[name]
+        secrets = contract.secret_values(
+            mongo_url=self.mongo_url, credential_secret=self.credential_secret, editor_password=self.editor_password
+        )
+        for name, value in contract.role_secrets(self.role, secrets).items():
             if value is not None:  # None: a test starts the instance without it
                 env[name] = value
         env.update({k: str(v) for k, v in self.extra_env.items()})
@@ -240,8 +237,8 @@ class NodeRedInstance:
         return code
 
     def healthz(self, timeout: float = 2.0) -> dict:
-        """GET /healthz as a dict, with the HTTP status under "status_code"."""
-        r = requests.get(self.url + "/healthz", timeout=timeout)
+        """GET /healthz (the contract's readiness path) as a dict, with the HTTP status under "status_code"."""
+        r = requests.get(self.url + contract.READINESS_PATH, timeout=timeout)
         body = r.json()
         body["status_code"] = r.status_code
         return body

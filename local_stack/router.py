@@ -14,13 +14,13 @@ from typing import IO
 
 from nginx.delivery import INSTALLER, WATCHER
 from nginx.render import HEALTH_PATH, STATUS_PATH, render
-from nodered_contract import BODY_LIMIT_MB
+from nodered_contract import BODY_LIMIT_MB, DEFAULT_HTTP_NODE_ROOT
 
 from .nginx_process import NginxProcess
 from .ports import free_port
 
 
-class Router(NginxProcess):
+class LocalRouter(NginxProcess):
     """nginx on 127.0.0.1:<port> routing <http_node_root> to `workers` and the rest to `editor`.
 
     workers/editor are "host:port" strings; bad ones raise ValueError here. body_limit_mb: the one body
@@ -37,7 +37,7 @@ class Router(NginxProcess):
         self,
         workers: Sequence[str],
         editor: str,
-        http_node_root: str = "/red-nodes",
+        http_node_root: str = DEFAULT_HTTP_NODE_ROOT,
         port: int | None = None,
         runtime_dir: str | os.PathLike | None = None,
         nginx_bin: str | None = None,

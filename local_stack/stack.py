@@ -19,14 +19,14 @@ import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from nodered_contract import BODY_LIMIT_MB
+from nodered_contract import BODY_LIMIT_MB, DEFAULT_HTTP_NODE_ROOT, EDITOR_USER
 
 from . import node_lines
 from .admin import AdminClient
 from .mongo import MongoServer
 from .nodered import DEFAULT_CREDENTIAL_SECRET, DEFAULT_EDITOR_PASSWORD, NodeRedInstance
 from .ports import check_free
-from .router import Router
+from .router import LocalRouter
 
 # Where nginx's connections to the instances come from (it listens and connects on loopback).
 ROUTER_SOURCE_ADDRESS = "127.0.0.1"
@@ -45,12 +45,12 @@ class LocalStack:
     def __init__(
         self,
         workers: int = 3,
-        http_node_root: str = "/red-nodes",
+        http_node_root: str = DEFAULT_HTTP_NODE_ROOT,
         mongo: MongoServer | None = None,
         db: str | None = None,
         base_dir: str | os.PathLike | None = None,
         router_port: int | None = None,
-        editor_user: str = "admin",
+        editor_user: str = EDITOR_USER,
         editor_password: str = DEFAULT_EDITOR_PASSWORD,
         credential_secret: str = DEFAULT_CREDENTIAL_SECRET,
         extra_env: dict | None = None,
@@ -79,7 +79,7 @@ class LocalStack:
         self._router_port = router_port
         self.editor: NodeRedInstance | None = None
         self.workers: list[NodeRedInstance] = []
-        self.router: Router | None = None
+        self.router: LocalRouter | None = None
 
     # -- lifecycle -------------------------------------------------------------------------------
 
@@ -116,7 +116,7 @@ class LocalStack:
             instances = [self.editor, *self.workers]
             with ThreadPoolExecutor(len(instances)) as pool:
                 list(pool.map(lambda i: i.wait_ready(timeout=timeout), instances))
-            self.router = Router(
+            self.router = LocalRouter(
                 self.worker_addresses,
                 f"127.0.0.1:{self.editor.port}",
                 http_node_root=self.http_node_root,
@@ -147,7 +147,7 @@ class LocalStack:
 
     # -- what tests use --------------------------------------------------------------------------
 
-    def _router(self) -> Router:
+    def _router(self) -> LocalRouter:
         if self.router is None:
             raise RuntimeError("the stack is not started")
         return self.router
@@ -190,7 +190,7 @@ class LocalStack:
 
     def add_worker(self, timeout: float = 120.0) -> NodeRedInstance:
         """Scale up by one: start a worker, wait until it serves, then deliver the new config to the running
-        router (Router.update), as the docker target does."""
+        router (LocalRouter.update), as the docker target does."""
         w = self._instance("worker", f"worker-{len(self.workers) + 1}").start()
         self.workers.append(w)
         w.wait_ready(timeout=timeout)
@@ -214,7 +214,7 @@ class LocalStack:
             self.node_red = chosen.name
 
     def remove_worker(self, worker: NodeRedInstance | None = None) -> NodeRedInstance:
-        """Scale down by one: take the worker out of the running router's config first (Router.update
+        """Scale down by one: take the worker out of the running router's config first (LocalRouter.update
         returns once nginx serves it), then stop it, as the docker target does."""
         worker = worker or self.workers[-1]
         self.workers.remove(worker)

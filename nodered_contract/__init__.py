@@ -9,6 +9,7 @@ Constants (from contract.json):
     PORT                    1880, the default of PORT
     DATABASE                "nodered", the default of MONGO_DB
     DEFAULT_HTTP_NODE_ROOT  "/red-nodes", the default of NODE_RED_HTTP_NODE_ROOT
+    EDITOR_USER             "admin", the default of NODE_RED_EDITOR_USER
     BODY_LIMIT_MB           5, the default of NODE_RED_BODY_LIMIT_MB (MiB); its bounds: VARIABLES[...]
     LIVENESS_PATH           "/livez": the process serves HTTP (restart a container on this)
     READINESS_PATH          "/healthz": the newest flows run (send traffic on this)
@@ -36,9 +37,21 @@ validate_flow_env_name(name) -> str
     The name when stack config may give it to the flows as an environment variable (flowEnvironment in
     contract.json: never a variable the image reads or reserves), else ValueError saying why.
 
+secret_values(*, mongo_url, credential_secret, editor_password) -> dict[str, T]
+    Every secret variable some role gets, by name, from its value (a string, a Pulumi output, ...);
+    role_secrets(role, values) keeps exactly the ones the contract gives `role`.
+
 healthcheck_command(probe="readiness") -> list[str]
     ["CMD", "node", HEALTHCHECK_SCRIPT, probe] for a Docker or ECS health check; probe "readiness"
     (GET /healthz) or "liveness" (GET /livez).
+CONTAINER_HEALTHCHECK       its timings for the Dockerfile and the docker target (HealthcheckTimings)
+
+DB_SETUP_SECRETS            the secrets of the database setup (DB_SETUP_SCRIPT): MONGO_ADMIN_URL, MONGO_URL
+db_setup_environment(*, database, tls_ca_file) -> dict[str, str]
+    Its plain environment, the names checked against contract.json's dbSetup.
+
+The database's own contract (collections, singleton documents, revision rules, its defaults) is
+nodered_image/database.json: nodered_contract.database.
 """
 
 from __future__ import annotations
@@ -49,7 +62,9 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 CONTRACT_PATH = Path(__file__).resolve().parent.parent / "nodered_image" / "contract.json"
 CONTRACT: dict[str, Any] = json.loads(CONTRACT_PATH.read_text())
@@ -102,6 +117,7 @@ def _default(name: str) -> str:
 PORT = int(_default("PORT"))
 DATABASE = _default("MONGO_DB")
 DEFAULT_HTTP_NODE_ROOT = _default("NODE_RED_HTTP_NODE_ROOT")
+EDITOR_USER = _default("NODE_RED_EDITOR_USER")
 BODY_LIMIT_MB = int(_default("NODE_RED_BODY_LIMIT_MB"))
 LIVENESS_PATH: str = CONTRACT["health"]["liveness"]
 READINESS_PATH: str = CONTRACT["health"]["readiness"]
@@ -276,14 +292,66 @@ def healthcheck_command(probe: str = "readiness") -> list[str]:
     return ["CMD", "node", HEALTHCHECK_SCRIPT, probe]
 
 
+@dataclass(frozen=True)
+class HealthcheckTimings:
+    interval_seconds: int
+    timeout_seconds: int
+    start_period_seconds: int
+    retries: int
+
+
+_TIMINGS = CONTRACT["health"]["container"]
+CONTAINER_HEALTHCHECK = HealthcheckTimings(
+    interval_seconds=_TIMINGS["intervalSeconds"],
+    timeout_seconds=_TIMINGS["timeoutSeconds"],
+    start_period_seconds=_TIMINGS["startPeriodSeconds"],
+    retries=_TIMINGS["retries"],
+)
+
+
+def secret_values(*, mongo_url: T, credential_secret: T, editor_password: T) -> dict[str, T]:
+    """Every secret variable some role gets, by name; ValueError if the contract declares one not given here."""
+    values = {
+        "MONGO_URL": mongo_url,
+        "NODE_RED_CREDENTIAL_SECRET": credential_secret,
+        "NODE_RED_EDITOR_PASSWORD": editor_password,
+    }
+    missing = {n for role in ROLES for n in secret_variables(role)} - set(values)
+    if missing:
+        raise ValueError(f"no value for the secret variables {sorted(missing)}")
+    return values
+
+
+def role_secrets(role: str, available: Mapping[str, T]) -> dict[str, T]:
+    """Of `available` (variable -> value or reference), exactly the secrets the contract gives `role`:
+    workers never get the editor password."""
+    return {name: available[name] for name in secret_variables(role)}
+
+
+_DB_SETUP = CONTRACT["dbSetup"]
+DB_SETUP_SECRETS: tuple[str, ...] = tuple(_DB_SETUP["secrets"])
+
+
+def db_setup_environment(*, database: str = DATABASE, tls_ca_file: str | None = None) -> dict[str, str]:
+    """The database setup's plain environment (None leaves a variable unset: the script's default)."""
+    wanted = {"MONGO_DB": database, "MONGO_TLS_CA_FILE": tls_ca_file}
+    unknown = set(wanted) - set(_DB_SETUP["plain"])
+    if unknown:
+        raise ValueError(f"{sorted(unknown)}: not variables of the database setup (contract.json dbSetup)")
+    return {name: str(value) for name, value in wanted.items() if value is not None}
+
+
 __all__ = [
     "BODY_LIMIT_MB",
+    "CONTAINER_HEALTHCHECK",
     "CONTRACT",
     "CONTRACT_PATH",
     "DATABASE",
     "DB_SETUP_SCRIPT",
+    "DB_SETUP_SECRETS",
     "DEFAULT_HTTP_NODE_ROOT",
     "DOCUMENTDB_CA_FILE",
+    "EDITOR_USER",
     "HEALTHCHECK_SCRIPT",
     "LIVENESS_PATH",
     "PORT",
@@ -291,8 +359,12 @@ __all__ = [
     "ROLES",
     "VARIABLES",
     "Variable",
+    "HealthcheckTimings",
+    "db_setup_environment",
     "environment",
     "healthcheck_command",
+    "role_secrets",
+    "secret_values",
     "secret_variables",
     "validate_flow_env_name",
     "validate_http_node_root",

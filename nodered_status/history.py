@@ -9,18 +9,18 @@ import sys
 from dataclasses import dataclass, field
 from typing import Any
 
-from . import db as dbmod
-from .report import _utc, format_age
+from . import exits
+from .clock import format_age, utc
 from .revisions import Changes, describe_id, diff, document_problem, flows_of, with_flows_read
-
-EXIT_OK = 0
-STALE_AFTER = 30.0  # seconds: an instance record older than this does not count as serving anything
+from .source import Source
+from .status import add_stale_after, check_stale_after
 
 DESCRIPTION = """\
 List the flow revisions kept in MongoDB (the editor keeps the newest NODE_RED_REVISIONS_KEPT),
 newest first: revision, when and by whom it was saved, its deploy type, node count, what changed
 from the revision before it (tabs and nodes added +, removed -, changed ~), and which instances
-serve it or could not start it. Documents that cannot be loaded are listed as MALFORMED.
+serve it or could not start it (instances not seen for --stale-after seconds count as
+serving nothing). Documents that cannot be loaded are listed as MALFORMED.
 
 exit codes:
   0  listed (also when there is no revision)
@@ -43,46 +43,27 @@ class Row:
         return self.doc.get("_id")
 
 
-def parse_args(argv) -> argparse.Namespace:
-    p = argparse.ArgumentParser(
-        prog="python -m nodered_status history",
-        description=DESCRIPTION,
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    dbmod.add_connection_args(p)
+def options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--limit", type=int, default=20, metavar="N", help="newest N revisions (default: 20)")
+    add_stale_after(p)
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
-    args = p.parse_args(argv)
-    dbmod.check_connection_args(p, args)
+
+
+def check(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    check_stale_after(p, args)
     if args.limit < 1:
         p.error("--limit must be at least 1")
-    return args
 
 
-def fetch(url: str, db_name: str, timeout: float, limit: int):
-    """(revision docs newest first, stray docs, instance records, server time)."""
-    client = dbmod.client(url, timeout, "nodered-status-history")
-    try:
-        hello = client.admin.command("hello")
-        d = client[db_name]
-        # One more than asked: the oldest listed is compared with the one before it.
-        docs = list(d["flows"].find({"_id": {"$type": "number"}}, sort=[("_id", -1)], limit=limit + 1))
-        strays = list(
-            d["flows"].find(
-                {"_id": {"$not": {"$type": "number"}}}, {"flows": 0, "flowsJson": 0, "credentials": 0}, limit=20
-            )
-        )
-        instances = list(d["instances"].find({}))
-    finally:
-        client.close()
-    return docs, strays, instances, hello.get("localTime") or dt.datetime.now(dt.UTC)
+def is_live(record: dict, now: dt.datetime, stale_after: float) -> bool:
+    """Whether an instance record was written within stale_after seconds (the report's rule too)."""
+    seen = utc(record.get("lastSeen"))
+    return seen is not None and (now - seen).total_seconds() <= stale_after
 
 
-def build(docs: list[dict], instances: list[dict], now: dt.datetime, limit: int) -> list[Row]:
+def build(docs: list[dict], instances: list[dict], now: dt.datetime, limit: int, stale_after: float) -> list[Row]:
     rows = [Row(doc=d, problem=document_problem(d)) for d in map(with_flows_read, docs)]
-    live = [
-        i for i in instances if _utc(i.get("lastSeen")) and (now - _utc(i["lastSeen"])).total_seconds() <= STALE_AFTER
-    ]
+    live = [i for i in instances if is_live(i, now, stale_after)]
     for i, row in enumerate(rows):
         if row.problem is None:
             older = next((r for r in rows[i + 1 :] if r.problem is None), None)
@@ -107,7 +88,7 @@ def _count(roles: list[str]) -> str:
 
 
 def _saved(doc: dict) -> str:
-    at = _utc(doc.get("savedAt"))
+    at = utc(doc.get("savedAt"))
     return at.strftime("%Y-%m-%d %H:%M:%SZ") if at else "-"
 
 
@@ -134,7 +115,7 @@ def notes(row: Row, now: dt.datetime) -> list[str]:
         out.append(f"failed on {_count([r for r, _ in row.failed])}: {'; '.join(reasons)}")
     restarts = row.doc.get("restarts")
     if restarts:
-        at = _utc(row.doc.get("restartedAt"))
+        at = utc(row.doc.get("restartedAt"))
         when = f" {format_age((now - at).total_seconds())}" if at else ""
         by = f" by {row.doc['restartedBy']}" if row.doc.get("restartedBy") else ""
         out.append(f"flows restarted {restarts}x (last{when}{by})")
@@ -147,7 +128,7 @@ def render_text(rows: list[Row], strays: list[dict], now: dt.datetime) -> str:
     header = ("REV", "SAVED", "AGE", "BY", "TYPE", "NODES", "CHANGES", "NOTE")
     table = [header]
     for r in rows:
-        at = _utc(r.doc.get("savedAt"))
+        at = utc(r.doc.get("savedAt"))
         if r.problem:
             changes = "-"
         elif r.changes is None:
@@ -182,7 +163,7 @@ def render_text(rows: list[Row], strays: list[dict], now: dt.datetime) -> str:
 
 def to_json(rows: list[Row], strays: list[dict]) -> dict[str, Any]:
     def iso(v):
-        t = _utc(v)
+        t = utc(v)
         return t.isoformat() if t else None
 
     return {
@@ -210,16 +191,11 @@ def to_json(rows: list[Row], strays: list[dict]) -> dict[str, Any]:
     }
 
 
-def main(argv) -> int:
-    args = parse_args(argv)
-    try:
-        docs, strays, instances, now = fetch(args.mongo_url, args.db, args.timeout, args.limit)
-    except Exception as exc:  # pymongo raises many kinds; every one means "cannot read"
-        return dbmod.unreachable(args.mongo_url, args.db, exc)
-    now = _utc(now)
-    rows = build(docs, instances, now, args.limit)
+def run(args: argparse.Namespace, source: Source) -> int:
+    found = source.revisions(args.limit)
+    rows = build(found.docs, found.instances, found.now, args.limit, args.stale_after)
     if args.json:
-        print(json.dumps(to_json(rows, strays), indent=2, default=str))
+        print(json.dumps(to_json(rows, found.strays), indent=2, default=str))
     else:
-        sys.stdout.write(render_text(rows, strays, now))
-    return EXIT_OK
+        sys.stdout.write(render_text(rows, found.strays, found.now))
+    return exits.OK

@@ -1,4 +1,5 @@
-"""Pure logic of the status command: instance records + newest revision -> verdict and text.
+"""Pure logic of the status command: instance records + newest revision -> the report, as data (Report),
+and its text, JSON and summary lines (which the --watch view shows under its own table).
 
 Kept free of I/O so the rules (what counts as in sync, stale, failing) are tested directly.
 """
@@ -6,13 +7,11 @@ Kept free of I/O so the rules (what counts as in sync, stale, failing) are teste
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-# Exit codes (documented in the README and in --help).
-EXIT_OK = 0  # at least one worker, and every worker runs the newest revision
-EXIT_NOT_IN_SYNC = 1  # a worker is behind, not running, stale, or there are no workers
-EXIT_USAGE = 2  # bad arguments (argparse uses 2 too)
-EXIT_UNREACHABLE = 3  # cannot connect to / read from MongoDB
+from . import exits
+from .clock import format_age, utc
 
 
 @dataclass
@@ -42,8 +41,8 @@ class Instance:
             pid=doc.get("pid"),
             rev=doc.get("rev"),
             state=doc.get("state"),
-            started_at=_utc(doc.get("startedAt")),
-            last_seen=_utc(doc.get("lastSeen")),
+            started_at=utc(doc.get("startedAt")),
+            last_seen=utc(doc.get("lastSeen")),
             failed_rev=doc.get("failedRev"),
             failure=doc.get("failure"),
             message=doc.get("message"),
@@ -105,16 +104,10 @@ class Report:
 
     @property
     def exit_code(self) -> int:
-        return EXIT_OK if self.in_sync else EXIT_NOT_IN_SYNC
+        return exits.OK if self.in_sync else exits.NOT_IN_SYNC
 
 
-def _utc(value):
-    if isinstance(value, dt.datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=dt.UTC)
-    return value if isinstance(value, dt.datetime) else None
-
-
-def build(instance_docs, newest_doc, now, stale_after: float) -> Report:
+def build(instance_docs, newest_doc, now: dt.datetime, stale_after: float) -> Report:
     instances = sorted(
         (Instance.from_doc(d) for d in instance_docs),
         key=lambda i: (i.role != "editor", i.role, i.id),
@@ -122,54 +115,32 @@ def build(instance_docs, newest_doc, now, stale_after: float) -> Report:
     newest_doc = newest_doc or {}
     rev = newest_doc.get("rev", newest_doc.get("_id"))
     return Report(
-        now=_utc(now),
+        now=utc(now) or now,
         newest_rev=rev,
-        newest_saved_at=_utc(newest_doc.get("savedAt")),
+        newest_saved_at=utc(newest_doc.get("savedAt")),
         newest_saved_by=newest_doc.get("savedBy"),
         instances=instances,
         stale_after=stale_after,
         restarts=int(newest_doc.get("restarts") or 0),
-        restarted_at=_utc(newest_doc.get("restartedAt")),
+        restarted_at=utc(newest_doc.get("restartedAt")),
         restarted_by=newest_doc.get("restartedBy"),
     )
 
 
-def format_age(seconds: float | None) -> str:
-    if seconds is None:
-        return "never"
-    if seconds < 1:
-        return "just now"
-    if seconds < 120:
-        return f"{seconds:.0f}s ago"
-    if seconds < 7200:
-        return f"{seconds / 60:.0f}m ago"
-    if seconds < 172800:
-        return f"{seconds / 3600:.0f}h ago"
-    return f"{seconds / 86400:.0f}d ago"
+def note(r: Report, i: Instance) -> str:
+    """What the NOTE column says of an instance: why a worker does not count, a stale or failing editor."""
+    if i.role == "worker":
+        return r.worker_problem(i) or ""
+    if r.is_stale(i):
+        return "stale"
+    if i.failed_rev is not None and i.failure:
+        return f"revision {i.failed_rev} failed: {i.failure}"
+    return ""
 
 
-def render_text(r: Report) -> str:
-    header = ("INSTANCE", "ROLE", "ADDRESS", "REV", "STATE", "LAST SEEN", "NOTE")
-    rows = [header]
-    for i in r.instances:
-        addr = f"{i.host}:{i.port}" if i.host else "-"
-        note = ""
-        if i.role == "worker":
-            note = r.worker_problem(i) or ""
-        elif r.is_stale(i):
-            note = "stale"
-        elif i.failed_rev is not None and i.failure:
-            note = f"revision {i.failed_rev} failed: {i.failure}"
-        rows.append(
-            (i.id, i.role, addr, "-" if i.rev is None else str(i.rev), i.state or "-", format_age(r.age(i)), note)
-        )
-    widths = [max(len(row[c]) for row in rows) for c in range(len(header))]
-    lines = ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=False)).rstrip() for row in rows]
-    if len(rows) == 1:
-        lines.append("(no instance records)")
-        if r.newest_rev is None:
-            lines.append("(no flow revisions either: is this the deployment's database? see --db / MONGO_DB)")
-    lines.append("")
+def summary(r: Report) -> list[str]:
+    """The lines under the instances: the newest revision, the last restart, failed revisions, the verdict."""
+    lines = []
     if r.newest_rev is None:
         lines.append("newest revision: none deployed yet")
     else:
@@ -213,7 +184,34 @@ def render_text(r: Report) -> str:
         lines.append(
             f"NOT IN SYNC: {ok} of {len(workers)} workers run revision {'-' if r.newest_rev is None else r.newest_rev}"
         )
-    return "\n".join(lines) + "\n"
+    return lines
+
+
+def table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """Columns as wide as their widest cell, two spaces apart."""
+    widths = [max(len(row[c]) for row in [header, *rows]) for c in range(len(header))]
+    return ["  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip() for row in [header, *rows]]
+
+
+def render_text(r: Report) -> str:
+    rows = [
+        (
+            i.id,
+            i.role,
+            f"{i.host}:{i.port}" if i.host else "-",
+            "-" if i.rev is None else str(i.rev),
+            i.state or "-",
+            format_age(r.age(i)),
+            note(r, i),
+        )
+        for i in r.instances
+    ]
+    lines = table(("INSTANCE", "ROLE", "ADDRESS", "REV", "STATE", "LAST SEEN", "NOTE"), rows)
+    if not rows:
+        lines.append("(no instance records)")
+        if r.newest_rev is None:
+            lines.append("(no flow revisions either: is this the deployment's database? see --db / MONGO_DB)")
+    return "\n".join([*lines, "", *summary(r)]) + "\n"
 
 
 def to_json(r: Report) -> dict:

@@ -1,34 +1,44 @@
 """Revision documents of the `flows` collection, as the storage module writes and reads them
-(nodered_image/storage/lib/revision_doc.js and numbering.js): whether one can be loaded, what changed
-between two, and the next revision number.
+(nodered_image/storage/lib/revision_doc.js and numbering.js): whether one can be loaded, which is the
+newest, what changed between two, and the next revision number. Both implementations run the vectors
+of nodered_image/storage/test/revision_rules.json (tests/status/test_revision_rules.py here).
 
-Pure logic except next_revision(), which takes a pymongo database.
+Pure logic except newest_revision() and next_revision(), which take a pymongo collection and database.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import math
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
-COUNTER_ID = "flows"  # the counter document in `counters` (numbering.js)
+from nodered_contract import database as layout
+
+MAX_SAFE_INTEGER = 2**53 - 1  # JavaScript's Number.MAX_SAFE_INTEGER: the storage reads numbers as doubles
 
 
-def describe_id(value: Any) -> str:
-    """How an _id reads in messages: 12, "zzz", ObjectId("...")."""
-    if isinstance(value, bool):
-        return repr(value).lower()
-    if isinstance(value, int | float):
-        return str(int(value)) if isinstance(value, float) and value.is_integer() else str(value)
-    if isinstance(value, str):
-        return '"' + value.replace('"', '\\"') + '"'
-    if type(value).__name__ == "ObjectId":
-        return f'ObjectId("{value}")'
-    return type(value).__name__
+def _js_number(value: int | float) -> str:
+    """A number as JavaScript's String() writes it, so messages read the same in both languages."""
+    if isinstance(value, int):
+        return str(value)
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "Infinity" if value > 0 else "-Infinity"
+    if value.is_integer() and abs(value) < 1e21:
+        return str(int(value))
+    text = repr(value)  # the shortest digits that read back as the same double, as JavaScript's
+    if 1e-7 <= abs(value) < 1e21:
+        return format(Decimal(text), "f")  # JavaScript writes these without an exponent
+    mantissa, exponent = text.split("e")
+    return f"{mantissa}e{'-' if exponent.startswith('-') else '+'}{exponent.lstrip('+-').lstrip('0') or '0'}"
 
 
 def _kind(value: Any) -> str:
+    """What kind of value this is, in the storage's words (codec.js kindOf)."""
     if value is None:
         return "null"
     if isinstance(value, list):
@@ -41,15 +51,31 @@ def _kind(value: Any) -> str:
         return "a number"
     if isinstance(value, str):
         return "a string"
+    if isinstance(value, dt.datetime):
+        return "a date"
+    if isinstance(value, bytes):
+        return "a Binary"
     return f"a {type(value).__name__}"
 
 
+def describe_id(value: Any) -> str:
+    """How an _id reads in messages: 12, "zzz", ObjectId("..."), a boolean."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return _js_number(value)
+    if isinstance(value, str):
+        return json.dumps(value, ensure_ascii=False)
+    if type(value).__name__ == "ObjectId":
+        return f'ObjectId("{value}")'
+    return _kind(value)
+
+
 def is_revision_number(value: Any) -> bool:
+    """A whole number from 1 that the storage reads exactly (a safe integer), stored as int or double."""
     return (
         isinstance(value, int | float)
         and not isinstance(value, bool)
         and math.isfinite(value)
-        and value >= 1
+        and 1 <= value <= MAX_SAFE_INTEGER
         and float(value).is_integer()
     )
 
@@ -97,7 +123,7 @@ def flows_of(doc: dict) -> tuple[list | None, str | None]:
         if not isinstance(n.get("id"), str) or n.get("id") == "":
             return None, f"flows[{i}] has no id"
         if not isinstance(n.get("type"), str) or n.get("type") == "":
-            return None, f'flows[{i}] (id "{n["id"]}") has no type'
+            return None, f"flows[{i}] (id {json.dumps(n['id'], ensure_ascii=False)}) has no type"
     return flows, None
 
 
@@ -116,7 +142,7 @@ def with_flows_read(doc: dict) -> dict:
 def document_problem(doc: dict) -> str | None:
     """Why this document cannot be loaded as a revision (the storage's words), or None."""
     _id = doc.get("_id")
-    if not isinstance(_id, int | float) or isinstance(_id, bool):
+    if not isinstance(_id, int | float) or isinstance(_id, bool):  # a Decimal128 too: numbered, no revision number
         return f"its _id {describe_id(_id)} is not a revision number"
     if not is_revision_number(_id):
         return f"its _id {describe_id(_id)} is not a whole number from 1"
@@ -196,20 +222,35 @@ def tab_label(doc: dict, tab_id: str) -> str:
     return tab_id
 
 
+def newest_revision(flows, projection: dict | None = None) -> dict | None:
+    """The newest revision in `flows` (a pymongo collection): the numbered document with the highest _id,
+    whether or not it can be loaded (database.json: revision.numbered, newestFirst); None when there is none."""
+    return flows.find_one(layout.NUMBERED, sort=layout.NEWEST_FIRST, projection=projection)
+
+
+def _whole(value: Any) -> int | None:
+    """A revision number an instance record reports, as the storage counts it (Number.isSafeInteger)."""
+    if isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value):
+        if float(value).is_integer() and abs(value) <= MAX_SAFE_INTEGER:
+            return int(value)
+    return None
+
+
 def next_revision(db) -> int:
     """The next revision number, taken the way the storage takes it (numbering.js): the counter
     raised above every numbered revision and every number a live instance reports, then incremented."""
     from pymongo import ReturnDocument
 
-    newest = db["flows"].find_one({"_id": {"$type": "number"}}, sort=[("_id", -1)], projection={"_id": 1})
+    newest = newest_revision(layout.collection(db, "flows"), projection={"_id": 1})
     floor = math.floor(newest["_id"]) if newest else 0
-    for rec in db["instances"].find({}, {"rev": 1, "latestRev": 1, "seenRev": 1}):
+    for rec in layout.collection(db, "instances").find({}, {"rev": 1, "latestRev": 1, "seenRev": 1}):
         for key in ("rev", "latestRev", "seenRev"):
-            v = rec.get(key)
-            if isinstance(v, int) and not isinstance(v, bool) and v > floor:
+            v = _whole(rec.get(key))
+            if v is not None and v > floor:
                 floor = v
-    db["counters"].update_one({"_id": COUNTER_ID}, {"$max": {"seq": floor}}, upsert=True)
-    doc = db["counters"].find_one_and_update(
-        {"_id": COUNTER_ID}, {"$inc": {"seq": 1}}, upsert=True, return_document=ReturnDocument.AFTER
+    counters = layout.collection(db, layout.COUNTER.collection)
+    counters.update_one({"_id": layout.COUNTER.id}, {"$max": {"seq": floor}}, upsert=True)
+    doc = counters.find_one_and_update(
+        {"_id": layout.COUNTER.id}, {"$inc": {"seq": 1}}, upsert=True, return_document=ReturnDocument.AFTER
     )
     return int(doc["seq"])

@@ -53,6 +53,6 @@ class FlowsConfig(ConfigModel):
 
 # `flowSecrets`: the flows' secret environment variables (pulumi config set --secret --path
 # 'flowSecrets.API_KEY' ...): secret in the Pulumi state, in Secrets Manager on aws.
-FlowSecrets = dict[
+FlowSecretsConfig = dict[
     EnvName, Annotated[SecretStr, BeforeValidator(_as_text), Field(strict=False), AfterValidator(_secret_value)]
 ]

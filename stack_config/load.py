@@ -1,10 +1,16 @@
-"""Parse `pulumi.Config` once into the typed StackConfig; bad config becomes a RunError naming the key."""
+"""Parse `pulumi.Config` once into the typed StackConfig; bad config becomes a RunError naming the key.
 
+Every key the stack sets under the namespace is read: one the model does not know is refused by name
+(with the known key it most resembles), as an unknown key inside an object is."""
+
+import difflib
 import json
+import typing
 from typing import Any
 
 import pulumi
-from pydantic import ValidationError
+from pulumi.runtime import config as runtime_config
+from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
 from .model import StackConfig
@@ -23,8 +29,20 @@ _SECRET_KEYS = (
 )
 
 
+_KNOWN_KEYS = (*_OBJECT_KEYS, *_SCALAR_KEYS, *_INTEGER_KEYS, *_SECRET_KEYS)
+
+
+def namespace_keys() -> set[str]:
+    """Every key the stack sets under the namespace, without it: the engine hands the program the whole
+    stack config (PULUMI_CONFIG; under mocks, the runtime's config)."""
+    given = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
+    prefix = f"{NAMESPACE}:"
+    return {key.removeprefix(prefix) for key in given if key.startswith(prefix)}
+
+
 def _raw(config: pulumi.Config) -> dict[str, Any]:
-    raw: dict[str, Any] = {}
+    # A key the model does not know goes to it as it is: the model refuses it by name (extra keys forbidden).
+    raw: dict[str, Any] = {key: config.get(key) for key in namespace_keys() - set(_KNOWN_KEYS)}
     for key in _OBJECT_KEYS:
         try:
             value = config.get_object(key)
@@ -48,6 +66,40 @@ def _raw(config: pulumi.Config) -> dict[str, Any]:
     return raw
 
 
+def _model_at(loc: tuple) -> type[BaseModel] | None:
+    """The config model that holds the keys at `loc` (a path of camelCase keys), or None."""
+    model: type[BaseModel] = StackConfig
+    for part in loc:
+        field = next((f for name, f in model.model_fields.items() if (f.alias or name) == part), None)
+        if field is None:
+            return None
+        inner = next(
+            (
+                t
+                for t in (field.annotation, *typing.get_args(field.annotation))
+                if isinstance(t, type) and issubclass(t, BaseModel)
+            ),
+            None,
+        )
+        if inner is None:
+            return None
+        model = inner
+    return model
+
+
+def _near_miss(loc: tuple) -> str:
+    """(did you mean workers?)" for a key that resembles one the model knows there, else ""."""
+    model = _model_at(loc[:-1])
+    if model is None:
+        return ""
+    known = [f.alias or name for name, f in model.model_fields.items()]
+    key = str(loc[-1])
+    match = next((k for k in known if k.lower() == key.lower()), None) or next(
+        iter(difflib.get_close_matches(key, known, n=1, cutoff=0.6)), None
+    )
+    return f" (did you mean {match}?)" if match else ""
+
+
 def _describe(error: ErrorDetails) -> str:
     # A dict key's own error (a flow variable's name) is the key's: "flows.env.NAME".
     path = ".".join(str(part) for part in error["loc"] if part != "[key]")
@@ -56,7 +108,7 @@ def _describe(error: ErrorDetails) -> str:
         hint = " (pulumi config set --secret editorPassword ...)" if path == "editorPassword" else ""
         return f"{NAMESPACE}:{path}: is required{hint}"
     if error["type"] == "extra_forbidden":
-        return f"{NAMESPACE}:{path}: unknown key"
+        return f"{NAMESPACE}:{path}: unknown key{_near_miss(error['loc'])}"
     # Echo the bad value, except for secrets and for model-wide errors (whose input is the whole config).
     if (
         path

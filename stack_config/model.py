@@ -12,7 +12,7 @@ from nodered_contract import BODY_LIMIT_MB, DEFAULT_HTTP_NODE_ROOT, VARIABLES, v
 
 from .aws import AwsConfig, fargate_size_problem
 from .base import ConfigModel, ipv4_network
-from .flows import ContextConfig, FlowsConfig, FlowSecrets
+from .flows import ContextConfig, FlowsConfig, FlowSecretsConfig
 from .references import pinned_image, repository
 
 _PACKAGE_JSON = Path(__file__).resolve().parent.parent / "nodered_image" / "package.json"
@@ -212,7 +212,7 @@ class StackConfig(ConfigModel):
     # What flows see on every instance (stack_config/flows.py).
     context: ContextConfig = ContextConfig()
     flows: FlowsConfig = FlowsConfig()
-    flow_secrets: FlowSecrets = {}
+    flow_secrets: FlowSecretsConfig = {}
     # Secrets: held as SecretStr so they never show in a repr; components wrap them as Pulumi secrets.
     editor_password: Annotated[SecretStr, Field(strict=False)]
     credential_secret: Annotated[SecretStr, Field(strict=False)] | None = None

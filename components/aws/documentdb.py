@@ -7,6 +7,7 @@ import pulumi
 import pulumi_aws as aws
 import pulumi_random as random
 
+from nodered_contract import DATABASE
 from stack_config.aws import DocumentDbConfig
 
 MASTER_USER = "nodered"
@@ -23,7 +24,7 @@ class DocumentDbArgs:
     instances: int
     subnet_ids: pulumi.Input[list[str]]
     security_group_id: pulumi.Input[str]
-    database: str = "nodered"  # what the app user may read and write
+    database: str = DATABASE  # what the app user may read and write
 
     def __post_init__(self) -> None:
         if self.instances < 1:

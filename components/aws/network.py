@@ -8,6 +8,9 @@ import pulumi_aws as aws
 
 from stack_config.aws import AwsConfig
 
+TYPE = "nodered-scale:aws:AwsNetwork"
+OLD_TYPE = "nodered-scale:aws:Network"
+
 
 @dataclass
 class AwsNetworkArgs:
@@ -26,7 +29,10 @@ class AwsNetwork(pulumi.ComponentResource):
     assign_public_ip: bool
 
     def __init__(self, name: str, args: AwsNetworkArgs, opts: pulumi.ResourceOptions | None = None):
-        super().__init__("nodered-scale:aws:Network", name, None, opts)
+        # Registered as nodered-scale:aws:Network before: the alias keeps the identity (URN) of the VPC and
+        # everything in it in existing stacks, which a new type token would otherwise replace.
+        aliased = pulumi.ResourceOptions(aliases=[pulumi.Alias(type_=OLD_TYPE)])
+        super().__init__(TYPE, name, None, pulumi.ResourceOptions.merge(opts, aliased))
         config = args.config
         if config.vpc_id is None:  # config.new_vpc
             self._new_vpc(name, config, args.region)

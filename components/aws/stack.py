@@ -6,11 +6,18 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from nodered_contract import DATABASE, DB_SETUP_SCRIPT, DOCUMENTDB_CA_FILE
+from nodered_contract import (
+    DATABASE,
+    DB_SETUP_SCRIPT,
+    DB_SETUP_SECRETS,
+    DOCUMENTDB_CA_FILE,
+    db_setup_environment,
+    role_secrets,
+)
 from stack_config import StackConfig
 from stack_config.aws import AwsConfig
 
-from ..nodered_environment import flow_secret_values, plain_environment, role_secrets, secret_values
+from ..nodered_environment import flow_secret_values, plain_environment, secret_values
 from ..secrets import StackSecrets, StackSecretsArgs
 from . import container
 from .autoscaling import ServiceAutoscaling, ServiceAutoscalingArgs
@@ -105,8 +112,8 @@ class AwsStack(pulumi.ComponentResource):
             setup = container.SetupStep(
                 name="db-setup",
                 command=["node", DB_SETUP_SCRIPT],
-                environment={"MONGO_DB": DATABASE, "MONGO_TLS_CA_FILE": DOCUMENTDB_CA_FILE},
-                secret_names=("MONGO_ADMIN_URL", "MONGO_URL"),
+                environment=db_setup_environment(database=DATABASE, tls_ca_file=DOCUMENTDB_CA_FILE),
+                secret_names=DB_SETUP_SECRETS,
             )
         else:
             if config.mongo_uri is None:  # the stack config requires it in external mode

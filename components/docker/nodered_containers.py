@@ -6,9 +6,8 @@ from dataclasses import dataclass, field
 import pulumi
 import pulumi_docker as docker
 
-from nodered_contract import PORT, ROLES, healthcheck_command
+from nodered_contract import CONTAINER_HEALTHCHECK, PORT, ROLES, healthcheck_command, role_secrets
 
-from ..nodered_environment import role_secrets
 from .container_settings import LOG_DRIVER, LOG_OPTS
 from .private_network import PrivateNetwork
 
@@ -60,6 +59,7 @@ class NodeRedContainers(pulumi.ComponentResource):
             raise ValueError(f"replicas must be at least 1, got {args.replicas}")
 
         self.names, self.addresses = [], []
+        timings = CONTAINER_HEALTHCHECK
         for index in range(args.replicas):
             if args.role == "editor":
                 container_name, ip, child = f"{args.prefix}-editor", args.network.editor_ip, f"{name}"
@@ -83,13 +83,15 @@ class NodeRedContainers(pulumi.ComponentResource):
                 envs=envs,
                 networks_advanced=[docker.ContainerNetworksAdvancedArgs(name=args.network.name, ipv4_address=ip)],
                 restart="unless-stopped",
+                # The image's own HEALTHCHECK, timings included (contract.json health.container); Docker
+                # probes every second during the start period, so a started instance is healthy at once.
                 healthcheck=docker.ContainerHealthcheckArgs(
                     tests=healthcheck_command("readiness"),
-                    interval="10s",
-                    timeout="3s",
-                    start_period="60s",
+                    interval=f"{timings.interval_seconds}s",
+                    timeout=f"{timings.timeout_seconds}s",
+                    start_period=f"{timings.start_period_seconds}s",
                     start_interval="1s",
-                    retries=3,
+                    retries=timings.retries,
                 ),
                 # Graceful stop: Node-RED closes flows and its MongoDB connections on SIGTERM.
                 stop_signal="SIGTERM",

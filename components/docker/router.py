@@ -5,7 +5,7 @@ part of the router container's definition (uploads force a new container): it li
 short-lived config writer container, replaced whenever the config changes, checks the new config with
 `nginx -t`, installs it there and waits until the router serves it (nginx/install-config.sh); the router
 runs nginx/reload-on-change.sh beside nginx, which reloads nginx gracefully when the file changes. The
-local stack's Router runs the same two scripts.
+local stack's LocalRouter runs the same two scripts.
 """
 
 from dataclasses import dataclass

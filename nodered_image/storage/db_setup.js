@@ -6,11 +6,13 @@
 // nothing but a changed password. Exit code 0 once the user is set up, 1 when that failed.
 //   MONGO_ADMIN_URL    admin connection string (the DocumentDB master user)
 //   MONGO_URL          the application's connection string: its user name and password are the user set up
-//   MONGO_DB           the application's database (default nodered)
+//   MONGO_DB           the application's database (default: database.json's)
 //   MONGO_TLS_CA_FILE  CA bundle for TLS (DocumentDB)
+// (contract.json, dbSetup: the same variables, for the deploy targets.)
 const { MongoClient } = require('mongodb');
 const { clientOptions, redact } = require('./lib/connect');
 const { enableChangeStreams } = require('./lib/collections');
+const { DEFAULTS, REVISION } = require('./lib/database');
 
 const CHANGE_STREAMS_DEADLINE_MS = 120000;
 
@@ -36,7 +38,7 @@ async function setUpAppUser(client, { user, password, database }) {
 
 async function main(env = process.env, log = console) {
     if (!env.MONGO_ADMIN_URL || !env.MONGO_URL) throw new Error('MONGO_ADMIN_URL and MONGO_URL are required');
-    const database = env.MONGO_DB || 'nodered';
+    const database = env.MONGO_DB || DEFAULTS.database;
     const { user, password } = credentialsOf(env.MONGO_URL);
     const opts = { role: 'setup', tlsCAFile: env.MONGO_TLS_CA_FILE || null };
     const client = new MongoClient(env.MONGO_ADMIN_URL, clientOptions(opts));
@@ -45,7 +47,7 @@ async function main(env = process.env, log = console) {
         const done = await setUpAppUser(client, { user, password, database });
         log.info(`user ${user} ${done}: readWrite on ${database} only`);
         // The collection makes the database exist, which enabling change streams may need.
-        await client.db(database).createCollection('flows').catch((err) => {
+        await client.db(database).createCollection(REVISION.collection).catch((err) => {
             if (err.code !== 48) throw err; // 48: exists already
         });
         const deadline = Date.now() + CHANGE_STREAMS_DEADLINE_MS;

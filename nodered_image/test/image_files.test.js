@@ -44,10 +44,10 @@ function resolveLocal(fromFile, spec) {
     throw new Error(`${path.relative(IMAGE_DIR, fromFile)}: cannot resolve ${spec}`);
 }
 
-// Files of ours loaded when server.js runs, following relative requires and our own packages.
-function loadedFiles() {
+// Files of ours loaded when `entry` runs, following relative requires and our own packages.
+function loadedFiles(entry = 'server.js') {
     const seen = new Set();
-    const todo = [path.join(IMAGE_DIR, 'server.js')];
+    const todo = [path.join(IMAGE_DIR, entry)];
     while (todo.length) {
         const file = todo.pop();
         if (seen.has(file)) continue;
@@ -82,6 +82,13 @@ test('every file the launcher loads is copied into the image', () => {
         `followed the requires: ${loaded}`);
     const missing = loaded.filter((f) => !copied.has(f));
     assert.deepEqual(missing, [], 'files the Dockerfile does not copy to the same place relative to server.js');
+});
+
+test('every file the database setup loads is copied into the image (the aws target runs it before the editor)', () => {
+    const copied = copiedFiles();
+    const loaded = loadedFiles('storage/db_setup.js');
+    assert.ok(loaded.includes('database.json') && loaded.includes('storage/lib/collections.js'), `followed the requires: ${loaded}`);
+    assert.deepEqual(loaded.filter((f) => !copied.has(f)), [], 'files the Dockerfile does not copy');
 });
 
 test('the image starts Node-RED with the same node flags as the local stack (package.json start script)', () => {

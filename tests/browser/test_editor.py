@@ -1,76 +1,77 @@
-"""A real browser (headless Chromium) uses the editor through the router."""
+"""A real browser (headless Chromium, driven by Playwright) uses the editor through the router: it logs in,
+shows the workspace, and keeps its comms websocket connected while a deploy made elsewhere is pushed to it.
+
+Guards: the editor unusable through the router (login, static files, the websocket upgrade), and a comms
+websocket the router closes while idle, which the editor shows as "Lost connection" and reconnects."""
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
 from local_stack.flows import whoami_flow
-from tests.browser.cdp import Browser
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOT = ROOT / "test-artifacts" / "editor.png"
 HOLD = 20  # s the websocket must stay up
 
 
-def visible(selector: str) -> str:
-    return (
-        f"(() => {{ const e = document.querySelector({json.dumps(selector)});"
-        " return !!e && e.getClientRects().length > 0; })()"
-    )
+def until(page, condition, what: str, timeout: float = 30.0) -> None:
+    """Wait for `condition()`; Playwright delivers the page's events while the page waits."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"timed out waiting for {what}"
+        page.wait_for_timeout(50)
 
 
-def test_editor_through_router_logs_in_shows_workspace_and_keeps_comms_connected(shared_stack, chromium):
+def test_editor_through_router_logs_in_shows_workspace_and_keeps_comms_connected(shared_stack, browser):
     stack = shared_stack
     stack.deploy(whoami_flow("browser"))
-    with Browser(chromium) as b:
-        for domain in ("Page", "Network", "Runtime"):
-            b.send(f"{domain}.enable")
-        b.navigate(stack.router.url + "/")
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    # Every websocket the page opens, with the frames it receives (time, payload) and whether it closed.
+    sockets: list[dict] = []
 
-        b.wait_for(visible("#node-dialog-login-username"), timeout=60)
-        b.type_into("#node-dialog-login-username", stack.editor_user)
-        b.type_into("#node-dialog-login-password", stack.editor_password)
-        b.click("#node-dialog-login-submit")
+    def opened(ws) -> None:
+        seen: dict = {"url": ws.url, "frames": [], "closed": False}
+        ws.on("framereceived", lambda payload: seen["frames"].append((time.monotonic(), payload)))
+        ws.on("close", lambda _: seen.__setitem__("closed", True))
+        sockets.append(seen)
 
-        # The workspace: the flow tab deployed above, its nodes drawn, the palette filled.
-        b.wait_for(visible("#red-ui-workspace-chart"), timeout=60)
-        b.wait_for("document.querySelectorAll('#red-ui-workspace-chart .red-ui-flow-node').length >= 3", timeout=60)
-        b.wait_for("document.querySelectorAll('.red-ui-palette-node').length > 10", timeout=60)
-        assert not b.eval(visible("#node-dialog-login-fields"))
-        tabs = b.eval(
-            "Array.from(document.querySelectorAll('#red-ui-workspace-tabs .red-ui-tab-label'))"
-            ".map(e => e.textContent.trim())"
-        )
-        assert "whoami" in tabs
+    page.on("websocket", opened)
+    page.goto(stack.router.url + "/")
+    page.fill("#node-dialog-login-username", stack.editor_user, timeout=60_000)
+    page.fill("#node-dialog-login-password", stack.editor_password)
+    page.click("#node-dialog-login-submit")
 
-        # The comms websocket went through the router and upgraded (101).
-        created = b.wait_event("Network.webSocketCreated", pred=lambda p: p["url"].endswith("/comms"))
-        comms_id = created["params"]["requestId"]
-        assert created["params"]["url"] == stack.router.url.replace("http://", "ws://") + "/comms"
-        hs = b.wait_event("Network.webSocketHandshakeResponseReceived", pred=lambda p: p["requestId"] == comms_id)
-        assert hs["params"]["response"]["status"] == 101
+    # The workspace: the flow tab deployed above, its nodes drawn, the palette filled.
+    page.wait_for_selector("#red-ui-workspace-chart", state="visible", timeout=60_000)
+    page.wait_for_function(
+        "document.querySelectorAll('#red-ui-workspace-chart .red-ui-flow-node').length >= 3", timeout=60_000
+    )
+    page.wait_for_function("document.querySelectorAll('.red-ui-palette-node').length > 10", timeout=60_000)
+    assert not page.is_visible("#node-dialog-login-fields")
+    tabs = [t.strip() for t in page.locator("#red-ui-workspace-tabs .red-ui-tab-label").all_text_contents()]
+    assert "whoami" in tabs
 
-        held_from = time.monotonic()
-        time.sleep(HOLD / 2)
-        # A deploy made elsewhere is pushed to the open editor over that websocket.
-        stack.deploy(whoami_flow("browser-2"))
-        time.sleep(HOLD / 2)
-        closed = [e for e in b.events_named("Network.webSocketClosed") if e["params"]["requestId"] == comms_id]
-        assert closed == [], "the editor's comms websocket closed"
-        comms = [e for e in b.events_named("Network.webSocketCreated") if e["params"]["url"].endswith("/comms")]
-        assert len(comms) == 1, f"the editor reconnected its websocket {len(comms) - 1} times"
-        frames = [
-            e
-            for e in b.events_named("Network.webSocketFrameReceived")
-            if e["params"]["requestId"] == comms_id and e["at"] >= held_from
-        ]
-        assert any("notification/runtime-deploy" in e["params"]["response"]["payloadData"] for e in frames), (
-            "the editor was not told of the deploy over its websocket"
-        )
-        notices = b.eval("Array.from(document.querySelectorAll('.red-ui-notification')).map(e => e.textContent.trim())")
-        assert not [n for n in notices if "Lost connection" in n], notices
+    # The comms websocket went through the router and was upgraded: frames arrive on it.
+    comms_url = stack.router.url.replace("http://", "ws://") + "/comms"
+    until(page, lambda: any(s["frames"] for s in sockets if s["url"] == comms_url), "a frame on the comms websocket")
+    comms = [s for s in sockets if s["url"].endswith("/comms")]
+    assert [s["url"] for s in comms] == [comms_url]
 
-        b.screenshot(SCREENSHOT)
+    held_from = time.monotonic()
+    page.wait_for_timeout(HOLD / 2 * 1000)
+    # A deploy made elsewhere is pushed to the open editor over that websocket.
+    stack.deploy(whoami_flow("browser-2"))
+    page.wait_for_timeout(HOLD / 2 * 1000)
+    assert not comms[0]["closed"], "the editor's comms websocket closed"
+    reconnects = [s for s in sockets if s["url"].endswith("/comms")]
+    assert len(reconnects) == 1, f"the editor reconnected its websocket {len(reconnects) - 1} times"
+    pushed = [p for at, p in comms[0]["frames"] if at >= held_from]
+    assert any("notification/runtime-deploy" in str(p) for p in pushed), "the editor was not told of the deploy"
+    notices = page.locator(".red-ui-notification").all_text_contents()
+    assert not [n for n in notices if "Lost connection" in n], notices
+
+    SCREENSHOT.parent.mkdir(exist_ok=True)
+    page.screenshot(path=str(SCREENSHOT))
     assert SCREENSHOT.stat().st_size > 10_000

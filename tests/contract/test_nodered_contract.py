@@ -131,6 +131,38 @@ def test_the_dockerfile_ships_what_the_contract_points_at():
     assert re.search(rf"^ADD \S+ {re.escape(contract.DOCUMENTDB_CA_FILE)}$", DOCKERFILE, re.M)
 
 
+def test_the_dockerfile_health_check_has_the_contracts_timings():
+    """Guards: the image's HEALTHCHECK (what `docker ps` shows) and the docker target's containers checking
+    readiness on different schedules: one source, contract.json health.container."""
+    [line] = [ln for ln in DOCKERFILE.splitlines() if ln.startswith("HEALTHCHECK")]
+    flags = dict(re.findall(r"--([a-z-]+)=(\S+)", line))
+    timings = contract.CONTAINER_HEALTHCHECK
+    assert flags == {
+        "interval": f"{timings.interval_seconds}s",
+        "timeout": f"{timings.timeout_seconds}s",
+        "start-period": f"{timings.start_period_seconds}s",
+        "retries": str(timings.retries),
+    }
+
+
+def test_the_database_setups_environment_is_the_contracts():
+    assert contract.DB_SETUP_SECRETS == ("MONGO_ADMIN_URL", "MONGO_URL")
+    assert contract.db_setup_environment(tls_ca_file=contract.DOCUMENTDB_CA_FILE) == {
+        "MONGO_DB": contract.DATABASE,
+        "MONGO_TLS_CA_FILE": contract.DOCUMENTDB_CA_FILE,
+    }
+    assert contract.db_setup_environment() == {"MONGO_DB": contract.DATABASE}
+
+
+def test_each_role_gets_its_secrets_from_one_map():
+    values = contract.secret_values(mongo_url="m", credential_secret="c", editor_password="p")
+    assert contract.role_secrets("worker", values) == {"MONGO_URL": "m", "NODE_RED_CREDENTIAL_SECRET": "c"}
+    assert contract.role_secrets("editor", values) == {
+        **contract.role_secrets("worker", values),
+        "NODE_RED_EDITOR_PASSWORD": "p",
+    }
+
+
 def test_the_contract_is_consistent():
     for variable in contract.VARIABLES.values():
         assert set(variable.roles) <= set(contract.ROLES) and variable.roles, variable.name

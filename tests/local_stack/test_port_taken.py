@@ -9,7 +9,7 @@ import subprocess
 import pytest
 import requests
 
-from local_stack import LocalStack, MongoServer, PortInUse, Router, StubUpstream
+from local_stack import LocalRouter, LocalStack, MongoServer, PortInUse, StubUpstream
 from nginx.render import HEALTH_PATH
 from tests.local_stack.up import start_up, stop
 
@@ -52,12 +52,12 @@ def test_a_router_never_reports_ready_while_another_process_answers_on_its_port(
     same health answer, any HTTP server a 200."""
     worker, editor = StubUpstream("worker"), StubUpstream("editor")
     if holder == "another router":
-        other = Router([worker.address], editor.address, nginx_bin=nginx_bin).start()
+        other = LocalRouter([worker.address], editor.address, nginx_bin=nginx_bin).start()
         stop_other = other.close
     else:
         other = StubUpstream("someone-else")
         stop_other = other.stop
-    router = Router([worker.address], editor.address, port=other.port, nginx_bin=nginx_bin)
+    router = LocalRouter([worker.address], editor.address, port=other.port, nginx_bin=nginx_bin)
     try:
         with pytest.raises(PortInUse, match=f"port {other.port} on 127.0.0.1 is already in use"):
             router.start()

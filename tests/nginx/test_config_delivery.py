@@ -9,7 +9,7 @@ from collections import Counter
 
 import requests
 
-from local_stack import Router
+from local_stack import LocalRouter
 from nginx.delivery import INSTALLER
 
 
@@ -37,7 +37,7 @@ def test_update_reloads_the_same_nginx_and_returns_once_it_serves_the_new_worker
     returns before nginx serves it (a worker stopped next would still get requests)."""
     workers = make_stubs(3)
     editor = make_stubs(1, "editor")[0]
-    with Router([w.address for w in workers[:2]], editor.address, nginx_bin=nginx_bin) as router:
+    with LocalRouter([w.address for w in workers[:2]], editor.address, nginx_bin=nginx_bin) as router:
         master = router.proc.pid
         router.update([w.address for w in workers])
         assert answered_by(router) == {"worker1": 4, "worker2": 4, "worker3": 4}
@@ -52,7 +52,7 @@ def test_a_config_nginx_rejects_is_never_installed(nginx_bin, make_stubs, tmp_pa
     start with it."""
     workers = make_stubs(2)
     editor = make_stubs(1, "editor")[0]
-    with Router([workers[0].address], editor.address, nginx_bin=nginx_bin) as router:
+    with LocalRouter([workers[0].address], editor.address, nginx_bin=nginx_bin) as router:
         before = router.conf_path.read_text()
         staged = tmp_path / "broken.conf"
         staged.write_text(before.replace("events {", "events {{"))
@@ -67,7 +67,7 @@ def test_a_config_file_the_running_nginx_refuses_leaves_it_on_the_previous_one(n
     says so in its log and in `refused`; the next good config is taken up as usual."""
     workers = make_stubs(2)
     editor = make_stubs(1, "editor")[0]
-    with Router([workers[0].address], editor.address, nginx_bin=nginx_bin) as router:
+    with LocalRouter([workers[0].address], editor.address, nginx_bin=nginx_bin) as router:
         good = router.conf_path.read_text()
         bad = good.replace("events {", "events {{")
         router.conf_path.write_text(bad)
@@ -90,7 +90,7 @@ def test_with_no_router_watching_the_installer_installs_and_returns(nginx_bin, m
     editor = make_stubs(1, "editor")[0]
     target = tmp_path / "volume"  # no router watches it
     target.mkdir()
-    with Router([workers[0].address], editor.address, nginx_bin=nginx_bin) as router:
+    with LocalRouter([workers[0].address], editor.address, nginx_bin=nginx_bin) as router:
         staged = tmp_path / "staged.conf"
         staged.write_text(router.conf_path.read_text())
         started = time.monotonic()

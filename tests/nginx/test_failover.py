@@ -6,7 +6,7 @@ must not leak from one test into the next.
 
 import pytest
 
-from local_stack import Router
+from local_stack import LocalRouter
 from nginx.render import MAX_FAILS
 
 REQUESTS = 30
@@ -20,7 +20,7 @@ def three_workers(nginx_bin, make_stubs):
     routers = []
 
     def start():
-        router = Router([w.address for w in workers], editor.address, nginx_bin=nginx_bin).start()
+        router = LocalRouter([w.address for w in workers], editor.address, nginx_bin=nginx_bin).start()
         routers.append(router)
         return router
 

@@ -6,7 +6,7 @@ there), exposing flow routes, revisions and memory to anyone who can reach the r
 
 import pytest
 
-from local_stack import Router, StubUpstream
+from local_stack import LocalRouter, StubUpstream
 from nginx.render import STATUS_PATH, STATUS_PORT, render
 
 
@@ -14,7 +14,7 @@ from nginx.render import STATUS_PATH, STATUS_PORT, render
 def stack(nginx_bin):
     workers = [StubUpstream(f"worker{i}") for i in range(1, 3)]
     editor = StubUpstream("editor")
-    router = Router([w.address for w in workers], editor.address, nginx_bin=nginx_bin).start()
+    router = LocalRouter([w.address for w in workers], editor.address, nginx_bin=nginx_bin).start()
     yield router, workers, editor
     router.close()
     for stub in [*workers, editor]:

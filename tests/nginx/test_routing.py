@@ -10,7 +10,7 @@ import pytest
 import requests
 import websocket
 
-from local_stack import Router, StubUpstream
+from local_stack import LocalRouter, StubUpstream
 from nginx.render import HEALTH_PATH
 
 WORKERS = 3
@@ -20,7 +20,7 @@ WORKERS = 3
 def stack(nginx_bin):
     workers = [StubUpstream(f"worker{i}") for i in range(1, WORKERS + 1)]
     editor = StubUpstream("editor")
-    router = Router([w.address for w in workers], editor.address, nginx_bin=nginx_bin).start()
+    router = LocalRouter([w.address for w in workers], editor.address, nginx_bin=nginx_bin).start()
     yield router, workers, editor
     router.close()
     for stub in [*workers, editor]:
@@ -196,7 +196,7 @@ def test_a_body_over_the_limit_is_refused_before_reaching_upstream(stack, path):
 def test_the_body_limit_is_a_render_parameter(nginx_bin, make_stubs):
     workers = make_stubs(1)
     editor = make_stubs(1, "editor")[0]
-    with Router([w.address for w in workers], editor.address, nginx_bin=nginx_bin, body_limit_mb=1) as router:
+    with LocalRouter([w.address for w in workers], editor.address, nginx_bin=nginx_bin, body_limit_mb=1) as router:
         small = requests.post(router.url + "/red-nodes/x", data=b"s" * (1 << 20), timeout=10)
         big = requests.post(router.url + "/red-nodes/x", data=b"b" * ((1 << 20) + 1), timeout=10)
     assert small.status_code == 200 and small.json()["body_length"] == 1 << 20
@@ -222,7 +222,7 @@ def test_access_log_is_json_naming_the_worker_that_answered(stack, http):
 def test_ten_workers_all_get_traffic(nginx_bin, make_stubs, http):
     workers = make_stubs(10)
     editor = make_stubs(1, "editor")[0]
-    with Router([w.address for w in workers], editor.address, nginx_bin=nginx_bin) as router:
+    with LocalRouter([w.address for w in workers], editor.address, nginx_bin=nginx_bin) as router:
         answered = Counter(http.get(f"{router.url}/red-nodes/x").json()["id"] for _ in range(30))
     assert answered == {w.name: 3 for w in workers}
 
@@ -230,7 +230,7 @@ def test_ten_workers_all_get_traffic(nginx_bin, make_stubs, http):
 def test_a_custom_node_root_routes_only_its_own_paths(nginx_bin, make_stubs, http):
     workers = make_stubs(2)
     editor = make_stubs(1, "editor")[0]
-    with Router([w.address for w in workers], editor.address, "/api/v1.2", nginx_bin=nginx_bin) as router:
+    with LocalRouter([w.address for w in workers], editor.address, "/api/v1.2", nginx_bin=nginx_bin) as router:
 
         def who(path):
             return http.get(router.url + path).json()["id"]
@@ -269,7 +269,7 @@ def test_update_returns_once_new_connections_reach_only_the_new_worker_set(nginx
     request may reach the removed worker, or stopping it next would fail that request."""
     workers = make_stubs(3)
     editor = make_stubs(1, "editor")[0]
-    with Router([w.address for w in workers[:2]], editor.address, nginx_bin=nginx_bin) as router:
+    with LocalRouter([w.address for w in workers[:2]], editor.address, nginx_bin=nginx_bin) as router:
         router.update([workers[1].address, workers[2].address])
         before = len(workers[0].seen)
         # A new connection per request, as a client that has none open yet.

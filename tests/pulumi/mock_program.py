@@ -93,6 +93,7 @@ class Resource:
     delete_before_replace: bool = False
     dependencies: list[str] = field(default_factory=list)  # (mock) urns of depends_on and input dependencies
     property_dependencies: dict[str, list[str]] = field(default_factory=dict)  # input name -> urns it depends on
+    aliases: list[dict] = field(default_factory=list)  # alias specs: {name, type, parentUrn, noParent} as given
 
     @property
     def inputs(self) -> dict:
@@ -240,6 +241,12 @@ def run_program(
             "delete_before_replace": request.deleteBeforeReplace,
             "dependencies": list(request.dependencies),
             "property_dependencies": {k: list(v.urns) for k, v in request.propertyDependencies.items()},
+            "aliases": [
+                {"name": a.spec.name, "type": a.spec.type, "parentUrn": a.spec.parentUrn, "noParent": a.spec.noParent}
+                if a.HasField("spec")
+                else {"urn": a.urn}
+                for a in request.aliases
+            ],
         }
         return register(request)
 

@@ -15,7 +15,13 @@ BAD = [
     ({"workers": {"replicas": 0}}, "nodered-scale:workers.replicas", "greater than or equal to 1"),
     ({"workers": {"replicas": -1}}, "nodered-scale:workers.replicas", "greater than or equal to 1"),
     ({"workers": {"replicas": "three"}}, "nodered-scale:workers.replicas", "valid integer"),
-    ({"workers": {"replica": 3}}, "nodered-scale:workers.replica", "unknown key"),
+    ({"workers": {"replica": 3}}, "nodered-scale:workers.replica", "unknown key (did you mean replicas?)"),
+    # Top-level keys the model does not know were read by nobody: the stack deployed the defaults.
+    ({"worker": {"replicas": 5}}, "nodered-scale:worker", "unknown key (did you mean workers?)"),
+    ({"bodyLimitMB": 50}, "nodered-scale:bodyLimitMB", "unknown key (did you mean bodyLimitMb?)"),
+    ({"httpnoderoot": "/api"}, "nodered-scale:httpnoderoot", "unknown key (did you mean httpNodeRoot?)"),
+    ({"frobnicate": "yes"}, "nodered-scale:frobnicate", "unknown key"),
+    ({"mongo": {"member": 3}}, "nodered-scale:mongo.member", "unknown key (did you mean members?)"),
     ({"workers": 3}, "nodered-scale:workers", "valid dictionary"),
     ({"mongo": {"members": 2}}, "nodered-scale:mongo.members", "1 or 3"),
     ({"target": "gcp"}, "nodered-scale:target", "'docker' or 'aws'"),
@@ -79,6 +85,28 @@ def test_bad_config_names_the_key_and_creates_nothing(override, key, reason):
     assert mock_program.last_registered == {} or set(t for t, _ in mock_program.last_registered) <= {
         "pulumi:pulumi:Stack"
     }
+
+
+def test_an_unknown_key_is_refused_without_echoing_its_value():
+    """A mistyped secret key is refused by name; its value (a secret) never shows in the error."""
+    with pytest.raises(pulumi.RunError) as raised:
+        run_program({**BASE, "editorPasword": "hunter2-hunter2", "workers": {"replicas": 2}})
+    assert "nodered-scale:editorPasword: unknown key (did you mean editorPassword?)" in str(raised.value)
+    assert "hunter2" not in str(raised.value)
+
+
+def test_the_keys_the_engine_hands_over_are_all_read(monkeypatch):
+    """The engine gives the program the stack's config in PULUMI_CONFIG: every key under the namespace
+    is seen there, other namespaces are left alone."""
+    from pulumi.runtime import config as runtime_config
+
+    from stack_config.load import namespace_keys
+
+    monkeypatch.setattr(runtime_config, "CONFIG", runtime_config.ContextVar("test_config", default={}))
+    monkeypatch.setenv(
+        "PULUMI_CONFIG", '{"nodered-scale:worker": "{}", "nodered-scale:target": "docker", "aws:region": "x"}'
+    )
+    assert namespace_keys() == {"worker", "target"}
 
 
 def test_missing_editor_password_says_how_to_set_it():

@@ -58,7 +58,7 @@ def test_scaling_delivers_a_new_config_to_the_running_router_without_replacing_i
     [volume] = [v for v in five.of_type(VOLUME) if v.name.endswith("-router-config")]
     mount = {"volumeName": volume.inputs["name"], "containerPath": CONFIG_DIR}
     assert writer.inputs["volumes"] == [mount] and nginx.inputs["volumes"] == [mount]
-    # The writer checks and installs the staged config (the script the local stack's Router runs too) ...
+    # The writer checks and installs the staged config (the script the local stack's LocalRouter runs too) ...
     uploads = {u["file"]: u for u in writer.inputs["uploads"]}
     assert uploads[INSTALLER_PATH]["content"] == INSTALLER.read_text() and uploads[INSTALLER_PATH]["executable"]
     assert writer.inputs["command"] == ["sh", INSTALLER_PATH, STAGED_PATH, CONFIG_DIR, "nginx"]

@@ -37,3 +37,17 @@ def test_dev_stack_is_docker_with_three_workers():
     assert parse(config).target == "docker"
     assert len(by_role(program, "worker")) == 3
     assert program.output("editorUrl") == "http://localhost:8080/"
+
+
+def test_the_project_says_its_license_everywhere_and_ships_its_text():
+    """The package.json files said Apache-2.0 while the repository had no LICENSE and pyproject.toml said nothing."""
+    import json
+    import tomllib
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    assert project["license"] == "Apache-2.0" and project["license-files"] == ["LICENSE"]
+    for package in ("nodered_image", "nodered_image/storage", "nodered_image/context"):
+        assert json.loads((ROOT / package / "package.json").read_text())["license"] == "Apache-2.0", package
+    text = (ROOT / "LICENSE").read_text()
+    assert "Apache License\n                           Version 2.0, January 2004" in text
+    assert "END OF TERMS AND CONDITIONS" in text

@@ -84,6 +84,29 @@ AWS_DOCUMENTDB = [
     + "nodered-scale:aws:AwsStack$nodered-scale:aws:DocumentDb$aws:docdb/cluster:Cluster$aws:docdb/clusterInstance:ClusterInstance::nodered-docdb-1",
 ]
 
+# The aws network as registered under its old type token, nodered-scale:aws:Network: a replaced VPC takes
+# the database, the load balancer and the tasks with it. The component's type is now
+# nodered-scale:aws:AwsNetwork (as its class), with an alias to the old one.
+_OLD_NETWORK = STACK + "nodered-scale:aws:AwsStack$nodered-scale:aws:Network"
+AWS_NETWORK = [
+    _OLD_NETWORK + "::nodered-network",
+    _OLD_NETWORK + "$aws:ec2/vpc:Vpc::nodered-network-vpc",
+    _OLD_NETWORK + "$aws:ec2/vpc:Vpc$aws:ec2/eip:Eip::nodered-network-nat-0",
+    _OLD_NETWORK + "$aws:ec2/vpc:Vpc$aws:ec2/internetGateway:InternetGateway::nodered-network-igw",
+    _OLD_NETWORK + "$aws:ec2/vpc:Vpc$aws:ec2/subnet:Subnet::nodered-network-public-0",
+    _OLD_NETWORK + "$aws:ec2/vpc:Vpc$aws:ec2/subnet:Subnet::nodered-network-private-0",
+    _OLD_NETWORK + "$aws:ec2/vpc:Vpc$aws:ec2/subnet:Subnet::nodered-network-public-1",
+    _OLD_NETWORK + "$aws:ec2/vpc:Vpc$aws:ec2/subnet:Subnet::nodered-network-private-1",
+    _OLD_NETWORK + "$aws:ec2/vpc:Vpc$aws:ec2/natGateway:NatGateway::nodered-network-nat-0",
+    _OLD_NETWORK + "$aws:ec2/vpc:Vpc$aws:ec2/routeTable:RouteTable::nodered-network-public",
+    _OLD_NETWORK + "$aws:ec2/vpc:Vpc$aws:ec2/routeTable:RouteTable::nodered-network-private-0",
+    _OLD_NETWORK + "$aws:ec2/vpc:Vpc$aws:ec2/routeTableAssociation:RouteTableAssociation::nodered-network-public-0",
+    _OLD_NETWORK + "$aws:ec2/vpc:Vpc$aws:ec2/routeTableAssociation:RouteTableAssociation::nodered-network-public-1",
+    _OLD_NETWORK + "$aws:ec2/vpc:Vpc$aws:ec2/routeTableAssociation:RouteTableAssociation::nodered-network-private-0",
+    _OLD_NETWORK + "$aws:ec2/vpc:Vpc$aws:ec2/routeTableAssociation:RouteTableAssociation::nodered-network-private-1",
+    _OLD_NETWORK + "$aws:ec2/vpc:Vpc$aws:ec2/vpcEndpoint:VpcEndpoint::nodered-network-s3",
+]
+
 
 def stateful_urns(program) -> set[str]:
     return {r.engine_urn for r in program.resources if r.type in STATEFUL_TYPES}
@@ -111,3 +134,17 @@ def test_the_mongodb_data_volumes_outlive_the_stack(base_config):
     program = cached_program({**base_config, "mongo": {"members": 3}})
     volumes = [r for r in program.resources if r.engine_urn in DOCKER_VOLUMES]
     assert len(volumes) == 3 and all(v.retain_on_delete for v in volumes)
+
+
+def test_the_aws_network_keeps_its_urns_through_an_alias_to_its_old_type():
+    """The network component's type token now says what its class says (AwsNetwork); existing stacks hold
+    the VPC and everything in it under the old token. The component is registered with an alias to the old
+    type, which the engine carries to its children: every resource of the network is found under its old
+    URN, and nothing is replaced."""
+    program = run_example()
+    [network] = [r for r in program.resources if r.type == "nodered-scale:aws:AwsNetwork"]
+    assert network.aliases == [{"name": "", "type": "nodered-scale:aws:Network", "parentUrn": "", "noParent": False}]
+    new_chain = STACK + "nodered-scale:aws:AwsStack$nodered-scale:aws:AwsNetwork"
+    under = [r.engine_urn for r in program.resources if r.engine_urn.startswith((new_chain + "::", new_chain + "$"))]
+    # The engine's URN of each before the change: the aliased type in the chain in place of the new one.
+    assert sorted(urn.replace(new_chain, _OLD_NETWORK, 1) for urn in under) == sorted(AWS_NETWORK)

@@ -201,3 +201,17 @@ def test_rollback_wait_says_which_workers_do_not_serve_it(mongo, db):
     p = cli("rollback", "1", "--wait", "1", "--mongo-url", mongo.url, "--db", name)
     assert p.returncode == 1, p.stdout + p.stderr
     assert "NOT SERVED everywhere after 1 s:\n  w1: serves revision 3 (running)" in p.stdout
+
+
+def test_history_counts_live_instances_by_the_same_stale_after_as_the_report(mongo, db):
+    """Guards: history fixed its own 30 s while the report took --stale-after, so the two disagreed on
+    which instances serve a revision for anyone who changed it."""
+    name, d = db
+    three_revisions(d)
+    worker(d, "w1", 3, lastSeen=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=60))
+    args = ("history", "--mongo-url", mongo.url, "--db", name, "--json")
+    assert json.loads(cli(*args).stdout)["revisions"][0]["servedBy"] == []
+    assert json.loads(cli(*args, "--stale-after", "120").stdout)["revisions"][0]["servedBy"] == ["worker"]
+    report = ("--mongo-url", mongo.url, "--db", name, "--stale-after", "120")
+    assert cli(*report).returncode == 0, "the report agrees: w1 is live and in sync"
+    assert cli(*args, "--stale-after", "0").returncode == 2

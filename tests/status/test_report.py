@@ -2,7 +2,8 @@
 
 import datetime as dt
 
-from nodered_status import report
+from nodered_status import exits, report
+from nodered_status.clock import format_age
 
 NOW = dt.datetime(2026, 1, 1, 12, 0, 0, tzinfo=dt.UTC)
 
@@ -30,7 +31,7 @@ def build(instances, rev=7, stale_after=30.0):
 
 def test_all_workers_on_newest_revision_is_in_sync():
     r = build([inst("e", role="editor", port=1880), inst("w1"), inst("w2", port=1882)])
-    assert r.in_sync and r.exit_code == report.EXIT_OK
+    assert r.in_sync and r.exit_code == exits.OK
     text = report.render_text(r)
     assert "IN SYNC: all 2 workers run revision 7" in text
     assert "newest revision: 7, saved 5m ago by admin" in text
@@ -42,7 +43,7 @@ def test_all_workers_on_newest_revision_is_in_sync():
 
 def test_worker_behind_is_not_in_sync():
     r = build([inst("w1"), inst("w2", rev=6)])
-    assert not r.in_sync and r.exit_code == report.EXIT_NOT_IN_SYNC
+    assert not r.in_sync and r.exit_code == exits.NOT_IN_SYNC
     text = report.render_text(r)
     assert "NOT IN SYNC: 1 of 2 workers run revision 7" in text
     assert [ln for ln in text.splitlines() if ln.startswith("w2")][0].endswith("behind")
@@ -66,7 +67,7 @@ def test_worker_not_running_is_not_in_sync():
 
 def test_no_workers_is_not_in_sync():
     r = build([inst("e", role="editor")])
-    assert r.exit_code == report.EXIT_NOT_IN_SYNC
+    assert r.exit_code == exits.NOT_IN_SYNC
     assert "NOT IN SYNC: no worker instances found" in report.render_text(r)
     assert "(no instance records)" in report.render_text(build([]))
     assert "is this the deployment's database?" in report.render_text(build([], rev=None))
@@ -104,7 +105,7 @@ def test_naive_datetimes_from_the_driver_count_as_utc():
 
 
 def test_ages_read_naturally():
-    assert [report.format_age(s) for s in (None, 0.2, 5, 300, 4 * 3600, 3 * 86400)] == [
+    assert [format_age(s) for s in (None, 0.2, 5, 300, 4 * 3600, 3 * 86400)] == [
         "never",
         "just now",
         "5s ago",
@@ -123,7 +124,7 @@ def test_a_revision_that_failed_on_the_workers_is_named_with_why_and_what_they_s
         "message": "serving revision 6, revision 7 failed: ...",
     }
     r = build([{**inst("w1", rev=6), **failed}, {**inst("w2", rev=6, port=1882), **failed}])
-    assert not r.in_sync and r.exit_code == report.EXIT_NOT_IN_SYNC
+    assert not r.in_sync and r.exit_code == exits.NOT_IN_SYNC
     text = report.render_text(r)
     assert "revision 7 failed on 2 of 2 workers: missing node types: foo; they serve revision 6" in text
     assert [ln for ln in text.splitlines() if ln.startswith("w1")][0].endswith(

@@ -128,3 +128,21 @@ def test_watch_keeps_going_while_the_database_is_unreachable(mongo):
     )
     assert p.returncode == 3
     assert p.stdout.count("cannot read from MongoDB") == 2
+
+
+def test_watch_takes_the_newest_revision_as_the_report_does_beside_a_stray_document(mongo, db):
+    """Guards: with one document whose _id is no number in `flows` (a hand insert, a half-done restore:
+    MongoDB sorts a string or ObjectId _id above every number), --watch took it for the newest revision
+    and showed nothing but `cannot read from MongoDB: TypeError ...`, blind while an operator repaired it.
+    It takes the newest numbered revision, as the report and the storage do."""
+    name, d = db
+    for rev in (1, 2):
+        deploy(d, rev)
+    d.flows.insert_one({"_id": "zzz", "flowsJson": "[]", "savedBy": "ops"})
+    d.instances.insert_many([record("worker-a", "worker", 2, port=1881), record("worker-b", "worker", 1, port=1882)])
+    proc = watch(mongo, name, "--interval", "0.2", "--count", "1")
+    out, err = proc.communicate(timeout=30)
+    assert "cannot read" not in out, out + err
+    assert "newest revision: 2" in out and "NOT IN SYNC: 1 of 2 workers run revision 2" in out, out + err
+    assert row(out, "worker-b")[2:5] == ["1", "1", "rev,"]
+    assert proc.returncode == 1

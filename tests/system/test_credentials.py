@@ -4,7 +4,7 @@ import time
 
 import requests
 
-from local_stack import AdminClient, Router
+from local_stack import AdminClient, LocalRouter
 from local_stack.flows import credentials_flow, marker_flow, wait_marker
 
 
@@ -93,6 +93,6 @@ def test_a_worker_whose_credential_secret_differs_is_out_of_rotation(nodered_fac
     assert (r.status_code, r.headers.get("Retry-After")) == (503, "1"), (
         "turned away, not answered with broken credentials"
     )
-    with Router([f"127.0.0.1:{stranger.port}", f"127.0.0.1:{good.port}"], f"127.0.0.1:{editor.port}") as router:
+    with LocalRouter([f"127.0.0.1:{stranger.port}", f"127.0.0.1:{good.port}"], f"127.0.0.1:{editor.port}") as router:
         answers = [requests.get(router.api_url + "/secure", timeout=10) for _ in range(10)]
         assert [(a.status_code, a.text) for a in answers] == [(200, "secret-ok")] * 10

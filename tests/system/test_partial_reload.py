@@ -10,16 +10,30 @@ import websocket
 
 from local_stack.flows import endpoint, function_node, tab, wait_marker
 
+# GET /slow answers once GET /release was called on the same worker ("done"), or after SLOW_CAP_MS
+# ("timed out"), below the 5 s drain timeout: a swap that waited for it would see it answered first.
+SLOW_CAP_MS = 4000
+SLOW = f"""const until = Date.now() + {SLOW_CAP_MS};
+const poll = () => {{
+    const released = global.get('release') === true;
+    if (!released && Date.now() < until) return setTimeout(poll, 20);
+    msg.payload = {{slow: released ? 'done' : 'timed out'}};
+    node.send(msg);
+}};
+poll();
+return null;"""
+
 
 def counter_tab() -> list[dict]:
-    """Tab A: GET /count counts in the function node's context; a websocket echo on /ws/echo."""
+    """Tab A: GET /count counts in the function node's context, GET /slow (held until GET /release), a
+    websocket echo on /ws/echo."""
     nodes = [tab("tab-a", "A: counter and websocket")]
     count = "const n = (context.get('n') || 0) + 1;\ncontext.set('n', n);\nmsg.payload = {n, started: context.get('started')};\nreturn msg;"
     nodes += endpoint("tab-a", "a-count", "/count", "get", count)
     # Set by the node's On Start code: it changes whenever the node is restarted.
     nodes[2]["initialize"] = "context.set('started', Math.random());"
-    slow = "setTimeout(() => { msg.payload = {slow: 'done'}; node.send(msg); }, 6000);\nreturn null;"
-    nodes += endpoint("tab-a", "a-slow", "/slow", "get", slow)
+    nodes += endpoint("tab-a", "a-slow", "/slow", "get", SLOW)
+    nodes += endpoint("tab-a", "a-release", "/release", "get", "global.set('release', true);\nreturn msg;")
     nodes += [
         {"id": "ws-listener", "type": "websocket-listener", "path": "/ws/echo", "wholemsg": "false"},
         {
@@ -95,7 +109,10 @@ def test_modified_flows_deploy_keeps_untouched_tab_context_and_websockets_on_eve
     rev2 = admin.deploy(counter_tab() + marker_tab("two"), deployment_type="flows")
     for w in workers:
         wait_marker(w.node_url, "two", path="/b", timeout=10)
-        assert w.instance_id not in slow, "the swap of tab B did not wait for a request inside tab A"
+        # /slow is still inside tab A (it waits for /release): the swap of tab B did not wait for it.
+        assert w.instance_id not in slow, "the swap of tab B waited for a request inside tab A"
+    for w in workers:
+        assert requests.get(w.node_url + "/release", timeout=5).status_code == 200
     for w, ws in zip(workers, sockets, strict=True):
         w.wait_ready(rev=rev2)
         assert count(w) == (5, started[w.instance_id]), "tab A's function node kept running, its context intact"
@@ -108,4 +125,4 @@ def test_modified_flows_deploy_keeps_untouched_tab_context_and_websockets_on_eve
     for t in threads:
         t.join()
     for w in workers:
-        assert slow[w.instance_id].json() == {"slow": "done"}
+        assert slow[w.instance_id].json() == {"slow": "done"}, "answered once released, not cut off"

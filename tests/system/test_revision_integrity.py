@@ -13,7 +13,7 @@ import time
 
 import requests
 
-from local_stack import AdminClient, Router
+from local_stack import AdminClient, LocalRouter
 from local_stack.flows import endpoint, marker_flow, served_marker, tab, wait_marker
 
 MISSING = "no-such-node-type"
@@ -257,7 +257,7 @@ def test_a_revision_that_cannot_start_leaves_workers_serving_the_one_before_thro
         assert (h["rev"], h["latestRev"], h["state"], h["ready"]) == (rev, bad, "running", True)
         assert h["message"] == f"serving revision {rev}, revision {bad} failed: {why}"
         print(f"GET /healthz of {w.instance_id}: {json.dumps({k: v for k, v in h.items() if k != 'status_code'})}")
-    with Router([f"127.0.0.1:{w.port}" for w in workers], f"127.0.0.1:{editor.port}") as router:
+    with LocalRouter([f"127.0.0.1:{w.port}" for w in workers], f"127.0.0.1:{editor.port}") as router:
         answers = [requests.get(router.api_url + "/marker", timeout=10) for _ in range(20)]
         assert [(a.status_code, a.json()["marker"]) for a in answers] == [(200, "one")] * 20
     deadline = time.monotonic() + 15

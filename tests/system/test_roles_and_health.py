@@ -9,7 +9,7 @@ import time
 import pytest
 import requests
 
-from local_stack import AdminClient, Router, free_port
+from local_stack import AdminClient, LocalRouter, free_port
 from local_stack.flows import endpoint, marker_flow, tab, wait_marker
 
 
@@ -152,13 +152,13 @@ def test_the_router_sends_requests_for_a_worker_not_serving_yet_to_one_that_is(n
     while "waiting for MongoDB" not in starting.log_text() and time.monotonic() < deadline:
         time.sleep(0.2)
     both = [f"127.0.0.1:{starting.port}", f"127.0.0.1:{ready.port}"]
-    with Router(both, f"127.0.0.1:{editor.port}") as router, requests.Session() as http:
+    with LocalRouter(both, f"127.0.0.1:{editor.port}") as router, requests.Session() as http:
         replies = [http.get(router.url + "/red-nodes/marker", timeout=10) for _ in range(10)]
         assert [(r.status_code, r.json()["marker"]) for r in replies] == [(200, "served")] * 10
         logged = router.access_log(until=lambda entries: len(entries) >= len(replies))
         tried = [e for e in logged if e["upstream_addr"].startswith(both[0])]
         assert tried and all(e["upstream_status"] == "502, 200" for e in tried), "the starting worker was tried"
-    with Router(both[:1], f"127.0.0.1:{editor.port}") as router:
+    with LocalRouter(both[:1], f"127.0.0.1:{editor.port}") as router:
         r = requests.post(router.url + "/red-nodes/marker", json={}, timeout=30)
         assert (r.status_code, r.headers.get("Retry-After")) == (503, "1")
 

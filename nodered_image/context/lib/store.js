@@ -32,7 +32,7 @@ function readConfig(config) {
     if (!c.mongoUrl) throw new Error('shared context store: config.mongoUrl is required');
     return {
         mongoUrl: c.mongoUrl,
-        database: c.database || 'nodered',
+        database: c.database || require('../../database.json').defaults.database,
         collection: c.collection || 'context',
         role: c.role || 'worker',
         instanceId: c.instanceId || null,

@@ -147,12 +147,22 @@ test('delete removes one scope; clean on the editor removes the context of delet
         await put(scope);
     }
     const active = ['flowKept', 'nodeKept', 'sf1-inner'];
-    await worker.clean(active);
+    // clean() returns at once and works in the background, always through collection(): a worker that
+    // cleans shows as a call, deterministically, and as documents missing after the editor's clean. It is
+    // handed no active node at all, so whatever it removed would be missing below.
+    let workerUses = 0;
+    const ownCollection = worker.collection.bind(worker);
+    worker.collection = () => {
+        workerUses += 1;
+        return ownCollection();
+    };
+    await worker.clean([]);
+    assert.equal(workerUses, 0, 'a worker set out to remove context');
     const coll = server.client.db(database).collection('context');
-    assert.equal(await coll.countDocuments(), 7, 'a worker removed context');
 
     await editor.clean(active);
     await waitFor(async () => (await coll.countDocuments()) === 4, 5000, 'the editor to clean');
+    assert.equal(workerUses, 0, 'a worker set out to remove context later');
     const left = (await coll.find().toArray()).map((d) => d.scope).sort();
     assert.deepEqual(left, ['flowKept', 'global', 'nodeKept:flowKept', 'sf1-inner:flowKept']);
 
@@ -178,6 +188,29 @@ test('the editor\'s clean sends nothing while no node or flow was removed since 
     await editor.clean(['flowA', 'nodeA', 'nodeC']); // nodeB deleted
     await waitFor(async () => (await coll.countDocuments()) === 2, 5000, 'the clean after a node was removed');
     assert.deepEqual((await coll.find().toArray()).map((d) => d.scope).sort(), ['flowA', 'nodeA:flowA']);
+});
+
+test('every write is sent for a majority of the replica set to acknowledge: set, nested set, delete, clean', async () => {
+    // Guards the promise that a write is acknowledged by a majority before its callback runs; a
+    // single-node test database acknowledges any write concern alike, so the commands sent are checked
+    // (command monitoring, a connection string option).
+    const database = uniqueDb('majority');
+    const store = await server.open({ mongoUrl: `${server.mongo.url}&monitorCommands=true`, database, role: 'editor', instanceId: 'e' });
+    await store.collection();
+    const { client: own } = await store.ready;
+    const writes = [];
+    own.on('commandStarted', (ev) => {
+        if (['insert', 'update', 'delete'].includes(ev.commandName)) writes.push(ev);
+    });
+    await set(store, 'global', 'a', 1);
+    await set(store, 'global', 'n.x', 2); // a nested set: one update of that field
+    await set(store, 'global', 'n.y', 3);
+    await store.delete('flow1');
+    await set(store, 'gone:flow1', 'k', 1);
+    await store.clean(['flow1']);
+    await waitFor(() => writes.filter((ev) => ev.commandName === 'delete').length === 2, 5000, 'the clean');
+    assert.deepEqual([...new Set(writes.map((ev) => ev.commandName))].sort(), ['delete', 'update']);
+    for (const ev of writes) assert.deepEqual(ev.command.writeConcern, { w: 'majority' }, `${ev.commandName}: ${JSON.stringify(ev.command.writeConcern)}`);
 });
 
 test('a worker whose flows never use the store holds no connection to the database; its first use connects', async () => {

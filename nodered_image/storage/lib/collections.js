@@ -1,20 +1,26 @@
 'use strict';
 // The collections of the configured database, their indexes, and DocumentDB's change-stream switch.
+// Names, write concerns and indexes are database.json's (database.js).
+const { collection, indexes } = require('./database');
 
 async function openCollections(client, opts, log, isClosed = () => false) {
     const db = client.db(opts.database);
     const c = {
-        flows: db.collection('flows'),
-        instances: db.collection('instances'),
-        settings: db.collection('settings'),
-        sessions: db.collection('sessions'),
-        library: db.collection('library'),
-        counters: db.collection('counters'), // the revision counter (numbering.js)
+        flows: collection(db, 'flows'),
+        instances: collection(db, 'instances'),
+        settings: collection(db, 'settings'),
+        sessions: collection(db, 'sessions'),
+        library: collection(db, 'library'),
+        counters: collection(db, 'counters'), // the revision counter (numbering.js)
     };
     try {
-        // Status records of instances that died expire on their own.
-        await c.instances.createIndex({ lastSeen: 1 }, { expireAfterSeconds: opts.statusTtlSeconds, name: 'lastSeen_ttl' });
-        if (opts.role === 'editor') await c.library.createIndex({ type: 1, path: 1 }, { name: 'type_path' });
+        // Status records of instances that died expire on their own (expireAfterSeconds: opts.statusTtlSeconds);
+        // the library's index is the editor's.
+        for (const name of ['instances', 'library']) {
+            for (const ix of indexes(name, opts)) {
+                if (ix.createdBy === null || ix.createdBy === opts.role) await c[name].createIndex(ix.key, ix.options);
+            }
+        }
     } catch (err) {
         log.warn(`could not create indexes (${err.message}); continuing`);
     }
@@ -41,7 +47,7 @@ async function enableChangeStreams(client, database, log, { isClosed = () => fal
             refused = err;
         }
         try {
-            await openChangeStream(client.db(database).collection('flows'));
+            await openChangeStream(collection(client.db(database), 'flows'));
             log.info(`change streams on ${database} verified (a change stream opens on flows` +
                 `${refused ? `; modifyChangeStreams: ${refused.message}` : ', enabled for the whole database'})`);
             return true;

@@ -1,6 +1,7 @@
 'use strict';
-// Revision numbers are never given twice. One counter document ({_id: "flows", seq} in `counters`)
-// only ever goes up ($inc, and $max: both MongoDB and DocumentDB have them, no transaction needed).
+// Revision numbers are never given twice. One counter document (database.json's revisionCounter:
+// {_id: "flows", seq} in `counters`) only ever goes up ($inc, and $max: both MongoDB and DocumentDB have
+// them, no transaction needed).
 // A number is given only when it is above all of
 //   - the highest numbered revision in `flows` (data written before the counter existed, a manual insert),
 //   - every revision number a running instance reports in its status record (rev, latestRev, seenRev:
@@ -8,12 +9,14 @@
 //     included), live instances still know the numbers given since, and none of them is given again,
 //   - the highest number this process has seen.
 // The status command's rollback (nodered_status/revisions.py) keeps the same rule (it raises the counter
-// first, then steps it).
+// first, then steps it); both run the vectors of test/revision_rules.json.
+const { singleton } = require('./database');
+const { newestRevision } = require('./revision_doc');
 
-const COUNTER_ID = 'flows';
+const COUNTER_ID = singleton('revisionCounter').id;
 
 async function highestNumbered(flows) {
-    const [doc] = await flows.find({ _id: { $type: 'number' } }, { sort: { _id: -1 }, projection: { _id: 1 }, limit: 1 }).toArray();
+    const doc = await newestRevision(flows, { _id: 1 });
     return doc ? Math.floor(doc._id) : 0;
 }
 

@@ -1,6 +1,7 @@
 'use strict';
 // Options of the storage module, from settings.storageModuleOptions (settings.js fills them from the
-// environment). Bad values throw with the option's name.
+// environment). Bad values throw with the option's name; the database's defaults are database.json's.
+const { DEFAULTS } = require('./database');
 
 const ROLES = ['editor', 'worker'];
 
@@ -19,14 +20,14 @@ function readOptions(settings) {
     return {
         role: o.role,
         mongoUrl: o.mongoUrl,
-        database: o.database || 'nodered',
+        database: o.database || DEFAULTS.database,
         instanceId: o.instanceId || `${os.hostname()}-${process.pid}`,
         host: o.host || os.hostname(),
         port: o.port || null,
-        revisionsKept: Math.floor(positiveNumber(o.revisionsKept, 'revisionsKept', 20)),
+        revisionsKept: Math.floor(positiveNumber(o.revisionsKept, 'revisionsKept', DEFAULTS.revisionsKept)),
         syncCheckSeconds: positiveNumber(o.syncCheckSeconds, 'syncCheckSeconds', 30),
         statusSeconds: positiveNumber(o.statusSeconds, 'statusSeconds', 10),
-        statusTtlSeconds: Math.floor(positiveNumber(o.statusTtlSeconds, 'statusTtlSeconds', 60)),
+        statusTtlSeconds: Math.floor(positiveNumber(o.statusTtlSeconds, 'statusTtlSeconds', DEFAULTS.statusTtlSeconds)),
         reloadTimeoutSeconds: positiveNumber(o.reloadTimeoutSeconds, 'reloadTimeoutSeconds', 30),
         drainTimeoutMs: positiveNumber(o.drainTimeoutMs, 'drainTimeoutMs', 5000),
         tlsCAFile: o.tlsCAFile || null,

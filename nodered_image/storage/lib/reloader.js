@@ -140,10 +140,12 @@ class Reloader {
         this.schedule();
     }
 
-    // How long ago this instance learnt of `rev` (null if it did not wait for it); forgets older ones.
+    // How long ago this instance learnt of `rev` (null if it did not wait for it); forgets it and older
+    // ones. A newer revision learnt of meanwhile (seen while `rev` was starting) keeps its time: it is
+    // loaded next, and its timing needs it.
     takeSeen(rev) {
         const seen = this.seenAt.get(rev);
-        this.seenAt.clear();
+        for (const r of this.seenAt.keys()) if (r <= rev) this.seenAt.delete(r);
         return seen ? Date.now() - seen : null;
     }
 

@@ -13,7 +13,11 @@
 // Identity: a revision is its number *and* its deployId (a random id given at save time), so a
 // document that reuses a number (an operator's insert, a restore) is never taken for another one.
 // Documents written before deployIds existed are told apart by their number and savedAt.
+//
+// The rules here (documentProblem, newestRevision) and the status command's (nodered_status/revisions.py)
+// run the same vectors, test/revision_rules.json.
 const { credentialsProblem, decodeKeys, isPlainObject, kindOf } = require('./codec');
+const { REVISION } = require('./database');
 
 function revisionKey(doc) {
     if (typeof doc.deployId === 'string' && doc.deployId) return `${doc._id}:${doc.deployId}`;
@@ -76,4 +80,12 @@ function documentProblem(doc) {
     return problem || credentialsProblem(doc.credentials);
 }
 
-module.exports = { revisionKey, describeId, documentProblem, readFlows, isRevisionNumber };
+// The newest revision of `coll` (flows): the numbered document with the highest _id, whether or not it
+// can be loaded (database.json: revision.numbered, newestFirst); null when there is none.
+async function newestRevision(coll, projection = null) {
+    const options = { sort: REVISION.newestFirst, limit: 1, ...(projection ? { projection } : {}) };
+    const [doc] = await coll.find(REVISION.numbered, options).toArray();
+    return doc || null;
+}
+
+module.exports = { revisionKey, describeId, documentProblem, readFlows, isRevisionNumber, newestRevision };

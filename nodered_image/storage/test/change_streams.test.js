@@ -6,7 +6,7 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { startMongo, uniqueDb, makeStorage, waitFor, MongoClient } = require('./helpers');
-const { Collection } = require('mongodb');
+const { ChangeStream, Collection } = require('mongodb');
 const { enableChangeStreams } = require('../lib/collections');
 
 let mongo;
@@ -167,16 +167,31 @@ test('a check that read the newest revision before a deploy and answers after it
         }
         return cursor;
     };
-    t.after(() => { Collection.prototype.find = find; });
+    // The change events the editor's change stream delivers (their _id): revision 2's must be in before the
+    // held answer is, or that event would put things right again after it and hide the fault.
+    const delivered = [];
+    const tryNext = ChangeStream.prototype.tryNext;
+    ChangeStream.prototype.tryNext = async function () {
+        const change = await tryNext.call(this);
+        if (change && change.documentKey) delivered.push(change.documentKey._id);
+        return change;
+    };
+    t.after(() => {
+        Collection.prototype.find = find;
+        ChangeStream.prototype.tryNext = tryNext;
+    });
     const ed = await storageFor(t, db, 'editor', { syncCheckSeconds: 1 });
     await ed.runtime.start();
     const stale = await isCaught;
     assert.equal(stale[0]._id, 1, 'the held read found revision 1');
     assert.equal(await ed.storage.saveFlows(flows('v2'), null), 2);
-    await waitFor(() => ed.storage.statusInfo().latestRev === 2, 5000, 'revision 2 known');
+    // (The follower handles a change in the microtasks after tryNext returns it, before waitFor's next poll.)
+    await waitFor(() => delivered.includes(2) && ed.storage.statusInfo().latestRev === 2, 5000, 'revision 2 known and its change event handled');
+    const linesBefore = ed.runtime.logs.length;
     release();
-    // The held answer handled: taken for the newest (as before) or noticed as out of date.
-    await waitFor(() => ed.runtime.logs.some(([, m]) => /revision 1 \(seen by periodic check\)|read before revision 2 was known/.test(m)), 5000, 'the held answer handled');
+    // The held answer handled (a line from now on): taken for the newest (the fault) or noticed as out of date.
+    const handled = () => ed.runtime.logs.slice(linesBefore).some(([, m]) => /revision 1 \(seen by periodic check\)|read before revision 2 was known/.test(m));
+    await waitFor(handled, 5000, 'the held answer handled');
     const info = ed.storage.statusInfo();
-    assert.deepEqual([info.latestRev, info.ready], [2, true], 'the editor right after the held answer');
+    assert.deepEqual([info.latestRev, info.ready], [2, true], 'the editor right after the held answer (the next check is 1 s away)');
 });

@@ -112,3 +112,15 @@ test('a connection string without credentials is refused with exit code 1', asyn
     assert.equal(result.code, 1);
     assert.match(result.stderr, /database setup failed: MONGO_URL .* names no user and password/);
 });
+
+test('it reads exactly the environment contract.json declares for it (dbSetup), which the aws target builds from', async () => {
+    // Guards: the aws target built the setup container's environment by hand; a variable the script reads
+    // that the target does not set (or the other way round) would surface only in a failed first deploy.
+    const contract = require('../../contract.json');
+    const { main } = require('../db_setup');
+    const reads = new Set();
+    const values = { MONGO_ADMIN_URL: 'not-a-mongodb-url', MONGO_URL: 'mongodb://u:p@127.0.0.1:1/db' };
+    const env = new Proxy(values, { get: (v, key) => (reads.add(key), v[key]) });
+    await assert.rejects(main(env, { info() {}, warn() {} }), /Invalid scheme/, 'stops before connecting');
+    assert.deepEqual([...reads].sort(), [...contract.dbSetup.secrets, ...contract.dbSetup.plain].sort());
+});

@@ -144,3 +144,38 @@ test('a swap Node-RED never reports started ends in start-failed after reloadTim
     ]);
     assert.ok(ed.runtime.logs.some(([level, m]) => level === 'warn' && /no longer holding HTTP requests/.test(m)));
 });
+
+test('a revision seen while the one before it is still starting keeps its timing: every part known', async (t) => {
+    // Guards: a worker that learnt of revision 2 while revision 1's flows were starting forgot when it
+    // learnt of it once revision 1 started, and reported revision 2's way as {notifyMs: null, loadMs: null}
+    // (tests/system/test_deploy_timing.py saw it on a quiet machine: two deploys in a row).
+    const db = uniqueDb('ev_timing');
+    const ed = await storageFor(t, db, 'editor');
+    await ed.runtime.start();
+    await ed.storage.saveFlows(flows('v1'), null);
+    const wk = await storageFor(t, db, 'worker', { syncCheckSeconds: 60 });
+    const started = [];
+    wk.storage.events.on('flows-started', (ev) => started.push(ev));
+    await wk.runtime.start();
+    // Node-RED takes its time starting revision 2's flows: held until revision 3 is seen.
+    const startFlows = wk.runtime.started;
+    const held = [];
+    wk.runtime.started = (f) => held.push(() => startFlows(f));
+    // Saved as the editor's flows API saves a deploy (runDeploy: when the deploy call began).
+    const deploy = (marker) => ed.storage.runDeploy({ type: 'full' }, () => ed.storage.saveFlows(flows(marker), null));
+    await deploy('v2');
+    await waitFor(() => held.length === 1, 10000, 'revision 2 handed to Node-RED');
+    await deploy('v3');
+    await waitFor(() => wk.storage.statusInfo().latestRev === 3, 10000, 'revision 3 seen while 2 starts');
+    wk.runtime.started = startFlows;
+    held.pop()();
+    await waitFor(() => wk.storage.statusInfo().rev === 3, 10000, 'revision 3 running');
+    const [two, three] = started.slice(1).map((ev) => ev.timing);
+    for (const timing of [two, three]) {
+        for (const part of ['editorMs', 'notifyMs', 'loadMs', 'swapMs', 'totalMs']) {
+            assert.ok(Number.isInteger(timing[part]) && timing[part] >= 0, `revision ${timing.rev} ${part}: ${JSON.stringify(timing)}`);
+        }
+    }
+    assert.deepEqual([two.rev, three.rev], [2, 3]);
+    assert.ok(three.loadMs >= 0 && three.notifyMs + three.loadMs + three.swapMs <= three.totalMs + 1, JSON.stringify(three));
+});

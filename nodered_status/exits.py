@@ -1,0 +1,15 @@
+"""The status command's exit codes, every subcommand's (documented in --help and the README)."""
+
+OK = 0  # the report: in sync; history: listed; rollback: saved (with --wait: and served)
+NOT_IN_SYNC = 1  # the report: a worker behind, not running, stale, or none; rollback --wait: not served everywhere
+USAGE = 2  # bad arguments (argparse exits with 2 too)
+UNREACHABLE = 3  # the deployment's database cannot be read or written
+NO_SUCH_REVISION = 4  # rollback: REV is not kept, or cannot be loaded
+
+
+class CommandError(Exception):
+    """A command's failure: the dispatcher prints `error: <message>` on stderr and exits with `exit_code`."""
+
+    def __init__(self, message: str, exit_code: int):
+        super().__init__(message)
+        self.exit_code = exit_code

@@ -1,0 +1,217 @@
+"""Where the status command reads a deployment's state and writes a rollback: its MongoDB, through the
+collections and documents nodered_image/database.json declares (nodered_contract.database).
+
+Every command gets one source from the dispatcher (cli.py) and talks to the deployment only through it;
+a source raises Unreachable (exit code 3, one message format) for anything the deployment did not
+answer. Another kind of source (the editor's API over HTTPS) would offer the same methods.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import re
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Protocol, TypeVar
+
+from nodered_contract import database as layout
+
+from . import exits
+from .clock import utc
+from .revisions import document_problem, newest_revision, next_revision
+
+T = TypeVar("T")
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for error messages."""
+    return re.sub(r"(://[^:/@]*):[^@/]*@", r"\1:***@", url)
+
+
+class Unreachable(exits.CommandError):
+    """The deployment could not be read or written: `action` ("read status from", "write to"), where, why."""
+
+    def __init__(self, action: str, service: str, address: str, exc: BaseException):
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        first = re.split(r" \(configured timeouts|, Timeout: ", first)[0]
+        self.action, self.service, self.address = action, service, address
+        self.cause = f"{type(exc).__name__}: {first[:300]}"
+        super().__init__(f"cannot {action} {service} at {address}: {self.cause}", exits.UNREACHABLE)
+
+    @property
+    def short(self) -> str:
+        """Without the address (a view that shows it in its header already)."""
+        return f"cannot {self.action} {self.service}: {self.cause}"
+
+
+@dataclass
+class Snapshot:
+    """What the status report and its --watch view read at once."""
+
+    instances: list[dict]  # the instance records
+    newest: dict | None  # the newest revision, without its flows and credentials
+    lease: dict | None  # the leader lease, if the stack has one
+    now: dt.datetime  # the database server's clock: records' ages are measured against it
+
+
+@dataclass
+class Revisions:
+    """What `history` reads: revision documents newest first, documents that are no revisions, records."""
+
+    docs: list[dict]
+    strays: list[dict]
+    instances: list[dict]
+    now: dt.datetime
+
+
+class Source(Protocol):
+    """What the commands need of a deployment; MongoSource is the one there is."""
+
+    def snapshot(self, action: str = ...) -> Snapshot: ...
+
+    def revisions(self, limit: int) -> Revisions: ...
+
+    def rollback(self, rev: int, by: str) -> tuple[int | None, str | None]: ...
+
+    def workers(self) -> tuple[list[dict], dt.datetime]: ...
+
+    def close(self) -> None: ...
+
+
+def add_connection_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--mongo-url", default=os.environ.get("MONGO_URL"), help="MongoDB connection string (default: $MONGO_URL)"
+    )
+    p.add_argument(
+        "--db",
+        default=os.environ.get("MONGO_DB") or layout.DATABASE,
+        help=f"database name (default: $MONGO_DB or {layout.DATABASE!r})",
+    )
+    p.add_argument(
+        "--timeout", type=float, default=5.0, metavar="SECONDS", help="give up connecting after this long (default: 5)"
+    )
+
+
+def check_connection_args(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if not args.mongo_url:
+        p.error("no MongoDB URL: pass --mongo-url or set MONGO_URL")
+    if args.timeout <= 0:
+        p.error("--timeout must be positive")
+
+
+class MongoSource:
+    """The deployment's MongoDB. Connects at the first use; close() when done (the dispatcher does)."""
+
+    def __init__(self, url: str, db_name: str, timeout: float, appname: str):
+        self.url, self.db_name, self.timeout, self.appname = url, db_name, timeout, appname
+        self._client: Any = None
+
+    def _db(self):
+        if self._client is None:
+            import pymongo  # imported here so `--help` works without a driver
+
+            ms = int(self.timeout * 1000)
+            self._client = pymongo.MongoClient(
+                self.url,
+                serverSelectionTimeoutMS=ms,
+                connectTimeoutMS=ms,
+                socketTimeoutMS=ms,
+                tz_aware=True,
+                appname=self.appname,
+            )
+        return self._client[self.db_name]
+
+    def _use(self, action: str, op: Callable[[Any], T]) -> T:
+        """op(database); whatever the driver raises means the database could not be used."""
+        try:
+            return op(self._db())
+        except Exception as exc:  # pymongo raises many kinds; every one means "cannot use MongoDB"
+            raise Unreachable(action, "MongoDB", f"{redact(self.url)} (db {self.db_name!r})", exc) from exc
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None
+
+    def __enter__(self) -> MongoSource:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _now(self, db) -> dt.datetime:
+        # Ages are measured against the database server's clock: the records' lastSeen comes from the
+        # instances, and this machine's clock may be off.
+        return utc(db.client.admin.command("hello").get("localTime")) or dt.datetime.now(dt.UTC)
+
+    def snapshot(self, action: str = "read status from") -> Snapshot:
+        def read(db) -> Snapshot:
+            now = self._now(db)
+            return Snapshot(
+                instances=list(layout.collection(db, "instances").find({})),
+                newest=newest_revision(layout.collection(db, "flows"), layout.SUMMARY),
+                lease=layout.collection(db, layout.LEADER_LEASE.collection).find_one({"_id": layout.LEADER_LEASE.id}),
+                now=now,
+            )
+
+        return self._use(action, read)
+
+    def revisions(self, limit: int) -> Revisions:
+        """The newest `limit` + 1 revisions (the oldest listed is compared with the one before it)."""
+
+        def read(db) -> Revisions:
+            now = self._now(db)
+            flows = layout.collection(db, "flows")
+            docs = list(flows.find(layout.NUMBERED, sort=layout.NEWEST_FIRST, limit=limit + 1))
+            strays = list(flows.find({"_id": {"$not": layout.NUMBERED["_id"]}}, layout.SUMMARY, limit=20))
+            return Revisions(docs, strays, list(layout.collection(db, "instances").find({})), now)
+
+        return self._use("read from", read)
+
+    def rollback(self, rev: int, by: str) -> tuple[int | None, str | None]:
+        """Saves a new revision with `rev`'s flows and credentials: (its number, None), or (None, why not)."""
+        return self._use("write to", lambda db: _save_rollback(db, rev, by))
+
+    def workers(self) -> tuple[list[dict], dt.datetime]:
+        """The workers' instance records and the server's clock."""
+        return self._use(
+            "read from", lambda db: (list(layout.collection(db, "instances").find({"role": "worker"})), self._now(db))
+        )
+
+
+def _save_rollback(db, rev: int, by: str) -> tuple[int | None, str | None]:
+    from pymongo.errors import DuplicateKeyError
+
+    flows = layout.collection(db, "flows")
+    source = flows.find_one({"_id": rev})
+    if source is None:
+        kept = [d["_id"] for d in flows.find(layout.NUMBERED, {"_id": 1}, sort=[("_id", 1)])]
+        span = f"kept: {kept[0]}..{kept[-1]}" if kept else "no revision is kept"
+        return None, f"no revision {rev} in the flows collection ({span})"
+    problem = document_problem(source)
+    if problem:
+        return None, f"revision {rev} cannot be loaded: {problem}"
+    for _ in range(5):
+        number = next_revision(db)
+        doc = {
+            "_id": number,
+            "rev": number,
+            "deployId": str(uuid.uuid4()),
+            # the flows as the source holds them (flowsJson, or flows as revisions were written before)
+            # and the Node-RED that saved them (README, "Upgrading Node-RED")
+            **{k: source[k] for k in ("flowsJson", "flows", "nodeRedVersion") if k in source},
+            "credentials": source.get("credentials"),
+            "savedAt": dt.datetime.now(dt.UTC),
+            "savedBy": by,
+            "deployType": "rollback",
+            "rollbackOf": rev,
+        }
+        try:
+            flows.insert_one(doc)
+            return number, None
+        except DuplicateKeyError:
+            continue  # a document inserted by hand holds that number: take the next one
+    raise RuntimeError("could not find a free revision number in 5 attempts")
