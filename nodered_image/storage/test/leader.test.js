@@ -90,6 +90,20 @@ function crash(lease) {
 
 const leaders = (list) => list.filter((l) => l.leader);
 
+// A network partition between one instance and MongoDB only: while net.cutOff is its id, every database
+// call of that instance fails. Pass net.coll to contenders().
+function partition() {
+    const net = { cutOff: null };
+    net.coll = (id, leases) => new Proxy(leases, {
+        get(target, prop) {
+            const value = target[prop];
+            if (typeof value !== 'function') return value;
+            return (...args) => (id === net.cutOff ? Promise.reject(new Error('network partition')) : value.apply(target, args));
+        },
+    });
+    return net;
+}
+
 test('exactly one of several instances leads, and the lease document says which', async (t) => {
     const c = await contenders(t, 'one', ['w1', 'w2', 'w3']);
     if (!c) return;
@@ -142,26 +156,18 @@ test('a leader that stops gracefully releases the lease: the next instance takes
 });
 
 test('a leader cut off from the database stops leading before another instance can take over', async (t) => {
-    let cutOff = null;
-    // w1's database access fails while cut off (a network partition between it and MongoDB only).
-    const partitioned = (id, leases) => new Proxy(leases, {
-        get(target, prop) {
-            const value = target[prop];
-            if (typeof value !== 'function') return value;
-            return (...args) => (id === cutOff ? Promise.reject(new Error('network partition')) : value.apply(target, args));
-        },
-    });
-    const c = await contenders(t, 'partition', ['w1', 'w2', 'w3'], { coll: partitioned });
+    const net = partition();
+    const c = await contenders(t, 'partition', ['w1', 'w2', 'w3'], { coll: net.coll });
     if (!c) return;
     await waitFor(() => leaders(c.list).length === 1, 5000, 'a leader');
     const [first] = leaders(c.list);
-    cutOff = first.opts.instanceId;
+    net.cutOff = first.opts.instanceId;
     const others = c.list.filter((l) => l !== first);
     await waitFor(() => leaders(others).length === 1, 6000, 'a new leader');
     assert.equal(first.leader, false);
     c.tl.assertNoOverlap();
     // Back on the network, the old leader follows the new one.
-    cutOff = null;
+    net.cutOff = null;
     await sleep(TIMING.leaderLeaseSeconds * 1000);
     assert.ok(leaders(c.list).length <= 1);
     c.tl.assertNoOverlap();
@@ -212,25 +218,18 @@ for (const [what, edit] of [
 }
 
 test('an older copy of the lease put back does not make the instance it names lead again at once', async (t) => {
-    let cutOff = null;
-    const partitioned = (id, leases) => new Proxy(leases, {
-        get(target, prop) {
-            const value = target[prop];
-            if (typeof value !== 'function') return value;
-            return (...args) => (id === cutOff ? Promise.reject(new Error('network partition')) : value.apply(target, args));
-        },
-    });
-    const c = await contenders(t, 'older-copy', ['w1', 'w2', 'w3'], { coll: partitioned });
+    const net = partition();
+    const c = await contenders(t, 'older-copy', ['w1', 'w2', 'w3'], { coll: net.coll });
     if (!c) return;
     await waitFor(() => leaders(c.list).length === 1, 5000, 'a leader');
     const [first] = leaders(c.list);
     const older = await c.leases.findOne({ _id: LEASE_ID });
     await waitFor(async () => (await c.leases.findOne({ _id: LEASE_ID })).beat >= older.beat + 2, 5000, 'renewals after the copy');
     // The leader is cut off until another instance takes over: it stepped down, never told it lost.
-    cutOff = first.opts.instanceId;
+    net.cutOff = first.opts.instanceId;
     const others = c.list.filter((l) => l !== first);
     await waitFor(() => leaders(others).length === 1, 6000, 'a new leader');
-    cutOff = null;
+    net.cutOff = null;
     await c.leases.replaceOne({ _id: LEASE_ID }, older);
     await checkNow(first);
     assert.equal(first.leader, false, 'took the older copy at once, while the new leader still ran');
