@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -176,6 +177,23 @@ class MongoServer:
         if down_seconds:
             time.sleep(down_seconds)
         self.start()
+
+    def pause(self) -> None:
+        """SIGSTOP the server (a database that stops answering: a stalled VM, a long failover): connections
+        stay open and requests wait, unanswered, until resume()."""
+        for pid in tree(self._started().pid):
+            os.kill(pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        for pid in tree(self._started().pid):
+            os.kill(pid, signal.SIGCONT)
+
+    def _started(self) -> subprocess.Popen[bytes]:
+        if self.proc is None:
+            raise RuntimeError(
+                "no SecantusDB of ours is running (MONGO_TEST_URL names an external server, or it is stopped)"
+            )
+        return self.proc
 
     def client(self, **kw):
         import pymongo
