@@ -154,7 +154,7 @@ class MongoServer:
             return
         ours = listeners(self._own_port()) & sockets_of(tree(self.proc.pid))
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGCONT)  # a paused server would not act on SIGTERM
+            self.resume()  # a paused server would not act on SIGTERM
             self.proc.terminate()
             try:
                 self.proc.wait(timeout)
@@ -167,19 +167,6 @@ class MongoServer:
             self._log = None
         wait_released(ours)
 
-    def pause(self) -> None:
-        """SIGSTOP the server: it hangs (connections are accepted, nothing is answered) until resume()."""
-        self._own_process().send_signal(signal.SIGSTOP)
-
-    def resume(self) -> None:
-        self._own_process().send_signal(signal.SIGCONT)
-
-    def _own_process(self) -> subprocess.Popen[bytes]:
-        self._own_port()  # an external server raises: it cannot be paused from here
-        if self.proc is None or self.proc.poll() is not None:
-            raise RuntimeError("SecantusDB is not running")
-        return self.proc
-
     def restart(self, down_seconds: float = 0.0) -> None:
         """Stop and start again on the same port with the same data (an outage of down_seconds)."""
         if not self.restartable:
@@ -191,6 +178,23 @@ class MongoServer:
         if down_seconds:
             time.sleep(down_seconds)
         self.start()
+
+    def pause(self) -> None:
+        """SIGSTOP the server (a database that stops answering: a stalled VM, a long failover): connections
+        stay open and requests wait, unanswered, until resume()."""
+        for pid in tree(self._started().pid):
+            os.kill(pid, signal.SIGSTOP)
+
+    def resume(self) -> None:
+        for pid in tree(self._started().pid):
+            os.kill(pid, signal.SIGCONT)
+
+    def _started(self) -> subprocess.Popen[bytes]:
+        if self.proc is None:
+            raise RuntimeError(
+                "no SecantusDB of ours is running (MONGO_TEST_URL names an external server, or it is stopped)"
+            )
+        return self.proc
 
     def client(self, **kw):
         import pymongo

@@ -6,6 +6,7 @@ import requests
 from local_stack import find_nginx
 from tests.ci import missing_tool
 from tests.fixtures.instances import admin, editor, mongo_db, mongo_server, nodered_factory, own_mongo  # noqa: F401
+from tests.fixtures.run_once import run_once_cluster  # noqa: F401
 from tests.fixtures.stacks import own_mongo_stack, own_stack, shared_stack  # noqa: F401
 
 

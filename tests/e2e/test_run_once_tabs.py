@@ -15,9 +15,7 @@ import pytest
 
 from local_stack.cluster_flows import ticker_flow
 from local_stack.collector import Collector, runs
-
-# The README's promise: after a SIGKILL another instance starts the tab within 15 s.
-FAILOVER_SECONDS = 15
+from tests.fixtures.run_once import FAILOVER_SECONDS, RunOnceCluster
 
 
 @pytest.fixture(scope="module")
@@ -93,3 +91,36 @@ def test_after_the_leader_is_killed_another_instance_runs_the_tab_within_15_s(ow
     # Never two instances ticking at once: one handover, from the killed leader to its successor.
     assert runs(collector.events("tick", since=deployed)) == [leader.instance_id, taken.instance]
     assert [i.instance_id for i in leaders(own_stack)] == [taken.instance]
+
+
+def test_two_failovers_by_freezing_the_leader_each_leave_the_tab_on_the_new_leader_alone(
+    own_stack, collector, deployed
+):
+    """The leader frozen (SIGSTOP, a long GC pause or a stalled VM) until another worker runs the tab, then
+    resumed; twice. Each time the resumed worker stops the tab at once (it may run one due tick first), and
+    only the new leader runs it from then on.
+
+    Guards: after the second failover the old leader logged "no longer leading the stack" but never "run-once
+    tabs stopped here", and it and the new leader both ran the tab until the next full deploy."""
+    cluster = RunOnceCluster(own_stack.mongo, own_stack.db, own_stack.editor, own_stack.workers, collector)
+    leader = cluster.settle(time.monotonic(), overlap=0, ticks=2)
+    for _ in range(2):
+        mark = len(leader.log_text())
+        frozen = time.monotonic()
+        cluster.freeze(leader)
+        try:
+            deadline = frozen + FAILOVER_SECONDS + 15
+            while len([e for e in collector.events("tick", since=frozen) if e.instance != leader.instance_id]) < 2:
+                assert time.monotonic() < deadline, "no other worker took the tab over"
+                time.sleep(0.1)
+        finally:
+            thawed_wall_ms = time.time() * 1000
+            cluster.thaw(leader)
+        thawed = time.monotonic()
+        cluster.wait_log(leader, "run-once tabs stopped here", mark)
+        successor = cluster.settle(thawed, ticks=3)
+        assert successor is not leader
+        # Ticks the old leader's timer ran after it resumed (not reports of earlier ones arriving late).
+        late = [e for e in collector.events("tick", since=thawed) if e.instance == leader.instance_id]
+        assert len([e for e in late if e.body["t"] >= thawed_wall_ms]) <= 1, late
+        leader = successor

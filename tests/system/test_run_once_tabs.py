@@ -16,6 +16,7 @@ from local_stack import AdminClient
 from local_stack.cluster_flows import ticker_flow
 from local_stack.collector import Collector, runs
 from local_stack.tcp_proxy import TcpProxy
+from tests.fixtures.run_once import LEASE_ID, LEASE_SECONDS, overlaps
 
 
 def deploy(editor, flows) -> int:
@@ -135,3 +136,49 @@ def test_a_leader_cut_off_from_the_database_stops_the_tab_before_another_instanc
             assert lease["holder"] == "other" and lease["term"] == 2
     finally:
         proxy.close()
+
+
+def test_a_leader_that_steps_down_while_the_database_pauses_runs_the_tab_again_when_it_answers(run_once_cluster):
+    """The database stops answering (SIGSTOP) until the leader has stopped its run-once tab for want of a
+    renewal (5 s after its last one), then answers again before the lease could lapse, twice: each time the
+    leader takes its lease back and runs the tab again, and no other instance runs it meanwhile.
+
+    Guards: a leader that stopped the tab, took its lease back ("it was still this instance's") and never
+    started the tab again until the next full deploy: /healthz said leader: true, no instance ran the tab."""
+    c = run_once_cluster
+    leader = c.settle(time.monotonic(), overlap=0)
+    for _ in range(2):
+        mark = len(leader.log_text())
+        c.mongo.pause()
+        try:
+            c.wait_log(leader, "run-once tabs stopped here", mark, timeout=LEASE_SECONDS)
+        finally:
+            c.mongo.resume()
+        # The old leader stopped before anyone could take over: no overlap at all.
+        leader = c.settle(time.monotonic(), overlap=0)
+    assert overlaps(c.ticks()) == []
+
+
+def test_edits_of_the_lease_by_hand_never_leave_two_instances_running_the_tab(run_once_cluster):
+    """The lease document edited in the database: its holder changed to another worker, an older copy put
+    back, a holder no instance has, no holder. After each, one instance runs the tab once the lease's time
+    has passed, and it is the one the lease names; never two at the same time.
+
+    Guards: two instances running the tab for the whole 8–10 s after an edit (the one that lost the lease
+    kept its tab), a leader by /healthz that did not run it, and an instance named by an edit that took
+    the lease at once while the leader still ran the tab."""
+    c = run_once_cluster
+    first = c.settle(time.monotonic(), overlap=0)
+    older = c.lease()
+    other = next(w for w in c.workers if w is not first)
+    edits = [
+        lambda: c.leases.update_one({"_id": LEASE_ID}, {"$set": {"holder": other.instance_id}}),
+        lambda: c.leases.replace_one({"_id": LEASE_ID}, older),
+        lambda: c.leases.update_one({"_id": LEASE_ID}, {"$set": {"holder": "an-instance-long-gone"}}),
+        lambda: c.leases.update_one({"_id": LEASE_ID}, {"$set": {"holder": None}}),
+    ]
+    for edit in edits:
+        edit()
+        c.settle(time.monotonic())
+    # Whoever led stopped at its next renewal; the lease was taken over only after it had stayed unchanged.
+    assert overlaps(c.ticks()) == []

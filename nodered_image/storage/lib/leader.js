@@ -1,8 +1,9 @@
 'use strict';
 // One leader for the whole stack, elected through the database: it runs the run-once tabs (tabs.js).
 // The lease is one document in `leases`:
-//   {_id: "flows-leader", holder: <instance id> | null, role, term, beat, acquiredAt, renewedAt, expiresAt}
-// `term` grows by one per new holder; the holder adds one to `beat` every renewSeconds.
+//   {_id: "flows-leader", holder: <instance id> | null, role, term, beat, acquiredAt, renewedAt, expiresAt, releasedAt}
+// `term` grows by one per new holder; the holder adds one to `beat` every renewSeconds; releasedAt is
+// set while the lease is free because its holder released it (or nobody ever held it).
 //
 // No two instances' clocks are ever compared, so clock skew between them cannot make two leaders.
 // Each instance measures time only on its own monotonic clock:
@@ -19,6 +20,14 @@
 // stops the tab (at once: stopping needs no database). A takeover waits at most leaseSeconds +
 // 2 x checkSeconds after the holder's last renewal; a holder that stops gracefully releases the lease
 // and the next instance takes it within checkSeconds.
+//
+// A lease is taken at once only when it was released (releasedAt), or when it is exactly what this
+// process last wrote (its term and beat, or a later beat of its renewals that went unanswered): it
+// stepped down for want of a renewal and nobody took over meanwhile. Any other lease (one in this
+// instance's name that this process did not take, as its previous process's; one edited, emptied or
+// restored by hand, an older copy included) is waited out like a silent holder's: an edit never makes
+// two instances lead, since whoever led before stops at its next renewal, which fails, long before the
+// lease can be taken over.
 //
 // acquiredAt and renewedAt are the database's clock ($currentDate); expiresAt is when the lease lapses
 // unless renewed, in the database's clock as the holder estimates it from renewedAt: for people and
@@ -38,7 +47,9 @@ class LeaderLease {
         this.onChange = onChange || (() => {});
         this.leaseMs = opts.leaderLeaseSeconds * 1000;
         this.leader = false;
-        this.term = null;
+        this.term = null; // the term this process took and has not seen lost (leading or not)
+        this.beat = 0; // the beat of that term this process last wrote
+        this.unanswered = 0; // renewals sent since, whose answers never came (they may have landed)
         this.validUntil = 0; // monotonic ms: stop leading by then unless renewed
         this.seen = null; // {key, at}: the lease as last read, and since when unchanged
         this.dbOffsetMs = 0; // database clock - this instance's wall clock (for expiresAt only)
@@ -105,24 +116,36 @@ class LeaderLease {
         this.failing = false;
         if (!doc) {
             // Nobody ever led: create the free lease (another instance may just have), then take it.
-            await this.coll.insertOne({ _id: LEASE_ID, holder: null, role: null, term: 0, beat: 0 }, { writeConcern: { w: 'majority' } })
+            const free = { _id: LEASE_ID, holder: null, role: null, term: 0, beat: 0, releasedAt: new Date(this.dbNow()) };
+            await this.coll.insertOne(free, { writeConcern: { w: 'majority' } })
                 .catch((err) => {
                     if (err.code !== 11000) throw err;
                 });
             return this.challenge();
         }
         const key = JSON.stringify([doc.holder ?? null, doc.term ?? 0, doc.beat ?? 0]);
-        if (doc.holder === null || doc.holder === undefined) return this.take(doc, 'the lease was free');
-        // Ours: this instance stepped down without losing it, or it is this instance's previous process
-        // (an instance id names one container or process at a time).
-        if (doc.holder === this.opts.instanceId) return this.take(doc, 'it was still this instance\'s');
+        const free = doc.holder === null || doc.holder === undefined;
+        if (free && doc.releasedAt) return this.take(doc, 'the lease was free');
+        // Ours: this process stepped down without losing it.
+        if (this.wrote(doc)) return this.take(doc, 'it was still this instance\'s');
+        this.term = null;
         if (!this.seen || this.seen.key !== key) {
             this.seen = { key, at: now, again: false };
             return undefined;
         }
         this.seen.again = true;
-        if (now - this.seen.at >= this.leaseMs) return this.take(doc, `${doc.holder} did not renew it for ${this.opts.leaderLeaseSeconds} s`);
-        return undefined;
+        if (now - this.seen.at < this.leaseMs) return undefined;
+        const s = this.opts.leaderLeaseSeconds;
+        if (free) return this.take(doc, `the lease was emptied without a release and stayed so for ${s} s`);
+        if (doc.holder === this.opts.instanceId) return this.take(doc, `this instance's term ${doc.term}, not taken by this process, was not renewed for ${s} s`);
+        return this.take(doc, `${doc.holder} did not renew it for ${s} s`);
+    }
+
+    // Whether the lease is as this process last wrote it.
+    wrote(doc) {
+        const beat = doc.beat ?? 0;
+        return this.term !== null && doc.holder === this.opts.instanceId && doc.term === this.term &&
+            beat >= this.beat && beat <= this.beat + this.unanswered;
     }
 
     async take(doc, why) {
@@ -132,6 +155,7 @@ class LeaderLease {
             { _id: LEASE_ID, holder: doc.holder ?? null, term: doc.term ?? 0, beat: doc.beat ?? 0 },
             {
                 $set: { holder: this.opts.instanceId, role: this.opts.role, beat: 0, expiresAt: new Date(this.dbNow() + this.leaseMs) },
+                $unset: { releasedAt: '' },
                 $inc: { term: 1 },
                 $currentDate: { acquiredAt: true, renewedAt: true },
             },
@@ -140,17 +164,26 @@ class LeaderLease {
         this.seen = null;
         if (!taken) return; // another instance was first, or the holder renewed meanwhile
         this.learnClock(taken, wallSent);
-        // An answer too late to lead on: the lease is ours, the next check takes it again.
-        if (mono() >= sentAt + this.leaseMs - this.opts.leaderStopMarginSeconds * 1000) return;
         this.term = taken.term;
+        this.beat = taken.beat;
+        this.unanswered = 0;
+        // An answer too late to lead on: the lease is ours, the next check takes it again.
         this.extend(sentAt);
-        this.log.info(`leading the stack (term ${taken.term}): ${why}`);
+        this.lead(why);
+    }
+
+    // Leads while the lease is valid (extend()): after a take, or a renewal that landed after this
+    // instance had stepped down for want of it (the lease stayed its own all along).
+    lead(why) {
+        if (this.leader || mono() >= this.validUntil) return;
+        this.log.info(`leading the stack (term ${this.term}): ${why}`);
         this.setLeader(true);
     }
 
     async renew() {
         const sentAt = mono();
         const wallSent = this.clock();
+        this.unanswered += 1;
         const renewed = await this.coll.findOneAndUpdate(
             { _id: LEASE_ID, holder: this.opts.instanceId, term: this.term },
             { $inc: { beat: 1 }, $set: { expiresAt: new Date(this.dbNow() + this.leaseMs) }, $currentDate: { renewedAt: true } },
@@ -159,12 +192,16 @@ class LeaderLease {
         if (this.closed) return;
         if (!renewed) {
             this.stepDown('another instance holds the lease');
+            this.term = null;
             return;
         }
         if (this.failing) this.log.info('leader lease renewed again');
         this.failing = false;
         this.learnClock(renewed, wallSent);
+        this.beat = renewed.beat;
+        this.unanswered = 0;
         this.extend(sentAt);
+        this.lead('renewed after this instance had stopped for want of a renewal');
     }
 
     // Leads until leaseSeconds - stopMarginSeconds after `sentAt`, unless renewed before.
@@ -211,11 +248,11 @@ class LeaderLease {
         clearTimeout(this.timer);
         clearTimeout(this.deadline);
         await this.running;
-        if (!this.leader) return;
+        if (this.term === null) return; // nothing of this process's to free
         this.leader = false;
         const release = this.coll.updateOne(
             { _id: LEASE_ID, holder: this.opts.instanceId, term: this.term },
-            { $set: { holder: null, expiresAt: new Date(this.dbNow()) }, $currentDate: { renewedAt: true } },
+            { $set: { holder: null, expiresAt: new Date(this.dbNow()) }, $currentDate: { renewedAt: true, releasedAt: true } },
             { writeConcern: { w: 'majority' } },
         );
         let timer;

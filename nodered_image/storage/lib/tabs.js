@@ -45,9 +45,14 @@ class TabFilter {
         this.lastParsed = null; // newest flow set parsed
         this.active = null; // the parsed flow set Node-RED runs (set when it starts one)
         this.pending = 0; // Node-RED loads and deploys in progress
-        this.busy = false; // Node-RED stopping or starting flows (flows:stopping or flows:starting to flows:started)
-        this.switching = null; // our tab switch in progress
+        this.busy = false; // Node-RED stopping or starting flows of its own (flows:stopping or flows:starting to flows:started)
+        this.switching = null; // our tab switch in progress: {diff, done}
         this.runtime = null;
+    }
+
+    // A flows:* event of our own switch.
+    ours(ev) {
+        return Boolean(this.switching && ev && ev.diff === this.switching.diff);
     }
 
     get electing() {
@@ -75,7 +80,7 @@ class TabFilter {
         for (const [owner, name] of [[runtime.nodes, 'loadFlows'], [runtime.flows, 'loadFlows'], [runtime.flows, 'setFlows']]) {
             const fn = owner[name];
             owner[name] = async (...args) => {
-                while (this.switching) await this.switching;
+                while (this.switching) await this.switching.done;
                 this.pending += 1;
                 try {
                     return await fn(...args);
@@ -85,17 +90,20 @@ class TabFilter {
                 }
             };
         }
+        // Node-RED's stop and start emit these events synchronously, inside our own stopFlows/startFlows
+        // calls too: ours are told apart by the diff they carry (the one we handed over), never by when
+        // they come, so our switches never leave Node-RED looking busy.
         const events = runtime.events;
-        events.on('flows:starting', () => {
-            if (this.switching) return;
+        events.on('flows:starting', (ev) => {
+            if (this.ours(ev)) return;
             this.active = this.lastParsed;
             this.busy = true;
         });
-        events.on('flows:stopping', () => {
-            if (!this.switching) this.busy = true;
+        events.on('flows:stopping', (ev) => {
+            if (!this.ours(ev)) this.busy = true;
         });
-        events.on('flows:started', () => {
-            if (this.switching) return;
+        events.on('flows:started', (ev) => {
+            if (this.ours(ev)) return;
             this.busy = false;
             this.reconcile();
         });
@@ -140,7 +148,9 @@ class TabFilter {
         if (!this.runtime || this.switching || this.pending > 0 || this.busy) return;
         const tabs = this.mismatched();
         if (tabs.length === 0) return;
-        this.switching = this.switchTabs(tabs).catch((err) => {
+        const diff = this.toggle(tabs);
+        this.switching = { diff, done: null };
+        this.switching.done = this.switchTabs(tabs, diff).catch((err) => {
             this.log.error(`switching run-once tabs failed: ${err && err.stack ? err.stack : err}`);
         }).finally(() => {
             this.switching = null;
@@ -148,8 +158,8 @@ class TabFilter {
         });
     }
 
-    // Stops or starts `tabs` the way Node-RED deploys a changed enabled switch of a tab ("modified flows").
-    async switchTabs(tabs) {
+    // Flips the enabled state of `tabs` in the running flow set; the diff Node-RED deploys that with.
+    toggle(tabs) {
         const util = runtimeModule('flows/util');
         const active = this.active;
         const before = { ...active, flows: { ...active.flows } };
@@ -157,7 +167,11 @@ class TabFilter {
             before.flows[tab.id] = { ...tab };
             tab.disabled = !tab.disabled;
         }
-        const diff = util.diffConfigs(before, active);
+        return util.diffConfigs(before, active);
+    }
+
+    // Stops or starts `tabs` the way Node-RED deploys a changed enabled switch of a tab ("modified flows").
+    async switchTabs(tabs, diff) {
         await this.runtime.flows.stopFlows('flows', diff);
         await this.runtime.flows.startFlows('flows', diff);
         const names = (list) => list.map((t) => `"${t.label || t.id}"`).join(', ');

@@ -1,6 +1,7 @@
 'use strict';
 // The leader lease (lib/leader.js) between instances sharing one database, on short timings: who leads,
-// takeover after a crash, release on a graceful stop, a leader cut off from the database, clock jumps.
+// takeover after a crash, release on a graceful stop, a leader cut off from the database, clock jumps,
+// the lease edited by hand, a renewal that lands late.
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { performance } = require('perf_hooks');
@@ -62,13 +63,13 @@ function timeline() {
     };
 }
 
-async function contenders(t, name, ids, { coll, clocks = {} } = {}) {
+async function contenders(t, name, ids, { coll, clocks = {}, timing = TIMING } = {}) {
     const leases = client.db(uniqueDb(name)).collection('leases');
     const tl = timeline();
     const list = ids.map((id) => {
         const lease = new LeaderLease({
             coll: coll ? coll(id, leases) : leases,
-            opts: { instanceId: id, role: 'worker', ...TIMING },
+            opts: { instanceId: id, role: 'worker', ...timing },
             log: logFor(id),
             onChange: tl.onChange(id),
             clock: clocks[id],
@@ -88,6 +89,20 @@ function crash(lease) {
 }
 
 const leaders = (list) => list.filter((l) => l.leader);
+
+// A network partition between one instance and MongoDB only: while net.cutOff is its id, every database
+// call of that instance fails. Pass net.coll to contenders().
+function partition() {
+    const net = { cutOff: null };
+    net.coll = (id, leases) => new Proxy(leases, {
+        get(target, prop) {
+            const value = target[prop];
+            if (typeof value !== 'function') return value;
+            return (...args) => (id === net.cutOff ? Promise.reject(new Error('network partition')) : value.apply(target, args));
+        },
+    });
+    return net;
+}
 
 test('exactly one of several instances leads, and the lease document says which', async (t) => {
     const c = await contenders(t, 'one', ['w1', 'w2', 'w3']);
@@ -141,26 +156,18 @@ test('a leader that stops gracefully releases the lease: the next instance takes
 });
 
 test('a leader cut off from the database stops leading before another instance can take over', async (t) => {
-    let cutOff = null;
-    // w1's database access fails while cut off (a network partition between it and MongoDB only).
-    const partitioned = (id, leases) => new Proxy(leases, {
-        get(target, prop) {
-            const value = target[prop];
-            if (typeof value !== 'function') return value;
-            return (...args) => (id === cutOff ? Promise.reject(new Error('network partition')) : value.apply(target, args));
-        },
-    });
-    const c = await contenders(t, 'partition', ['w1', 'w2', 'w3'], { coll: partitioned });
+    const net = partition();
+    const c = await contenders(t, 'partition', ['w1', 'w2', 'w3'], { coll: net.coll });
     if (!c) return;
     await waitFor(() => leaders(c.list).length === 1, 5000, 'a leader');
     const [first] = leaders(c.list);
-    cutOff = first.opts.instanceId;
+    net.cutOff = first.opts.instanceId;
     const others = c.list.filter((l) => l !== first);
     await waitFor(() => leaders(others).length === 1, 6000, 'a new leader');
     assert.equal(first.leader, false);
     c.tl.assertNoOverlap();
     // Back on the network, the old leader follows the new one.
-    cutOff = null;
+    net.cutOff = null;
     await sleep(TIMING.leaderLeaseSeconds * 1000);
     assert.ok(leaders(c.list).length <= 1);
     c.tl.assertNoOverlap();
@@ -181,5 +188,87 @@ test('instances whose clocks are hours apart still have one leader at a time, an
     await waitFor(() => leaders(others).length === 1, 8000, 'a new leader');
     const took = performance.now() - crashedAt;
     assert.ok(took >= (TIMING.leaderLeaseSeconds - TIMING.leaderRenewSeconds) * 1000, `taken over after ${took} ms`);
+    c.tl.assertNoOverlap();
+});
+
+// The next check of `lease` now, once it is not in the middle of one (as if its timer had come first).
+async function checkNow(lease) {
+    while (lease.running) await lease.running;
+    await lease.tick();
+}
+
+for (const [what, edit] of [
+    ['to name another instance', (named) => ({ $set: { holder: named.opts.instanceId } })],
+    ['to hold nobody', () => ({ $set: { holder: null } })],
+]) {
+    test(`a lease edited by hand ${what} never makes two leaders: it is waited out, not taken at once`, async (t) => {
+        const c = await contenders(t, 'edit-holder', ['w1', 'w2', 'w3']);
+        if (!c) return;
+        await waitFor(() => leaders(c.list).length === 1, 5000, 'a leader');
+        const [first] = leaders(c.list);
+        const named = c.list.find((l) => l !== first);
+        await c.leases.updateOne({ _id: LEASE_ID }, edit(named));
+        // Another instance reads the edited lease before the leader's next renewal finds it changed.
+        await checkNow(named);
+        assert.equal(named.leader, false, 'took the lease at once, while the leader still ran');
+        await waitFor(() => !first.leader, 5000, 'the old leader to stop');
+        await waitFor(() => leaders(c.list).length === 1, 8000, 'a new leader');
+        c.tl.assertNoOverlap();
+    });
+}
+
+test('an older copy of the lease put back does not make the instance it names lead again at once', async (t) => {
+    const net = partition();
+    const c = await contenders(t, 'older-copy', ['w1', 'w2', 'w3'], { coll: net.coll });
+    if (!c) return;
+    await waitFor(() => leaders(c.list).length === 1, 5000, 'a leader');
+    const [first] = leaders(c.list);
+    const older = await c.leases.findOne({ _id: LEASE_ID });
+    await waitFor(async () => (await c.leases.findOne({ _id: LEASE_ID })).beat >= older.beat + 2, 5000, 'renewals after the copy');
+    // The leader is cut off until another instance takes over: it stepped down, never told it lost.
+    net.cutOff = first.opts.instanceId;
+    const others = c.list.filter((l) => l !== first);
+    await waitFor(() => leaders(others).length === 1, 6000, 'a new leader');
+    net.cutOff = null;
+    await c.leases.replaceOne({ _id: LEASE_ID }, older);
+    await checkNow(first);
+    assert.equal(first.leader, false, 'took the older copy at once, while the new leader still ran');
+    await waitFor(() => leaders(c.list).length === 0, 5000, 'the new leader to stop');
+    await waitFor(() => leaders(c.list).length === 1, 8000, 'a leader again');
+    c.tl.assertNoOverlap();
+});
+
+test('a renewal that lands after the leader stopped for want of it makes it lead again at once, same term', async (t) => {
+    // Renewals every 1.5 s; a leader stops 3 s after its last one was sent.
+    const timing = { leaderLeaseSeconds: 4, leaderRenewSeconds: 1.5, leaderCheckSeconds: 0.2, leaderStopMarginSeconds: 1 };
+    let slow = null; // the next renewal of this instance waits 2.25 s (lands after the stop, within its own lease)
+    let landed = null;
+    const delayed = (id, leases) => new Proxy(leases, {
+        get(target, prop) {
+            const value = target[prop];
+            if (prop !== 'findOneAndUpdate') return typeof value === 'function' ? value.bind(target) : value;
+            return async (filter, update, ...rest) => {
+                const renewal = id === slow && update.$inc && update.$inc.beat === 1;
+                if (renewal) {
+                    slow = null;
+                    await sleep(2250);
+                }
+                const doc = await value.call(target, filter, update, ...rest);
+                if (renewal) landed = performance.now();
+                return doc;
+            };
+        },
+    });
+    const c = await contenders(t, 'late-renewal', ['w1', 'w2'], { coll: delayed, timing });
+    if (!c) return;
+    const [first] = await waitFor(() => leaders(c.list).length === 1 && leaders(c.list), 5000, 'a leader');
+    const { term } = first;
+    slow = first.opts.instanceId;
+    await waitFor(() => !first.leader, 5000, 'the leader to stop for want of a renewal');
+    await waitFor(() => landed !== null, 5000, 'the late renewal');
+    await waitFor(() => first.leader, 5000, 'the leader to lead again');
+    const after = performance.now() - landed;
+    assert.ok(after < 200, `led again ${after.toFixed(0)} ms after its renewal landed`);
+    assert.equal(first.term, term, 'on the lease it renewed, not a new one');
     c.tl.assertNoOverlap();
 });
