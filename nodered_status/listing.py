@@ -24,6 +24,7 @@ def build(
 ) -> dict[str, Any]:
     """docs: revision documents newest first (limit + 1: the oldest listed is compared with the one before
     it); strays: documents whose _id is no number; instances: the status records."""
+    now = utc(now) or now
     read = [with_flows_read(d) for d in docs]
     problems = [document_problem(d) for d in read]
     live = [i for i in instances if is_live(i, now, stale_after)]
