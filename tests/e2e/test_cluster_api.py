@@ -15,6 +15,8 @@ import requests
 
 from local_stack.admin import AdminClient
 from local_stack.flows import credentials_flow, whoami_flow
+from nodered_contract import database as layout
+from nodered_status.revisions import next_revision
 
 ENDPOINTS = [
     ("GET", "/cluster/status"),
@@ -201,3 +203,22 @@ def test_a_malformed_rollback_body_is_400(shared_stack, body, reason):
 def test_a_body_that_is_not_json_is_refused(shared_stack):
     assert "send a JSON body" in refused(post_raw(shared_stack, "rev=1", "text/plain"), 415)
     assert "send a JSON body" in refused(post_raw(shared_stack, "rev=1", "application/x-www-form-urlencoded"), 415)
+
+
+def test_a_kept_revision_that_cannot_be_loaded_is_409(shared_stack):
+    """A document inserted by hand without flows: listed by the history with its problem, refused (409) for
+    its flows, a diff and a rollback; a deploy after it goes on as ever."""
+    stack = shared_stack
+    good = stack.deploy(whoami_flow(uuid.uuid4().hex[:8]))
+    db = stack.mongo.client(tz_aware=True)[stack.db]
+    bad = next_revision(db)
+    layout.collection(db, "flows").insert_one({"_id": bad, "rev": bad, "savedBy": "ops", "credentials": None})
+    after = stack.deploy(whoami_flow(uuid.uuid4().hex[:8]))
+    client = admin(stack)
+    why = f"revision {bad} cannot be loaded: it has no flows field"
+    assert refused(client.get(f"/cluster/revisions/{bad}"), 409) == why
+    assert refused(client.get(f"/cluster/diff?from={good}&to={bad}"), 409) == why
+    assert refused(client.post("/cluster/rollback", json={"rev": bad}), 409) == why
+    row = next(r for r in client.get("/cluster/revisions").json()["revisions"] if r["rev"] == bad)
+    assert (row["problem"], row["changes"]) == ("it has no flows field", None)
+    assert client.get("/cluster/status").json()["newestRev"] == after
