@@ -28,7 +28,7 @@ class FakeStream {
         if (this.closed) throw new Error('stream closed');
         await new Promise((resolve) => {
             this.waiting = resolve;
-            setTimeout(resolve, 50);
+            setTimeout(resolve, 50).unref();
         });
         this.waiting = null;
         return this.queue.shift() || null;
@@ -40,7 +40,8 @@ class FakeStream {
     }
 }
 
-function setUp({ clock = Date.now() } = {}) {
+// A feed on a stand-in database, stopped when the test ends (passed or not).
+function setUp(t, { clock = Date.now() } = {}) {
     const records = [
         { _id: 'editor', role: 'editor', rev: 3, state: 'running', lastSeen: new Date(clock) },
         { _id: 'w1', role: 'worker', rev: 3, state: 'running', lastSeen: new Date(clock) },
@@ -59,11 +60,12 @@ function setUp({ clock = Date.now() } = {}) {
     events.on('comms', (m) => pushed.push(m));
     const feed = new ClusterFeed({ reads, events, log: () => {}, staleAfter: 1, stopAfterMs: 100 });
     feed.start();
+    t.after(() => feed.stop());
     return { feed, events, pushed, state, stream: () => state.streams.at(-1) };
 }
 
-test('nothing is followed until an editor session connects, and following stops after the last one left', async () => {
-    const { feed, events, pushed, state } = setUp();
+test('nothing is followed until an editor session connects, and following stops after the last one left', async (t) => {
+    const { events, pushed, state } = setUp(t);
     await new Promise((r) => setTimeout(r, 100));
     assert.equal(state.reads, 0);
     assert.equal(state.streams.length, 0);
@@ -75,11 +77,10 @@ test('nothing is followed until an editor session connects, and following stops 
     events.emit('comms:connection-removed', { session: 'a' });
     await waitFor(() => state.streams[0].closed, 2000, 'the change stream closed');
     assert.deepEqual(pushed.at(-1), { topic: 'nodered-scale/cluster', data: null, retain: false }, 'the retained report goes');
-    await feed.stop();
 });
 
-test('a record\'s periodic rewrite is applied without a read or a push; a change is read once and pushed', async () => {
-    const { feed, events, pushed, state, stream } = setUp();
+test('a record\'s periodic rewrite is applied without a read or a push; a change is read once and pushed', async (t) => {
+    const { events, pushed, state, stream } = setUp(t);
     events.emit('comms:connection-added', { session: 'a' });
     await waitFor(() => pushed.length === 1, 2000, 'the first report');
     const reads = state.reads;
@@ -96,15 +97,13 @@ test('a record\'s periodic rewrite is applied without a read or a push; a change
     assert.equal(state.reads, reads + 1);
     assert.equal(pushed[1].data.inSync, false);
     assert.equal(pushed[1].data.instances.find((i) => i.id === 'w1').problem, 'behind');
-    await feed.stop();
 });
 
-test('a worker that stops writing its record is pushed as stale once staleAfter has passed', async () => {
-    const { feed, events, pushed } = setUp();
+test('a worker that stops writing its record is pushed as stale once staleAfter has passed', async (t) => {
+    const { events, pushed } = setUp(t);
     events.emit('comms:connection-added', { session: 'a' });
     await waitFor(() => pushed.length === 1, 2000, 'the first report');
     // staleAfter is 1 s here; the records were seen at the start and are never rewritten.
     await waitFor(() => pushed.length === 2, 4000, 'the stale worker pushed');
     assert.equal(pushed[1].data.instances.find((i) => i.id === 'w1').problem, 'stale');
-    await feed.stop();
 });
