@@ -9,16 +9,12 @@ them, which one failed and why; history and rollback existed on the command line
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import uuid
 from pathlib import Path
 
 import pytest
 
 from local_stack.flows import whoami_flow
-from nodered_contract import database as layout
-from nodered_status.revisions import next_revision
 
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOT = ROOT / "test-artifacts" / "cluster-sidebar.png"
@@ -56,25 +52,6 @@ def serves(page, instance: str, rev: int, timeout: float = 15_000) -> None:
     )
 
 
-def insert_revision_that_cannot_start(stack) -> int:
-    db = stack.mongo.client(tz_aware=True)[stack.db]
-    bad = next_revision(db)
-    flows = whoami_flow("bad") + [{"id": "x1", "type": MISSING, "z": "tab-whoami", "wires": []}]
-    layout.collection(db, "flows").insert_one(
-        {
-            "_id": bad,
-            "rev": bad,
-            "deployId": uuid.uuid4().hex,
-            "flowsJson": json.dumps(flows),
-            "credentials": None,
-            "savedAt": dt.datetime.now(dt.UTC),
-            "savedBy": "ops-script",
-            "deployType": "full",
-        }
-    )
-    return bad
-
-
 def widen_sidebar(page) -> None:
     """The screenshot's layout: a wider sidebar, the Cluster tab's section taller than the debug one."""
     handle = page.locator("#red-ui-sidebar-separator .red-ui-sidebar-separator-handle")
@@ -108,7 +85,7 @@ def test_the_tab_shows_a_deploy_reach_every_worker_a_failure_and_a_rollback_from
     assert page.status_requests == [], "the page polled the status instead of taking what the editor pushes"
 
     # A revision that cannot start on any worker: the notice names it and why, at once.
-    bad = insert_revision_that_cannot_start(stack)
+    bad = stack.insert_revision(whoami_flow("bad") + [{"id": "x1", "type": MISSING, "z": "tab-whoami", "wires": []}])
     notice = page.locator("#nrs-cluster-notice")
     notice.wait_for(state="visible", timeout=20_000)
     page.wait_for_function(

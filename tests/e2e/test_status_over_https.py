@@ -8,7 +8,6 @@ reach production: they needed a MongoDB URL, and DocumentDB sits in private subn
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import os
 import re
@@ -19,8 +18,6 @@ import uuid
 
 from local_stack.admin import AdminClient
 from local_stack.flows import marker_flow, whoami_flow
-from nodered_contract import database as layout
-from nodered_status.revisions import next_revision
 
 MISSING = "node-red-contrib-not-in-this-image"
 # What differs between two reads a moment apart: ages, the --watch clock, the lease's remaining time.
@@ -87,21 +84,7 @@ def test_in_sync_the_same_report_and_exit_code_through_the_editor(own_stack):
 def test_a_failed_revision_the_same_report_and_exit_code_through_the_editor(own_stack):
     stack = own_stack
     good = stack.deploy(whoami_flow("good"))
-    db = stack.mongo.client(tz_aware=True)[stack.db]
-    bad = next_revision(db)
-    flows = whoami_flow("bad") + [{"id": "x1", "type": MISSING, "z": "tab-whoami", "wires": []}]
-    layout.collection(db, "flows").insert_one(
-        {
-            "_id": bad,
-            "rev": bad,
-            "deployId": uuid.uuid4().hex,
-            "flowsJson": json.dumps(flows),
-            "credentials": None,
-            "savedAt": dt.datetime.now(dt.UTC),
-            "savedBy": "ops-script",
-            "deployType": "full",
-        }
-    )
+    bad = stack.insert_revision(whoami_flow("bad") + [{"id": "x1", "type": MISSING, "z": "tab-whoami", "wires": []}])
     wait_report(stack, f"revision {bad} failed on 3 of 3 workers")
     code, text = same_both_ways(stack)
     assert code == 1
