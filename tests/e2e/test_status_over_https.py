@@ -65,9 +65,11 @@ def same_both_ways(stack, *args) -> tuple[int, str]:
     return via_editor.returncode, via_editor.stdout
 
 
-def wait_report(stack, needle: str, timeout: float = 20.0) -> None:
+def wait_report(stack, needle: str, *args: str, timeout: float = 20.0) -> None:
+    """Until the MongoDB mode's output says `needle`: the instances write their records shortly after
+    their /healthz changes, and both modes must read the same records."""
     deadline = time.monotonic() + timeout
-    while needle not in (p := cli(stack, url=False)).stdout:
+    while needle not in (p := cli(stack, *args, url=False)).stdout:
         assert time.monotonic() < deadline, f"no {needle!r} in the report:\n{p.stdout}"
         time.sleep(0.3)
 
@@ -75,6 +77,8 @@ def wait_report(stack, needle: str, timeout: float = 20.0) -> None:
 def test_in_sync_the_same_report_and_exit_code_through_the_editor(own_stack):
     stack = own_stack
     rev = stack.deploy(whoami_flow(uuid.uuid4().hex[:8]))
+    stack.editor.wait_ready(rev=rev)
+    wait_report(stack, f"IN SYNC: all 3 workers run revision {rev}")
     code, text = same_both_ways(stack)
     assert code == 0 and f"IN SYNC: all 3 workers run revision {rev}" in text
     code, text = same_both_ways(stack, "--watch", "--count", "1")
@@ -85,7 +89,7 @@ def test_a_failed_revision_the_same_report_and_exit_code_through_the_editor(own_
     stack = own_stack
     good = stack.deploy(whoami_flow("good"))
     bad = stack.insert_revision(whoami_flow("bad") + [{"id": "x1", "type": MISSING, "z": "tab-whoami", "wires": []}])
-    wait_report(stack, f"revision {bad} failed on 3 of 3 workers")
+    wait_report(stack, "failed on 3 workers and the editor", "history", "--limit", "1")
     code, text = same_both_ways(stack)
     assert code == 1
     assert f"revision {bad} failed on 3 of 3 workers: missing node types: {MISSING}; they serve revision {good}" in text
@@ -104,6 +108,7 @@ def test_a_worker_behind_the_same_report_and_exit_code_through_the_editor(own_st
         rev = stack.admin().deploy(whoami_flow(uuid.uuid4().hex[:8]))
         stack.wait_workers(rev, workers=stack.workers[1:])
         stack.editor.wait_ready(rev=rev)
+        wait_report(stack, f"NOT IN SYNC: 2 of 3 workers run revision {rev}", "--stale-after", "300")
         code, text = same_both_ways(stack, "--stale-after", "300")
         assert code == 1 and f"NOT IN SYNC: 2 of 3 workers run revision {rev}" in text
         line = next(ln for ln in text.splitlines() if ln.startswith(frozen.instance_id + " "))
@@ -126,6 +131,7 @@ def test_rollback_through_the_editor_is_saved_by_the_logged_in_user_and_every_wo
     ]
     for w in stack.workers:
         assert w.healthz()["rev"] == new
+    wait_report(stack, "served by 3 workers and the editor", "history", "--limit", "1")
     code, text = same_both_ways(stack, "history", "--limit", "2")
     assert f"rollback of {good}" in text.splitlines()[1]
 
