@@ -9,7 +9,7 @@ editor computed with the rules listing.py keeps for MongoDB (both run nodered_im
 
 Errors: no answer, or an answer that is no JSON of the API's, is Unreachable (exit 3); a refused login
 or permission is DENIED (exit 5); an unknown revision (404) or one that cannot be loaded (409) is
-NoSuchRevision (exit 4).
+NoSuchRevision (exit 4); a request the API calls malformed (400) is USAGE (exit 2).
 """
 
 from __future__ import annotations
@@ -133,6 +133,8 @@ class HttpSource:
             raise exits.CommandError(f"the editor refused: {why}", exits.DENIED)
         if r.status_code in (404, 409) and _error_of(r) and path != "/status":
             raise exits.NoSuchRevision(_error_of(r) or "no such revision")
+        if r.status_code == 400 and _error_of(r):  # e.g. a --limit above what the API lists
+            raise exits.CommandError(f"the editor refused the request: {_error_of(r)}", exits.USAGE)
         if r.status_code >= 300:
             raise self._unexpected(r, action)
         return self._json(r, action)

@@ -147,3 +147,33 @@ def test_a_server_that_answers_no_api_is_exit_3_saying_what_came_back():
         server.server_close()
     assert p.returncode == 3
     assert "cannot log in to the editor at" in p.stderr and "HTTP 200: <html><body>Welcome to the proxy" in p.stderr
+
+
+class RefusesEverything(NotTheApi):
+    """An editor that logs in and then calls every request malformed, as the API does for `--limit 5000`."""
+
+    def do_POST(self):  # noqa: N802
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        self.answer(200, b'{"access_token": "t"}')
+
+    def do_GET(self):  # noqa: N802
+        self.answer(400, b'{"error": "limit must be a whole number from 1 to 1000", "requestId": "r"}')
+
+    def answer(self, status: int, body: bytes) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+def test_a_request_the_editor_calls_malformed_is_a_usage_error_with_its_reason():
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), RefusesEverything)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        p = cli("history", "--limit", "5000", "--url", f"http://127.0.0.1:{server.server_address[1]}")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert p.returncode == 2
+    assert "error: the editor refused the request: limit must be a whole number from 1 to 1000" in p.stderr
