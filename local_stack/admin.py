@@ -11,8 +11,10 @@ REVISION_HEADER = "X-Flows-Revision"  # set by the launcher on the editor's POST
 
 
 class AdminClient:
-    def __init__(self, base_url: str, user: str, password: str, timeout: float = 30.0):
+    def __init__(self, base_url: str, user: str, password: str, timeout: float = 30.0, scope: str = "*"):
+        """scope: what the token may do ("*": all the user may; "read": look only)."""
         self.base_url = base_url.rstrip("/")
+        self.scope = scope
         self.user = user
         self.password = password
         self.timeout = timeout
@@ -27,7 +29,7 @@ class AdminClient:
             data={
                 "client_id": "node-red-admin",
                 "grant_type": "password",
-                "scope": "*",
+                "scope": self.scope,
                 "username": self.user,
                 "password": self.password,
             },

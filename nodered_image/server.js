@@ -14,6 +14,7 @@ const { createLogger } = require('./lib/logger');
 const { Observability } = require('./lib/observability');
 const { guardDeploys } = require('./lib/deploy_guard');
 const { RequestErrors } = require('./lib/request_errors');
+const { installCluster } = require('./lib/cluster');
 
 // The one log format of every instance (lib/logger.js); a configuration refused has no identity yet.
 let log = createLogger();
@@ -126,6 +127,7 @@ async function shutdown(signal) {
         log('warn', `stopping Node-RED: ${err.message}`);
     }
     await observability.stop();
+    if (cluster) await cluster.stop();
     await storage.close().catch((err) => log('warn', `closing storage: ${err.message}`));
     server.close();
     if (server.closeAllConnections) server.closeAllConnections();
@@ -146,10 +148,14 @@ function prepareUserDir(dir) {
     }
 }
 
+// The editor's cluster API and Cluster sidebar feed (lib/cluster/), once RED.init made the admin app.
+let cluster = null;
+
 async function main() {
     prepareUserDir(settings.userDir);
     RED.init(server, settings);
     if (role === 'editor') guardDeploys(RED, storage, log); // deploys checked before Node-RED takes them
+    if (role === 'editor') cluster = installCluster({ RED, storage, refusals, log: log.as('cluster') });
     new Upgrades({ app, role, httpNodeRoot: settings.httpNodeRoot, gate, refusals, log }).install(server);
     observability.start();
     await new Promise((resolve, reject) => {

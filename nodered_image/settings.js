@@ -193,8 +193,8 @@ module.exports = {
         },
     },
 
-    // The editor's own plugin (editor_plugin/): each debug sidebar message shows the instance it came
-    // from, and the sidebar filters by instance. Workers have no editor.
+    // The editor's own plugins (editor_plugin/): the Cluster sidebar, and each debug sidebar message shows the
+    // instance it came from, and the sidebar filters by instance. Workers have no editor.
     ...(isEditor ? { nodesDir: [path.join(__dirname, 'editor_plugin')] } : {}),
 
     // Nodes are baked into the image so editor and workers run the same set: no installs at run time.

@@ -1,5 +1,5 @@
-"""Command line: `python -m nodered_status [--mongo-url URL] [--db NAME] [--json | --watch]` (the status report),
-`python -m nodered_status history ...`, `python -m nodered_status rollback REV ...` (cli.py dispatches)."""
+"""Command line: `python -m nodered_status [--url URL | --mongo-url URL] [--json | --watch]` (the status report),
+`python -m nodered_status history ...`, `... diff A B`, `... rollback REV ...` (cli.py dispatches)."""
 
 import sys
 

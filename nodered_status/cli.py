@@ -1,10 +1,10 @@
 """The status command's one dispatcher: which command runs (the report, or a subcommand), its arguments,
-the one source it talks to the deployment through (source.py), and the one error path: a command's
-failure (exits.CommandError, Unreachable among them) is printed as `error: ...` with its exit code.
+the one source it talks to the deployment through (connection.py: the editor's cluster API with --url,
+or MongoDB), and the one error path: a command's failure (exits.CommandError, Unreachable among them)
+is printed as `error: ...` with its exit code.
 
 A command is a module with DESCRIPTION, options(p), check(p, args), run(args, source) and, if it takes
-any, positionals(p). The connection arguments are the source's; another kind of source (the editor's API)
-would be chosen here from its own arguments, the commands unchanged.
+any, positionals(p). The subcommand comes first; the connection options may come before or after it.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ import sys
 from dataclasses import dataclass
 from types import ModuleType
 
-from . import exits, history, rollback, status
-from .source import MongoSource, add_connection_args, check_connection_args
+from . import diff, exits, history, rollback, status
+from .connection import add_connection_args, check_connection_args, open_source, split_subcommand
 
 
 @dataclass(frozen=True)
@@ -29,6 +29,7 @@ REPORT = Command(status, "python -m nodered_status", "nodered-status")
 SUBCOMMANDS = {
     "history": Command(history, "python -m nodered_status history", "nodered-status-history"),
     "rollback": Command(rollback, "python -m nodered_status rollback", "nodered-status-rollback"),
+    "diff": Command(diff, "python -m nodered_status diff", "nodered-status-diff"),
 }
 
 
@@ -49,13 +50,11 @@ def parse(command: Command, argv: list[str]) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
-    command = SUBCOMMANDS.get(argv[0]) if argv else None
-    if command is not None:
-        argv = argv[1:]
-    command = command or REPORT
+    name, argv = split_subcommand(argv, SUBCOMMANDS)
+    command = SUBCOMMANDS[name] if name else REPORT
     args = parse(command, argv)
     try:
-        with MongoSource(args.mongo_url, args.db, args.timeout, command.appname) as source:
+        with open_source(args, command.appname) as source:
             return command.module.run(args, source)
     except exits.CommandError as exc:
         print(f"error: {exc}", file=sys.stderr)

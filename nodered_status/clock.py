@@ -25,3 +25,22 @@ def format_age(seconds: float | None) -> str:
     if seconds < 172800:
         return f"{seconds / 3600:.0f}h ago"
     return f"{seconds / 86400:.0f}d ago"
+
+
+def iso(value: Any) -> str | None:
+    """A date as the editor's API writes it (JavaScript's toISOString: UTC, milliseconds, "Z"); None if none."""
+    t = utc(value)
+    if t is None:
+        return None
+    t = t.astimezone(dt.UTC)
+    return f"{t.strftime('%Y-%m-%dT%H:%M:%S')}.{t.microsecond // 1000:03d}Z"
+
+
+def parse_iso(value: Any) -> dt.datetime | None:
+    """A date the editor's API wrote (or None), as an aware UTC datetime."""
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        return utc(dt.datetime.fromisoformat(value.replace("Z", "+00:00")))
+    except ValueError:
+        return None

@@ -3,8 +3,9 @@
 OK = 0  # the report: in sync; history: listed; rollback: saved (with --wait: and served)
 NOT_IN_SYNC = 1  # the report: a worker behind, not running, stale, or none; rollback --wait: not served everywhere
 USAGE = 2  # bad arguments (argparse exits with 2 too)
-UNREACHABLE = 3  # the deployment's database cannot be read or written
-NO_SUCH_REVISION = 4  # rollback: REV is not kept, or cannot be loaded
+UNREACHABLE = 3  # the deployment (its database, or its editor) cannot be read or written
+NO_SUCH_REVISION = 4  # rollback, diff: a revision is not kept, or cannot be loaded
+DENIED = 5  # --url: the editor refused the login, or the login lacks the permission
 
 
 class CommandError(Exception):
@@ -13,3 +14,10 @@ class CommandError(Exception):
     def __init__(self, message: str, exit_code: int):
         super().__init__(message)
         self.exit_code = exit_code
+
+
+class NoSuchRevision(CommandError):
+    """A revision a command names is not kept, or cannot be loaded."""
+
+    def __init__(self, message: str):
+        super().__init__(message, NO_SUCH_REVISION)

@@ -6,41 +6,29 @@ import argparse
 import datetime as dt
 import json
 import sys
-from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING
 
 from . import exits
-from .clock import format_age, utc
-from .revisions import Changes, describe_id, diff, document_problem, flows_of, with_flows_read
-from .source import Source
+from .clock import format_age, parse_iso
+from .revisions import describe_id
 from .status import add_stale_after, check_stale_after
 
+if TYPE_CHECKING:
+    from .source import Source
+
 DESCRIPTION = """\
-List the flow revisions kept in MongoDB (the editor keeps the newest NODE_RED_REVISIONS_KEPT),
-newest first: revision, when and by whom it was saved, its deploy type, node count, what changed
-from the revision before it (tabs and nodes added +, removed -, changed ~), and which instances
-serve it or could not start it (instances not seen for --stale-after seconds count as
-serving nothing). Documents that cannot be loaded are listed as MALFORMED.
+List the flow revisions kept (the editor keeps the newest NODE_RED_REVISIONS_KEPT), newest
+first: revision, when and by whom it was saved, its deploy type, node count, what changed from
+the revision before it (tabs, subflows and nodes added +, removed -, changed ~; `diff A B` shows
+which), and which instances serve it or could not start it (instances not seen for --stale-after
+seconds count as serving nothing). Documents that cannot be loaded are listed as MALFORMED.
 
 exit codes:
   0  listed (also when there is no revision)
-  2  bad arguments (e.g. no MongoDB URL given)
-  3  cannot connect to or read from MongoDB
+  2  bad arguments (e.g. no editor or MongoDB URL given)
+  3  cannot reach the editor, or connect to or read from MongoDB
+  5  the editor refused the login
 """
-
-
-@dataclass
-class Row:
-    doc: dict
-    problem: str | None
-    changes: Changes | None = None
-    previous: int | None = None
-    serving: list[str] = field(default_factory=list)  # roles of live instances serving it
-    failed: list[tuple[str, str]] = field(default_factory=list)  # (role, reason)
-
-    @property
-    def rev(self):
-        return self.doc.get("_id")
 
 
 def options(p: argparse.ArgumentParser) -> None:
@@ -55,30 +43,6 @@ def check(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
         p.error("--limit must be at least 1")
 
 
-def is_live(record: dict, now: dt.datetime, stale_after: float) -> bool:
-    """Whether an instance record was written within stale_after seconds (the report's rule too)."""
-    seen = utc(record.get("lastSeen"))
-    return seen is not None and (now - seen).total_seconds() <= stale_after
-
-
-def build(docs: list[dict], instances: list[dict], now: dt.datetime, limit: int, stale_after: float) -> list[Row]:
-    rows = [Row(doc=d, problem=document_problem(d)) for d in map(with_flows_read, docs)]
-    live = [i for i in instances if is_live(i, now, stale_after)]
-    for i, row in enumerate(rows):
-        if row.problem is None:
-            older = next((r for r in rows[i + 1 :] if r.problem is None), None)
-            if older is not None:
-                row.changes = diff(older.doc, row.doc)
-                row.previous = older.rev
-        for inst in live:
-            role = str(inst.get("role") or "?")
-            if inst.get("rev") == row.rev and inst.get("state") == "running":
-                row.serving.append(role)
-            if inst.get("failedRev") == row.rev:
-                row.failed.append((role, str(inst.get("failure") or "?")))
-    return rows[:limit]
-
-
 def _count(roles: list[str]) -> str:
     workers = sum(1 for r in roles if r == "worker")
     parts = [f"{workers} worker{'s' if workers != 1 else ''}"] if workers else []
@@ -87,62 +51,54 @@ def _count(roles: list[str]) -> str:
     return " and ".join(parts)
 
 
-def _saved(doc: dict) -> str:
-    at = utc(doc.get("savedAt"))
-    return at.strftime("%Y-%m-%d %H:%M:%SZ") if at else "-"
-
-
-def _type(doc: dict) -> str:
-    t = str(doc.get("deployType") or "-")
-    if doc.get("rollbackOf") is not None:
-        t += f" of {describe_id(doc['rollbackOf'])}"
+def _type(row: dict) -> str:
+    t = str(row.get("deployType") or "-")
+    if row.get("rollbackOf") is not None:
+        t += f" of {describe_id(row['rollbackOf'])}"
     return t
 
 
-def _nodes(doc: dict) -> str:
-    flows = flows_of(doc)[0]
-    return str(len(flows)) if flows is not None else "-"
-
-
-def notes(row: Row, now: dt.datetime) -> list[str]:
+def notes(row: dict, now: dt.datetime) -> list[str]:
     out = []
-    if row.problem:
-        out.append(f"MALFORMED: {row.problem} (never loaded)")
-    if row.serving:
-        out.append(f"served by {_count(row.serving)}")
-    if row.failed:
-        reasons = sorted({reason for _, reason in row.failed})
-        out.append(f"failed on {_count([r for r, _ in row.failed])}: {'; '.join(reasons)}")
-    restarts = row.doc.get("restarts")
-    if restarts:
-        at = utc(row.doc.get("restartedAt"))
+    if row["problem"]:
+        out.append(f"MALFORMED: {row['problem']} (never loaded)")
+    if row["servedBy"]:
+        out.append(f"served by {_count(row['servedBy'])}")
+    if row["failedOn"]:
+        reasons = sorted({f["reason"] for f in row["failedOn"]})
+        out.append(f"failed on {_count([f['role'] for f in row['failedOn']])}: {'; '.join(reasons)}")
+    if row.get("restarts"):
+        at = parse_iso(row.get("restartedAt"))
         when = f" {format_age((now - at).total_seconds())}" if at else ""
-        by = f" by {row.doc['restartedBy']}" if row.doc.get("restartedBy") else ""
-        out.append(f"flows restarted {restarts}x (last{when}{by})")
+        by = f" by {row['restartedBy']}" if row.get("restartedBy") else ""
+        out.append(f"flows restarted {row['restarts']}x (last{when}{by})")
     return out
 
 
-def render_text(rows: list[Row], strays: list[dict], now: dt.datetime) -> str:
+def render_text(listing: dict) -> str:
+    """The table of a listing (listing.py's data, or the editor's GET /cluster/revisions: the same)."""
+    rows, strays = listing["revisions"], listing["notRevisions"]
+    now = parse_iso(listing["now"]) or dt.datetime.now(dt.UTC)
     if not rows and not strays:
         return "no flow revisions in this database (is it the deployment's? see --db / MONGO_DB)\n"
     header = ("REV", "SAVED", "AGE", "BY", "TYPE", "NODES", "CHANGES", "NOTE")
     table = [header]
     for r in rows:
-        at = utc(r.doc.get("savedAt"))
-        if r.problem:
+        at = parse_iso(r.get("savedAt"))
+        if r["problem"]:
             changes = "-"
-        elif r.changes is None:
+        elif r["changes"] is None:
             changes = "(oldest kept)"
         else:
-            changes = r.changes.summary()
+            changes = r["changes"]["summary"]
         table.append(
             (
-                describe_id(r.rev),
-                _saved(r.doc),
+                describe_id(r["rev"]),
+                at.strftime("%Y-%m-%d %H:%M:%SZ") if at else "-",
                 format_age((now - at).total_seconds()) if at else "-",
-                str(r.doc.get("savedBy") or "-"),
-                _type(r.doc),
-                _nodes(r.doc),
+                str(r.get("savedBy") or "-"),
+                _type(r),
+                "-" if r.get("nodes") is None else str(r["nodes"]),
                 changes,
                 "; ".join(notes(r, now)),
             )
@@ -157,45 +113,14 @@ def render_text(rows: list[Row], strays: list[dict], now: dt.datetime) -> str:
         lines.append("not revisions (their _id is no revision number: never loaded, delete them):")
         for s in strays:
             by = f", saved by {s['savedBy']}" if s.get("savedBy") else ""
-            lines.append(f"  _id {describe_id(s.get('_id'))}{by}")
+            lines.append(f"  _id {s['id']}{by}")
     return "\n".join(lines) + "\n"
 
 
-def to_json(rows: list[Row], strays: list[dict]) -> dict[str, Any]:
-    def iso(v):
-        t = utc(v)
-        return t.isoformat() if t else None
-
-    return {
-        "revisions": [
-            {
-                "rev": r.rev,
-                "savedAt": iso(r.doc.get("savedAt")),
-                "savedBy": r.doc.get("savedBy"),
-                "deployType": r.doc.get("deployType"),
-                "nodeRedVersion": r.doc.get("nodeRedVersion"),
-                "rollbackOf": r.doc.get("rollbackOf"),
-                "nodes": len(flows) if (flows := flows_of(r.doc)[0]) is not None else None,
-                "problem": r.problem,
-                "previousRev": r.previous,
-                "changes": r.changes.to_json() if r.changes else None,
-                "restarts": r.doc.get("restarts") or 0,
-                "restartedAt": iso(r.doc.get("restartedAt")),
-                "restartedBy": r.doc.get("restartedBy"),
-                "servedBy": r.serving,
-                "failedOn": [{"role": role, "reason": reason} for role, reason in r.failed],
-            }
-            for r in rows
-        ],
-        "notRevisions": [describe_id(s.get("_id")) for s in strays],
-    }
-
-
 def run(args: argparse.Namespace, source: Source) -> int:
-    found = source.revisions(args.limit)
-    rows = build(found.docs, found.instances, found.now, args.limit, args.stale_after)
+    found = source.history(args.limit, args.stale_after)
     if args.json:
-        print(json.dumps(to_json(rows, found.strays), indent=2, default=str))
+        print(json.dumps({k: found[k] for k in ("revisions", "notRevisions")}, indent=2, default=str))
     else:
-        sys.stdout.write(render_text(rows, found.strays, found.now))
+        sys.stdout.write(render_text(found))
     return exits.OK

@@ -85,7 +85,7 @@ class Report:
             serving = f"serving {w.rev}" if w.rev is not None and w.state == "running" else "not serving"
             return f"revision {w.failed_rev} failed: {w.failure} ({serving})"
         if w.state != "running":
-            return f"state {w.state}"
+            return f"state {w.state or 'unknown'}"
         # Before the first deploy a worker runs the storage's empty flow set, revision 0.
         if (w.rev or 0) != (self.newest_rev or 0):
             return "behind"

@@ -11,7 +11,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
-from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -150,76 +149,106 @@ def document_problem(doc: dict) -> str | None:
     return problem or credentials_problem(doc.get("credentials"))
 
 
-@dataclass
-class Changes:
-    """What changed from one revision's flows to the next: tabs and nodes by id."""
+KINDS = ("tabs", "subflows", "nodes")
 
-    tabs_added: list[str] = field(default_factory=list)
-    tabs_removed: list[str] = field(default_factory=list)
-    tabs_changed: list[str] = field(default_factory=list)
-    nodes_added: list[str] = field(default_factory=list)
-    nodes_removed: list[str] = field(default_factory=list)
-    nodes_changed: list[str] = field(default_factory=list)
-    credentials_changed: bool = False
 
-    def summary(self) -> str:
-        parts = []
-        for name, added, removed, changed in (
-            ("tabs", self.tabs_added, self.tabs_removed, self.tabs_changed),
-            ("nodes", self.nodes_added, self.nodes_removed, self.nodes_changed),
-        ):
-            counts = [f"{sign}{len(ids)}" for sign, ids in (("+", added), ("-", removed), ("~", changed)) if ids]
-            if counts:
-                parts.append(f"{name} {' '.join(counts)}")
-        if self.credentials_changed:
-            parts.append("credentials changed")
-        return ", ".join(parts) or "no changes"
+def _kind_of(node: dict) -> str:
+    t = node.get("type")
+    return "tabs" if t == "tab" else "subflows" if t == "subflow" else "nodes"
 
-    def to_json(self) -> dict:
-        return {
-            "tabs": {"added": self.tabs_added, "removed": self.tabs_removed, "changed": self.tabs_changed},
-            "nodes": {"added": self.nodes_added, "removed": self.nodes_removed, "changed": self.nodes_changed},
-            "credentialsChanged": self.credentials_changed,
-        }
+
+def same(a: Any, b: Any) -> bool:
+    """Equal as JSON values (key order aside), as the editor's rule has it: a boolean never equals a number."""
+    if isinstance(a, list) or isinstance(b, list):
+        return isinstance(a, list) and isinstance(b, list) and len(a) == len(b) and all(map(same, a, b))
+    if isinstance(a, dict) or isinstance(b, dict):
+        return isinstance(a, dict) and isinstance(b, dict) and a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
+    if isinstance(a, bool) or isinstance(b, bool):
+        return type(a) is type(b) and a == b
+    if isinstance(a, int | float) and isinstance(b, int | float):
+        return a == b
+    return type(a) is type(b) and a == b
+
+
+def _text(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
+def _item(n: dict) -> dict:
+    """How a node is named in a diff: id, type, its name (a tab's label), where it sits (z)."""
+    return {
+        "id": n["id"],
+        "type": n.get("type"),
+        "name": _text(n.get("label") if n.get("type") == "tab" else n.get("name")),
+        "z": _text(n.get("z")),
+    }
 
 
 def _by_id(flows: list) -> dict[str, dict]:
     return {n["id"]: n for n in flows if isinstance(n, dict) and isinstance(n.get("id"), str)}
 
 
-def diff(older: dict, newer: dict) -> Changes:
-    """Changes from revision document `older` to `newer` (both loadable). A tab counts as changed when
-    its own node or any node on it was added, removed or changed."""
+def _properties(a: dict, b: dict) -> list[str]:
+    return sorted(k for k in a.keys() | b.keys() if not (k in a and k in b and same(a[k], b[k])))
+
+
+def diff(older: dict, newer: dict) -> dict:
+    """What changed from revision document `older` to `newer` (both loadable), the editor's rules
+    (nodered_image/lib/cluster/diff.js; both run nodered_image/test/cluster_rules.json): tabs, subflows
+    and nodes added, removed and changed, each changed one with the names of its properties that differ
+    (never values). A tab or subflow counts as changed when its own properties or any node on it changed.
+    Credentials are stored encrypted as one: only whether they changed."""
     old, new = _by_id(flows_of(older)[0] or []), _by_id(flows_of(newer)[0] or [])
-    c = Changes()
-    touched_tabs: set[Any] = set()
+    out: dict[str, Any] = {kind: {"added": [], "removed": [], "changed": []} for kind in KINDS}
+    touched: set[Any] = set()
+    own: dict[str, list[str]] = {}
     for nid in new.keys() - old.keys():
-        (c.tabs_added if new[nid].get("type") == "tab" else c.nodes_added).append(nid)
+        out[_kind_of(new[nid])]["added"].append(_item(new[nid]))
     for nid in old.keys() - new.keys():
-        (c.tabs_removed if old[nid].get("type") == "tab" else c.nodes_removed).append(nid)
+        out[_kind_of(old[nid])]["removed"].append(_item(old[nid]))
     for nid in old.keys() & new.keys():
-        if old[nid] != new[nid]:
-            if new[nid].get("type") == "tab":
-                touched_tabs.add(nid)
-            else:
-                c.nodes_changed.append(nid)
-    for nid in c.nodes_added + c.nodes_changed:
-        touched_tabs.add(new[nid].get("z"))
-    for nid in c.nodes_removed + c.nodes_changed:
-        touched_tabs.add(old[nid].get("z"))
-    tabs_both = {nid for nid in old.keys() & new.keys() if new[nid].get("type") == "tab"}
-    c.tabs_changed = sorted(t for t in touched_tabs if t in tabs_both)
-    for ids in (c.tabs_added, c.tabs_removed, c.nodes_added, c.nodes_removed, c.nodes_changed):
-        ids.sort()
-    c.credentials_changed = (older.get("credentials") or None) != (newer.get("credentials") or None)
-    return c
+        props = _properties(old[nid], new[nid])
+        if not props:
+            continue
+        if _kind_of(new[nid]) != "nodes":
+            own[nid] = props
+        else:
+            out["nodes"]["changed"].append({**_item(new[nid]), "properties": props})
+            touched.update((new[nid].get("z"), old[nid].get("z")))
+    for n in out["nodes"]["added"] + out["nodes"]["removed"]:
+        touched.add(n["z"])
+    for nid, n in new.items():
+        kind = _kind_of(n)
+        if kind != "nodes" and nid in old and (nid in own or nid in touched):
+            out[kind]["changed"].append({**_item(n), "properties": own.get(nid, [])})
+    for kind in KINDS:
+        for items in out[kind].values():
+            items.sort(key=lambda i: i["id"])
+    stored_old, stored_new = older.get("credentials") or None, newer.get("credentials") or None
+    out["credentialsChanged"] = not same(stored_old, stored_new)
+    return out
 
 
-def tab_label(doc: dict, tab_id: str) -> str:
-    for n in flows_of(doc)[0] or []:
-        if isinstance(n, dict) and n.get("id") == tab_id:
-            return str(n.get("label") or tab_id)
-    return tab_id
+def summary(d: dict) -> str:
+    """One line: "tabs +1 ~1, subflows -1, nodes +3 ~2, credentials changed" (history's CHANGES)."""
+    parts = []
+    for kind in KINDS:
+        counts = [
+            f"{sign}{len(d[kind][k])}" for sign, k in (("+", "added"), ("-", "removed"), ("~", "changed")) if d[kind][k]
+        ]
+        if counts:
+            parts.append(f"{kind} {' '.join(counts)}")
+    if d["credentialsChanged"]:
+        parts.append("credentials changed")
+    return ", ".join(parts) or "no changes"
+
+
+def changes_json(d: dict) -> dict:
+    """A diff as history rows carry it: ids only (the editor's GET /cluster/diff has the details)."""
+    out: dict[str, Any] = {"credentialsChanged": d["credentialsChanged"], "summary": summary(d)}
+    for kind in KINDS:
+        out[kind] = {k: [i["id"] for i in items] for k, items in d[kind].items()}
+    return out
 
 
 def newest_revision(flows, projection: dict | None = None) -> dict | None:

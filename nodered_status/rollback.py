@@ -11,23 +11,27 @@ import argparse
 import getpass
 import json
 import time
+from typing import TYPE_CHECKING
 
 from . import exits
-from .history import is_live
-from .source import Source
+from .listing import is_live
 from .status import add_stale_after, check_stale_after
+
+if TYPE_CHECKING:
+    from .source import Source
 
 DESCRIPTION = """\
 Roll the flows back to revision REV: save a new revision with REV's flows and credentials,
-saved by an operator name (--by). Every worker and the editor load it like any deploy. List the
-revisions with `python -m nodered_status history`.
+saved by an operator name (--by; with --url the editor's logged-in user). Every worker and the
+editor load it like any deploy. List the revisions with `python -m nodered_status history`.
 
 exit codes:
   0  saved (with --wait: and every live worker serves it)
   1  with --wait: not every live worker serves it within the time, or it failed on one (says why)
-  2  bad arguments (e.g. no MongoDB URL given)
-  3  cannot connect to, read from or write to MongoDB
+  2  bad arguments (e.g. no editor or MongoDB URL given)
+  3  cannot reach the editor, or connect to, read from or write to MongoDB
   4  no revision REV is kept, or it cannot be loaded (malformed)
+  5  the editor refused the login, or the user may not change the cluster (cluster.write)
 """
 
 
@@ -43,7 +47,12 @@ def positionals(p: argparse.ArgumentParser) -> None:
 
 
 def options(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--by", default=None, metavar="NAME", help="saved by this name (default: your login name)")
+    p.add_argument(
+        "--by",
+        default=None,
+        metavar="NAME",
+        help="saved by this name (default: your login name; with --url: the editor's user, always)",
+    )
     p.add_argument(
         "--wait",
         type=float,
@@ -59,6 +68,8 @@ def check(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     check_stale_after(p, args)
     if args.wait < 0:
         p.error("--wait must not be negative")
+    if args.url is not None and args.by is not None:
+        p.error("--by is for --mongo-url: through the editor, the revision is saved by the logged-in user")
     args.by = (args.by or _operator()).strip()
     if not args.by:
         p.error("--by must not be empty")
@@ -85,13 +96,13 @@ def wait_served(source: Source, number: int, timeout: float, stale_after: float)
 
 
 def run(args: argparse.Namespace, source: Source) -> int:
-    number, why = source.rollback(args.rev, args.by)
-    if number is None:
-        raise exits.CommandError(why or f"no revision {args.rev}", exits.NO_SUCH_REVISION)
-    out = {"rev": number, "rollbackOf": args.rev, "savedBy": args.by}
+    saved = source.rollback(args.rev, args.by)
+    number = saved.rev
+    out = {"rev": number, "rollbackOf": args.rev, "savedBy": saved.saved_by}
     if not args.json:
         print(
-            f"rolled back: revision {number} saved with the flows and credentials of revision {args.rev} (by {args.by})"
+            f"rolled back: revision {number} saved with the flows and credentials of revision {args.rev} "
+            f"(by {saved.saved_by})"
         )
     code = exits.OK
     if args.wait > 0:

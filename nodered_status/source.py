@@ -3,14 +3,14 @@ collections and documents nodered_image/database.json declares (nodered_contract
 
 Every command gets one source from the dispatcher (cli.py) and talks to the deployment only through it;
 a source raises Unreachable (exit code 3, one message format) for anything the deployment did not
-answer. Another kind of source (the editor's API over HTTPS) would offer the same methods.
+answer. The other kind of source, the editor's cluster API over HTTPS (http_source.py), offers the same
+methods and answers the same data: what MongoSource computes here with listing.py's rules, the editor
+computes with the same rules (both run nodered_image/test/cluster_rules.json).
 """
 
 from __future__ import annotations
 
-import argparse
 import datetime as dt
-import os
 import re
 import uuid
 from collections.abc import Callable
@@ -19,9 +19,9 @@ from typing import Any, Protocol, TypeVar
 
 from nodered_contract import database as layout
 
-from . import exits
+from . import exits, listing
 from .clock import utc
-from .revisions import document_problem, newest_revision, next_revision
+from .revisions import describe_id, document_problem, newest_revision, next_revision
 
 T = TypeVar("T")
 
@@ -34,11 +34,15 @@ def redact(url: str) -> str:
 class Unreachable(exits.CommandError):
     """The deployment could not be read or written: `action` ("read status from", "write to"), where, why."""
 
-    def __init__(self, action: str, service: str, address: str, exc: BaseException):
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        first = re.split(r" \(configured timeouts|, Timeout: ", first)[0]
+    def __init__(self, action: str, service: str, address: str, exc: BaseException | str):
+        """exc: what the driver or HTTP client raised, or in words what came back instead of an answer."""
         self.action, self.service, self.address = action, service, address
-        self.cause = f"{type(exc).__name__}: {first[:300]}"
+        if isinstance(exc, str):
+            self.cause = exc[:300]
+        else:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            first = re.split(r" \(configured timeouts|, Timeout: ", first)[0]
+            self.cause = f"{type(exc).__name__}: {first[:300]}"
         super().__init__(f"cannot {action} {service} at {address}: {self.cause}", exits.UNREACHABLE)
 
     @property
@@ -58,48 +62,35 @@ class Snapshot:
 
 
 @dataclass
-class Revisions:
-    """What `history` reads: revision documents newest first, documents that are no revisions, records."""
-
-    docs: list[dict]
-    strays: list[dict]
-    instances: list[dict]
-    now: dt.datetime
+class RolledBack:
+    rev: int  # the new revision
+    saved_by: str  # who it is saved by: the operator's name, or the editor's logged-in user
 
 
 class Source(Protocol):
-    """What the commands need of a deployment; MongoSource is the one there is."""
+    """What the commands need of a deployment: its MongoDB (MongoSource) or its editor (HttpSource)."""
 
     def snapshot(self, action: str = ...) -> Snapshot: ...
 
-    def revisions(self, limit: int) -> Revisions: ...
+    def history(self, limit: int, stale_after: float) -> dict:
+        """The kept revisions as listing.build gives them (the editor's GET /cluster/revisions)."""
+        ...
 
-    def rollback(self, rev: int, by: str) -> tuple[int | None, str | None]: ...
+    def diff(self, a: int, b: int) -> dict:
+        """What changed from revision a to b, listing.compare's data; NoSuchRevision if one is missing."""
+        ...
+
+    def rollback(self, rev: int, by: str) -> RolledBack:
+        """A new revision with rev's flows and credentials; NoSuchRevision if rev is not kept or malformed."""
+        ...
 
     def workers(self) -> tuple[list[dict], dt.datetime]: ...
 
     def close(self) -> None: ...
 
+    def __enter__(self) -> Source: ...
 
-def add_connection_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument(
-        "--mongo-url", default=os.environ.get("MONGO_URL"), help="MongoDB connection string (default: $MONGO_URL)"
-    )
-    p.add_argument(
-        "--db",
-        default=os.environ.get("MONGO_DB") or layout.DATABASE,
-        help=f"database name (default: $MONGO_DB or {layout.DATABASE!r})",
-    )
-    p.add_argument(
-        "--timeout", type=float, default=5.0, metavar="SECONDS", help="give up connecting after this long (default: 5)"
-    )
-
-
-def check_connection_args(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    if not args.mongo_url:
-        p.error("no MongoDB URL: pass --mongo-url or set MONGO_URL")
-    if args.timeout <= 0:
-        p.error("--timeout must be positive")
+    def __exit__(self, *exc: object) -> None: ...
 
 
 class MongoSource:
@@ -128,6 +119,8 @@ class MongoSource:
         """op(database); whatever the driver raises means the database could not be used."""
         try:
             return op(self._db())
+        except _Missing as missing:
+            raise exits.NoSuchRevision(str(missing)) from None
         except Exception as exc:  # pymongo raises many kinds; every one means "cannot use MongoDB"
             raise Unreachable(action, "MongoDB", f"{redact(self.url)} (db {self.db_name!r})", exc) from exc
 
@@ -159,21 +152,27 @@ class MongoSource:
 
         return self._use(action, read)
 
-    def revisions(self, limit: int) -> Revisions:
-        """The newest `limit` + 1 revisions (the oldest listed is compared with the one before it)."""
+    def history(self, limit: int, stale_after: float) -> dict:
+        """The newest `limit` revisions, each compared with the loadable one before it."""
 
-        def read(db) -> Revisions:
+        def read(db) -> dict:
             now = self._now(db)
             flows = layout.collection(db, "flows")
             docs = list(flows.find(layout.NUMBERED, sort=layout.NEWEST_FIRST, limit=limit + 1))
             strays = list(flows.find({"_id": {"$not": layout.NUMBERED["_id"]}}, layout.SUMMARY, limit=20))
-            return Revisions(docs, strays, list(layout.collection(db, "instances").find({})), now)
+            instances = list(layout.collection(db, "instances").find({}))
+            return listing.build(docs, strays, instances, now, limit, stale_after)
 
         return self._use("read from", read)
 
-    def rollback(self, rev: int, by: str) -> tuple[int | None, str | None]:
-        """Saves a new revision with `rev`'s flows and credentials: (its number, None), or (None, why not)."""
-        return self._use("write to", lambda db: _save_rollback(db, rev, by))
+    def diff(self, a: int, b: int) -> dict:
+        older, newer = self._use("read from", lambda db: (_loadable(db, a), _loadable(db, b)))
+        return listing.compare(older, newer)
+
+    def rollback(self, rev: int, by: str) -> RolledBack:
+        """Saves a new revision with `rev`'s flows and credentials."""
+        source = self._use("read from", lambda db: _loadable(db, rev))
+        return RolledBack(self._use("write to", lambda db: _save_rollback(db, source, rev, by)), by)
 
     def workers(self) -> tuple[list[dict], dt.datetime]:
         """The workers' instance records and the server's clock."""
@@ -182,18 +181,29 @@ class MongoSource:
         )
 
 
-def _save_rollback(db, rev: int, by: str) -> tuple[int | None, str | None]:
+class _Missing(Exception):
+    """Raised inside a database operation: no such revision, or one that cannot be loaded (why)."""
+
+
+def _loadable(db, rev: int) -> dict:
+    """Revision `rev`'s document, if it is kept and can be loaded; else _Missing saying why not (the
+    editor's cluster API answers the same words)."""
+    flows = layout.collection(db, "flows")
+    doc = flows.find_one({"_id": rev})
+    if doc is None:
+        kept = [d["_id"] for d in flows.find(layout.NUMBERED, {"_id": 1}, sort=[("_id", 1)])]
+        span = f"kept: {describe_id(kept[0])}..{describe_id(kept[-1])}" if kept else "no revision is kept"
+        raise _Missing(f"no revision {rev} in the flows collection ({span})")
+    problem = document_problem(doc)
+    if problem:
+        raise _Missing(f"revision {rev} cannot be loaded: {problem}")
+    return doc
+
+
+def _save_rollback(db, source: dict, rev: int, by: str) -> int:
     from pymongo.errors import DuplicateKeyError
 
     flows = layout.collection(db, "flows")
-    source = flows.find_one({"_id": rev})
-    if source is None:
-        kept = [d["_id"] for d in flows.find(layout.NUMBERED, {"_id": 1}, sort=[("_id", 1)])]
-        span = f"kept: {kept[0]}..{kept[-1]}" if kept else "no revision is kept"
-        return None, f"no revision {rev} in the flows collection ({span})"
-    problem = document_problem(source)
-    if problem:
-        return None, f"revision {rev} cannot be loaded: {problem}"
     for _ in range(5):
         number = next_revision(db)
         doc = {
@@ -211,7 +221,7 @@ def _save_rollback(db, rev: int, by: str) -> tuple[int | None, str | None]:
         }
         try:
             flows.insert_one(doc)
-            return number, None
+            return number
         except DuplicateKeyError:
             continue  # a document inserted by hand holds that number: take the next one
     raise RuntimeError("could not find a free revision number in 5 attempts")

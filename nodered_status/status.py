@@ -6,26 +6,33 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from typing import TYPE_CHECKING
 
 from nodered_contract import database as layout
 
 from . import report, watch
-from .source import Source
+
+if TYPE_CHECKING:
+    from .source import Source
 
 DESCRIPTION = """\
 List every Node-RED instance of a nodered-scale deployment (role, revision it runs,
-state, last seen) and say whether all workers run the newest flow revision.
+state, last seen) and say whether all workers run the newest flow revision. Reads the
+deployment through its editor (--url https://editor.example.com, logged in with --user
+and $NODE_RED_PASSWORD or a prompt, or --token) or from its MongoDB (--mongo-url).
 
-other commands (each with --help):
+other commands (each with --help; the connection options go before or after them):
   history         the kept flow revisions: who saved what when, what changed
+  diff A B        what changed from revision A to revision B
   rollback REV    a new revision with REV's flows and credentials
 
 exit codes:
   0  at least one worker, and every worker runs the newest revision
   1  not in sync: a worker is behind, not running, stale (not seen for
      --stale-after seconds), or there is no worker at all
-  2  bad arguments (e.g. no MongoDB URL given)
-  3  cannot connect to or read from MongoDB
+  2  bad arguments (e.g. no editor or MongoDB URL given)
+  3  cannot reach the editor, or connect to or read from MongoDB
+  5  the editor refused the login
 """
 
 

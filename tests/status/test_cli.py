@@ -120,4 +120,4 @@ def test_unreachable_database_is_a_clear_error_with_its_own_exit_code():
 
 def test_missing_url_is_a_usage_error():
     p = status()
-    assert p.returncode == 2 and "pass --mongo-url or set MONGO_URL" in p.stderr
+    assert p.returncode == 2 and "pass --url (the editor) or --mongo-url (or set MONGO_URL)" in p.stderr
