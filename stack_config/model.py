@@ -325,6 +325,11 @@ class StackConfig(ConfigModel):
         if self.target == "aws":
             if self.aws is None:
                 object.__setattr__(self, "aws", AwsConfig())
+            snapshot = self.aws.documentdb.snapshot_identifier if self.aws is not None else None
+            if self.mongo.mode == "external" and snapshot is not None:
+                raise ValueError(
+                    "aws.documentdb.snapshotIdentifier: only for mongo.mode documentdb (restore your own MongoDB yourself)"
+                )
             if self.mongo.mode == "external" and self.mongo_uri is None:
                 raise ValueError(
                     "mongoUri: required when mongo.mode is external (pulumi config set --secret mongoUri ...)"

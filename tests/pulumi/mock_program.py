@@ -56,6 +56,7 @@ def built_image_digest(inputs: dict, build: str = "") -> str:
         return f"sha256:{digest}"
     return f"{str(inputs.get('imageName')).rsplit(':', 1)[0]}@sha256:{digest}"
 
+
 # The SDK walks the whole Python stack on every registration to tell the engine the source line that made
 # the resource (for its messages); no test reads it, and it is a fifth of a mock run's time.
 runtime_resource._get_stack_trace = source_pb2.StackTrace

@@ -98,6 +98,15 @@ def test_a_snapshot_that_is_no_snapshot_identifier_is_refused(value):
         run_example(aws={"documentdb": {"snapshotIdentifier": value}})
 
 
+def test_a_snapshot_is_refused_for_an_external_mongodb():
+    with pytest.raises(pulumi.RunError, match="snapshotIdentifier: only for mongo.mode documentdb"):
+        run_example(
+            mongo={"mode": "external"},
+            mongoUri="mongodb+srv://u:p@h.example.net/",
+            aws={"documentdb": {"snapshotIdentifier": SNAPSHOT}},
+        )
+
+
 def test_a_shared_snapshot_is_named_by_its_arn():
     shared = "arn:aws:rds:eu-west-1:210987654321:cluster-snapshot:nodered-docdb-final-0a1b2c3d"
     cluster = run_example(aws={"documentdb": {"snapshotIdentifier": shared}}).one(DOCDB_CLUSTER)

@@ -19,6 +19,17 @@ def secure(inst):
     return requests.get(inst.node_url + "/secure", timeout=10)
 
 
+def editor_and_worker_serving_credentials(nodered_factory):
+    """(editor, worker, rev): an editor and a worker, the worker serving revision `rev`, a flow with credentials."""
+    editor = nodered_factory("editor")
+    worker = nodered_factory("worker")
+    editor.wait_ready()
+    admin = AdminClient(editor.url, editor.editor_user, editor.editor_password)
+    rev = admin.deploy(credentials_flow("u", "p", http_node_root=editor.http_node_root))
+    worker.wait_ready(rev=rev)
+    return editor, worker, rev
+
+
 def wait_until(condition, timeout=30.0, what="condition"):
     deadline = time.monotonic() + timeout
     while not condition():
@@ -104,12 +115,7 @@ def test_an_instance_whose_credential_key_is_not_the_databases_refuses_to_serve_
     saying why. Such an instance now refuses to serve from the start: not ready (/healthz 503 with the reason, what
     the ALB checks), the reason in its log and its status record, which the status command shows; flow requests
     are turned away (503, or a closed connection for the router, which then tries another worker)."""
-    editor = nodered_factory("editor")
-    good = nodered_factory("worker")
-    editor.wait_ready()
-    admin = AdminClient(editor.url, editor.editor_user, editor.editor_password)
-    rev = admin.deploy(credentials_flow("u", "p", http_node_root=editor.http_node_root))
-    good.wait_ready(rev=rev)
+    editor, good, _ = editor_and_worker_serving_credentials(nodered_factory)
     stranger = nodered_factory("worker", credential_secret="some-other-secret-0123456789")
     wrong_editor = nodered_factory("editor", credential_secret="some-other-secret-0123456789")
     for inst in (stranger, wrong_editor):
@@ -140,12 +146,7 @@ def test_a_revision_whose_credentials_do_not_decrypt_takes_a_worker_out_of_rotat
     """A revision inserted or restored from another deployment (its credentials encrypted with another key) while
     the database's key is this stack's: a worker that loads it runs flows whose credential nodes are broken, so it
     is not ready and turns flow requests away rather than answering with them."""
-    editor = nodered_factory("editor")
-    worker = nodered_factory("worker")
-    editor.wait_ready()
-    admin = AdminClient(editor.url, editor.editor_user, editor.editor_password)
-    rev = admin.deploy(credentials_flow("u", "p", http_node_root=editor.http_node_root))
-    worker.wait_ready(rev=rev)
+    _, worker, rev = editor_and_worker_serving_credentials(nodered_factory)
     flows = mongo_server.client()[mongo_db].flows
     doc = flows.find_one({"_id": rev})
     foreign = subprocess.run(

@@ -59,6 +59,7 @@ class CredentialKey {
         this.previousFp = this.previous ? fingerprint(this.previous) : null;
         this.timer = null;
         this.wake = null;
+        this.reencrypted = new Map(); // previous key's ciphertext -> the new key's, during a rotation
         health.credentialKey = short(this.fp);
     }
 
@@ -147,7 +148,10 @@ class CredentialKey {
         for (const doc of docs) {
             const old = doc.credentials.encrypted;
             if (decrypts(this.current, old) || !decrypts(this.previous, old)) continue;
-            const encrypted = encryptText(this.current, decryptText(this.previous, old));
+            // Revisions that shared their credentials (a deploy that left them alone) share the new ciphertext too:
+            // the history's "credentials changed" stays what it was.
+            if (!this.reencrypted.has(old)) this.reencrypted.set(old, encryptText(this.current, decryptText(this.previous, old)));
+            const encrypted = this.reencrypted.get(old);
             // Only if nothing changed them meanwhile; the same revision, the same credentials.
             const r = await this.flows.updateOne({ _id: doc._id, 'credentials.encrypted': old },
                 { $set: { credentials: { encrypted }, credentialsKey: short(this.fp) } });

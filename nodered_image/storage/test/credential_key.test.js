@@ -115,6 +115,9 @@ test('a rotation re-encrypts every kept revision in place, no instance reloads f
     const editor = await started(db, 'editor', OLD);
     const secrets = [1, 2, 3].map((i) => ({ [`n-${i}`]: { user: `u${i}`, password: `p${i} ✓` } }));
     for (const [i, s] of secrets.entries()) await deploy(editor, OLD, String(i + 1), s);
+    // A deploy that leaves the credentials alone stores the ones before (the same ciphertext).
+    await editor.storage.saveFlows([{ id: 'tab', type: 'tab' }, { id: 'n-3', type: 'http request', z: 'tab' }, { id: 'x', type: 'inject', z: 'tab' }]);
+    secrets.push(secrets[2]);
     const before = await flowsColl.find({}).sort({ _id: 1 }).toArray();
     const oldWorker = await started(db, 'worker', OLD);
     // A worker with both keys while the database is still on the old one: admitted, Node-RED gets the new key's.
@@ -133,10 +136,12 @@ test('a rotation re-encrypts every kept revision in place, no instance reloads f
         assert.notEqual(doc.credentials.encrypted, before[i].credentials.encrypted);
         assert.deepEqual(JSON.parse(decryptText(NEW, doc.credentials.encrypted)), secrets[i], `revision ${doc._id} under the new key`);
     }
+    assert.equal(before[3].credentials.encrypted, before[2].credentials.encrypted);
+    assert.equal(after[3].credentials.encrypted, after[2].credentials.encrypted, 'shared credentials stay shared');
     const key = await client.db(db).collection(KEY_DOC.collection).findOne({ _id: KEY_DOC.id });
     assert.equal(key.fingerprint, fingerprint(NEW));
     assert.equal(key.previous, fingerprint(OLD));
-    assert.ok(rotating.runtime.logs.some(([, m]) => /^\[storage\] credential key rotated: 3 revisions re-encrypted with key/.test(m)));
+    assert.ok(rotating.runtime.logs.some(([, m]) => /^\[storage\] credential key rotated: 4 revisions re-encrypted with key/.test(m)));
     // Re-encryption in place is no change of a revision: nobody reloaded, everybody still serves.
     await sleep(500);
     assert.deepEqual([oldWorker.runtime.loads.length, bothWorker.runtime.loads.length], loads);
