@@ -69,9 +69,16 @@ class CredentialKey {
         let refused = null;
         for (;;) {
             if (this.isClosed()) throw new Error('storage closed while refusing to serve (credential key)');
-            const reason = await this.problem();
-            if (!reason) break;
-            if (reason !== refused) {
+            let reason;
+            try {
+                reason = await this.problem();
+            } catch (err) {
+                // MongoDB went away after the connection: read again, as every read at start does.
+                this.log.warn(`reading the database's credential key failed (${err.message}); reading again in ${RECHECK_MS / 1000} s`);
+                reason = undefined;
+            }
+            if (reason === null) break;
+            if (reason && reason !== refused) {
                 this.log.error(`refusing to serve: ${reason}`);
                 this.health.refuse(reason);
                 this.record();
@@ -87,9 +94,9 @@ class CredentialKey {
             this.health.refuse(null);
         }
         if (this.previous && this.opts.role === 'editor') {
-            await this.rotate();
-            this.timer = setInterval(() => this.rotate().catch((err) => this.log.warn(`re-encrypting credentials: ${err.message}`)),
-                this.opts.syncCheckSeconds * 1000);
+            const again = () => this.rotate().catch((err) => this.log.warn(`re-encrypting credentials: ${err.message}; trying again`));
+            await again(); // with both keys the editor serves either way; a failed pass is tried again below
+            this.timer = setInterval(again, this.opts.syncCheckSeconds * 1000);
             this.timer.unref();
         }
     }
