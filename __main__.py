@@ -20,6 +20,9 @@ else:
     aws_stack = AwsStack("nodered", AwsStackArgs(config=config))
     # Point your DNS record (aws.domainName) at this name.
     pulumi.export("loadBalancerDnsName", aws_stack.load_balancer_dns_name)
+    # The snapshot `pulumi destroy` will leave: what aws.documentdb.snapshotIdentifier names to restore from it.
+    if aws_stack.final_snapshot_identifier is not None:
+        pulumi.export("finalSnapshotIdentifier", aws_stack.final_snapshot_identifier)
     stack = aws_stack
 
 pulumi.export("editorUrl", stack.editor_url)

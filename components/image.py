@@ -1,7 +1,6 @@
 """The one Node-RED image (editor and workers alike), built from nodered_image/."""
 
 import hashlib
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,27 +9,29 @@ import pulumi_docker as docker
 
 from stack_config.model import ImageConfig
 
+from .build_inputs import build_files
+
 CONTEXT = Path(__file__).resolve().parent.parent / "nodered_image"
-# What the Dockerfile copies; node_modules and tests stay out of the build context (.dockerignore).
-_IGNORED_PARTS = {"node_modules", "test", ".git"}
+DOCKERFILE = "Dockerfile"
 
 
-def _context_files() -> list[Path]:
-    """The build context's files in path order; ignored directories are never entered (node_modules alone
-    holds thousands of files)."""
-    files: list[Path] = []
-    for directory, subdirs, names in os.walk(CONTEXT):
-        subdirs[:] = [d for d in subdirs if d not in _IGNORED_PARTS]
-        files.extend(Path(directory, n) for n in names if n not in _IGNORED_PARTS)
-    return sorted(p for p in files if p.is_file())
+def build_args(config: ImageConfig) -> dict[str, str]:
+    return {
+        "NODE_RED_VERSION": config.node_red_version,
+        "NODE_VERSION": str(config.node_version),
+        "EXTRA_NODES": " ".join(config.extra_nodes),
+    }
 
 
 def context_hash(config: ImageConfig) -> str:
-    """A digest of the build context and build args: the tag changes exactly when the image would."""
+    """A digest of what the build uses: the Dockerfile, the files its COPY and ADD take from the context
+    (components/build_inputs.py) and the build args. The tag changes exactly when the image would."""
     digest = hashlib.sha256()
-    for path in _context_files():
+    dockerfile = CONTEXT / DOCKERFILE
+    for path in [dockerfile, *build_files(CONTEXT, DOCKERFILE)]:
         digest.update(str(path.relative_to(CONTEXT)).encode() + b"\0" + path.read_bytes() + b"\0")
-    digest.update(config.base_tag.encode() + b"\0" + " ".join(config.extra_nodes).encode())
+    for name, value in sorted(build_args(config).items()):
+        digest.update(f"{name}={value}\0".encode())
     return digest.hexdigest()[:16]
 
 
@@ -45,7 +46,9 @@ class NodeRedImageArgs:
 
 
 class NodeRedImage(pulumi.ComponentResource):
-    # Reference containers and task definitions use: the repo digest when pushed, else name:content-tag.
+    # What containers and task definitions name: the pushed image's repo digest (repository@sha256:...), or
+    # a local build's image id (sha256:...). Either changes with every new build, also when image.tag is
+    # given and stays the same: a rebuilt image always replaces the containers that run the old one.
     image_ref: pulumi.Output[str]
 
     def __init__(self, name: str, args: NodeRedImageArgs, opts: pulumi.ResourceOptions | None = None):
@@ -57,17 +60,13 @@ class NodeRedImage(pulumi.ComponentResource):
             image_name=pulumi.Output.concat(repository, ":", tag),
             build=docker.DockerBuildArgs(
                 context=str(CONTEXT),
-                dockerfile=str(CONTEXT / "Dockerfile"),
+                dockerfile=str(CONTEXT / DOCKERFILE),
                 platform=args.platform,
-                args={
-                    "NODE_RED_VERSION": args.config.node_red_version,
-                    "NODE_VERSION": str(args.config.node_version),
-                    "EXTRA_NODES": " ".join(args.config.extra_nodes),
-                },
+                args=build_args(args.config),
             ),
             skip_push=args.repository_url is None,
             registry=args.registry,
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.image_ref = image.repo_digest if args.repository_url is not None else image.image_name
+        self.image_ref = image.repo_digest
         self.register_outputs({"imageRef": self.image_ref})

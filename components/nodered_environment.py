@@ -58,4 +58,5 @@ def secret_values(secrets: StackSecrets, mongo_url: pulumi.Input[str]) -> dict[s
         mongo_url=mongo_url,
         credential_secret=secrets.credential_secret,
         editor_password=secrets.editor_password,
+        previous_credential_secret=secrets.previous_credential_secret,
     )

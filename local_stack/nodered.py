@@ -68,6 +68,7 @@ class NodeRedInstance:
         editor_user: str = contract.EDITOR_USER,
         editor_password: str | None = DEFAULT_EDITOR_PASSWORD,
         credential_secret: str | None = DEFAULT_CREDENTIAL_SECRET,
+        previous_credential_secret: str | None = None,
         port: int | None = None,
         user_dir: str | os.PathLike | None = None,
         extra_env: dict | None = None,
@@ -86,6 +87,8 @@ class NodeRedInstance:
         self.editor_user = editor_user
         self.editor_password = editor_password
         self.credential_secret = credential_secret
+        # During a rotation of the credential key: the key before (NODE_RED_PREVIOUS_CREDENTIAL_SECRET).
+        self.previous_credential_secret = previous_credential_secret
         self.port = port or free_port()
         self._tmp = None
         if user_dir is None:
@@ -130,7 +133,10 @@ class NodeRedInstance:
             )
         )
         secrets = contract.secret_values(
-            mongo_url=self.mongo_url, credential_secret=self.credential_secret, editor_password=self.editor_password
+            mongo_url=self.mongo_url,
+            credential_secret=self.credential_secret,
+            editor_password=self.editor_password,
+            previous_credential_secret=self.previous_credential_secret,
         )
         for name, value in contract.role_secrets(self.role, secrets).items():
             if value is not None:  # None: a test starts the instance without it

@@ -55,6 +55,7 @@ class LocalStack:
         editor_user: str = EDITOR_USER,
         editor_password: str = DEFAULT_EDITOR_PASSWORD,
         credential_secret: str = DEFAULT_CREDENTIAL_SECRET,
+        previous_credential_secret: str | None = None,
         extra_env: dict | None = None,
         keep_dir: bool = False,
         body_limit_mb: int = BODY_LIMIT_MB,
@@ -68,6 +69,7 @@ class LocalStack:
         self.editor_user = editor_user
         self.editor_password = editor_password
         self.credential_secret = credential_secret
+        self.previous_credential_secret = previous_credential_secret
         self.extra_env = dict(extra_env or {})
         self.body_limit_mb = body_limit_mb
         self.node_red = node_lines.line(node_red).name
@@ -94,6 +96,7 @@ class LocalStack:
             editor_user=self.editor_user,
             editor_password=self.editor_password,
             credential_secret=self.credential_secret,
+            previous_credential_secret=self.previous_credential_secret,
             user_dir=self.base_dir / name,
             log_path=self.base_dir / f"{name}.log",
             extra_env=self.extra_env,
@@ -241,6 +244,32 @@ class LocalStack:
             inst.wait_ready(timeout=timeout)
         if instances == [*self.workers, self.editor]:
             self.node_red = chosen.name
+
+    def roll(
+        self,
+        instances: list[NodeRedInstance],
+        credential_secret: str,
+        previous_credential_secret: str | None = None,
+        timeout: float = 120.0,
+    ) -> None:
+        """Restarts these instances one at a time with other credential keys, as ECS rolls a service onto a new
+        task definition (docs/operations.md, "Rotate the credential key"): a worker leaves the running router's
+        config first (the ALB deregisters a task before stopping it), is stopped, starts again with the same name,
+        port, user dir and database, and is routed to again once ready; the editor is stopped, then started (never
+        two editors). Instances started later (add_worker) get the same keys."""
+        self.credential_secret = credential_secret
+        self.previous_credential_secret = previous_credential_secret
+        for inst in instances:
+            worker = inst in self.workers
+            if worker:
+                self._router().update([f"127.0.0.1:{w.port}" for w in self.workers if w is not inst])
+            inst.stop()
+            inst.credential_secret = credential_secret
+            inst.previous_credential_secret = previous_credential_secret
+            inst.start()
+            inst.wait_ready(timeout=timeout)
+            if worker:
+                self._router().update(self.worker_addresses)
 
     def remove_worker(self, worker: NodeRedInstance | None = None) -> NodeRedInstance:
         """Scale down by one: take the worker out of the running router's config first (LocalRouter.update

@@ -16,6 +16,7 @@ Constants (from contract.json):
     HEALTHCHECK_SCRIPT      path of healthcheck.js in the image
     DOCUMENTDB_CA_FILE      the CA bundle the image ships for TLS to Amazon DocumentDB
     DB_SETUP_SCRIPT         storage/db_setup.js in the image: one-off database setup with an admin login
+    PREVIOUS_CREDENTIAL_SECRET  the optional secret of a credential key rotation (the key before)
     VARIABLES               name -> Variable, every environment variable the image reads
 
 validate_http_node_root(value) -> str
@@ -47,6 +48,7 @@ healthcheck_command(probe="readiness") -> list[str]
 CONTAINER_HEALTHCHECK       its timings for the Dockerfile and the docker target (HealthcheckTimings)
 
 DB_SETUP_SECRETS            the secrets of the database setup (DB_SETUP_SCRIPT): MONGO_ADMIN_URL, MONGO_URL
+DB_SETUP_DEADLINE_SECONDS   the setup has ended (exit 0 or 1) this long after it started
 db_setup_environment(*, database, tls_ca_file) -> dict[str, str]
     Its plain environment, the names checked against contract.json's dbSetup.
 
@@ -124,6 +126,8 @@ READINESS_PATH: str = CONTRACT["health"]["readiness"]
 HEALTHCHECK_SCRIPT: str = CONTRACT["health"]["script"]
 DOCUMENTDB_CA_FILE: str = CONTRACT["files"]["documentdbCaBundle"]
 DB_SETUP_SCRIPT: str = CONTRACT["files"]["dbSetupScript"]
+# The key before NODE_RED_CREDENTIAL_SECRET during a rotation: an optional secret every role gets when set.
+PREVIOUS_CREDENTIAL_SECRET: str = VARIABLES["NODE_RED_PREVIOUS_CREDENTIAL_SECRET"].name
 
 _ROOT_RULE = CONTRACT["httpNodeRoot"]
 _ROOT_PATTERN = re.compile(_ROOT_RULE["pattern"])
@@ -309,13 +313,18 @@ CONTAINER_HEALTHCHECK = HealthcheckTimings(
 )
 
 
-def secret_values(*, mongo_url: T, credential_secret: T, editor_password: T) -> dict[str, T]:
-    """Every secret variable some role gets, by name; ValueError if the contract declares one not given here."""
+def secret_values(
+    *, mongo_url: T, credential_secret: T, editor_password: T, previous_credential_secret: T | None = None
+) -> dict[str, T]:
+    """Every secret variable some role gets, by name (the previous credential key only when given, during a
+    rotation); ValueError if the contract declares a required one not given here."""
     values = {
         "MONGO_URL": mongo_url,
         "NODE_RED_CREDENTIAL_SECRET": credential_secret,
         "NODE_RED_EDITOR_PASSWORD": editor_password,
     }
+    if previous_credential_secret is not None:
+        values[PREVIOUS_CREDENTIAL_SECRET] = previous_credential_secret
     missing = {n for role in ROLES for n in secret_variables(role)} - set(values)
     if missing:
         raise ValueError(f"no value for the secret variables {sorted(missing)}")
@@ -323,13 +332,17 @@ def secret_values(*, mongo_url: T, credential_secret: T, editor_password: T) -> 
 
 
 def role_secrets(role: str, available: Mapping[str, T]) -> dict[str, T]:
-    """Of `available` (variable -> value or reference), exactly the secrets the contract gives `role`:
-    workers never get the editor password."""
-    return {name: available[name] for name in secret_variables(role)}
+    """Of `available` (variable -> value or reference), exactly the secrets the contract gives `role`: the
+    required ones, and the optional ones given (workers never get the editor password)."""
+    chosen = {name: available[name] for name in secret_variables(role)}
+    optional = (v.name for v in VARIABLES.values() if v.secret and not v.required and role in v.roles)
+    chosen.update({name: available[name] for name in optional if available.get(name) is not None})
+    return chosen
 
 
 _DB_SETUP = CONTRACT["dbSetup"]
 DB_SETUP_SECRETS: tuple[str, ...] = tuple(_DB_SETUP["secrets"])
+DB_SETUP_DEADLINE_SECONDS: int = _DB_SETUP["deadlineSeconds"]
 
 
 def db_setup_environment(*, database: str = DATABASE, tls_ca_file: str | None = None) -> dict[str, str]:
@@ -347,6 +360,7 @@ __all__ = [
     "CONTRACT",
     "CONTRACT_PATH",
     "DATABASE",
+    "DB_SETUP_DEADLINE_SECONDS",
     "DB_SETUP_SCRIPT",
     "DB_SETUP_SECRETS",
     "DEFAULT_HTTP_NODE_ROOT",
@@ -355,6 +369,7 @@ __all__ = [
     "HEALTHCHECK_SCRIPT",
     "LIVENESS_PATH",
     "PORT",
+    "PREVIOUS_CREDENTIAL_SECRET",
     "READINESS_PATH",
     "ROLES",
     "VARIABLES",

@@ -81,6 +81,13 @@ if (!credentialSecret) {
         'worker must share it so workers can decrypt the credentials the editor saves');
 }
 
+// During a rotation of the credential key, the key before it: the storage decrypts with either and the editor
+// re-encrypts what is kept (storage/lib/credential_key.js).
+const previousCredentialSecret = value('NODE_RED_PREVIOUS_CREDENTIAL_SECRET');
+if (previousCredentialSecret !== null && previousCredentialSecret === credentialSecret) {
+    fail('NODE_RED_PREVIOUS_CREDENTIAL_SECRET is NODE_RED_CREDENTIAL_SECRET: during a rotation it is the key before');
+}
+
 const httpNodeRoot = value('NODE_RED_HTTP_NODE_ROOT');
 if (!rootPattern.test(httpNodeRoot)) {
     fail(`NODE_RED_HTTP_NODE_ROOT must start with "/" and be ${rootRule.rule}; got ${JSON.stringify(httpNodeRoot)}`);
@@ -177,6 +184,7 @@ module.exports = {
         revisionsKept: integer('NODE_RED_REVISIONS_KEPT'),
         syncCheckSeconds: integer('NODE_RED_SYNC_CHECK_SECONDS'),
         tlsCAFile,
+        previousCredentialSecret,
         // Only the editor enables them (storage ignores the option on workers).
         enableChangeStreams: isEditor && value('MONGO_ENABLE_CHANGE_STREAMS') === 'true',
         tabs,

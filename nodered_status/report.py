@@ -13,6 +13,9 @@ from dataclasses import dataclass, field
 from . import exits
 from .clock import format_age, utc
 
+# How an instance's message starts while it refuses to serve (the storage's credential_key.js).
+REFUSING = "refusing to serve: "
+
 
 @dataclass
 class Instance:
@@ -30,6 +33,7 @@ class Instance:
     message: str | None = None  # "serving revision 5, revision 6 failed: ..."
     restart: dict | None = None  # {rev, count, at}: the last "restart flows" it carried out
     node_red_version: str | None = None  # None: a record of an image before records carried it (Node-RED 4.1)
+    credential_key: str | None = None  # its credential key's fingerprint (first 12 hex digits); None: not recorded
 
     @classmethod
     def from_doc(cls, doc: dict) -> Instance:
@@ -48,7 +52,15 @@ class Instance:
             message=doc.get("message"),
             restart=doc.get("restart") if isinstance(doc.get("restart"), dict) else None,
             node_red_version=doc.get("nodeRedVersion") if isinstance(doc.get("nodeRedVersion"), str) else None,
+            credential_key=doc.get("credentialKey") if isinstance(doc.get("credentialKey"), str) else None,
         )
+
+    @property
+    def refusal(self) -> str | None:
+        """Why it refuses to serve (its credential key is not the database's), or None."""
+        if self.state == "error" and self.message and self.message.startswith(REFUSING):
+            return self.message
+        return None
 
 
 @dataclass
@@ -81,6 +93,8 @@ class Report:
         """Why this worker does not count as serving the newest revision, or None."""
         if self.is_stale(w):
             return "stale"
+        if w.refusal:
+            return w.refusal
         if w.failed_rev is not None and w.failure and (w.rev or 0) != (self.newest_rev or 0):
             serving = f"serving {w.rev}" if w.rev is not None and w.state == "running" else "not serving"
             return f"revision {w.failed_rev} failed: {w.failure} ({serving})"
@@ -133,6 +147,8 @@ def note(r: Report, i: Instance) -> str:
         return r.worker_problem(i) or ""
     if r.is_stale(i):
         return "stale"
+    if i.refusal:
+        return i.refusal
     if i.failed_rev is not None and i.failure:
         return f"revision {i.failed_rev} failed: {i.failure}"
     return ""
@@ -175,6 +191,18 @@ def summary(r: Report) -> list[str]:
         # when a worker runs an older Node-RED than its own.
         each = "; ".join(f"{v}: {', '.join(ids)}" for v, ids in versions.items())
         lines.append(f"Node-RED versions differ ({each}): an update is under way")
+    keys: dict[str, list[str]] = {}
+    for i in r.instances:
+        if not r.is_stale(i) and i.credential_key:
+            keys.setdefault(i.credential_key, []).append(i.id)
+    if len(keys) > 1:
+        # A key rotation under way (docs/operations.md): the editor refuses deploys meanwhile.
+        each = "; ".join(f"{k}: {', '.join(ids)}" for k, ids in keys.items())
+        lines.append(f"credential keys differ ({each}): a key rotation is under way")
+    refusing = [i for i in r.instances if not r.is_stale(i) and i.refusal]
+    for reason in dict.fromkeys(i.refusal for i in refusing):
+        ids = [i.id for i in refusing if i.refusal == reason]
+        lines.append(f"{len(ids)} instance{'s' if len(ids) > 1 else ''} {reason} ({', '.join(ids)})")
     ok = sum(1 for w in workers if r.worker_problem(w) is None)
     if not workers:
         lines.append("NOT IN SYNC: no worker instances found")
@@ -240,6 +268,8 @@ def to_json(r: Report) -> dict:
                 "failure": i.failure,
                 "message": i.message,
                 "nodeRedVersion": i.node_red_version,
+                "credentialKey": i.credential_key,
+                "refusal": i.refusal,
                 "restarted": r.restarted(i) if r.restarts else None,
             }
             for i in r.instances

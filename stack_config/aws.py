@@ -42,6 +42,11 @@ _REGION = r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$"
 _VPC_ID = r"^vpc-[0-9a-f]{8,17}$"
 _SUBNET_ID = re.compile(r"^subnet-[0-9a-f]{8,17}$")
 _CERTIFICATE_ARN = re.compile(r"^arn:aws[a-z-]*:acm:([a-z0-9-]+):\d{12}:certificate/[0-9a-f-]{36}$")
+# A DocumentDB cluster snapshot: its identifier (a letter, then letters, digits and single hyphens, at most 255)
+# or its ARN (a snapshot shared from another account).
+_SNAPSHOT = re.compile(
+    r"^([A-Za-z](-?[A-Za-z0-9])*|arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:cluster-snapshot:[A-Za-z](-?[A-Za-z0-9])*)$"
+)
 _DOMAIN = r"([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
 
 
@@ -57,6 +62,22 @@ class DocumentDbConfig(ConfigModel):
     deletion_protection: bool = True
     # A final snapshot is taken on delete unless this is true.
     skip_final_snapshot: bool = False
+    # Create the cluster from this snapshot (read when the cluster is created: after `pulumi destroy`, or for a
+    # new stack; ignored afterwards). docs/operations.md, "Restore from a snapshot".
+    snapshot_identifier: str | None = None
+    # Changes to the instances (a new instance class) and the cluster take effect during this `pulumi up`, not in
+    # the next maintenance window (an instance class change restarts that instance: a failover of a few seconds).
+    apply_immediately: bool = True
+
+    @field_validator("snapshot_identifier")
+    @classmethod
+    def _snapshot(cls, value: str | None) -> str | None:
+        if value is not None and (len(value.rsplit(":", 1)[-1]) > 255 or not _SNAPSHOT.match(value)):
+            raise ValueError(
+                "must be a DocumentDB cluster snapshot identifier (a letter, then letters, digits and single "
+                "hyphens) or a cluster snapshot ARN"
+            )
+        return value
 
 
 class AwsConfig(ConfigModel):

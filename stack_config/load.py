@@ -22,6 +22,7 @@ _INTEGER_KEYS = ("bodyLimitMb",)
 _SECRET_KEYS = (
     "editorPassword",
     "credentialSecret",
+    "previousCredentialSecret",
     "mongoUri",
     "mongoRootPassword",
     "mongoAppPassword",

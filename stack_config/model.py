@@ -25,11 +25,14 @@ def locked_node_red_version() -> str:
 
 
 class AutoscalingConfig(ConfigModel):
-    """aws target: target-tracking on the worker service's CPU."""
+    """aws target: target tracking on the worker service's CPU and, when set, on the load balancer's requests
+    per worker (HTTP flows that wait on other services are busy without using CPU)."""
 
     min: Annotated[int, Field(ge=1)] = 2
     max: Annotated[int, Field(ge=1)] = 10
     target_cpu_percent: Annotated[int, Field(ge=10, le=90)] = 60
+    # Requests a minute per worker the ALB should see on average (its RequestCountPerTarget); unset: CPU only.
+    requests_per_target: Annotated[int, Field(ge=1, le=1_000_000)] | None = None
 
     @model_validator(mode="after")
     def _min_not_above_max(self):
@@ -38,8 +41,12 @@ class AutoscalingConfig(ConfigModel):
         return self
 
 
+# The most workers a stack may ask for (the docker target's address plan has room for exactly these).
+MAX_WORKERS = 200
+
+
 class WorkersConfig(ConfigModel):
-    replicas: Annotated[int, Field(ge=1, le=200)] = 2
+    replicas: Annotated[int, Field(ge=1, le=MAX_WORKERS)] = 2
     # aws target sizing (Fargate units: 1024 cpu = 1 vCPU; memory in MiB).
     cpu: Annotated[int, Field(ge=256)] = 512
     memory: Annotated[int, Field(ge=512)] = 1024
@@ -189,8 +196,10 @@ class NetworkConfig(ConfigModel):
 _PRIVATE_RANGES = tuple(ipaddress.IPv4Network(n) for n in ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16"))
 
 # Secrets the docker target keeps in the stack config, so they outlive `make down` with the MongoDB volumes
-# (`make up` generates the missing ones: python -m stack_secrets).
+# (`make up` generates the missing ones: python -m stack_secrets). The aws target keeps the first there too:
+# the credential key must outlive `pulumi destroy` with the final DocumentDB snapshot.
 DOCKER_KEPT_SECRETS = ("credentialSecret", "mongoRootPassword", "mongoAppPassword", "mongoKeyFile")
+AWS_KEPT_SECRETS = ("credentialSecret",)
 _KEPT_FIELDS = ("credential_secret", "mongo_root_password", "mongo_app_password", "mongo_key_file")
 _KEY_FILE = re.compile(r"[A-Za-z0-9+/=]{6,1024}")
 
@@ -216,6 +225,9 @@ class StackConfig(ConfigModel):
     # Secrets: held as SecretStr so they never show in a repr; components wrap them as Pulumi secrets.
     editor_password: Annotated[SecretStr, Field(strict=False)]
     credential_secret: Annotated[SecretStr, Field(strict=False)] | None = None
+    # During a rotation of the credential key: the key before it, which instances still decrypt with until the
+    # editor has re-encrypted every kept revision (docs/operations.md, "Rotate the credential key").
+    previous_credential_secret: Annotated[SecretStr, Field(strict=False)] | None = None
     mongo_uri: Annotated[SecretStr, Field(strict=False)] | None = None
     # docker target: its MongoDB's root and app passwords and the members' key file.
     mongo_root_password: Annotated[SecretStr, Field(strict=False)] | None = None
@@ -225,7 +237,7 @@ class StackConfig(ConfigModel):
     @model_validator(mode="before")
     @classmethod
     def _kept_secrets_checked_when_absent(cls, data: Any) -> Any:
-        # The docker target's kept secrets are checked even when left out, each error under its own key.
+        # The kept secrets are checked even when left out, each error under its own key.
         if isinstance(data, dict):
             data = dict(data)
             for alias, name in zip(DOCKER_KEPT_SECRETS, _KEPT_FIELDS, strict=True):
@@ -265,6 +277,12 @@ class StackConfig(ConfigModel):
                     "volumes, kept by `make down`, still open and decrypt after the next `make up`: `make up` "
                     "generates the missing ones (or run: venv/bin/python -m stack_secrets --stack <stack>)"
                 )
+            if target == "aws" and info.field_name == "credential_secret":
+                raise ValueError(
+                    "is required on the aws target, which keeps it in the stack config so that the flows' credentials "
+                    "in a DocumentDB snapshot still decrypt after `pulumi destroy`: `make up STACK=<stack>` generates "
+                    "it (or run: venv/bin/python -m stack_secrets --stack <stack>)"
+                )
             return value
         if target == "aws" and info.field_name != "credential_secret":
             raise ValueError("only for target docker (its own MongoDB replica set)")
@@ -276,6 +294,20 @@ class StackConfig(ConfigModel):
             raise ValueError("must be at least 16 characters")
         elif info.field_name == "credential_secret" and not text.strip():
             raise ValueError("must not be blank")
+        return value
+
+    @field_validator("previous_credential_secret")
+    @classmethod
+    def _previous_key(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is None:
+            return value
+        if len(value.get_secret_value()) < 16 or not value.get_secret_value().strip():
+            raise ValueError("must be at least 16 characters")
+        current = info.data.get("credential_secret")
+        if current is not None and current.get_secret_value() == value.get_secret_value():
+            raise ValueError(
+                "is the same as credentialSecret: during a rotation it holds the key before, credentialSecret the new one"
+            )
         return value
 
     @model_validator(mode="after")
@@ -293,6 +325,11 @@ class StackConfig(ConfigModel):
         if self.target == "aws":
             if self.aws is None:
                 object.__setattr__(self, "aws", AwsConfig())
+            snapshot = self.aws.documentdb.snapshot_identifier if self.aws is not None else None
+            if self.mongo.mode == "external" and snapshot is not None:
+                raise ValueError(
+                    "aws.documentdb.snapshotIdentifier: only for mongo.mode documentdb (restore your own MongoDB yourself)"
+                )
             if self.mongo.mode == "external" and self.mongo_uri is None:
                 raise ValueError(
                     "mongoUri: required when mongo.mode is external (pulumi config set --secret mongoUri ...)"

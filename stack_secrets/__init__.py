@@ -1,18 +1,23 @@
-"""The secrets a docker-target stack keeps in its stack config, so they outlive `make down`.
+"""The secrets a stack keeps in its stack config, so they outlive `pulumi destroy`.
 
-`make down` (`pulumi destroy`) keeps the MongoDB data volumes, but everything in the Pulumi state goes,
-random values included. The MongoDB root and app passwords and the members' key file are stored in
-those volumes' data (the users) or must match it, and Node-RED's credential secret encrypts the stored
-flow credentials: generated anew, MongoDB locks Node-RED out of its own data and stored credentials no
-longer decrypt. So they live in the stack config (encrypted with the stack's passphrase), which
-`pulumi destroy` leaves alone.
+`make down` (`pulumi destroy`) keeps the MongoDB data volumes of the docker target, and the aws target's
+final DocumentDB snapshot, but everything in the Pulumi state goes, random values included. The MongoDB
+root and app passwords and the members' key file are stored in those volumes' data (the users) or must
+match it, and Node-RED's credential secret encrypts the stored flow credentials: generated anew, MongoDB
+locks Node-RED out of its own data and stored credentials no longer decrypt. So they live in the stack
+config (encrypted with the stack's passphrase), which `pulumi destroy` leaves alone: all four on the
+docker target, the credential secret on the aws target (its database passwords are reset by the program).
 
-ensure(pulumi, stack) -> dict[key, origin]
-    For a docker-target stack, sets every missing key of KEPT with `pulumi config set --secret`: the
-    value the stack's state already holds (stacks deployed before these keys existed: the generated
-    RandomPassword of the same role), else a fresh random one. Keys already set are left alone; an
-    aws-target stack gets nothing (its credential secret is a protected resource of its own).
+ensure(cli) -> dict[key, origin]
+    Sets every missing key the stack's target keeps (KEPT; the aws target: credentialSecret only) with
+    `pulumi config set --secret`: the value the stack's state already holds (stacks deployed before these
+    keys existed: the generated RandomPassword of the same role, which is then unprotected so the next `up`
+    may drop it from the state), else a fresh random one. Keys already set are left alone.
     origin per key set: "state" or "generated".
+
+rotate(cli) -> None
+    Starts a rotation of the credential key: previousCredentialSecret gets the current credentialSecret,
+    credentialSecret a new random one (docs/operations.md, "Rotate the credential key").
 """
 
 from __future__ import annotations
@@ -42,6 +47,9 @@ KEPT = (
     Kept("mongoAppPassword", 32, "nodered-mongo-app-password"),
     Kept("mongoKeyFile", 512, "nodered-mongo-keyfile"),
 )
+# What each target keeps in its stack config.
+KEPT_BY_TARGET = {"docker": KEPT, "aws": KEPT[:1]}
+PREVIOUS_KEY = "previousCredentialSecret"
 
 Runner = Callable[..., subprocess.CompletedProcess]
 
@@ -71,8 +79,13 @@ class PulumiCli:
         if done.returncode != 0:
             raise RuntimeError(f"pulumi config set --secret {NAMESPACE}:{key} failed: {done.stderr.strip()}")
 
-    def state_randoms(self) -> dict[str, str]:
-        """name -> result of every RandomPassword in the stack's state ({} when it has none)."""
+    def unprotect(self, urn: str) -> None:
+        done = self._call("state", "unprotect", urn, "--yes")
+        if done.returncode != 0:
+            raise RuntimeError(f"pulumi state unprotect {urn} failed: {done.stderr.strip()}")
+
+    def state_randoms(self) -> dict[str, tuple[str, str]]:
+        """name -> (urn, result) of every RandomPassword in the stack's state ({} when it has none)."""
         done = self._call("stack", "export", "--show-secrets")
         if done.returncode != 0 or not done.stdout.strip():
             return {}
@@ -86,20 +99,37 @@ class PulumiCli:
             if isinstance(result, dict) and "plaintext" in result:
                 result = json.loads(result["plaintext"])
             if isinstance(result, str):
-                found[resource["urn"].rsplit("::", 1)[-1]] = result
+                found[resource["urn"].rsplit("::", 1)[-1]] = (resource["urn"], result)
         return found
 
 
 def ensure(cli: PulumiCli) -> dict[str, str]:
-    if (cli.get("target") or "docker") != "docker":
-        return {}
-    missing = [k for k in KEPT if cli.get(k.key) is None]
+    kept_here = KEPT_BY_TARGET.get(cli.get("target") or "docker", ())
+    missing = [k for k in kept_here if cli.get(k.key) is None]
     if not missing:
         return {}
     from_state = cli.state_randoms()
     origins = {}
     for kept in missing:
-        value = from_state.get(kept.state_name)
+        urn, value = from_state.get(kept.state_name, (None, None))
         origins[kept.key] = "state" if value else "generated"
         cli.set_secret(kept.key, value or generate(kept.length))
+        if urn:
+            # The program no longer declares it (its value is in the config now); a protected resource would
+            # stop the next `up` from dropping it. It is only a value in the state: nothing real is deleted.
+            cli.unprotect(urn)
     return origins
+
+
+def rotate(cli: PulumiCli) -> None:
+    """Starts a rotation of the credential key (see the module docstring)."""
+    current = cli.get(KEPT[0].key)
+    if current is None:
+        raise RuntimeError(f"{NAMESPACE}:{KEPT[0].key} is not set: there is no key to rotate (make up sets one)")
+    if cli.get(PREVIOUS_KEY) is not None:
+        raise RuntimeError(
+            f"{NAMESPACE}:{PREVIOUS_KEY} is set: a rotation is under way. Finish it first "
+            f"(once every instance runs the new key: pulumi config rm {PREVIOUS_KEY}, then pulumi up)"
+        )
+    cli.set_secret(PREVIOUS_KEY, current)
+    cli.set_secret(KEPT[0].key, generate(KEPT[0].length))

@@ -53,6 +53,7 @@ class SetupStep:
     command: list[str]
     environment: Mapping[str, str]
     secret_names: tuple[str, ...]  # variables it gets from Secrets Manager
+    deadline_seconds: int  # it has exited (0 or not) this long after it started
 
 
 def _logs(log_group: str, region: str, stream_prefix: str) -> dict[str, Any]:

@@ -42,6 +42,8 @@ def connection_url(endpoint: str, port: int, user: str, password: str) -> str:
 
 class DocumentDb(pulumi.ComponentResource):
     endpoint: pulumi.Output[str]
+    # The snapshot `pulumi destroy` leaves (None with skipFinalSnapshot): what a restore names.
+    final_snapshot_identifier: pulumi.Output[str] | None
     # Connection strings with credentials, Pulumi secrets, known only once every instance exists (the
     # cluster endpoint exists minutes before any instance answers on it): the app user's, and the master's.
     url: pulumi.Output[str]
@@ -83,10 +85,15 @@ class DocumentDb(pulumi.ComponentResource):
             # Unique per stack and stable across `up`s, so a destroy never collides with an older snapshot.
             suffix = random.RandomId(f"{name}-final-snapshot", byte_length=4, opts=child)
             final_snapshot = pulumi.Output.concat(name, "-final-", suffix.hex)
+        self.final_snapshot_identifier = final_snapshot
         cluster = aws.docdb.Cluster(
             f"{name}-cluster",
             engine="docdb",
             engine_version=config.engine_version,
+            # A restore (docs/operations.md): the cluster is created from the snapshot, with its data, its users
+            # and its flows' credentials (the credential key is in the stack config); the provider then sets this
+            # master password, and the editor task's db-setup resets the app user's.
+            snapshot_identifier=config.snapshot_identifier,
             master_username=MASTER_USER,
             master_password=password.result,
             db_subnet_group_name=subnets.name,
@@ -99,9 +106,15 @@ class DocumentDb(pulumi.ComponentResource):
             deletion_protection=config.deletion_protection,
             skip_final_snapshot=config.skip_final_snapshot,
             final_snapshot_identifier=final_snapshot,
+            # A change (parameter group, backup retention, ...) takes effect during this `up`, not in the next
+            # maintenance window, when applyImmediately (the default) says so.
+            apply_immediately=config.apply_immediately,
             # No `up` may replace it (a new, empty cluster behind MONGO_URL: the flows gone from the app), and
-            # `destroy` stops at it, while deletion protection is on; deletionProtection: false lifts both.
-            opts=pulumi.ResourceOptions(parent=self, protect=config.deletion_protection),
+            # `destroy` stops at it, while deletion protection is on; deletionProtection: false lifts both. The
+            # snapshot is read when the cluster is created only: setting or changing it later replaces nothing.
+            opts=pulumi.ResourceOptions(
+                parent=self, protect=config.deletion_protection, ignore_changes=["snapshotIdentifier"]
+            ),
         )
         self.instances = []
         for i in range(args.instances):
@@ -110,7 +123,9 @@ class DocumentDb(pulumi.ComponentResource):
                 cluster_identifier=cluster.id,
                 engine="docdb",
                 instance_class=args.instance_class,
-                auto_minor_version_upgrade=True,
+                # A new instance class during this `up` (a restart of this instance: a failover of a few
+                # seconds when it is the primary), not in the next maintenance window.
+                apply_immediately=config.apply_immediately,
                 promotion_tier=i,
                 opts=pulumi.ResourceOptions(parent=cluster),
             )
@@ -128,4 +143,4 @@ class DocumentDb(pulumi.ComponentResource):
 
         self.url = url(APP_USER, app_password.result)
         self.admin_url = url(MASTER_USER, password.result)
-        self.register_outputs({"endpoint": self.endpoint})
+        self.register_outputs({"endpoint": self.endpoint, "finalSnapshotIdentifier": self.final_snapshot_identifier})

@@ -11,7 +11,42 @@ from nodered_contract import PORT
 
 from . import container
 
-_EXECUTION_POLICY = "arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+# What ECS needs of the task execution role to start a task, each on the one resource it concerns: pull the
+# image from the stack's repository (a registry token has no resource of its own: `*` is the only one AWS
+# accepts for it) and write to the service's own log group. AWS's managed AmazonECSTaskExecutionRolePolicy
+# grants the same actions on every repository and log group of the account.
+_PULL_ACTIONS = ["ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage"]
+_LOG_ACTIONS = ["logs:CreateLogStream", "logs:PutLogEvents"]
+
+
+def pull_and_log_policy(repository_arn: str, log_group_arn: str) -> str:
+    """The execution role's policy for the image pull and the logs (see above), as JSON."""
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Action": "ecr:GetAuthorizationToken", "Resource": "*"},
+                {"Effect": "Allow", "Action": _PULL_ACTIONS, "Resource": repository_arn},
+                # The group itself (CreateLogStream) and its streams (PutLogEvents).
+                {"Effect": "Allow", "Action": _LOG_ACTIONS, "Resource": [log_group_arn, f"{log_group_arn}:*"]},
+            ],
+        }
+    )
+
+
+# From a task's start until Node-RED's own health checks count: it waits for MongoDB and loads the flows before a
+# worker's /healthz (its target group's check) turns 200.
+NODE_RED_START_SECONDS = 120
+
+
+def grace_period_seconds(setup: container.SetupStep | None) -> int:
+    """The service's health check grace period: how long ECS ignores the load balancer's and the container's
+    health checks after a task "has first started" (the ECS API reference). Its task-level startedAt is the task's
+    move from PENDING to RUNNING, and the documentation does not say whether a task whose essential container is
+    still waiting for a setup container (dependsOn SUCCESS) counts as started: so a task with a setup step gets
+    the setup's whole run (it ends by its deadline, nodered_contract.DB_SETUP_DEADLINE_SECONDS) on top of Node-RED's
+    own start, and is not replaced while a slow setup runs whichever way ECS counts."""
+    return NODE_RED_START_SECONDS + (setup.deadline_seconds if setup is not None else 0)
 
 
 @dataclass
@@ -20,6 +55,7 @@ class FargateServiceArgs:
     family: str  # task definition family, unique per stack
     cluster_arn: pulumi.Input[str]
     image_ref: pulumi.Input[str]
+    repository_arn: pulumi.Input[str]  # the ECR repository image_ref is in: the only one the tasks pull from
     cpu: int
     memory: int
     environment: Mapping[str, str]
@@ -91,8 +127,11 @@ class FargateService(pulumi.ComponentResource):
             opts=child,
         )
         # ECR pulls and log writes: the service waits for it, or its first tasks fail to start.
-        pull_and_log = aws.iam.RolePolicyAttachment(
-            f"{name}-execution", role=role.name, policy_arn=_EXECUTION_POLICY, opts=pulumi.ResourceOptions(parent=role)
+        pull_and_log = aws.iam.RolePolicy(
+            f"{name}-pull-and-log",
+            role=role.name,
+            policy=pulumi.Output.all(args.repository_arn, logs.arn).apply(lambda a: pull_and_log_policy(a[0], a[1])),
+            opts=pulumi.ResourceOptions(parent=role),
         )
         secret_arns = [arn for arn, _ in [*args.secrets.values(), *args.setup_secrets.values()]]
         # Exactly this role's secrets (the workers' role cannot read the editor password).
@@ -161,8 +200,9 @@ class FargateService(pulumi.ComponentResource):
             deployment_minimum_healthy_percent=args.minimum_healthy_percent,
             # A deployment whose tasks never turn healthy stops and rolls back to the last good one.
             deployment_circuit_breaker=aws.ecs.ServiceDeploymentCircuitBreakerArgs(enable=True, rollback=True),
-            # Node-RED loads its flows from MongoDB before a worker's /healthz (its target group's check) turns 200.
-            health_check_grace_period_seconds=120,
+            # Node-RED loads its flows from MongoDB before a worker's /healthz (its target group's check) turns 200;
+            # the editor's task runs its setup container first (grace_period_seconds).
+            health_check_grace_period_seconds=grace_period_seconds(args.setup),
             network_configuration=aws.ecs.ServiceNetworkConfigurationArgs(
                 subnets=args.subnet_ids,
                 security_groups=[args.security_group_id],

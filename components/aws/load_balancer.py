@@ -48,6 +48,8 @@ class LoadBalancer(pulumi.ComponentResource):
     dns_name: pulumi.Output[str]
     editor_target_group_arn: pulumi.Output[str]
     workers_target_group_arn: pulumi.Output[str]
+    # The workers' target group as autoscaling names it for ALBRequestCountPerTarget.
+    workers_resource_label: pulumi.Output[str]
     # Services attach to the target groups only once a listener uses them.
     listeners: list[pulumi.Resource]
     scheme: str
@@ -172,4 +174,5 @@ class LoadBalancer(pulumi.ComponentResource):
         self.dns_name = alb.dns_name
         self.editor_target_group_arn = editor.arn
         self.workers_target_group_arn = workers.arn
+        self.workers_resource_label = pulumi.Output.concat(alb.arn_suffix, "/", workers.arn_suffix)
         self.register_outputs({"dnsName": self.dns_name})

@@ -8,6 +8,7 @@ import pulumi_aws as aws
 
 from nodered_contract import (
     DATABASE,
+    DB_SETUP_DEADLINE_SECONDS,
     DB_SETUP_SCRIPT,
     DB_SETUP_SECRETS,
     DOCUMENTDB_CA_FILE,
@@ -53,6 +54,9 @@ class AwsStack(pulumi.ComponentResource):
     worker_count: pulumi.Output[int]
     load_balancer_dns_name: pulumi.Output[str]
     image_ref: pulumi.Output[str]
+    # The DocumentDB snapshot `pulumi destroy` leaves (docs/operations.md, "Restore from a snapshot"); None when
+    # no final snapshot is taken (external MongoDB, skipFinalSnapshot).
+    final_snapshot_identifier: pulumi.Output[str] | None
 
     def __init__(self, name: str, args: AwsStackArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("nodered-scale:aws:AwsStack", name, None, opts)
@@ -91,6 +95,7 @@ class AwsStack(pulumi.ComponentResource):
 
         setup: container.SetupStep | None = None
         admin_url: dict[str, pulumi.Input[str]] = {}
+        self.final_snapshot_identifier = None
         if documentdb_mode:
             if groups.database_id is None:
                 raise ValueError("SecurityGroups made no database group with database=True")
@@ -107,6 +112,7 @@ class AwsStack(pulumi.ComponentResource):
                 opts=child,
             )
             mongo_url = database.url
+            self.final_snapshot_identifier = database.final_snapshot_identifier
             # The editor's task sets up the app user (and change streams) with the master login first.
             admin_url = {"MONGO_ADMIN_URL": database.admin_url}
             setup = container.SetupStep(
@@ -114,18 +120,14 @@ class AwsStack(pulumi.ComponentResource):
                 command=["node", DB_SETUP_SCRIPT],
                 environment=db_setup_environment(database=DATABASE, tls_ca_file=DOCUMENTDB_CA_FILE),
                 secret_names=DB_SETUP_SECRETS,
+                deadline_seconds=DB_SETUP_DEADLINE_SECONDS,
             )
         else:
             if config.mongo_uri is None:  # the stack config requires it in external mode
                 raise ValueError("mongoUri: required when mongo.mode is external")
             mongo_url = pulumi.Output.secret(config.mongo_uri.get_secret_value())
 
-        # A generated credential secret is protected like the database whose credentials it encrypts.
-        stack_secrets = StackSecrets(
-            f"{name}-secrets",
-            StackSecretsArgs(config=config, protect=aws_config.documentdb.deletion_protection),
-            opts=child,
-        )
+        stack_secrets = StackSecrets(f"{name}-secrets", StackSecretsArgs(config=config), opts=child)
         secrets = RuntimeSecrets(
             f"{name}-runtime",
             RuntimeSecretsArgs(values={**secret_values(stack_secrets, mongo_url), **admin_url}),
@@ -164,6 +166,7 @@ class AwsStack(pulumi.ComponentResource):
                     family=f"{prefix}-{suffix}",
                     cluster_arn=cluster.arn,
                     image_ref=image.image_ref,
+                    repository_arn=image.repository_arn,
                     cpu=sizing.cpu,
                     memory=sizing.memory,
                     environment=plain_environment(config, role, **target_environment),
@@ -212,6 +215,9 @@ class AwsStack(pulumi.ComponentResource):
                 min=scaling.min,
                 max=scaling.max,
                 target_cpu_percent=scaling.target_cpu_percent,
+                requests_per_target=scaling.requests_per_target,
+                request_resource_label=lb.workers_resource_label if scaling.requests_per_target else None,
+                depends_on=lb.listeners,
             ),
             opts=child,
         )
@@ -230,5 +236,6 @@ class AwsStack(pulumi.ComponentResource):
                 "workerCount": self.worker_count,
                 "loadBalancerDnsName": self.load_balancer_dns_name,
                 "imageRef": self.image_ref,
+                "finalSnapshotIdentifier": self.final_snapshot_identifier,
             }
         )

@@ -9,7 +9,7 @@ import pulumi_docker as docker
 
 from nodered_contract import DATABASE
 
-from .container_settings import LOG_DRIVER, LOG_OPTS
+from .container_settings import LOG_DRIVER, LOG_OPTS, duration
 from .private_network import PrivateNetwork
 
 SCRIPTS = Path(__file__).resolve().parents[2] / "mongo"
@@ -74,8 +74,12 @@ class MongoReplicaSet(pulumi.ComponentResource):
             volume = docker.Volume(
                 f"{name}-data-{index}",
                 name=f"{args.prefix}-mongo-data-{index}",
-                # The data outlives any container replacement; deleting the stack's volume is a deliberate act.
-                opts=pulumi.ResourceOptions(parent=self, retain_on_delete=True),
+                # Member 0's data outlives any container replacement and `make down`; deleting it is a deliberate
+                # act. Members 1 and 2 hold copies: their volumes go with them (a scale-down to 1 member, `make
+                # down`), and a member added again starts empty and copies the data from the primary (initial
+                # sync). Kept, it would come back with its old replica set state and an oplog position the
+                # primary's oplog may no longer cover: stuck in RECOVERING (docs/operations.md).
+                opts=pulumi.ResourceOptions(parent=self, retain_on_delete=index == 0),
             )
 
             def member_env(secrets: list[str], reconciler: bool = reconciler) -> list[str]:
@@ -116,10 +120,10 @@ class MongoReplicaSet(pulumi.ComponentResource):
                 restart="unless-stopped",
                 healthcheck=docker.ContainerHealthcheckArgs(
                     tests=["CMD-SHELL", health],
-                    interval="5s",
-                    timeout="10s",
-                    start_period="60s",
-                    start_interval="1s",
+                    interval=duration(5),
+                    timeout=duration(10),
+                    start_period=duration(60),
+                    start_interval=duration(1),
                     retries=12,
                 ),
                 # Member 0 is healthy once the set has a primary: Node-RED starts after that.

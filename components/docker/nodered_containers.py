@@ -8,7 +8,7 @@ import pulumi_docker as docker
 
 from nodered_contract import CONTAINER_HEALTHCHECK, PORT, ROLES, healthcheck_command, role_secrets
 
-from .container_settings import LOG_DRIVER, LOG_OPTS
+from .container_settings import LOG_DRIVER, LOG_OPTS, duration
 from .private_network import PrivateNetwork
 
 # The launcher force-exits 15 s after SIGTERM (requests drained, flows closed): Docker must wait longer.
@@ -87,10 +87,10 @@ class NodeRedContainers(pulumi.ComponentResource):
                 # probes every second during the start period, so a started instance is healthy at once.
                 healthcheck=docker.ContainerHealthcheckArgs(
                     tests=healthcheck_command("readiness"),
-                    interval=f"{timings.interval_seconds}s",
-                    timeout=f"{timings.timeout_seconds}s",
-                    start_period=f"{timings.start_period_seconds}s",
-                    start_interval="1s",
+                    interval=duration(timings.interval_seconds),
+                    timeout=duration(timings.timeout_seconds),
+                    start_period=duration(timings.start_period_seconds),
+                    start_interval=duration(1),
                     retries=timings.retries,
                 ),
                 # Graceful stop: Node-RED closes flows and its MongoDB connections on SIGTERM.

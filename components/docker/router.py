@@ -17,7 +17,7 @@ from nginx.delivery import CONFIG_NAME, INSTALLER, WATCHER
 from nginx.render import HEALTH_PATH, render
 from nodered_contract import BODY_LIMIT_MB
 
-from .container_settings import LOG_DRIVER, LOG_OPTS
+from .container_settings import LOG_DRIVER, LOG_OPTS, duration
 from .private_network import PrivateNetwork
 
 LISTEN_PORT = 8080  # inside the container; router.port is published to it
@@ -120,8 +120,8 @@ class Router(pulumi.ComponentResource):
             restart="unless-stopped",
             healthcheck=docker.ContainerHealthcheckArgs(
                 tests=["CMD", "wget", "-q", "-O", "/dev/null", f"http://127.0.0.1:{LISTEN_PORT}{HEALTH_PATH}"],
-                interval="10s",
-                timeout="3s",
+                interval=duration(10),
+                timeout=duration(3),
                 retries=3,
             ),
             wait=True,

@@ -8,7 +8,8 @@
 //     surrogate, nesting deeper than MongoDB keeps: storage's storageProblem names the place).
 // And while a live worker runs an older Node-RED release line than the editor (a rolling update under way:
 // storage's versionProblem, storage/lib/versions.js), every deploy that saves is refused the same way:
-// flows saved by the newer editor may not run on the older workers.
+// flows saved by the newer editor may not run on the older workers; likewise while a live worker runs another
+// credential key (a key rotation under way: keyProblem, storage/lib/credential_key.js).
 // The check runs inside Node-RED's flows API (after login and permissions, before the runtime
 // touches its flows or credentials), by wrapping RED.runtime.flows' methods; the answer is Node-RED's
 // own error shape, {code, message}.
@@ -96,9 +97,14 @@ const userName = (user) => (user && user.username) || null;
 function versionsRead(storage) {
     const problem = storage.versionProblem();
     problem.catch(() => {});
+    // Workers on another credential key (a rotation under way): they could not decrypt what is saved now.
+    const keys = storage.keyProblem ? storage.keyProblem() : Promise.resolve(null);
+    keys.catch(() => {});
     return async () => {
         const found = await problem;
         if (found) throw new DeployRefused('older_workers', `deploy refused, nothing saved: ${found}`);
+        const other = await keys;
+        if (other) throw new DeployRefused('key_rotation', `deploy refused, nothing saved: ${other}`);
     };
 }
 

@@ -14,7 +14,10 @@ const { clientOptions, redact } = require('./lib/connect');
 const { enableChangeStreams } = require('./lib/collections');
 const { DEFAULTS, REVISION } = require('./lib/database');
 
-const CHANGE_STREAMS_DEADLINE_MS = 120000;
+// The whole setup ends by contract.json's dbSetup.deadlineSeconds (a deploy target's grace for the editor's task
+// counts on it); the change streams get what is left after 30 s for the connection and the user.
+const SETUP_DEADLINE_MS = require('../contract.json').dbSetup.deadlineSeconds * 1000;
+const CHANGE_STREAMS_DEADLINE_MS = SETUP_DEADLINE_MS - 30000;
 
 // The user and password of a connection string (URL-decoded).
 function credentialsOf(url) {
@@ -36,7 +39,7 @@ async function setUpAppUser(client, { user, password, database }) {
     return 'created';
 }
 
-async function main(env = process.env, log = console) {
+async function main(env = process.env, log = console, progress = {}) {
     if (!env.MONGO_ADMIN_URL || !env.MONGO_URL) throw new Error('MONGO_ADMIN_URL and MONGO_URL are required');
     const database = env.MONGO_DB || DEFAULTS.database;
     const { user, password } = credentialsOf(env.MONGO_URL);
@@ -45,6 +48,7 @@ async function main(env = process.env, log = console) {
     try {
         await client.connect();
         const done = await setUpAppUser(client, { user, password, database });
+        progress.userReady = true;
         log.info(`user ${user} ${done}: readWrite on ${database} only`);
         // The collection makes the database exist, which enabling change streams may need.
         await client.db(database).createCollection(REVISION.collection).catch((err) => {
@@ -59,11 +63,28 @@ async function main(env = process.env, log = console) {
     }
 }
 
-if (require.main === module) {
-    main().then(() => process.exit(0), (err) => {
-        console.error(`database setup failed: ${err.message}`);
-        process.exit(1);
+// Runs main() and calls exit(code) once: 0 when it succeeded, 1 when it failed, and at the deadline whatever it
+// is doing then, 0 if the user is set up by then (the editor enables change streams itself too), else 1.
+function runWithDeadline({ env = process.env, log = console, deadlineMs = SETUP_DEADLINE_MS, exit = process.exit } = {}) {
+    const progress = { userReady: false };
+    let ended = false;
+    const end = (code) => {
+        if (ended) return;
+        ended = true;
+        clearTimeout(timer);
+        exit(code);
+    };
+    const timer = setTimeout(() => {
+        log.error(`database setup not finished within ${deadlineMs / 1000} s: ` +
+            (progress.userReady ? 'the user is set up, change streams are left to the editor' : 'the user is not set up'));
+        end(progress.userReady ? 0 : 1);
+    }, deadlineMs);
+    main(env, log, progress).then(() => end(0), (err) => {
+        log.error(`database setup failed: ${err.message}`);
+        end(1);
     });
 }
 
-module.exports = { main, setUpAppUser, credentialsOf };
+if (require.main === module) runWithDeadline();
+
+module.exports = { main, runWithDeadline, setUpAppUser, credentialsOf, SETUP_DEADLINE_MS };

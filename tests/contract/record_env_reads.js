@@ -53,8 +53,8 @@ for (const { env } of cases) {
     try {
         delete require.cache[target];
         const s = require(target);
-        const { role, database, instanceId, port, revisionsKept, syncCheckSeconds, tlsCAFile, enableChangeStreams, tabs } =
-            s.storageModuleOptions;
+        const { role, database, instanceId, port, revisionsKept, syncCheckSeconds, tlsCAFile, enableChangeStreams, tabs,
+            previousCredentialSecret } = s.storageModuleOptions;
         result = {
             error: null,
             settings: {
@@ -63,6 +63,7 @@ for (const { env } of cases) {
                 bodyLimitBytes: s.bodyLimitBytes, apiMaxLength: s.apiMaxLength, trustedProxies: s.trustedProxies.entries,
                 role, database, instanceId, port, revisionsKept, syncCheckSeconds, tlsCAFile, enableChangeStreams,
                 tabs, contextDefault: s.contextStorage.default, sharedContext: s.contextStorage.shared.config,
+                previousCredentialSecret,
             },
         };
     } catch (err) {

@@ -204,3 +204,16 @@ def test_context_stores_and_the_editors_tabs_from_the_environment():
     assert "NODE_RED_EDITOR_FLOWS must be one of ordinary, all, none" in bad_tabs["error"]
     with pytest.raises(ValueError, match="NODE_RED_CONTEXT_DEFAULT must be one of"):
         contract.environment("worker", extra={"NODE_RED_CONTEXT_DEFAULT": "redis"})
+
+
+def test_the_previous_credential_key_reaches_the_storage_and_may_not_be_the_key_itself():
+    """During a rotation (docs/operations.md) the storage gets the key before NODE_RED_CREDENTIAL_SECRET; the same
+    key twice is a mistake of the stack config and stops the instance, naming the variable."""
+    plain, rotating, same = load_settings(
+        {**BASE, "NODE_RED_ROLE": "worker"},
+        {**BASE, "NODE_RED_ROLE": "worker", "NODE_RED_PREVIOUS_CREDENTIAL_SECRET": "the-key-before-0123456789"},
+        {**BASE, "NODE_RED_ROLE": "worker", "NODE_RED_PREVIOUS_CREDENTIAL_SECRET": BASE["NODE_RED_CREDENTIAL_SECRET"]},
+    )
+    assert plain["settings"]["previousCredentialSecret"] is None
+    assert rotating["settings"]["previousCredentialSecret"] == "the-key-before-0123456789"
+    assert "NODE_RED_PREVIOUS_CREDENTIAL_SECRET is NODE_RED_CREDENTIAL_SECRET" in same["error"]

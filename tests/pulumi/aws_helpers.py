@@ -11,8 +11,9 @@ from .mock_program import ROOT, Program, Resource, cached_program
 
 EXAMPLE = ROOT / "examples" / "Pulumi.prod.yaml"
 NAMESPACE = "nodered-scale:"
-# What a user sets with `pulumi config set --secret` after copying the example.
-USER_SECRETS = {"editorPassword": "correct-horse-battery"}
+# What a user sets with `pulumi config set --secret` after copying the example, and what `make up` keeps in the
+# stack config (python -m stack_secrets): the credential key.
+USER_SECRETS = {"editorPassword": "correct-horse-battery", "credentialSecret": "kept-aws-credential-key-0123456789"}
 EXTERNAL_URI = "mongodb+srv://app:s3cr3t-atlas-pw@cluster0.example.mongodb.net/?retryWrites=true"
 
 TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
@@ -127,3 +128,13 @@ def secret_values(program: Program) -> dict[str, str]:
     """Secrets Manager secret ARN -> the value stored in it."""
     by_id = {resource_id(s): arn(s) for s in program.of_type(SECRET)}
     return {by_id[v.inputs["secretId"]]: v.inputs["secretString"] for v in program.of_type(SECRET_VERSION)}
+
+
+def execution_policy(program: Program, task: Resource, purpose: str) -> dict:
+    """The policy document of `task`'s execution role for `purpose`: "secrets" (what it may read from Secrets
+    Manager) or "pull-and-log" (its image and its log group)."""
+    role_name = task.inputs["executionRoleArn"].rsplit(":", 1)[1]
+    [policy] = [
+        p for p in program.of_type(ROLE_POLICY) if p.inputs["role"] == role_name and p.name.endswith(f"-{purpose}")
+    ]
+    return json.loads(policy.inputs["policy"])

@@ -84,7 +84,13 @@ mock_program.COMPUTED.setdefault(
     "aws:docdb/cluster:Cluster",
     lambda name, inputs: {"endpoint": DOCDB_ENDPOINT, "port": 27017, "clusterIdentifier": name},
 )
-mock_program.COMPUTED.setdefault("aws:lb/loadBalancer:LoadBalancer", lambda name, inputs: {"dnsName": ALB_DNS})
+mock_program.COMPUTED.setdefault(
+    "aws:lb/loadBalancer:LoadBalancer",
+    lambda name, inputs: {"dnsName": ALB_DNS, "arnSuffix": f"app/{name}/50dc6c495c0c9188"},
+)
+mock_program.COMPUTED.setdefault(
+    "aws:lb/targetGroup:TargetGroup", lambda name, inputs: {"arnSuffix": f"targetgroup/{name}/73e2d6bc24d8a067"}
+)
 # Secrets Manager gives each stored value a new version id.
 mock_program.COMPUTED.setdefault(
     "aws:secretsmanager/secretVersion:SecretVersion",

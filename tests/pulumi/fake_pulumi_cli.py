@@ -16,6 +16,7 @@ class FakePulumi:
         self.config: dict[str, str] = dict(config or {})  # keys without namespace
         self.secret_keys: set[str] = set()
         self.randoms: dict[str, str] = {}  # RandomPassword name -> result in the state
+        self.protected: set[str] = set()  # their names that are protected in the state
         self.calls: list[list[str]] = []
 
     def __call__(self, argv, input=None, **_):
@@ -36,12 +37,20 @@ class FakePulumi:
             self.config[key] = input
             self.secret_keys.add(key)
             return subprocess.CompletedProcess(argv, 0, "", "")
+        if args[:2] == ["state", "unprotect"]:
+            assert args[3:] == ["--yes"], args
+            name = args[2].rsplit("::", 1)[-1]
+            if name not in self.randoms:
+                return subprocess.CompletedProcess(argv, 255, "", f"error: No such resource {args[2]!r} exists")
+            self.protected.discard(name)
+            return subprocess.CompletedProcess(argv, 0, "", "")
         if args == ["stack", "export", "--show-secrets"]:
             resources = [
                 {
                     "urn": f"urn:pulumi:{self.stack}::nodered-scale::parent$random:index/randomPassword:RandomPassword::{name}",
                     "type": RANDOM_PASSWORD,
                     "outputs": {"result": {**SECRET_SIG, "plaintext": json.dumps(value)}, "length": 32},
+                    **({"protect": True} if name in self.protected else {}),
                 }
                 for name, value in self.randoms.items()
             ]
@@ -53,3 +62,4 @@ class FakePulumi:
     def destroy(self) -> None:
         """`pulumi destroy`: the state is emptied, the stack config stays."""
         self.randoms = {}
+        self.protected = set()

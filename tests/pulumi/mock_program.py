@@ -41,10 +41,21 @@ COMPUTED: dict[str, Callable[[str, dict], dict]] = {
         "imageId": f"sha256:{'1' * 64}",
     },
     "docker:index/image:Image": lambda name, inputs: {
-        "repoDigest": f"{inputs.get('imageName')}@sha256:{'2' * 64}",
+        "repoDigest": built_image_digest(inputs),
         "imageName": inputs.get("imageName"),
     },
 }
+
+
+def built_image_digest(inputs: dict, build: str = "") -> str:
+    """The repoDigest the provider reports for a built image: repository@sha256:... once pushed, the local image's
+    id (sha256:...) otherwise. A new digest for other inputs, and for another `build` of the same inputs (the
+    provider rebuilds when the files of the context change; a test names the build)."""
+    digest = hashlib.sha256(json.dumps([inputs, build], sort_keys=True).encode()).hexdigest()
+    if inputs.get("skipPush"):
+        return f"sha256:{digest}"
+    return f"{str(inputs.get('imageName')).rsplit(':', 1)[0]}@sha256:{digest}"
+
 
 # The SDK walks the whole Python stack on every registration to tell the engine the source line that made
 # the resource (for its messages); no test reads it, and it is a fifth of a mock run's time.

@@ -19,6 +19,7 @@ def _service(**override):
         family="f",
         cluster_arn="c",
         image_ref="i",
+        repository_arn="r",
         cpu=512,
         memory=1024,
         environment=nodered_contract.environment("worker", **target_environment(True, 120)),

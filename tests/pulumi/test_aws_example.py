@@ -30,7 +30,7 @@ EXPECTED = {
     "aws:docdb/clusterParameterGroup:ClusterParameterGroup": 1,
     "aws:docdb/cluster:Cluster": 1,
     "aws:docdb/clusterInstance:ClusterInstance": 2,
-    "random:index/randomPassword:RandomPassword": 3,  # DocumentDB master and app passwords, credential secret
+    "random:index/randomPassword:RandomPassword": 2,  # DocumentDB master and app passwords
     "random:index/randomId:RandomId": 1,  # final snapshot name
     # secrets
     "aws:secretsmanager/secret:Secret": 4,  # MONGO_URL, the admin URL for the database setup, 2 Node-RED secrets
@@ -46,8 +46,7 @@ EXPECTED = {
     "aws:ecs/service:Service": 2,
     "aws:cloudwatch/logGroup:LogGroup": 2,
     "aws:iam/role:Role": 2,
-    "aws:iam/rolePolicy:RolePolicy": 2,
-    "aws:iam/rolePolicyAttachment:RolePolicyAttachment": 2,
+    "aws:iam/rolePolicy:RolePolicy": 4,  # per role: its secrets; its image pull and log writes
     "aws:appautoscaling/target:Target": 1,
     "aws:appautoscaling/policy:Policy": 1,
 }

@@ -5,8 +5,6 @@ names a Secrets Manager secret version, whose value is made from the database's 
 
 from urllib.parse import urlparse
 
-import pytest
-
 from nodered_contract import DB_SETUP_SCRIPT
 
 from . import mock_program
@@ -14,6 +12,7 @@ from .aws_helpers import (
     DOCDB_CLUSTER,
     DOCDB_INSTANCE,
     EXTERNAL_URI,
+    ROLE_POLICY,
     SCALING_TARGET,
     SECRET,
     SECRET_VERSION,
@@ -30,9 +29,6 @@ from .aws_helpers import (
 )
 from .aws_mocks import REGION, ZONES
 from .mock_program import ROOT, run_program
-
-ATTACHMENT = "aws:iam/rolePolicyAttachment:RolePolicyAttachment"
-RANDOM_PASSWORD = "random:index/randomPassword:RandomPassword"
 
 
 def _secret_version(program, variable: str):
@@ -77,41 +73,28 @@ def test_autoscaling_owns_the_worker_count_after_the_first_up():
     assert program.waits_for(program.one(SCALING_TARGET), workers)
 
 
-@pytest.mark.parametrize("mode", ["documentdb", "external"])
-def test_the_database_and_a_generated_credential_secret_cannot_be_replaced_or_destroyed(mode):
+def test_the_database_cannot_be_replaced_or_destroyed_while_deletion_protection_is_on():
     """Guards: no protect on the cluster (a change forcing replacement made a new, empty cluster and pointed
-    MONGO_URL at it: the flows gone from the app) nor on the generated credential secret (replaced, every
-    stored credential undecryptable)."""
-    extra = {"mongoUri": EXTERNAL_URI} if mode == "external" else {}
-    program = run_example(mongo={"mode": mode}, **extra)
-    [credential] = [r for r in program.of_type(RANDOM_PASSWORD) if r.name.endswith("-credential-secret")]
-    assert credential.protect
-    if mode == "documentdb":
-        cluster = program.one(DOCDB_CLUSTER)
-        assert cluster.protect and cluster.inputs["deletionProtection"] is True
+    MONGO_URL at it: the flows gone from the app)."""
+    cluster = run_example().one(DOCDB_CLUSTER)
+    assert cluster.protect and cluster.inputs["deletionProtection"] is True
 
 
 def test_deletion_protection_off_lifts_protect_too_so_destroy_can_run():
-    program = run_example(aws={"documentdb": {"deletionProtection": False}})
-    assert not program.one(DOCDB_CLUSTER).protect
-    [credential] = [r for r in program.of_type(RANDOM_PASSWORD) if r.name.endswith("-credential-secret")]
-    assert not credential.protect
+    assert not run_example(aws={"documentdb": {"deletionProtection": False}}).one(DOCDB_CLUSTER).protect
 
 
-def test_a_credential_secret_from_the_stack_config_creates_nothing_to_protect():
-    program = run_example(credentialSecret="a-credential-secret-of-the-user")
-    assert not [r for r in program.of_type(RANDOM_PASSWORD) if r.name.endswith("-credential-secret")]
-
-
-def test_services_wait_for_their_execution_role_policy_attachment():
-    """Guards: the services waited for the secrets policy but not for the managed policy that lets ECS pull
-    the image and write logs: the first tasks could fail to start."""
+def test_services_wait_for_their_execution_role_policies():
+    """Guards: the services waited for the secrets policy but not for the one that lets ECS pull the image and
+    write logs: the first tasks could fail to start."""
     program = run_example()
     for role in ("editor", "worker"):
         task = task_definition(program, role)
         role_name = task.inputs["executionRoleArn"].rsplit(":", 1)[1]
-        [attachment] = [a for a in program.of_type(ATTACHMENT) if a.inputs["role"] == role_name]
-        assert program.waits_for(service(program, role), attachment), role
+        policies = [p for p in program.of_type(ROLE_POLICY) if p.inputs["role"] == role_name]
+        assert len(policies) == 2
+        for policy in policies:
+            assert program.waits_for(service(program, role), policy), (role, policy.name)
 
 
 def test_node_red_logs_in_as_an_app_user_the_editor_task_sets_up_with_the_master_login():

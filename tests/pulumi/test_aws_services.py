@@ -10,7 +10,6 @@ from .aws_helpers import (
     DOCKER_IMAGE,
     LOAD_BALANCER,
     LOG_GROUP,
-    ROLE_POLICY,
     SCALING_POLICY,
     SCALING_TARGET,
     SECRET_VERSION,
@@ -20,6 +19,7 @@ from .aws_helpers import (
     containers,
     environment,
     example_config,
+    execution_policy,
     run_example,
     secret_refs,
     secret_values,
@@ -177,16 +177,16 @@ def test_each_secret_variable_holds_its_value():
     assert stored["MONGO_URL"].startswith("mongodb://")
 
 
-def test_generated_credential_secret_is_what_both_roles_read():
-    """Guards: every stack sharing one encryption key (a literal in place of the generated value). Without
-    credentialSecret in the config, the Secrets Manager secret both roles read holds the stack's own
-    generated value (the mocks give each stack's RandomPassword its own result)."""
+def test_the_credential_key_of_the_stack_config_is_what_both_roles_read():
+    """Guards: a credential key generated into the Pulumi state, which `pulumi destroy` forgets while the final
+    DocumentDB snapshot keeps the credentials it encrypted. The key is the stack config's (kept there by `make
+    up`), and the Secrets Manager secret both roles read holds exactly it; no random resource holds one."""
     program = run_example()
-    [generated] = [r for r in program.of_type(RANDOM_PASSWORD) if r.name.endswith("-credential-secret")]
+    assert not [r for r in program.of_type(RANDOM_PASSWORD) if r.name.endswith("-credential-secret")]
     values = secret_values(program)
     for role in ("editor", "worker"):
         ref = secret_refs(task_definition(program, role))["NODE_RED_CREDENTIAL_SECRET"]
-        assert values[ref.split(":::")[0]] == generated.state["result"], role
+        assert values[ref.split(":::")[0]] == USER_SECRETS["credentialSecret"], role
 
 
 def test_execution_roles_read_exactly_their_secrets():
@@ -196,10 +196,7 @@ def test_execution_roles_read_exactly_their_secrets():
         for role in ("editor", "worker")
     }
     for role in ("editor", "worker"):
-        task = task_definition(program, role)
-        execution_role = task.inputs["executionRoleArn"].rsplit(":", 1)[1]
-        [policy] = [p for p in program.of_type(ROLE_POLICY) if p.inputs["role"] == execution_role]
-        [statement] = json.loads(policy.inputs["policy"])["Statement"]
+        [statement] = execution_policy(program, task_definition(program, role), "secrets")["Statement"]
         assert statement["Action"] == "secretsmanager:GetSecretValue"
         assert set(statement["Resource"]) == refs[role]
     # The editor's: its own 3 and the admin URL for its db-setup container; the workers': MONGO_URL and the

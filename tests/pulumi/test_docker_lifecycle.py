@@ -52,8 +52,9 @@ def test_make_down_then_make_up_gives_mongodb_and_node_red_the_same_secrets():
     assert all(len(values) == 1 for values in before.values()), before
 
     # `make down`: pulumi destroy. Retained volumes stay on the host but leave the state; so does everything else.
+    # Member 0's data volume is retained (the others hold copies, made again from it: test_stateful_urns.py).
     volumes = [v for v in first.of_type(VOLUME) if "-mongo-data-" in v.name]
-    assert volumes and all(v.retain_on_delete for v in volumes)
+    assert volumes and [v.retain_on_delete for v in volumes] == [v.name.endswith("-data-0") for v in volumes]
     cli.destroy()
     config_after_down = dict(cli.config)
 
@@ -83,10 +84,27 @@ def test_a_stack_deployed_with_generated_secrets_keeps_their_values_when_they_mo
     assert in_use["key file"] == {"a2V5ZmlsZWZyb21zdGF0ZQ"}
 
 
-def test_an_aws_stack_gets_no_docker_secrets():
+def test_an_aws_stack_keeps_its_credential_key_in_the_stack_config_and_no_docker_secret():
+    """Guards: the aws target's credential key generated into the Pulumi state, which `pulumi destroy` forgets
+    while the final DocumentDB snapshot keeps the credentials it encrypted."""
     cli = FakePulumi("prod", {"target": "aws", "editorPassword": "correct-horse-battery"})
-    assert ensure(PulumiCli("pulumi", "prod", run=cli)) == {}
-    assert set(cli.config) == {"target", "editorPassword"}
+    assert ensure(PulumiCli("pulumi", "prod", run=cli)) == {"credentialSecret": "generated"}
+    assert set(cli.config) == {"target", "editorPassword", "credentialSecret"}
+    assert cli.secret_keys == {"credentialSecret"}
+    cli.destroy()
+    assert ensure(PulumiCli("pulumi", "prod", run=cli)) == {}, "kept across destroy: nothing generated again"
+
+
+def test_an_aws_stack_whose_state_holds_its_key_keeps_that_key_and_unprotects_the_old_resource():
+    """An aws stack deployed while the key was a protected random resource: `make up` copies its value into the
+    stack config and unprotects the resource, which the program no longer declares (protected, it would stop
+    the next `up` from dropping it from the state)."""
+    cli = FakePulumi("prod", {"target": "aws", "editorPassword": "correct-horse-battery"})
+    cli.randoms = {"nodered-secrets-credential-secret": "key-from-the-state-0123456789"}
+    cli.protected = {"nodered-secrets-credential-secret"}
+    assert ensure(PulumiCli("pulumi", "prod", run=cli)) == {"credentialSecret": "state"}
+    assert cli.config["credentialSecret"] == "key-from-the-state-0123456789"
+    assert cli.protected == set()
 
 
 def test_a_docker_stack_without_its_kept_secrets_is_refused_naming_each_key_and_the_fix():

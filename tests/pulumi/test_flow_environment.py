@@ -10,11 +10,11 @@ import json
 import pytest
 
 from .aws_helpers import (
-    ROLE_POLICY,
     SECRET,
     SECRET_VERSION,
     container,
     environment,
+    execution_policy,
     run_example,
     secret_refs,
     secret_values,
@@ -81,9 +81,7 @@ def test_aws_flow_secrets_live_in_secrets_manager_and_reach_both_roles_as_ecs_se
         blob = json.dumps(container(task))
         assert not any(value in blob for value in SECRETS.values())
         # The role's execution role may read the flow secret (and, for workers, still not the editor password).
-        execution_role = task.inputs["executionRoleArn"].rsplit(":", 1)[1]
-        [policy] = [p for p in program.of_type(ROLE_POLICY) if p.inputs["role"] == execution_role]
-        [statement] = json.loads(policy.inputs["policy"])["Statement"]
+        [statement] = execution_policy(program, task, "secrets")["Statement"]
         assert flow_arn in statement["Resource"]
         assert len(statement["Resource"]) == len(set(statement["Resource"]))
         # The editor also reads the admin login its db-setup container uses (MONGO_ADMIN_URL).

@@ -6,8 +6,10 @@ import os
 import subprocess
 import sys
 
+import pytest
+
 from stack_config import parse
-from stack_secrets import KEPT, PulumiCli, ensure
+from stack_secrets import KEPT, PulumiCli, ensure, rotate
 
 from .fake_pulumi_cli import FakePulumi
 from .mock_program import ROOT
@@ -85,3 +87,19 @@ def test_keys_already_set_are_left_alone():
     origins = ensure(PulumiCli("pulumi", "dev", run=cli))
     assert set(origins) == {"mongoRootPassword", "mongoAppPassword", "mongoKeyFile"}
     assert cli.config["credentialSecret"] == "my-own-credential-secret-1234"
+
+
+def test_a_rotation_keeps_the_key_before_beside_a_new_one_and_never_starts_twice():
+    """`python -m stack_secrets --rotate-credential-secret` (docs/operations.md, "Rotate the credential key"): the
+    current key becomes previousCredentialSecret, a new one credentialSecret, both secret; a second rotation before
+    the first is finished would lose the key the database may still be on, so it is refused."""
+    cli = FakePulumi("prod", {"target": "aws", "credentialSecret": "the-first-key-0123456789"})
+    rotate(PulumiCli("pulumi", "prod", run=cli))
+    assert cli.config["previousCredentialSecret"] == "the-first-key-0123456789"
+    assert cli.config["credentialSecret"] != "the-first-key-0123456789"
+    assert cli.secret_keys == {"previousCredentialSecret", "credentialSecret"}
+    parse({**cli.config, "editorPassword": "correct-horse-battery"})  # a config the program accepts
+    with pytest.raises(RuntimeError, match="a rotation is under way"):
+        rotate(PulumiCli("pulumi", "prod", run=cli))
+    with pytest.raises(RuntimeError, match="no key to rotate"):
+        rotate(PulumiCli("pulumi", "prod", run=FakePulumi("prod", {"target": "aws"})))

@@ -12,14 +12,15 @@ as it was, never computed from the code under test.
 
 The URNs are the engine's (`Resource.engine_urn`, the whole parent chain), not the mock monitor's.
 
-The docker target's secrets moved from random resources into the stack config (`pulumi destroy` forgets
-any resource, random values included, while the MongoDB volumes stay): their old URNs are kept below
-for `python -m stack_secrets`, which takes their values from a stack's state into its config.
+The docker target's secrets, and the aws target's credential key, moved from random resources into the stack
+config (`pulumi destroy` forgets any resource, random values included, while the MongoDB volumes or the final
+DocumentDB snapshot stay): their old URNs are kept below for `python -m stack_secrets`, which takes their values
+from a stack's state into its config.
 """
 
 import pytest
 
-from stack_secrets import KEPT
+from stack_secrets import KEPT, KEPT_BY_TARGET
 
 from .aws_helpers import run_example
 from .mock_program import cached_program
@@ -59,9 +60,12 @@ DOCKER_ROUTER_CONFIG = [
     STACK
     + "nodered-scale:docker:DockerStack$nodered-scale:docker:Router$docker:index/volume:Volume::nodered-router-config",
 ]
-AWS_DOCUMENTDB = [
+# The aws target's credential key as a random resource, before it moved to the stack config.
+AWS_SECRETS_IN_STATE = [
     STACK
     + "nodered-scale:aws:AwsStack$nodered-scale:index:StackSecrets$random:index/randomPassword:RandomPassword::nodered-secrets-credential-secret",
+]
+AWS_DOCUMENTDB = [
     STACK + "nodered-scale:aws:AwsStack$nodered-scale:aws:EcrImage$aws:ecr/repository:Repository::nodered-image-repo",
     STACK
     + "nodered-scale:aws:AwsStack$nodered-scale:aws:RuntimeSecrets$aws:secretsmanager/secret:Secret::nodered-runtime-mongo-url",
@@ -122,6 +126,9 @@ def test_stack_secrets_takes_the_values_of_the_random_resources_docker_stacks_ha
     """A stack deployed before the secrets moved to its config keeps its values: `make up` copies them from
     the state (by these names) before the program stops declaring the random resources."""
     assert {kept.state_name for kept in KEPT} == {urn.rsplit("::", 1)[1] for urn in DOCKER_SECRETS_IN_STATE}
+    assert {kept.state_name for kept in KEPT_BY_TARGET["aws"]} == {
+        urn.rsplit("::", 1)[1] for urn in AWS_SECRETS_IN_STATE
+    }
 
 
 def test_aws_target_keeps_the_urns_of_its_database_registry_and_secrets():
@@ -129,11 +136,14 @@ def test_aws_target_keeps_the_urns_of_its_database_registry_and_secrets():
     assert stateful_urns(program) == set(AWS_DOCUMENTDB)
 
 
-def test_the_mongodb_data_volumes_outlive_the_stack(base_config):
-    # retainOnDelete, as the engine receives it: a destroy or a replacement leaves the data on the host.
+def test_the_data_volume_of_member_0_outlives_the_stack_and_the_copies_go_with_their_members(base_config):
+    """retainOnDelete, as the engine receives it: a destroy or a replacement leaves member 0's data on the host.
+    Guards: members 1 and 2 kept their volumes too, and a 3 -> 1 -> 3 scaling brought them back with their old
+    replica set state and an oplog position the primary's oplog might no longer cover (stuck in RECOVERING);
+    their volumes now go with them and a member added again copies the data afresh (docs/operations.md)."""
     program = cached_program({**base_config, "mongo": {"members": 3}})
-    volumes = [r for r in program.resources if r.engine_urn in DOCKER_VOLUMES]
-    assert len(volumes) == 3 and all(v.retain_on_delete for v in volumes)
+    volumes = {r.engine_urn: r for r in program.resources if r.engine_urn in DOCKER_VOLUMES}
+    assert [volumes[urn].retain_on_delete for urn in DOCKER_VOLUMES] == [True, False, False]
 
 
 def test_the_aws_network_keeps_its_urns_through_an_alias_to_its_old_type():

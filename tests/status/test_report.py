@@ -164,3 +164,29 @@ def test_instances_on_different_node_red_versions_are_named_during_an_update():
         in report.render_text(r)
     )
     assert [i["nodeRedVersion"] for i in report.to_json(r)["instances"]] == ["5.0.7", "5.0.7", "4.1.15", None]
+
+
+def test_an_instance_refusing_its_credential_key_says_why_and_keys_that_differ_are_named():
+    """Guards: an instance whose key was not the database's showed as "state error" at best, with nothing saying
+    it would never serve with that key; a rotation under way looked like any other state."""
+    reason = (
+        "refusing to serve: NODE_RED_CREDENTIAL_SECRET (key 111111111111) is the key this database's credentials "
+        "were rotated away from on 2026-01-01T11:00:00.000Z; they are encrypted with key 222222222222 now: give "
+        "this instance the new key"
+    )
+    instances = [
+        {**inst("e", role="editor", port=1880), "credentialKey": "222222222222"},
+        {**inst("w1"), "credentialKey": "222222222222"},
+        {**inst("w2", rev=None, state="error", port=1882), "credentialKey": "111111111111", "message": reason},
+    ]
+    r = build(instances)
+    text = report.render_text(r)
+    assert r.exit_code == exits.NOT_IN_SYNC
+    [row] = [line for line in text.splitlines() if line.startswith("w2 ")]
+    assert row.endswith(reason)
+    assert f"1 instance {reason} (w2)" in text
+    assert "credential keys differ (222222222222: e, w1; 111111111111: w2): a key rotation is under way" in text
+    [w2] = [i for i in report.to_json(r)["instances"] if i["id"] == "w2"]
+    assert (w2["refusal"], w2["problem"], w2["credentialKey"]) == (reason, reason, "111111111111")
+    # One key everywhere: no such line.
+    assert "credential keys" not in report.render_text(build(instances[:2]))

@@ -9,6 +9,7 @@
 const { refuse } = require('./refused');
 const { currentDeploy } = require('./deploy_context');
 const { credentialsForNodeRed } = require('./empty_credentials');
+const { underCurrentKey } = require('./credential_key');
 const { syncTiming, describeTiming } = require('./timing');
 const countTabs = (flows) => flows.filter((n) => n && n.type === 'tab').length;
 
@@ -96,7 +97,7 @@ class Flows {
 
     async getCredentials() {
         if (!this.revisions.loaded) await this.get();
-        return credentialsForNodeRed(this.revisions.credentials(), this.opts.credentialSecret);
+        return credentialsForNodeRed(underCurrentKey(this.revisions.credentials(), this.opts), this.opts.credentialSecret);
     }
 
     async saveCredentials(credentials) {

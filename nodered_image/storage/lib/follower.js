@@ -8,7 +8,8 @@
 //                            read found it (performance.now() as the read began)
 //   stray(id, reason)        a document whose _id is no revision number (it is never loaded)
 //   restart(rev, count)      "restart flows" was recorded on revision `rev` (its restarts count)
-//   edited(rev)              revision `rev` was changed in place (its flows or credentials)
+//   edited(rev)              revision `rev` was changed in place (its flows or credentials; not a key rotation's
+//                            re-encryption of the same credentials)
 const { performance } = require('perf_hooks');
 const { sleep } = require('./connect');
 const { revisionKey } = require('./revision_doc');
@@ -144,6 +145,8 @@ class RevisionFollower {
         if (op === 'update' && typeof id === 'number' && change.updateDescription) {
             const set = change.updateDescription.updatedFields || {};
             const names = [...Object.keys(set), ...(change.updateDescription.removedFields || [])];
+            // A key rotation re-encrypting the same credentials (credential_key.js): nothing to load again.
+            if ('credentialsKey' in set && names.every((n) => /^credentials(Key)?(\.|$)/.test(n))) return;
             if (names.some((n) => /^(flows|flowsJson|credentials|deployId|savedAt)(\.|$)/.test(n))) this.on.edited(id);
             else if (typeof set.restarts === 'number') this.on.restart(id, set.restarts);
         }

@@ -33,6 +33,20 @@ class Health {
         this.seenRev = () => this.latestRev; // the highest revision number seen (set by the storage)
         this.onServing = () => {}; // (serving, reason) when that changes
         this.leader = false; // holds the leader lease (leader.js)
+        this.refused = null; // why this instance refuses to serve (its credential key: credential_key.js), or null
+        this.credentialKey = null; // its credential key's fingerprint as status records show it (credential_key.js)
+    }
+
+    // Refuses to serve for `reason` (null: no longer): state error, not ready, the reason in the message.
+    refuse(reason) {
+        this.refused = reason;
+        if (reason) {
+            this.set('error');
+            this.setServing(false, reason);
+        } else {
+            this.set('starting');
+        }
+        this.changed();
     }
 
     setLeader(leader) {
@@ -138,6 +152,7 @@ class Health {
 
     // One line for people: what this instance serves, and what failed.
     message() {
+        if (this.refused) return `refusing to serve: ${this.refused}`;
         const f = this.failure ? `revision ${this.failure.rev} failed: ${this.failure.reason}` : null;
         if (this.credentialsFailed && this.state === 'error' && this.runningRev !== null) {
             return `not serving: the credentials of revision ${this.runningRev} do not decrypt with this instance's ` +
@@ -157,11 +172,12 @@ class Health {
         return {
             state: this.state, rev: this.runningRev, latestRev: this.latestRev, ready: this.ready,
             failedRev: f ? f.rev : null, failure: f ? f.reason : null, message: this.message(), restart: this.restart,
-            seenRev: this.seenRev(), leader: this.leader, lastSync: this.lastSync || null,
+            seenRev: this.seenRev(), leader: this.leader, lastSync: this.lastSync || null, credentialKey: this.credentialKey,
         };
     }
 
     startRecording(coll, opts) {
+        if (this.recorder) return; // already (a refusal to serve starts it early)
         this.recorder = new StatusRecorder({ coll, opts, log: this.log, snapshot: () => this.snapshot() });
         this.recorder.start();
     }

@@ -34,6 +34,8 @@ function readOptions(settings) {
         enableChangeStreams: o.enableChangeStreams === true || o.enableChangeStreams === 'true',
         // Node-RED's own setting: revisions without credentials are handed over encrypted with it.
         credentialSecret: typeof settings.credentialSecret === 'string' ? settings.credentialSecret : null,
+        // During a rotation of the credential key, the key before it (credential_key.js).
+        previousCredentialSecret: typeof o.previousCredentialSecret === 'string' && o.previousCredentialSecret ? o.previousCredentialSecret : null,
         ...leaderOptions(o),
     };
 }

@@ -21,6 +21,7 @@
 // the first load, a catch-up over several revisions, a rollback, a restore) is a full load.
 const { runtimeModule } = require('./tabs');
 const { credentialsForNodeRed } = require('./empty_credentials');
+const { underCurrentKey } = require('./credential_key');
 
 const PARTIAL_TYPES = new Set(['flows', 'nodes']);
 
@@ -100,7 +101,7 @@ class PartialReloads {
     async apply(pick, type) {
         const loaded = this.revisions.hand(pick);
         const flows = this.flows.shape(loaded.flows);
-        const credentials = credentialsForNodeRed(this.revisions.credentials(), this.opts.credentialSecret);
+        const credentials = credentialsForNodeRed(underCurrentKey(this.revisions.credentials(), this.opts), this.opts.credentialSecret);
         let credentialIds;
         try {
             credentialIds = await this.changedCredentials(credentials, flows);

@@ -6,7 +6,7 @@ class StatusRecorder {
     constructor({ coll, opts, snapshot, log }) {
         this.coll = coll;
         this.opts = opts;
-        this.snapshot = snapshot; // () => {state, rev, latestRev, ready, failedRev, failure, message, restart, seenRev, leader}
+        this.snapshot = snapshot; // () => {state, rev, latestRev, ready, failedRev, failure, message, restart, seenRev, leader, credentialKey}
         this.log = log;
         this.startedAt = new Date();
         this.timer = null;
@@ -64,6 +64,7 @@ class StatusRecorder {
                         rev: s.rev, latestRev: s.latestRev,
                         state: s.state, ready: s.ready, failedRev: s.failedRev, failure: s.failure, message: s.message,
                         restart: s.restart, seenRev: s.seenRev, leader: s.leader === true, lastSync: s.lastSync ?? null,
+                        credentialKey: s.credentialKey ?? null,
                         lastSeen: new Date() },
                     $setOnInsert: { startedAt: this.startedAt },
                 },

@@ -16,6 +16,7 @@ const { Library } = require('./library');
 const { runDeploy } = require('./deploy_context');
 const { storageProblem } = require('./codec');
 const { mixedVersionsProblem } = require('./versions');
+const { CredentialKey } = require('./credential_key');
 
 // Why Node-RED reports flows unable to start (its runtime-state event), in words.
 function startProblem(payload) {
@@ -36,6 +37,7 @@ function createStorage() {
     let parts = null; // {revisions, flows, settings, sessions, library, reloader} once connected
     let pendingReload = null; // the launcher's reload function, when handed over before init
     let leadership = null; // run-once tabs and the leader lease (leadership.js)
+    let key = null; // the credential key as the database knows it (credential_key.js), when Node-RED has one
     const isClosed = () => closed;
     const health = new Health(log);
     const events = new FlowEvents(log);
@@ -54,6 +56,12 @@ function createStorage() {
         client = await connectWithBackoff(opts, log, isClosed);
         health.watch(client, opts.database);
         const c = await openCollections(client, opts, log, isClosed);
+        if (opts.credentialSecret) {
+            // Nothing of the flows is loaded, and no lease taken, while this instance's key is not the database's.
+            key = new CredentialKey({ db: client.db(opts.database), opts, health, log, isClosed,
+                record: () => health.startRecording(c.instances, opts) });
+            await key.admit();
+        }
         const revisions = new Revisions({ collections: c, opts, log, isClosed });
         revisions.onFailure = (f) => {
             health.noteFailure(f);
@@ -106,6 +114,7 @@ function createStorage() {
         if (parts) parts.revisions.numbering.close();
         if (parts && parts.reloader) await parts.reloader.close();
         if (leadership) await leadership.close();
+        if (key) key.close();
         await health.stopRecording();
         health.unwatch();
         if (client) await client.close().catch(() => {});
@@ -143,6 +152,8 @@ function createStorage() {
         storageProblem: (flowsToSave) => storageProblem(flowsToSave),
         // Why no deploy may be saved now (live workers on an older Node-RED: versions.js), or null.
         versionProblem: async () => (parts && opts.nodeRedVersion ? mixedVersionsProblem(parts.instances, opts.nodeRedVersion) : null),
+        // Why no deploy may be saved now (live workers on another credential key: credential_key.js), or null.
+        keyProblem: async () => (parts && key ? key.deployProblem() : null),
         // The editor reloads its flows through this function (its flows API, which serializes with deploys).
         useReload: (fn) => {
             pendingReload = fn;

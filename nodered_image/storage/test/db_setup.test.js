@@ -124,3 +124,26 @@ test('it reads exactly the environment contract.json declares for it (dbSetup), 
     await assert.rejects(main(env, { info() {}, warn() {} }), /Invalid scheme/, 'stops before connecting');
     assert.deepEqual([...reads].sort(), [...contract.dbSetup.secrets, ...contract.dbSetup.plain].sort());
 });
+
+test('a setup that cannot finish ends by its deadline, exit code 1 while the user is not set up', async (t) => {
+    // Guards: nothing bounded the setup's run (a connection that hangs, change streams that never open), while
+    // the aws target's grace period for the editor's task counts on it ending by contract.json's deadline.
+    const net = require('net');
+    const sockets = new Set();
+    const hung = net.createServer((socket) => sockets.add(socket)); // accepts, never answers
+    await new Promise((resolve) => hung.listen(0, '127.0.0.1', resolve));
+    t.after(() => {
+        for (const s of sockets) s.destroy();
+        hung.close();
+    });
+    const { runWithDeadline, SETUP_DEADLINE_MS } = require('../db_setup');
+    assert.equal(SETUP_DEADLINE_MS, require('../../contract.json').dbSetup.deadlineSeconds * 1000);
+    const url = `mongodb://u:p@127.0.0.1:${hung.address().port}/?directConnection=true`;
+    const lines = [];
+    const log = { info: (m) => lines.push(m), warn: (m) => lines.push(m), error: (m) => lines.push(m) };
+    const started = Date.now();
+    const code = await new Promise((exit) => runWithDeadline({ env: { MONGO_ADMIN_URL: url, MONGO_URL: url }, log, deadlineMs: 1000, exit }));
+    assert.equal(code, 1);
+    assert.ok(Date.now() - started < 4000, 'ended at its deadline, before the driver gave up on the server');
+    assert.deepEqual(lines, ['database setup not finished within 1 s: the user is not set up']);
+});
