@@ -32,9 +32,15 @@ function instanceOf(doc) {
         message: isSet(doc.message) ? doc.message : null,
         restart,
         nodeRedVersion: typeof doc.nodeRedVersion === 'string' ? doc.nodeRedVersion : null,
+        credentialKey: typeof doc.credentialKey === 'string' ? doc.credentialKey : null,
         leader: doc.leader === true,
     };
 }
+
+// An instance whose credential key is not the database's refuses to serve (storage/lib/credential_key.js):
+// its state is `error` and its message says why.
+const REFUSING = 'refusing to serve: ';
+const refusal = (i) => (i.state === 'error' && typeof i.message === 'string' && i.message.startsWith(REFUSING) ? i.message : null);
 
 const byRoleThenId = (a, b) => {
     const ka = [a.role !== 'editor' ? 1 : 0, a.role, a.id];
@@ -60,6 +66,7 @@ class Rules {
     // Why this worker does not count as serving the newest revision, or null.
     workerProblem(w) {
         if (this.stale(w)) return 'stale';
+        if (refusal(w)) return refusal(w);
         if (isSet(w.failedRev) && w.failure && orZero(w.rev) !== orZero(this.newestRev)) {
             const serving = isSet(w.rev) && w.state === 'running' ? `serving ${w.rev}` : 'not serving';
             return `revision ${w.failedRev} failed: ${w.failure} (${serving})`;
@@ -73,6 +80,7 @@ class Rules {
     note(i) {
         if (i.role === 'worker') return this.workerProblem(i) || '';
         if (this.stale(i)) return 'stale';
+        if (refusal(i)) return refusal(i);
         if (isSet(i.failedRev) && i.failure) return `revision ${i.failedRev} failed: ${i.failure}`;
         return '';
     }
@@ -118,6 +126,7 @@ function report({ records, newest, lease = null, now, staleAfter }) {
             lastSeenAgeSeconds: rules.age(i), stale: rules.stale(i), behind: rules.behind(i),
             problem: i.role === 'worker' ? rules.workerProblem(i) : null, note: rules.note(i),
             failedRev: i.failedRev, failure: i.failure, message: i.message, nodeRedVersion: i.nodeRedVersion,
+            credentialKey: i.credentialKey, refusal: refusal(i),
             restart: i.restart ? { ...i.restart, at: iso(i.restart.at) || i.restart.at || null } : null,
             restarted: restarts ? rules.restarted(i) : null,
             leader: i.leader || (leaseLive && holder === i.id),
