@@ -156,9 +156,9 @@ async function main() {
     RED.init(server, settings);
     if (role === 'editor') {
         // Deploys checked before Node-RED takes them (and refused while the flows are locked to files).
-        const { deployFiles } = guardDeploys(RED, storage, log, settings.flowsLock);
+        const deploys = guardDeploys(RED, storage, log, settings.flowsLock);
         cluster = installCluster({
-            RED, storage, refusals, log: log.as('cluster'), deployFiles, credentialSecret: settings.credentialSecret, lock: settings.flowsLock,
+            RED, storage, refusals, log: log.as('cluster'), deploys, credentialSecret: settings.credentialSecret, lock: settings.flowsLock,
         });
     }
     new Upgrades({ app, role, httpNodeRoot: settings.httpNodeRoot, gate, refusals, log }).install(server);

@@ -190,7 +190,7 @@ function guardDeploys(RED, storage, log, lock = null) {
             () => original.setFlows({ flows: { flows }, user, deploymentType: 'full' }));
         return storage.revisionForHash(saved && saved.rev);
     }
-    return { deployFiles };
+    return { deployFiles, unlocked };
 }
 
 module.exports = { guardDeploys, missingTypes, DeployRefused };

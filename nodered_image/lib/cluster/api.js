@@ -98,14 +98,14 @@ function withoutCredentials(node) {
 class ClusterApi {
     // reads: ClusterReads; authorize(permission): Node-RED's check as middleware (index.js); refusals:
     // lib/refuse.js; actions: where a change is recorded (actions.js); deployFiles: the deploy guard's
-    // (lib/deploy_guard.js); credentialSecret: the stack's; lock: a FlowsLock or null.
-    constructor({ reads, authorize, refusals, actions, deployFiles, credentialSecret, lock = null }) {
+    // and unlocked (lib/deploy_guard.js); credentialSecret: the stack's; lock: a FlowsLock or null.
+    constructor({ reads, authorize, refusals, actions, deployFiles, unlocked, credentialSecret, lock = null }) {
         this.reads = reads;
         this.refusals = refusals;
         this.actions = actions;
         this.credentialSecret = credentialSecret;
         this.lock = lock;
-        this.files = new FileDeploys({ reads, deployFiles, credentialSecret });
+        this.files = new FileDeploys({ reads, deployFiles, unlocked, credentialSecret });
         const r = express.Router({ caseSensitive: true, strict: true });
         const read = authorize('cluster.read');
         const write = authorize('cluster.write');

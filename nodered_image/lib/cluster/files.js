@@ -117,11 +117,12 @@ function described(node, properties) {
 }
 
 class FileDeploys {
-    // reads: ClusterReads; deployFiles: the deploy guard's (lib/deploy_guard.js); credentialSecret: the
-    // stack's, to read stored credentials.
-    constructor({ reads, deployFiles, credentialSecret }) {
+    // reads: ClusterReads; deployFiles, unlocked: the deploy guard's (lib/deploy_guard.js); credentialSecret:
+    // the stack's, to read stored credentials.
+    constructor({ reads, deployFiles, unlocked, credentialSecret }) {
         this.reads = reads;
         this.deployFiles = deployFiles;
+        this.unlocked = unlocked;
         this.credentialSecret = credentialSecret;
     }
 
@@ -163,6 +164,7 @@ class FileDeploys {
     // POST /cluster/deploy: a new revision with these flows, saved by `user`, unless the newest revision
     // holds them already (200, nothing saved).
     async deploy(body, user) {
+        this.unlocked(user); // a locked stack says so before anything else, unchanged flows included
         const files = readBody(body, { withMessage: true });
         const c = await this.compare(files);
         if (c.same) return [200, { rev: c.newest._id, saved: false, ...this.answer(c) }];

@@ -35,12 +35,13 @@ function scopeOf(req) {
     return Array.isArray(scope) ? scope.join(' ') : String(scope || '');
 }
 
-// After RED.init (RED.httpAdmin exists); returns the feed, to stop it at shutdown. deployFiles: the deploy
-// guard's (lib/deploy_guard.js); credentialSecret: the stack's; lock: a FlowsLock or null.
-function installCluster({ RED, storage, refusals, log, deployFiles, credentialSecret, lock }) {
+// After RED.init (RED.httpAdmin exists); returns the feed, to stop it at shutdown. deploys: what the deploy
+// guard returns (lib/deploy_guard.js); credentialSecret: the stack's; lock: a FlowsLock or null.
+function installCluster({ RED, storage, refusals, log, deploys, credentialSecret, lock }) {
     const reads = new ClusterReads({ database: () => storage.database() });
     const api = new ClusterApi({
-        reads, authorize: authorizer(RED, refusals), refusals, actions: new ClusterActions({ log }), deployFiles, credentialSecret, lock,
+        reads, authorize: authorizer(RED, refusals), refusals, actions: new ClusterActions({ log }),
+        deployFiles: deploys.deployFiles, unlocked: deploys.unlocked, credentialSecret, lock,
     });
     RED.httpAdmin.use('/cluster', api.router);
     const feed = new ClusterFeed({ reads, events: RED.events, log });
