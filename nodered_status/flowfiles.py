@@ -89,15 +89,22 @@ def _file_names(containers: list[dict]) -> dict[str, str]:
     return names
 
 
-def render(flows: list[dict], credentials: dict[str, dict[str, str]]) -> dict[str, bytes]:
-    """relative path -> bytes of every file of the layout for these flows and credentials' outline."""
-    containers = [n for n in flows if n.get("type") in _FOLDERS]
-    names = _file_names(containers)
-    files: dict[str, list[dict]] = {name: [] for name in names.values()}
-    files[CONFIG] = []
+def placement(flows: list[dict]) -> dict[str, str]:
+    """node id -> the file (relative path) the layout puts it in."""
+    names = _file_names([n for n in flows if n.get("type") in _FOLDERS])
+    out = {}
     for node in flows:
         home = node["id"] if node.get("type") in _FOLDERS else node.get("z")
-        files[names[home] if isinstance(home, str) and home in names else CONFIG].append(node)
+        out[node["id"]] = names[home] if isinstance(home, str) and home in names else CONFIG
+    return out
+
+
+def render(flows: list[dict], credentials: dict[str, dict[str, str]]) -> dict[str, bytes]:
+    """relative path -> bytes of every file of the layout for these flows and credentials' outline."""
+    where = placement(flows)
+    files: dict[str, list[dict]] = {name: [] for name in sorted(set(where.values()) | {CONFIG})}
+    for node in flows:
+        files[where[node["id"]]].append(node)
     order = [n["id"] for n in flows]
     index = {
         "format": FORMAT,

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Ready a stack for `pulumi up` on the local file backend: check the CLI and passphrase, create the state
-# folder and the stack when missing, make sure the required editor password is set, and (docker target)
-# generate the secrets kept in the stack config across `make down` that are missing (python -m stack_secrets).
+# folder and the stack when missing, make sure the required editor password is set, and generate the secrets
+# the stack config lacks (python -m stack_secrets): those the docker target keeps across `make down`, and the
+# flows deploy token of a stack with flows.source.
 set -euo pipefail
 stack="${1:-dev}"
 command -v "${PULUMI:-pulumi}" >/dev/null || { echo "the Pulumi CLI is not installed: https://www.pulumi.com/docs/install/" >&2; exit 1; }

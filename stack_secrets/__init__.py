@@ -11,8 +11,10 @@ ensure(pulumi, stack) -> dict[key, origin]
     For a docker-target stack, sets every missing key of KEPT with `pulumi config set --secret`: the
     value the stack's state already holds (stacks deployed before these keys existed: the generated
     RandomPassword of the same role), else a fresh random one. Keys already set are left alone; an
-    aws-target stack gets nothing (its credential secret is a protected resource of its own).
-    origin per key set: "state" or "generated".
+    aws-target stack gets none of these (its credential secret is a protected resource of its own).
+    A stack of either target whose flows come from files (flows.source) also gets the token `pulumi up`
+    deploys them with (DEPLOY_TOKEN), when it has none: the editor knows its hash only, so it lives in
+    the stack config too. origin per key set: "state" or "generated".
 """
 
 from __future__ import annotations
@@ -42,6 +44,9 @@ KEPT = (
     Kept("mongoAppPassword", 32, "nodered-mongo-app-password"),
     Kept("mongoKeyFile", 512, "nodered-mongo-keyfile"),
 )
+
+# With flows.source, either target: the token `pulumi up` deploys the flows with (docs/flows-as-code.md).
+DEPLOY_TOKEN = Kept("flowsDeployToken", 48, "")
 
 Runner = Callable[..., subprocess.CompletedProcess]
 
@@ -90,16 +95,25 @@ class PulumiCli:
         return found
 
 
+def _flows_source(cli: PulumiCli) -> bool:
+    """Whether the stack's flows come from files (flows.source set)."""
+    try:
+        flows = json.loads(cli.get("flows") or "{}")
+    except ValueError:
+        return False  # the program refuses the key, naming it
+    return isinstance(flows, dict) and bool(flows.get("source"))
+
+
 def ensure(cli: PulumiCli) -> dict[str, str]:
-    if (cli.get("target") or "docker") != "docker":
-        return {}
-    missing = [k for k in KEPT if cli.get(k.key) is None]
-    if not missing:
-        return {}
-    from_state = cli.state_randoms()
     origins = {}
-    for kept in missing:
-        value = from_state.get(kept.state_name)
-        origins[kept.key] = "state" if value else "generated"
-        cli.set_secret(kept.key, value or generate(kept.length))
+    missing = [k for k in KEPT if cli.get(k.key) is None] if (cli.get("target") or "docker") == "docker" else []
+    if missing:
+        from_state = cli.state_randoms()
+        for kept in missing:
+            value = from_state.get(kept.state_name)
+            origins[kept.key] = "state" if value else "generated"
+            cli.set_secret(kept.key, value or generate(kept.length))
+    if _flows_source(cli) and cli.get(DEPLOY_TOKEN.key) is None:
+        cli.set_secret(DEPLOY_TOKEN.key, generate(DEPLOY_TOKEN.length))
+        origins[DEPLOY_TOKEN.key] = "generated"
     return origins

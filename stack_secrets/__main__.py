@@ -1,5 +1,5 @@
-"""`python -m stack_secrets --stack dev`: set the docker target's kept secrets the stack config lacks
-(see stack_secrets/__init__.py). Run by `make up` / `make preview` (scripts/pulumi-stack.sh); needs the
+"""`python -m stack_secrets --stack dev`: set the docker target's kept secrets the stack config lacks, and the
+flows deploy token of a stack with flows.source (see stack_secrets/__init__.py). Run by `make up` / `make preview` (scripts/pulumi-stack.sh); needs the
 Pulumi CLI and the stack's passphrase (PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE)."""
 
 from __future__ import annotations
