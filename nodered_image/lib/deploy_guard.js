@@ -190,7 +190,9 @@ function guardDeploys(RED, storage, log, lock = null) {
             () => original.setFlows({ flows: { flows }, user, deploymentType: 'full' }));
         return storage.revisionForHash(saved && saved.rev);
     }
-    return { deployFiles, unlocked };
+    // The checks of a deploy's flows alone (no lock, no save): what POST /cluster/diff refuses too.
+    const checkFlows = (flows) => check(RED, storage, flows);
+    return { deployFiles, unlocked, checkFlows };
 }
 
 module.exports = { guardDeploys, missingTypes, DeployRefused };

@@ -97,15 +97,15 @@ function withoutCredentials(node) {
 
 class ClusterApi {
     // reads: ClusterReads; authorize(permission): Node-RED's check as middleware (index.js); refusals:
-    // lib/refuse.js; actions: where a change is recorded (actions.js); deployFiles: the deploy guard's
-    // and unlocked (lib/deploy_guard.js); credentialSecret: the stack's; lock: a FlowsLock or null.
-    constructor({ reads, authorize, refusals, actions, deployFiles, unlocked, credentialSecret, lock = null }) {
+    // lib/refuse.js; actions: where a change is recorded (actions.js); deploys: what the deploy guard
+    // returns (lib/deploy_guard.js); credentialSecret: the stack's; lock: a FlowsLock or null.
+    constructor({ reads, authorize, refusals, actions, deploys, credentialSecret, lock = null }) {
         this.reads = reads;
         this.refusals = refusals;
         this.actions = actions;
         this.credentialSecret = credentialSecret;
         this.lock = lock;
-        this.files = new FileDeploys({ reads, deployFiles, unlocked, credentialSecret });
+        this.files = new FileDeploys({ reads, ...deploys, credentialSecret });
         const r = express.Router({ caseSensitive: true, strict: true });
         const read = authorize('cluster.read');
         const write = authorize('cluster.write');

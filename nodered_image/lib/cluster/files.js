@@ -30,7 +30,7 @@ const show = (v) => JSON.stringify(String(v).slice(0, 60));
 function refuse(problems) {
     const shown = problems.slice(0, MAX_LISTED).map((p) => p.why);
     const more = problems.length > MAX_LISTED ? `; and ${problems.length - MAX_LISTED} more` : '';
-    throw new FlowsRefused(`flows refused, nothing saved: ${shown.join('; ')}${more}`, [...new Set(problems.map((p) => p.id))]);
+    throw new FlowsRefused(`flows refused, nothing saved: ${shown.join('; ')}${more}`, [...new Set(problems.map((p) => p.id).filter((id) => id !== null))]);
 }
 
 // The flows of a body: every node an object with a string id and type, each id once, no credentials on
@@ -117,12 +117,13 @@ function described(node, properties) {
 }
 
 class FileDeploys {
-    // reads: ClusterReads; deployFiles, unlocked: the deploy guard's (lib/deploy_guard.js); credentialSecret:
-    // the stack's, to read stored credentials.
-    constructor({ reads, deployFiles, unlocked, credentialSecret }) {
+    // reads: ClusterReads; deployFiles, unlocked, checkFlows: the deploy guard's (lib/deploy_guard.js);
+    // credentialSecret: the stack's, to read stored credentials.
+    constructor({ reads, deployFiles, unlocked, checkFlows, credentialSecret }) {
         this.reads = reads;
         this.deployFiles = deployFiles;
         this.unlocked = unlocked;
+        this.checkFlows = checkFlows;
         this.credentialSecret = credentialSecret;
     }
 
@@ -149,6 +150,7 @@ class FileDeploys {
     // POST /cluster/diff: what deploying these files would change.
     async diff(body) {
         const files = readBody(body, { withMessage: false });
+        this.checkFlows(files.flows); // node types the image lacks, flows MongoDB cannot hold: as a deploy would
         const c = await this.compare(files);
         return [200, this.answer(c)];
     }

@@ -41,7 +41,7 @@ function installCluster({ RED, storage, refusals, log, deploys, credentialSecret
     const reads = new ClusterReads({ database: () => storage.database() });
     const api = new ClusterApi({
         reads, authorize: authorizer(RED, refusals), refusals, actions: new ClusterActions({ log }),
-        deployFiles: deploys.deployFiles, unlocked: deploys.unlocked, credentialSecret, lock,
+        deploys, credentialSecret, lock,
     });
     RED.httpAdmin.use('/cluster', api.router);
     const feed = new ClusterFeed({ reads, events: RED.events, log });
