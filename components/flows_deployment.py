@@ -51,6 +51,11 @@ def read_source(source: str) -> tuple[flowfiles.FlowFiles, str]:
         raise pulumi.RunError(f"nodered-scale:flows.source: {source}: {exc}") from None
 
 
+def flows_input(files: flowfiles.FlowFiles) -> str:
+    """The flows and the index's credentials as the resource's `flows` input: the body of the deploy."""
+    return json.dumps(files.body(), separators=(",", ":"), ensure_ascii=False)
+
+
 def _unknown(value: Any) -> bool:
     """A value a preview does not know yet (the editor's URL while the editor itself is being replaced)."""
     return isinstance(value, Unknown) or value == rpc.UNKNOWN
@@ -166,7 +171,7 @@ class FlowsDeployment(Resource):
             {
                 "source": args.source,
                 "digest": digest,
-                "flows": json.dumps(files.body(), separators=(",", ":"), ensure_ascii=False),
+                "flows": flows_input(files),
                 "editor_url": args.editor_url,
                 "token": pulumi.Output.secret(args.token),
                 "deployer": args.deployer,
