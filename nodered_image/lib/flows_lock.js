@@ -11,6 +11,7 @@ const crypto = require('crypto');
 
 const DEPLOYER = Symbol('flows deployer'); // marks the user object the deploy token logged in as
 const HASH = /^[0-9a-f]{64}$/;
+const STILL_WORKS = 'Restarting the flows, debug, the Cluster sidebar and a rollback still work.';
 
 const sha256 = (text) => crypto.createHash('sha256').update(String(text), 'utf8').digest();
 
@@ -36,16 +37,20 @@ class FlowsLock {
         return Boolean(user && user[DEPLOYER]);
     }
 
+    describe() {
+        return `this stack's flows come from ${this.source} in its Pulumi project and only \`pulumi up\` deploys them (as ${this.deployer})`;
+    }
+
     // The answer to a deploy by anyone else.
     refusal() {
-        return `deploy refused, nothing saved: this stack's flows come from ${this.source} in its Pulumi project ` +
-            `and only \`pulumi up\` deploys them (as ${this.deployer}): change them there (docs/flows-as-code.md). ` +
-            'Restarting the flows, debug, the Cluster sidebar and a rollback still work.';
+        return `deploy refused, nothing saved: ${this.describe()}: change them there (docs/flows-as-code.md). ${STILL_WORKS}`;
     }
 
     // What the editor's page is told (RED.settings): the lock notice and the disabled Deploy button.
     editorSettings() {
-        return { source: this.source, deployer: this.deployer, message: this.refusal() };
+        const text = this.describe();
+        const message = `${text[0].toUpperCase()}${text.slice(1)}: Deploy is disabled here; change them there (docs/flows-as-code.md). ${STILL_WORKS}`;
+        return { source: this.source, deployer: this.deployer, message };
     }
 }
 
