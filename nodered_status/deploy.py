@@ -11,8 +11,7 @@ from typing import TYPE_CHECKING
 
 from . import exits
 from .diff import credentials_lacking, read_files, refused_in_files
-from .rollback import wait_served
-from .status import add_stale_after, check_stale_after
+from .rollback import add_wait, check_wait, follow
 
 if TYPE_CHECKING:
     from .source import Source
@@ -44,23 +43,14 @@ def positionals(p: argparse.ArgumentParser) -> None:
 
 def options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--message", default=None, metavar="TEXT", help="one line saved with the revision")
-    p.add_argument(
-        "--wait",
-        type=float,
-        default=0.0,
-        metavar="SECONDS",
-        help="wait up to this long until every live worker serves the new revision (default: do not wait)",
-    )
-    add_stale_after(p)
+    add_wait(p)
     p.add_argument("--json", action="store_true", help="print the editor's answer as JSON")
 
 
 def check(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
-    check_stale_after(p, args)
+    check_wait(p, args)
     if args.url is None:
         p.error("deploy goes through the stack's editor, which checks and saves the flows: pass --url")
-    if args.wait < 0:
-        p.error("--wait must not be negative")
     if args.message is not None and (not args.message.strip() or "\n" in args.message):
         p.error("--message must be one line of text")
 
@@ -74,24 +64,14 @@ def run(args: argparse.Namespace, source: Source) -> int:
         answer = source.files_deploy(body)
     except exits.FlowsRefused as exc:
         raise refused_in_files(exc, files) from None
-    code = exits.OK
-    if args.json:
-        print(json.dumps(answer, indent=2))
-    elif answer["saved"]:
-        print(f"saved as revision {answer['rev']} by {answer.get('savedBy') or '?'}: {answer['summary']}")
-    else:
-        print(f"nothing to deploy: revision {answer['rev']} holds these flows already")
     if not args.json:
-        sys.stdout.writelines(
-            line + "\n" for line in credentials_lacking(answer.get("credentialsMissing") or [], files)
-        )
-    if answer["saved"] and args.wait > 0:
-        ok, problems = wait_served(source, int(answer["rev"]), args.wait, args.stale_after)
-        if not args.json:
-            print(
-                f"every live worker serves revision {answer['rev']}"
-                if ok
-                else "\n  ".join([f"NOT SERVED everywhere after {args.wait:g} s:", *problems])
-            )
-        code = exits.OK if ok else exits.NOT_IN_SYNC
+        if answer["saved"]:
+            print(f"saved as revision {answer['rev']} by {answer.get('savedBy') or '?'}: {answer['summary']}")
+        else:
+            print(f"nothing to deploy: revision {answer['rev']} holds these flows already")
+        missing = credentials_lacking(answer.get("credentialsMissing") or [], files)
+        sys.stdout.writelines(line + "\n" for line in missing)
+    code, served = follow(source, int(answer["rev"]), args) if answer["saved"] else (exits.OK, {})
+    if args.json:
+        print(json.dumps({**answer, **served}, indent=2))
     return code

@@ -75,20 +75,22 @@ def app(stack, marker: str, credentials: dict, new: bool = False) -> list[dict]:
     return flows + (protected("/new", credentials, root) if new else [])
 
 
+def own(request, tmp_path_factory, mongo_server, name: str, workers: int, secret: str, env: dict):
+    """A stack of the module's own: its credential secret, its environment."""
+    kw = {"workers": workers, "mongo": mongo_server, "credential_secret": secret, "extra_env": env}
+    yield from make_stack(request, tmp_path_factory, name, **kw)
+
+
 @pytest.fixture(scope="module")
 def dev(request, tmp_path_factory, mongo_server):
-    yield from make_stack(
-        request, tmp_path_factory, "flows-dev", workers=1, mongo=mongo_server,
-        credential_secret="dev-credential-secret-0123456789", extra_env=stack_env(DEV, "dev-api", "dev-api-password"),
-    )  # fmt: skip
+    env = stack_env(DEV, "dev-api", "dev-api-password")
+    yield from own(request, tmp_path_factory, mongo_server, "flows-dev", 1, "dev-credential-secret-0123456789", env)
 
 
 @pytest.fixture(scope="module")
 def prod(request, tmp_path_factory, mongo_server):
-    yield from make_stack(
-        request, tmp_path_factory, "flows-prod", workers=2, mongo=mongo_server,
-        credential_secret="prod-credential-secret-9876543210", extra_env=stack_env(PROD, "prod-api", "prod-api-pw"),
-    )  # fmt: skip
+    env = stack_env(PROD, "prod-api", "prod-api-pw")
+    yield from own(request, tmp_path_factory, mongo_server, "flows-prod", 2, "prod-credential-secret-9876543210", env)
 
 
 def cli(stack, *args, timeout: float = 120):
