@@ -28,3 +28,20 @@ else:
 pulumi.export("editorUrl", stack.editor_url)
 pulumi.export("apiBaseUrl", stack.api_base_url)
 pulumi.export("workerCount", stack.worker_count)
+
+if config.flows.source is not None and config.flows_deploy_token is not None:
+    # The flows come from files: deployed through the stack's editor once it serves (a deploy, no rollout).
+    from components.flows_deployment import FlowsDeployment, FlowsDeploymentArgs
+    from components.nodered_environment import flows_deployer
+
+    flows = FlowsDeployment(
+        "flows",
+        FlowsDeploymentArgs(
+            source=config.flows.source,
+            editor_url=stack.editor_url,
+            token=config.flows_deploy_token.get_secret_value(),
+            deployer=flows_deployer(),
+        ),
+        opts=pulumi.ResourceOptions(depends_on=stack.editor_ready),
+    )
+    pulumi.export("flowsRevision", flows.flows_revision)

@@ -1,6 +1,7 @@
 """The image's environment contract (nodered_contract) for both deploy targets: what every target gives
 each role from the stack config and the stack's secrets. Each target adds only what is its own."""
 
+import hashlib
 from collections.abc import Mapping
 from typing import Any, TypedDict, Unpack
 
@@ -25,16 +26,36 @@ class TargetEnvironment(TypedDict, total=False):
     extra: Mapping[str, Any] | None
 
 
+def flows_deployer() -> str:
+    """The user name `pulumi up` deploys a stack's flows as (stack config flows.source)."""
+    return f"pulumi:{pulumi.get_stack()}"
+
+
+def flows_lock(config: StackConfig) -> dict[str, str]:
+    """The editor's lock of flows that come from files (flows.source): the source, who deploys it, and the
+    SHA-256 of the deploy token (never the token: the hash may be in the plain environment). {} when unset."""
+    token = config.flows_deploy_token
+    if config.flows.source is None or token is None:
+        return {}
+    return {
+        "NODE_RED_FLOWS_SOURCE": config.flows.source,
+        "NODE_RED_FLOWS_DEPLOYER": flows_deployer(),
+        "NODE_RED_FLOWS_DEPLOY_TOKEN_HASH": hashlib.sha256(token.get_secret_value().encode()).hexdigest(),
+    }
+
+
 def plain_environment(config: StackConfig, role: str, **target: Unpack[TargetEnvironment]) -> dict[str, str]:
     """A role's plain environment: the stack's httpNodeRoot, body limit and editor login (the editor only), its
-    context store and which tabs the editor runs, the target's own settings (nodered_contract.environment's
-    keyword arguments), and the flows' own plain variables (flows.env) on every role."""
+    context store and which tabs the editor runs, the lock of flows from files (the editor only), the target's
+    own settings (nodered_contract.environment's keyword arguments), and the flows' own plain variables
+    (flows.env) on every role."""
     settings: TargetEnvironment = {
         **target,
         "extra": {
             **(target.get("extra") or {}),
             "NODE_RED_CONTEXT_DEFAULT": config.context.default,
             "NODE_RED_EDITOR_FLOWS": config.flows.editor,
+            **flows_lock(config),
         },
     }
     image = nodered_contract.environment(

@@ -134,15 +134,18 @@ def credentials_flow(
     http_node_root: str = DEFAULT_HTTP_NODE_ROOT,
     path: str = "/secure",
     marker: str = "secret-ok",
+    expected_env: str | None = None,
 ) -> list[dict]:
     """GET <path> -> http request (basic auth from the node's credentials) -> GET <path>-protected.
 
     <path>-protected answers 200 "<marker>" only for the right Authorization header, else 401; the
-    outer endpoint relays status and body. The request goes to the instance's own port.
+    outer endpoint relays status and body. The request goes to the instance's own port. expected_env:
+    the right header is the instance's environment variable of that name (each stack its own), not
+    the one of `user` and `password`.
     """
     slug = _slug(path)
     tab_id = f"tab-{slug}"
-    expected = json.dumps(basic_auth_header(user, password))
+    expected = f"env.get({json.dumps(expected_env)})" if expected_env else json.dumps(basic_auth_header(user, password))
     root = json.dumps(http_node_root.rstrip("/"))
     protected = path.rstrip("/") + "-protected"
     outer_fn = (

@@ -154,8 +154,13 @@ let cluster = null;
 async function main() {
     prepareUserDir(settings.userDir);
     RED.init(server, settings);
-    if (role === 'editor') guardDeploys(RED, storage, log); // deploys checked before Node-RED takes them
-    if (role === 'editor') cluster = installCluster({ RED, storage, refusals, log: log.as('cluster') });
+    if (role === 'editor') {
+        // Deploys checked before Node-RED takes them (and refused while the flows are locked to files).
+        const deploys = guardDeploys(RED, storage, log, settings.flowsLock);
+        cluster = installCluster({
+            RED, storage, refusals, log: log.as('cluster'), deploys, credentialSecret: settings.credentialSecret, lock: settings.flowsLock,
+        });
+    }
     new Upgrades({ app, role, httpNodeRoot: settings.httpNodeRoot, gate, refusals, log }).install(server);
     observability.start();
     await new Promise((resolve, reject) => {

@@ -15,6 +15,7 @@ const contract = require('./contract.json');
 const { parseTrustedProxies } = require('./lib/client');
 const { bcrypt } = require('./lib/bcrypt');
 const { nodeRedLogging } = require('./lib/logger');
+const { FlowsLock } = require('./lib/flows_lock');
 
 const env = process.env;
 const declared = new Map(contract.environment.map((v) => [v.name, v]));
@@ -148,6 +149,20 @@ if (isEditor) {
     adminAuth = { type: 'credentials', users: [{ username: user, password: hash, permissions: '*' }] };
 }
 
+// A stack whose flows come from files (lib/flows_lock.js): deploys by people refused, the deploy token of
+// `pulumi up` admitted through Node-RED's adminAuth.tokens.
+let flowsLock = null;
+if (isEditor && value('NODE_RED_FLOWS_SOURCE')) {
+    const deployer = value('NODE_RED_FLOWS_DEPLOYER');
+    const tokenHash = value('NODE_RED_FLOWS_DEPLOY_TOKEN_HASH');
+    if (!deployer) fail('NODE_RED_FLOWS_DEPLOYER is required with NODE_RED_FLOWS_SOURCE: the user name the deploy token logs in as');
+    if (!/^[0-9a-f]{64}$/.test(tokenHash || '')) {
+        fail('NODE_RED_FLOWS_DEPLOY_TOKEN_HASH must be the SHA-256 of the deploy token, 64 lowercase hex digits, with NODE_RED_FLOWS_SOURCE');
+    }
+    flowsLock = new FlowsLock({ source: value('NODE_RED_FLOWS_SOURCE'), deployer, tokenHash });
+    adminAuth.tokens = (token) => flowsLock.tokenUser(token);
+}
+
 module.exports = {
     uiPort: port,
     uiHost: value('NODE_RED_LISTEN_HOST'),
@@ -158,6 +173,7 @@ module.exports = {
     logFormat,
     debugForwardRate,
     debugForwardKiB,
+    flowsLock,
     userDir: value('NODE_RED_USER_DIR'),
     credentialSecret,
 
@@ -204,6 +220,8 @@ module.exports = {
     // The editor's own plugins (editor_plugin/): the Cluster sidebar, and each debug sidebar message shows the
     // instance it came from, and the sidebar filters by instance. Workers have no editor.
     ...(isEditor ? { nodesDir: [path.join(__dirname, 'editor_plugin')] } : {}),
+    // The editor page's lock notice (editor_plugin/flows_lock.html reads it as RED.settings).
+    ...(isEditor ? { 'nodered-scale-flows-lock': flowsLock ? flowsLock.editorSettings() : { source: null } } : {}),
 
     // Nodes are baked into the image so editor and workers run the same set: no installs at run time.
     externalModules: {

@@ -126,6 +126,8 @@ class HttpSource:
         if self.token is None:
             self.login()
         r = self._send(method, "/cluster" + path, action, headers=self._auth(), **kw)
+        if path in ("/deploy", "/diff") and method == "POST":
+            _files_refusal(r)
         if r.status_code in (401, 403):
             why = _error_of(r) or "refused"
             if r.status_code == 401 and not self.own_token:
@@ -160,6 +162,18 @@ class HttpSource:
         snap = self.snapshot("read from")
         return [r for r in snap.instances if r.get("role") == "worker"], snap.now
 
+    def revision(self, rev: int) -> dict:
+        """Revision `rev`'s summary, flows and credentials' outline (GET /cluster/revisions/{rev})."""
+        return self._api("GET", f"/revisions/{rev}", "read from")
+
+    def files_diff(self, body: dict) -> dict:
+        """What deploying flows from files would change (POST /cluster/diff)."""
+        return self._api("POST", "/diff", "read from", json=body)
+
+    def files_deploy(self, body: dict) -> dict:
+        """A new revision with flows from files, saved by the logged-in user (POST /cluster/deploy)."""
+        return self._api("POST", "/deploy", "write to", json=body)
+
 
 def _error_of(r: requests.Response) -> str | None:
     try:
@@ -170,6 +184,26 @@ def _error_of(r: requests.Response) -> str | None:
         err = body.get("error_description") or body.get("error") or body.get("message")
         return str(err) if err else None
     return None
+
+
+def _files_refusal(r: requests.Response) -> None:
+    """A deploy or diff of files the editor refused: FlowsRefused naming the nodes (400: the flows), the
+    lock (409 flows_locked: only `pulumi up` deploys this stack's flows) as DENIED, stored credentials it
+    cannot read (another 409) as NoSuchRevision."""
+    if r.status_code not in (400, 409):
+        return
+    try:
+        body = r.json()
+    except ValueError:
+        return
+    if not isinstance(body, dict) or not isinstance(body.get("error"), str):
+        return
+    if r.status_code == 409 and body.get("code") == "flows_locked":
+        raise exits.CommandError(f"the editor refused: {body['error']}", exits.DENIED)
+    if r.status_code == 409:  # the running revision's credentials cannot be read
+        raise exits.NoSuchRevision(body["error"])
+    nodes = body.get("nodes")
+    raise exits.FlowsRefused(body["error"], [n for n in nodes if isinstance(n, str)] if isinstance(nodes, list) else [])
 
 
 _RECORD_DATES = ("startedAt", "lastSeen")

@@ -56,6 +56,11 @@ def build(
                 "restarts": doc.get("restarts") or 0,
                 "restartedAt": iso(doc.get("restartedAt")),
                 "restartedBy": doc.get("restartedBy"),
+                # a deploy from files: its message, and the nodes whose credentials the stack lacked
+                "message": doc.get("message"),
+                "credentialsMissing": doc["credentialsMissing"]
+                if isinstance(doc.get("credentialsMissing"), list)
+                else [],
                 "servedBy": served,
                 "failedOn": failed,
             }
@@ -77,6 +82,7 @@ def about(doc: dict) -> dict[str, Any]:
         "rollbackOf": doc.get("rollbackOf"),
         "nodeRedVersion": doc.get("nodeRedVersion"),
         "restarts": doc.get("restarts") or 0,
+        "message": doc.get("message"),
     }
 
 

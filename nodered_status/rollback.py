@@ -53,6 +53,12 @@ def options(p: argparse.ArgumentParser) -> None:
         metavar="NAME",
         help="saved by this name (default: your login name; with --url: the editor's user, always)",
     )
+    add_wait(p)
+    p.add_argument("--json", action="store_true", help="print JSON instead of text")
+
+
+def add_wait(p: argparse.ArgumentParser) -> None:
+    """--wait and --stale-after, for a command that saves a revision (rollback, deploy)."""
     p.add_argument(
         "--wait",
         type=float,
@@ -61,13 +67,16 @@ def options(p: argparse.ArgumentParser) -> None:
         help="wait up to this long until every live worker serves the new revision (default: do not wait)",
     )
     add_stale_after(p)
-    p.add_argument("--json", action="store_true", help="print JSON instead of text")
 
 
-def check(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+def check_wait(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
     check_stale_after(p, args)
     if args.wait < 0:
         p.error("--wait must not be negative")
+
+
+def check(p: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    check_wait(p, args)
     if args.url is not None and args.by is not None:
         p.error("--by is for --mongo-url: through the editor, the revision is saved by the logged-in user")
     args.by = (args.by or _operator()).strip()
@@ -95,6 +104,20 @@ def wait_served(source: Source, number: int, timeout: float, stale_after: float)
         time.sleep(0.2)
 
 
+def follow(source: Source, number: int, args: argparse.Namespace) -> tuple[int, dict]:
+    """With --wait: waits until every live worker serves `number`, says so unless --json; the exit code and
+    {served, problems} for the JSON answer ({} without --wait)."""
+    if args.wait <= 0:
+        return exits.OK, {}
+    ok, problems = wait_served(source, number, args.wait, args.stale_after)
+    if not args.json:
+        if ok:
+            print(f"every live worker serves revision {number}")
+        else:
+            print(f"NOT SERVED everywhere after {args.wait:g} s:", *problems, sep="\n  ")
+    return (exits.OK if ok else exits.NOT_IN_SYNC), {"served": ok, "problems": problems}
+
+
 def run(args: argparse.Namespace, source: Source) -> int:
     saved = source.rollback(args.rev, args.by)
     number = saved.rev
@@ -104,16 +127,7 @@ def run(args: argparse.Namespace, source: Source) -> int:
             f"rolled back: revision {number} saved with the flows and credentials of revision {args.rev} "
             f"(by {saved.saved_by})"
         )
-    code = exits.OK
-    if args.wait > 0:
-        ok, problems = wait_served(source, number, args.wait, args.stale_after)
-        out.update(served=ok, problems=problems)
-        if not args.json:
-            if ok:
-                print(f"every live worker serves revision {number}")
-            else:
-                print(f"NOT SERVED everywhere after {args.wait:g} s:", *problems, sep="\n  ")
-        code = exits.OK if ok else exits.NOT_IN_SYNC
+    code, served = follow(source, number, args)
     if args.json:
-        print(json.dumps(out, indent=2))
+        print(json.dumps({**out, **served}, indent=2))
     return code

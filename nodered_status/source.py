@@ -86,6 +86,14 @@ class Source(Protocol):
 
     def workers(self) -> tuple[list[dict], dt.datetime]: ...
 
+    # Flows from files (export, deploy, diff --dir): through the editor only, which reads the stored
+    # credentials with the stack's credential secret and checks a deploy as its own.
+    def revision(self, rev: int) -> dict: ...
+
+    def files_diff(self, body: dict) -> dict: ...
+
+    def files_deploy(self, body: dict) -> dict: ...
+
     def close(self) -> None: ...
 
     def __enter__(self) -> Source: ...
@@ -179,6 +187,18 @@ class MongoSource:
         return self._use(
             "read from", lambda db: (list(layout.collection(db, "instances").find({"role": "worker"})), self._now(db))
         )
+
+    def _editor_only(self, what: str) -> exits.CommandError:
+        return exits.CommandError(f"{what} goes through the stack's editor: pass --url", exits.USAGE)
+
+    def revision(self, rev: int) -> dict:
+        raise self._editor_only("export")
+
+    def files_diff(self, body: dict) -> dict:
+        raise self._editor_only("diff --dir")
+
+    def files_deploy(self, body: dict) -> dict:
+        raise self._editor_only("deploy")
 
 
 class _Missing(Exception):

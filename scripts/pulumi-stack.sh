@@ -2,7 +2,7 @@
 # Ready a stack for `pulumi up` on the local file backend: check the CLI and passphrase, create the state
 # folder and the stack when missing, make sure the required editor password is set, and generate the secrets
 # kept in the stack config across `pulumi destroy` that are missing (python -m stack_secrets: the docker target's
-# four, the aws target's credential key).
+# four, the aws target's credential key, and the flows deploy token of a stack with flows.source).
 set -euo pipefail
 stack="${1:-dev}"
 command -v "${PULUMI:-pulumi}" >/dev/null || { echo "the Pulumi CLI is not installed: https://www.pulumi.com/docs/install/" >&2; exit 1; }

@@ -1,6 +1,9 @@
 """Stack config for what flows see on every instance: the context stores, which tabs the editor runs,
-and the flows' own environment variables (plain ones in `flows.env`, secret ones in `flowSecrets`)."""
+the flows' own environment variables (plain ones in `flows.env`, secret ones in `flowSecrets`), and
+where the stack's flows come from (`flows.source`, a directory of the project: docs/flows-as-code.md)."""
 
+import re
+from pathlib import PurePosixPath
 from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BeforeValidator, Field, SecretStr
@@ -43,12 +46,29 @@ class ContextConfig(ConfigModel):
     default: Literal["memory", "shared"] = "memory"
 
 
+_SOURCE_PART = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]*")
+
+
+def _source_directory(value: str) -> str:
+    """A directory inside the project, as a relative path with `/` between names: no `..`, no absolute path."""
+    parts = value.split("/")
+    if value.startswith("/") or not all(_SOURCE_PART.fullmatch(p) for p in parts) or ".." in parts:
+        raise ValueError(
+            "must be a directory inside the project, relative to it, e.g. flows/prod: names of letters, digits "
+            "and '_ . -' between '/', no '..', not absolute"
+        )
+    return str(PurePosixPath(value))
+
+
 class FlowsConfig(ConfigModel):
     # Which tabs the editor runs: `ordinary` (all but run-once tabs), `all` (also takes part in the
     # leader election), `none`.
     editor: Literal["ordinary", "all", "none"] = "ordinary"
     # Plain environment variables of the flows, on every instance (env.get("TZ"), ${API_URL}).
     env: dict[EnvName, EnvValue] = {}
+    # The directory of the project the stack's flows come from (the layout `python -m nodered_status export`
+    # writes): `pulumi up` deploys them, the editor refuses deploys by people. Unset: flows live in the editor.
+    source: Annotated[str, AfterValidator(_source_directory)] | None = None
 
 
 # `flowSecrets`: the flows' secret environment variables (pulumi config set --secret --path

@@ -27,6 +27,7 @@ _SECRET_KEYS = (
     "mongoRootPassword",
     "mongoAppPassword",
     "mongoKeyFile",
+    "flowsDeployToken",
 )
 
 
@@ -114,7 +115,7 @@ def _describe(error: ErrorDetails) -> str:
     if (
         path
         and "input" in error
-        and not path.lower().endswith(("password", "secret", "uri", "keyfile"))
+        and not path.lower().endswith(("password", "secret", "uri", "keyfile", "token"))
         and not path.startswith("flowSecrets")
     ):
         message = f"{message} (got {error['input']!r})"

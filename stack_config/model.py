@@ -233,6 +233,8 @@ class StackConfig(ConfigModel):
     mongo_root_password: Annotated[SecretStr, Field(strict=False)] | None = None
     mongo_app_password: Annotated[SecretStr, Field(strict=False)] | None = None
     mongo_key_file: Annotated[SecretStr, Field(strict=False)] | None = None
+    # With flows.source: the token `pulumi up` deploys the flows with (the editor knows its SHA-256 only).
+    flows_deploy_token: Annotated[SecretStr, Field(strict=False)] | None = None
 
     @model_validator(mode="before")
     @classmethod
@@ -255,6 +257,18 @@ class StackConfig(ConfigModel):
         both = sorted(set(self.flows.env) & set(self.flow_secrets))
         if both:
             raise ValueError(f"flowSecrets: {', '.join(both)} also in flows.env: a variable is either plain or secret")
+        return self
+
+    @model_validator(mode="after")
+    def _deploy_token_with_source(self):
+        token = self.flows_deploy_token
+        if self.flows.source is not None and token is None:
+            raise ValueError(
+                "flowsDeployToken: required with flows.source, the token `pulumi up` deploys the flows with: "
+                "`make up` generates it (or run: venv/bin/python -m stack_secrets --stack <stack>)"
+            )
+        if token is not None and len(token.get_secret_value().strip()) < 32:
+            raise ValueError("flowsDeployToken: must be at least 32 characters besides whitespace")
         return self
 
     @field_validator("editor_password")

@@ -12,8 +12,10 @@ ensure(cli) -> dict[key, origin]
     Sets every missing key the stack's target keeps (KEPT; the aws target: credentialSecret only) with
     `pulumi config set --secret`: the value the stack's state already holds (stacks deployed before these
     keys existed: the generated RandomPassword of the same role, which is then unprotected so the next `up`
-    may drop it from the state), else a fresh random one. Keys already set are left alone.
-    origin per key set: "state" or "generated".
+    may drop it from the state), else a fresh random one. Keys already set are left alone. A stack of
+    either target whose flows come from files (flows.source) also gets the token `pulumi up` deploys them
+    with (DEPLOY_TOKEN), when it has none: the editor knows its hash only, so it lives in the stack config
+    too. origin per key set: "state" or "generated".
 
 rotate(cli) -> None
     Starts a rotation of the credential key: previousCredentialSecret gets the current credentialSecret,
@@ -50,6 +52,9 @@ KEPT = (
 # What each target keeps in its stack config.
 KEPT_BY_TARGET = {"docker": KEPT, "aws": KEPT[:1]}
 PREVIOUS_KEY = "previousCredentialSecret"
+
+# With flows.source, either target: the token `pulumi up` deploys the flows with (docs/flows-as-code.md).
+DEPLOY_TOKEN = Kept("flowsDeployToken", 48, "")
 
 Runner = Callable[..., subprocess.CompletedProcess]
 
@@ -103,21 +108,33 @@ class PulumiCli:
         return found
 
 
+def _flows_source(cli: PulumiCli) -> bool:
+    """Whether the stack's flows come from files (flows.source set)."""
+    try:
+        flows = json.loads(cli.get("flows") or "{}")
+    except ValueError:
+        return False  # the program refuses the key, naming it
+    return isinstance(flows, dict) and bool(flows.get("source"))
+
+
 def ensure(cli: PulumiCli) -> dict[str, str]:
     kept_here = KEPT_BY_TARGET.get(cli.get("target") or "docker", ())
     missing = [k for k in kept_here if cli.get(k.key) is None]
-    if not missing:
-        return {}
-    from_state = cli.state_randoms()
     origins = {}
-    for kept in missing:
-        urn, value = from_state.get(kept.state_name, (None, None))
-        origins[kept.key] = "state" if value else "generated"
-        cli.set_secret(kept.key, value or generate(kept.length))
-        if urn:
-            # The program no longer declares it (its value is in the config now); a protected resource would
-            # stop the next `up` from dropping it. It is only a value in the state: nothing real is deleted.
-            cli.unprotect(urn)
+    if missing:
+        from_state = cli.state_randoms()
+        for kept in missing:
+            urn, value = from_state.get(kept.state_name, (None, None))
+            origins[kept.key] = "state" if value else "generated"
+            cli.set_secret(kept.key, value or generate(kept.length))
+            if urn:
+                # The program no longer declares it (its value is in the config now); a protected resource
+                # would stop the next `up` from dropping it. It is only a value in the state: nothing real
+                # is deleted.
+                cli.unprotect(urn)
+    if _flows_source(cli) and cli.get(DEPLOY_TOKEN.key) is None:
+        cli.set_secret(DEPLOY_TOKEN.key, generate(DEPLOY_TOKEN.length))
+        origins[DEPLOY_TOKEN.key] = "generated"
     return origins
 
 

@@ -1,7 +1,8 @@
-"""`python -m stack_secrets --stack dev`: set the kept secrets the stack config lacks (see
-stack_secrets/__init__.py). Run by `make up` / `make preview` (scripts/pulumi-stack.sh); needs the Pulumi CLI
-and the stack's passphrase (PULUMI_CONFIG_PASSPHRASE or PULUMI_CONFIG_PASSPHRASE_FILE).
-`--rotate-credential-secret` starts a rotation of the credential key (docs/operations.md)."""
+"""`python -m stack_secrets --stack dev`: set the kept secrets the stack config lacks, and the flows deploy
+token of a stack with flows.source (see stack_secrets/__init__.py). Run by `make up` / `make preview`
+(scripts/pulumi-stack.sh); needs the Pulumi CLI and the stack's passphrase (PULUMI_CONFIG_PASSPHRASE or
+PULUMI_CONFIG_PASSPHRASE_FILE). `--rotate-credential-secret` starts a rotation of the credential key
+(docs/operations.md)."""
 
 from __future__ import annotations
 

@@ -57,6 +57,7 @@ class AwsStack(pulumi.ComponentResource):
     # The DocumentDB snapshot `pulumi destroy` leaves (docs/operations.md, "Restore from a snapshot"); None when
     # no final snapshot is taken (external MongoDB, skipFinalSnapshot).
     final_snapshot_identifier: pulumi.Output[str] | None
+    editor_ready: list[pulumi.Resource]
 
     def __init__(self, name: str, args: AwsStackArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("nodered-scale:aws:AwsStack", name, None, opts)
@@ -184,7 +185,7 @@ class AwsStack(pulumi.ComponentResource):
             )
 
         # Never two editors: stop the old task before starting the new one (a short editor outage on deploy).
-        service(
+        editor = service(
             "editor",
             "editor",
             config.editor,
@@ -229,6 +230,8 @@ class AwsStack(pulumi.ComponentResource):
         self.worker_count = pulumi.Output.from_input(config.workers.replicas)
         self.load_balancer_dns_name = lb.dns_name
         self.image_ref = image.image_ref
+        # Both services reach steady state (their tasks healthy behind the load balancer) before `up` goes on.
+        self.editor_ready = [editor, workers]
         self.register_outputs(
             {
                 "editorUrl": self.editor_url,

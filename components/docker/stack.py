@@ -26,6 +26,7 @@ class DockerStack(pulumi.ComponentResource):
     editor_url: pulumi.Output[str]
     api_base_url: pulumi.Output[str]
     worker_count: pulumi.Output[int]
+    editor_ready: list[pulumi.Resource]
 
     def __init__(self, name: str, args: DockerStackArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("nodered-scale:docker:DockerStack", name, None, opts)
@@ -82,7 +83,7 @@ class DockerStack(pulumi.ComponentResource):
 
         editor = instances("editor", 1)
         workers = instances("worker", config.workers.replicas)
-        Router(
+        router = Router(
             f"{name}-router",
             RouterArgs(
                 image=config.router.image,
@@ -102,6 +103,8 @@ class DockerStack(pulumi.ComponentResource):
         self.editor_url = pulumi.Output.from_input(f"{base}/")
         self.api_base_url = pulumi.Output.from_input(f"{base}{config.http_node_root}")
         self.worker_count = pulumi.Output.from_input(config.workers.replicas)
+        # The router is created after the editor and the workers are healthy, and is done once it serves.
+        self.editor_ready = [router]
         self.register_outputs(
             {"editorUrl": self.editor_url, "apiBaseUrl": self.api_base_url, "workerCount": self.worker_count}
         )

@@ -18,15 +18,21 @@
 // user), so a revision records its deploy type and "restart flows" (type reload) reaches every
 // instance; and it hands the storage the editor's way to reload flows when a revision written
 // elsewhere (a rollback) must be loaded: through this same API, which serializes with deploys.
+//
+// A stack whose flows come from files (lib/flows_lock.js) refuses every deploy that saves with 409 naming
+// the source; a restart (type reload) still runs. deployFiles, the cluster API's deploy of flows from files
+// (POST /cluster/deploy), runs the same checks and lock, recorded as deploy type "files".
 
 const SUBFLOW_INSTANCE = /^subflow:(.+)$/;
 const CONTAINERS = new Set(['tab', 'subflow', 'group']);
 
 class DeployRefused extends Error {
-    constructor(code, message) {
+    // nodes: ids of the nodes the refusal is about (for a caller that can say where they are).
+    constructor(code, message, { status = 400, nodes = [] } = {}) {
         super(message);
         this.code = code;
-        this.status = 400;
+        this.status = status;
+        this.nodes = nodes;
     }
 }
 
@@ -74,7 +80,7 @@ function check(RED, storage, nodes, knownSubflows, whole = nodes) {
         const detail = [...missing.keys()].map((t) => `${JSON.stringify(t)} (node${missing.get(t).length > 1 ? 's' : ''} ${listIds(missing.get(t))})`);
         throw new DeployRefused('missing_node_types',
             `deploy refused, nothing saved: node types this image does not have: ${detail.join(', ')}. ` +
-            'Remove those nodes, or add their module to the image (EXTRA_NODES).');
+            'Remove those nodes, or add their module to the image (EXTRA_NODES).', { nodes: [...missing.values()].flat() });
     }
     const problem = storage.storageProblem(whole);
     if (problem) {
@@ -108,7 +114,8 @@ function versionsRead(storage) {
     };
 }
 
-function guardDeploys(RED, storage, log) {
+// lock: a FlowsLock, or null (flows not locked).
+function guardDeploys(RED, storage, log, lock = null) {
     const api = RED.runtime.flows;
     const original = {
         setFlows: api.setFlows.bind(api), addFlow: api.addFlow.bind(api),
@@ -118,12 +125,16 @@ function guardDeploys(RED, storage, log) {
         if (err instanceof DeployRefused) log('warn', `${err.message}${user ? ` (deploy by ${user})` : ''}`);
         throw err;
     };
+    const unlocked = (user) => {
+        if (lock && !lock.admits(user)) throw new DeployRefused('flows_locked', lock.refusal(), { status: 409 });
+    };
 
     api.setFlows = async (opts) => {
         const type = opts.deploymentType || 'full';
         const user = userName(opts.user);
         if (type !== 'reload') {
             try {
+                unlocked(opts.user);
                 const versions = versionsRead(storage);
                 check(RED, storage, opts.flows && opts.flows.flows);
                 await versions();
@@ -135,6 +146,7 @@ function guardDeploys(RED, storage, log) {
     };
     api.addFlow = async (opts) => {
         try {
+            unlocked(opts.user);
             const versions = versionsRead(storage);
             check(RED, storage, nodesOfFlow(opts.flow), runningSubflows(RED), opts.flow);
             await versions();
@@ -145,6 +157,7 @@ function guardDeploys(RED, storage, log) {
     };
     api.updateFlow = async (opts) => {
         try {
+            unlocked(opts.user);
             const versions = versionsRead(storage);
             check(RED, storage, nodesOfFlow(opts.flow), runningSubflows(RED), opts.flow);
             await versions();
@@ -155,6 +168,7 @@ function guardDeploys(RED, storage, log) {
     };
     api.deleteFlow = async (opts) => {
         try {
+            unlocked(opts.user);
             await versionsRead(storage)();
         } catch (err) {
             refused(err, userName(opts.user));
@@ -164,6 +178,27 @@ function guardDeploys(RED, storage, log) {
 
     // The storage's reloads of the editor's flows (a revision written by a rollback, a restore).
     storage.useReload(() => original.setFlows({ deploymentType: 'reload' }));
+
+    // A full deploy of flows from files by `user` (Node-RED's user object), recorded as deploy type
+    // "files" with `fields` on the revision ({message, credentialsMissing}): the lock and every check
+    // of a deploy first. Nodes carrying `credentials` update those only (Node-RED keeps every other stored
+    // credential of a node with the same id). Returns the revision number it was saved as.
+    async function deployFiles({ flows, user, fields }) {
+        try {
+            unlocked(user);
+            const versions = versionsRead(storage);
+            check(RED, storage, flows);
+            await versions();
+        } catch (err) {
+            refused(err, userName(user));
+        }
+        const saved = await storage.runDeploy({ type: 'files', user: userName(user), fields },
+            () => original.setFlows({ flows: { flows }, user, deploymentType: 'full' }));
+        return storage.revisionForHash(saved && saved.rev);
+    }
+    // The checks of a deploy's flows alone (no lock, no save): what POST /cluster/diff refuses too.
+    const checkFlows = (flows) => check(RED, storage, flows);
+    return { deployFiles, unlocked, checkFlows };
 }
 
 module.exports = { guardDeploys, missingTypes, DeployRefused };

@@ -21,6 +21,15 @@ BRANCHES = {
     "editor": [
         {**BASE, "NODE_RED_ROLE": "editor", "NODE_RED_EDITOR_PASSWORD": "secret-password"},
         {**BASE, "NODE_RED_ROLE": "editor", "NODE_RED_EDITOR_PASSWORD_HASH": HASH},
+        # Flows from files: the lock and the deploy token's hash.
+        {
+            **BASE,
+            "NODE_RED_ROLE": "editor",
+            "NODE_RED_EDITOR_PASSWORD_HASH": HASH,
+            "NODE_RED_FLOWS_SOURCE": "flows/prod",
+            "NODE_RED_FLOWS_DEPLOYER": "pulumi:prod",
+            "NODE_RED_FLOWS_DEPLOY_TOKEN_HASH": "0" * 64,
+        },
     ],
 }
 
@@ -39,7 +48,7 @@ def test_settings_reads_exactly_the_variables_the_contract_gives_each_role(role)
 
 
 def test_unset_variables_take_the_contracts_defaults():
-    [worker, editor, _] = load_settings(*BRANCHES["worker"], *BRANCHES["editor"])
+    [worker, editor, *_] = load_settings(*BRANCHES["worker"], *BRANCHES["editor"])
     defaults = {name: v.default for name, v in contract.VARIABLES.items()}
     expected = {
         "uiPort": contract.PORT,

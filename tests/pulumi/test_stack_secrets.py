@@ -103,3 +103,17 @@ def test_a_rotation_keeps_the_key_before_beside_a_new_one_and_never_starts_twice
         rotate(PulumiCli("pulumi", "prod", run=cli))
     with pytest.raises(RuntimeError, match="no key to rotate"):
         rotate(PulumiCli("pulumi", "prod", run=FakePulumi("prod", {"target": "aws"})))
+def test_a_stack_with_a_flows_source_gets_its_deploy_token_once_on_either_target():
+    """Guards: `make up` of a stack with flows.source stopping at a missing flowsDeployToken, or a new token
+    (and a restarted editor) on every `make up`."""
+    for target in ("docker", "aws"):
+        cli = FakePulumi("prod", {"target": target, "flows": json.dumps({"source": "flows/prod"})})
+        origins = ensure(PulumiCli("pulumi", "prod", run=cli))
+        assert origins["flowsDeployToken"] == "generated"
+        token = cli.config["flowsDeployToken"]
+        assert len(token) == 48 and "flowsDeployToken" in cli.secret_keys
+        assert "flowsDeployToken" not in ensure(PulumiCli("pulumi", "prod", run=cli))
+        assert cli.config["flowsDeployToken"] == token
+    for flows in (None, json.dumps({"editor": "all"})):
+        cli = FakePulumi("prod", {"target": "aws", **({"flows": flows} if flows else {})})
+        assert "flowsDeployToken" not in ensure(PulumiCli("pulumi", "prod", run=cli))

@@ -80,8 +80,27 @@ def test_plain_http_is_for_this_machine_unless_allowed():
         (["--url", "https://e.example.com", "--token", "t", "--user", "ops"], "leave out --user"),
         (["--url", "https://e.example.com", "--token", " "], "--token must not be empty"),
         (["rollback", "3", "--url", "https://e.example.com", "--by", "ops"], "saved by the logged-in user"),
-        (["diff", "3", "--url", "https://e.example.com"], "the following arguments are required: B"),
+        (["diff", "3", "--url", "https://e.example.com"], "give two revisions A B (or --dir DIR)"),
         (["diff", "0", "2", "--url", "https://e.example.com"], "A and B are revision numbers"),
+        (
+            ["diff", "1", "2", "--dir", "flows", "--url", "https://e.example.com"],
+            "give two revisions A B, or --dir DIR: not both",
+        ),
+        (
+            ["diff", "--dir", "flows", "--mongo-url", "mongodb://127.0.0.1"],
+            "--dir compares with the stack through its editor",
+        ),
+        (
+            ["export", "--out", "flows", "--mongo-url", "mongodb://127.0.0.1"],
+            "export reads the flows through the stack's editor",
+        ),
+        (["export", "--url", "https://e.example.com"], "the following arguments are required: --out"),
+        (["export", "--rev", "0", "--out", "flows", "--url", "https://e.example.com"], "--rev is a revision number"),
+        (["deploy", "flows", "--mongo-url", "mongodb://127.0.0.1"], "deploy goes through the stack's editor"),
+        (
+            ["deploy", "flows", "--message", "two\nlines", "--url", "https://e.example.com"],
+            "--message must be one line",
+        ),
     ],
 )
 def test_conflicting_or_incomplete_arguments_are_usage_errors(args, why):
@@ -177,3 +196,12 @@ def test_a_request_the_editor_calls_malformed_is_a_usage_error_with_its_reason()
         server.server_close()
     assert p.returncode == 2
     assert "error: the editor refused the request: limit must be a whole number from 1 to 1000" in p.stderr
+
+
+def test_a_directory_that_does_not_read_back_is_exit_6_before_any_request(tmp_path):
+    """Nothing is sent for files that do not read back (the editor's port is closed: a request would be exit 3)."""
+    p = cli("deploy", str(tmp_path / "nowhere"), "--url", closed_url())
+    assert p.returncode == 6 and "no such directory; nothing sent" in p.stderr, p.stderr
+    (tmp_path / "index.json").write_text("{")
+    p = cli("diff", "--dir", str(tmp_path), "--url", closed_url())
+    assert p.returncode == 6 and "index.json: not JSON" in p.stderr, p.stderr

@@ -8,16 +8,22 @@
 //   GET  /cluster/revisions/{rev}        that revision's flows (never its credentials)
 //   GET  /cluster/diff?from=A&to=B       what changed from A to B (diff.js)
 //   POST /cluster/rollback {"rev": N}    a new revision with N's flows and credentials (201, {rev, ...})
+//   POST /cluster/diff {flows, ...}      what deploying flows from files would change (files.js)
+//   POST /cluster/deploy {flows, ...}    a new revision with flows from files (201; 200 when unchanged)
 //
 // Every refusal is JSON ({error, requestId}, lib/refuse.js): 401 not logged in, 403 logged in without the
 // permission, 400 a malformed query or body, 404 no such revision (or path), 405 a method the path does
-// not take, 409 a revision that cannot be loaded, 415 a body that is not JSON, 503 MongoDB not answering.
+// not take, 409 a revision that cannot be loaded (or a deploy while the flows are locked to their source,
+// lib/flows_lock.js), 415 a body that is not JSON, 503 MongoDB not answering.
 const express = require('express');
 const { report } = require('./report');
 const { historyRows } = require('./history');
 const { diff } = require('./diff');
 const { readFlows, documentProblem } = require('../../storage/lib/revision_doc');
 const { DEFAULTS } = require('../../storage/lib/database');
+const { FileDeploys, FlowsRefused } = require('./files');
+const { CredentialsUnreadable, storedCredentials, outline } = require('./credentials');
+const { DeployRefused } = require('../deploy_guard');
 
 const REVISION_NUMBER = /^[1-9][0-9]{0,15}$/;
 const SECONDS = /^[0-9]{1,9}(\.[0-9]{1,6})?$/;
@@ -80,6 +86,7 @@ function about(doc) {
     return {
         rev: doc._id, savedAt: iso(doc.savedAt), savedBy: pick('savedBy'), deployType: pick('deployType'),
         rollbackOf: pick('rollbackOf'), nodeRedVersion: pick('nodeRedVersion'), restarts: doc.restarts || 0,
+        message: pick('message'),
     };
 }
 
@@ -90,11 +97,15 @@ function withoutCredentials(node) {
 
 class ClusterApi {
     // reads: ClusterReads; authorize(permission): Node-RED's check as middleware (index.js); refusals:
-    // lib/refuse.js; actions: where a change is recorded (actions.js).
-    constructor({ reads, authorize, refusals, actions }) {
+    // lib/refuse.js; actions: where a change is recorded (actions.js); deploys: what the deploy guard
+    // returns (lib/deploy_guard.js); credentialSecret: the stack's; lock: a FlowsLock or null.
+    constructor({ reads, authorize, refusals, actions, deploys, credentialSecret, lock = null }) {
         this.reads = reads;
         this.refusals = refusals;
         this.actions = actions;
+        this.credentialSecret = credentialSecret;
+        this.lock = lock;
+        this.files = new FileDeploys({ reads, ...deploys, credentialSecret });
         const r = express.Router({ caseSensitive: true, strict: true });
         const read = authorize('cluster.read');
         const write = authorize('cluster.write');
@@ -106,7 +117,9 @@ class ClusterApi {
         r.get('/revisions/:rev', read, json((req) => this.revision(req)));
         r.get('/diff', read, json((req) => this.diff(req)));
         r.post('/rollback', write, json((req) => this.rollback(req)));
-        const methods = { '/status': 'GET', '/revisions': 'GET', '/diff': 'GET', '/rollback': 'POST' };
+        r.post('/diff', read, json((req) => this.filesDiff(req)));
+        r.post('/deploy', write, json((req) => this.filesDeploy(req)));
+        const methods = { '/status': 'GET', '/revisions': 'GET', '/diff': 'GET, POST', '/rollback': 'POST', '/deploy': 'POST' };
         r.use((req, res) => {
             const allow = methods[req.path] || (/^\/revisions\/[^/]+$/.test(req.path) ? 'GET' : null);
             if (allow) this.refuse(req, res, new Refused(405, `${req.method} is not allowed here (allowed: ${allow})`, { Allow: allow }));
@@ -121,6 +134,12 @@ class ClusterApi {
             res.status(status).set('Cache-Control', 'no-store').json(body);
         } catch (err) {
             if (err instanceof Refused) return this.refuse(req, res, err);
+            if (err instanceof FlowsRefused || err instanceof DeployRefused) {
+                const status = err.status || 400;
+                return this.refusals.answer(req, res, status, err.message, {
+                    headers: { 'Cache-Control': 'no-store' }, extra: { code: err.code || 'invalid_flows', nodes: err.nodes || [] } });
+            }
+            if (err instanceof CredentialsUnreadable) return this.refuse(req, res, new Refused(409, `cannot read this stack's stored credentials: ${err.message}`));
             if (err && err.name === 'NotConnected') return this.refuse(req, res, new Refused(503, err.message));
             if (err && /^Mongo/.test(err.name || '')) return this.refuse(req, res, new Refused(503, `cannot use MongoDB: ${err.message}`));
             throw err;
@@ -159,7 +178,35 @@ class ClusterApi {
         const doc = await this.loadable(revisionNumber(req.params.rev, 'the revision'));
         // Node-RED keeps credentials out of the flows; a node that carries some anyway loses them here.
         const flows = readFlows(doc).flows.map((n) => (Object.hasOwn(n, 'credentials') ? withoutCredentials(n) : n));
-        return [200, { ...about(doc), flows }];
+        // Which nodes have credentials, and which of those are environment references: never a value.
+        let credentials = null;
+        let credentialsProblem = null;
+        try {
+            credentials = outline(flows, storedCredentials(doc, this.credentialSecret));
+        } catch (err) {
+            if (!(err instanceof CredentialsUnreadable)) throw err;
+            credentialsProblem = err.message;
+        }
+        return [200, { ...about(doc), flows, credentials, credentialsProblem }];
+    }
+
+    // A JSON body, or 415.
+    jsonBody(req, shape) {
+        query(req, []);
+        if (!req.is('application/json')) throw new Refused(415, `send a JSON body: ${shape}`);
+        return req.body;
+    }
+
+    async filesDiff(req) {
+        return this.files.diff(this.jsonBody(req, '{"flows": [...], "credentials": {...}}'));
+    }
+
+    async filesDeploy(req) {
+        const body = this.jsonBody(req, '{"flows": [...], "credentials": {...}, "message": "..."}');
+        const by = req.user && req.user.username ? String(req.user.username) : 'editor';
+        const [status, answer] = await this.files.deploy(body, req.user);
+        if (answer.saved) this.actions.record({ action: 'deploy', user: by, rev: answer.rev, summary: answer.summary, message: body.message || null });
+        return [status, answer];
     }
 
     async diff(req) {
@@ -187,7 +234,7 @@ class ClusterApi {
         if (done.missing) throw new Refused(404, done.missing);
         if (done.problem) throw new Refused(409, done.problem);
         const saved = { rev: done.rev, rollbackOf: body.rev, savedBy: by, savedAt: done.savedAt.toISOString() };
-        this.actions.record({ action: 'rollback', user: by, ...saved });
+        this.actions.record({ action: 'rollback', user: by, ...saved, lockedTo: this.lock ? this.lock.source : null });
         return [201, saved];
     }
 }

@@ -46,6 +46,8 @@ function historyRows({ docs, instances, strays = [], now, limit, staleAfter }) {
             nodes: Array.isArray(flows) ? flows.length : null, problem: row.problem,
             previousRev: older ? older.doc._id : null, changes: older ? changesOf(diff(older.doc, d)) : null,
             restarts: d.restarts || 0, restartedAt: iso(d.restartedAt), restartedBy: orNull(d.restartedBy),
+            // A deploy from files: its message, and the nodes whose credentials the stack lacked (files.js).
+            message: orNull(d.message), credentialsMissing: Array.isArray(d.credentialsMissing) ? d.credentialsMissing : [],
             servedBy, failedOn,
         };
     });

@@ -35,10 +35,14 @@ function scopeOf(req) {
     return Array.isArray(scope) ? scope.join(' ') : String(scope || '');
 }
 
-// After RED.init (RED.httpAdmin exists); returns the feed, to stop it at shutdown.
-function installCluster({ RED, storage, refusals, log }) {
+// After RED.init (RED.httpAdmin exists); returns the feed, to stop it at shutdown. deploys: what the deploy
+// guard returns (lib/deploy_guard.js); credentialSecret: the stack's; lock: a FlowsLock or null.
+function installCluster({ RED, storage, refusals, log, deploys, credentialSecret, lock }) {
     const reads = new ClusterReads({ database: () => storage.database() });
-    const api = new ClusterApi({ reads, authorize: authorizer(RED, refusals), refusals, actions: new ClusterActions({ log }) });
+    const api = new ClusterApi({
+        reads, authorize: authorizer(RED, refusals), refusals, actions: new ClusterActions({ log }),
+        deploys, credentialSecret, lock,
+    });
     RED.httpAdmin.use('/cluster', api.router);
     const feed = new ClusterFeed({ reads, events: RED.events, log });
     feed.start();

@@ -8,11 +8,13 @@ const { AsyncLocalStorage } = require('async_hooks');
 
 const context = new AsyncLocalStorage();
 
+// info.fields: more fields for the revision the call saves ({message, credentialsMissing} of a deploy from files).
 function runDeploy(info, fn) {
-    return context.run(Object.freeze({ type: info.type || 'full', user: info.user || null, startedAt: Date.now() }), fn);
+    const fields = Object.freeze({ ...(info.fields || {}) });
+    return context.run(Object.freeze({ type: info.type || 'full', user: info.user || null, startedAt: Date.now(), fields }), fn);
 }
 
-// {type, user, startedAt (Date.now() when the call began)} of the API call this code runs for, or null (Node-RED's own start, our reloads).
+// {type, user, startedAt (Date.now() when the call began), fields} of the API call this code runs for, or null (Node-RED's own start, our reloads).
 function currentDeploy() {
     return context.getStore() || null;
 }

@@ -118,7 +118,8 @@ class Flows {
         const deployType = deploy ? deploy.type : null;
         const deployStartedAt = deploy ? deploy.startedAt : null;
         const writeStarted = Date.now();
-        const loaded = await this.revisions.insert(flows, { savedBy, deployType, deployStartedAt, baseKey: this.revisions.loadedKey });
+        const fields = deploy ? deploy.fields : undefined;
+        const loaded = await this.revisions.insert(flows, { savedBy, deployType, deployStartedAt, baseKey: this.revisions.loadedKey, fields });
         const writeMs = Date.now() - writeStarted;
         if (this.reloader) this.reloader.noteSaved(loaded);
         else this.health.noteHead({ rev: loaded.rev, key: loaded.key });

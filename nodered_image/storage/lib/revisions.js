@@ -181,22 +181,23 @@ class Revisions {
 
     // One insert of the flows with the staged credentials (else those of the revision Node-RED runs,
     // which are the ones it holds), under a number never given before. Returns the loaded revision.
-    async insert(flows, { savedBy, deployType, deployStartedAt = null, baseKey = null }) {
+    // fields: more fields of the document (deploy_context.js), never in place of the ones written here.
+    async insert(flows, { savedBy, deployType, deployStartedAt = null, baseKey = null, fields = {} }) {
         this.saving += 1;
         try {
-            return await this.insertOnce(flows, { savedBy, deployType, deployStartedAt, baseKey });
+            return await this.insertOnce(flows, { savedBy, deployType, deployStartedAt, baseKey, fields });
         } finally {
             this.saving -= 1;
             this.saves += 1;
         }
     }
 
-    async insertOnce(flows, { savedBy, deployType, deployStartedAt, baseKey }) {
+    async insertOnce(flows, { savedBy, deployType, deployStartedAt, baseKey, fields }) {
         const credentials = this.staged !== undefined ? encodeCredentials(this.staged) : (this.loaded ? this.loaded.credentials : null);
         const flowsJson = JSON.stringify(flows); // also Node-RED's hash of them (remember)
         for (let attempt = 1; ; attempt++) {
             const rev = attempt === 1 ? await this.numbering.next(this.highestSeen) : await nextRevision(this.c, this.highestSeen);
-            const doc = { _id: rev, rev, deployId: crypto.randomUUID(), flowsJson, credentials, savedAt: new Date(),
+            const doc = { ...fields, _id: rev, rev, deployId: crypto.randomUUID(), flowsJson, credentials, savedAt: new Date(),
                 savedBy, deployType };
             // When the editor's flows API call began: with savedAt, the editor's part of the way to the workers.
             if (deployStartedAt) doc.deployStartedAt = new Date(deployStartedAt);
