@@ -31,6 +31,8 @@ def context_hash(config: ImageConfig) -> str:
     for path in _context_files():
         digest.update(str(path.relative_to(CONTEXT)).encode() + b"\0" + path.read_bytes() + b"\0")
     digest.update(config.base_tag.encode() + b"\0" + " ".join(config.extra_nodes).encode())
+    if config.function_modules:
+        digest.update(b"\0" + " ".join(config.function_modules).encode())
     return digest.hexdigest()[:16]
 
 
@@ -63,6 +65,7 @@ class NodeRedImage(pulumi.ComponentResource):
                     "NODE_RED_VERSION": args.config.node_red_version,
                     "NODE_VERSION": str(args.config.node_version),
                     "EXTRA_NODES": " ".join(args.config.extra_nodes),
+                    "FUNCTION_MODULES": " ".join(args.config.function_modules),
                 },
             ),
             skip_push=args.repository_url is None,

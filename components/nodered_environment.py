@@ -1,6 +1,7 @@
 """The image's environment contract (nodered_contract) for both deploy targets: what every target gives
 each role from the stack config and the stack's secrets. Each target adds only what is its own."""
 
+import json
 from collections.abc import Mapping
 from typing import Any, TypedDict, Unpack
 
@@ -25,16 +26,20 @@ class TargetEnvironment(TypedDict, total=False):
     extra: Mapping[str, Any] | None
 
 
-def plain_environment(config: StackConfig, role: str, **target: Unpack[TargetEnvironment]) -> dict[str, str]:
+def plain_environment(
+    config: StackConfig, role: str, *, rate_limit_at_instances: bool = False, **target: Unpack[TargetEnvironment]
+) -> dict[str, str]:
     """A role's plain environment: the stack's httpNodeRoot, body limit and editor login (the editor only), its
-    context store and which tabs the editor runs, the target's own settings (nodered_contract.environment's
-    keyword arguments), and the flows' own plain variables (flows.env) on every role."""
+    context store and which tabs the editor runs, the flows' API settings (http.*; the rate limit only with
+    rate_limit_at_instances, where no router applies it), the target's own settings
+    (nodered_contract.environment's keyword arguments), and the flows' own plain variables (flows.env) on every role."""
     settings: TargetEnvironment = {
         **target,
         "extra": {
             **(target.get("extra") or {}),
             "NODE_RED_CONTEXT_DEFAULT": config.context.default,
             "NODE_RED_EDITOR_FLOWS": config.flows.editor,
+            **config.http.environment(rate_limit_at_instances=rate_limit_at_instances),
         },
     }
     image = nodered_contract.environment(
@@ -52,10 +57,21 @@ def flow_secret_values(config: StackConfig) -> dict[str, pulumi.Output[str]]:
     return {name: pulumi.Output.secret(value.get_secret_value()) for name, value in config.flow_secrets.items()}
 
 
-def secret_values(secrets: StackSecrets, mongo_url: pulumi.Input[str]) -> dict[str, pulumi.Input[str]]:
-    """Every secret variable a role may get, by name, from the stack's secrets and the target's database."""
+def secret_values(
+    config: StackConfig, secrets: StackSecrets, mongo_url: pulumi.Input[str]
+) -> dict[str, pulumi.Input[str]]:
+    """Every secret variable a role may get, by name, from the stack's secrets, the target's database and
+    the flows' API users and clients (httpUsers, httpTokens: JSON objects, when set)."""
+
+    def as_json(values) -> pulumi.Output[str] | None:
+        if not values:
+            return None
+        return pulumi.Output.secret(json.dumps({k: v.get_secret_value() for k, v in values.items()}, sort_keys=True))
+
     return nodered_contract.secret_values(
         mongo_url=mongo_url,
         credential_secret=secrets.credential_secret,
         editor_password=secrets.editor_password,
+        http_users=as_json(config.http_users),
+        http_tokens=as_json(config.http_tokens),
     )

@@ -1,0 +1,56 @@
+'use strict';
+// Paths under httpNodeRoot as the auth rules see them, and the rules' path patterns.
+//
+// A rule must hold for every spelling of a path that reaches the same flow. Express (Node-RED's HTTP-in
+// routes) matches the raw path, percent-escapes undecoded, a trailing '/' optional, and case-insensitively
+// unless told otherwise; the launcher turns on case-sensitive routes whenever auth is set (settings.js), so
+// a rule and a route agree on case. Here a request path is read the same way for every rule:
+//   - one trailing '/' is dropped (Express's non-strict routes match with or without it);
+//   - each segment is percent-decoded (`/%6Frders` is `/orders`: a route with a parameter would take it);
+//   - what could name one path in two ways is refused (400) instead: an empty segment ('//'), a '.' or
+//     '..' segment (raw or encoded: the router refuses them too, but the ALB passes them on), an encoded
+//     '/' or '\' inside a segment, control characters, malformed percent-escapes.
+// So a protected endpoint has exactly one spelling, and it matches the rule.
+
+// The segments of a request path relative to httpNodeRoot ('/' is the root itself), or {problem}.
+function requestSegments(rawPath) {
+    let p = rawPath || '/';
+    if (p.length > 1 && p.endsWith('/')) p = p.slice(0, -1);
+    if (p === '/') return { segments: [] };
+    const raw = p.slice(1).split('/');
+    const segments = new Array(raw.length);
+    for (let i = 0; i < raw.length; i++) {
+        const s = raw[i];
+        if (s === '') return { problem: 'empty path segment (//)' };
+        let decoded = s;
+        if (s.includes('%')) {
+            try {
+                decoded = decodeURIComponent(s);
+            } catch {
+                return { problem: 'malformed percent-encoding in the path' };
+            }
+            if (decoded.includes('/') || decoded.includes('\\')) return { problem: 'encoded "/" or "\\" in a path segment' };
+        }
+        // eslint-disable-next-line no-control-regex
+        if (/[\x00-\x1f\x7f]/.test(decoded)) return { problem: 'control character in the path' };
+        if (decoded === '.' || decoded === '..') return { problem: 'path has a dot segment (. or ..)' };
+        segments[i] = decoded;
+    }
+    return { segments };
+}
+
+// A rule's path pattern (contract.json httpApi.rulePath, already checked) as a test of segment lists.
+// '*' is one segment, '**' any number of them (none included); everything else literal, case-sensitive.
+function compilePattern(pattern) {
+    const parts = pattern === '/' ? [] : pattern.slice(1).split('/');
+    const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+    const body = parts.map((p) => {
+        if (p === '**') return '(?:/[^/]+)*';
+        if (p === '*') return '/[^/]+';
+        return `/${escape(p)}`;
+    }).join('');
+    const regex = new RegExp(`^${body}$`);
+    return (segments) => regex.test(segments.length === 0 ? '' : `/${segments.join('/')}`);
+}
+
+module.exports = { requestSegments, compilePattern };
