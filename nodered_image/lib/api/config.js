@@ -122,23 +122,24 @@ function cors(text) {
     const value = parseJson(V, text);
     if (value === null) return null;
     onlyKeys(V, '', value, ['origins', 'methods', 'headers', 'credentials']);
-    const list = (key, pattern, rule, upper) => {
+    // Items checked and told apart as `same` reads them (origins and header names in any case).
+    const list = (key, pattern, rule, same, kept = same) => {
         const items = value[key];
         if (!Array.isArray(items) || items.length === 0) throw new ApiConfigError(`${V}: ${key}: must be a non-empty list`);
         const seen = new Set();
         return items.map((item, i) => {
             if (typeof item !== 'string' || !pattern.test(item)) throw new ApiConfigError(`${V}: ${key}[${i}]: must be ${rule}, got ${show(item)}`);
-            const normal = upper ? item.toUpperCase() : item.toLowerCase();
-            if (seen.has(normal)) throw new ApiConfigError(`${V}: ${key}[${i}]: ${show(item)} twice`);
-            seen.add(normal);
-            return normal;
+            if (seen.has(same(item))) throw new ApiConfigError(`${V}: ${key}[${i}]: ${show(item)} twice`);
+            seen.add(same(item));
+            return kept(item);
         });
     };
-    const origins = list('origins', originPattern, RULES.corsOrigin.rule, false);
+    const lower = (s) => s.toLowerCase();
+    const origins = list('origins', originPattern, RULES.corsOrigin.rule, lower);
     if (origins.includes('*') && origins.length > 1) throw new ApiConfigError(`${V}: origins: '*' stands alone`);
     const methods = value.methods === undefined ? RULES.corsMethods
-        : list('methods', new RegExp(`^(?:${RULES.corsMethods.join('|')})$`, 'i'), `one of ${RULES.corsMethods.join(', ')}`, true);
-    const headers = value.headers === undefined ? null : list('headers', headerPattern, RULES.corsHeader.rule, false);
+        : list('methods', new RegExp(`^(?:${RULES.corsMethods.join('|')})$`), `one of ${RULES.corsMethods.join(', ')}`, (s) => s);
+    const headers = value.headers === undefined ? null : list('headers', headerPattern, RULES.corsHeader.rule, lower, (s) => s);
     const credentials = value.credentials === undefined ? false : value.credentials;
     if (typeof credentials !== 'boolean') throw new ApiConfigError(`${V}: credentials: must be true or false`);
     if (credentials && origins[0] === '*') throw new ApiConfigError(`${V}: credentials: not with origins ['*'] (browsers refuse it): list the origins`);
