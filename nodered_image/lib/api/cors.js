@@ -3,8 +3,8 @@
 //
 // Node-RED's own httpNodeCors (the `cors` package inside the HTTP-in nodes) would answer preflights, but
 // it still sends its Allow-Methods and Allow-Headers to an origin it does not list, and its preflight
-// route sits behind the flows' routes' gate. Here the same package runs only for a listed origin; a
-// request from any other origin gets no CORS header at all, and a preflight (OPTIONS with
+// route sits behind the flows' routes' gate. Here the same package answers the preflights of a listed
+// origin; a request from any other origin gets no CORS header at all, and a preflight (OPTIONS with
 // Access-Control-Request-Method) is always answered here, 204, never by a flow. Preflights carry no
 // credentials, so they are answered before authentication; an actual request gets its CORS headers
 // before authentication too, so a browser application can read a 401. Every answer varies by Origin.
@@ -13,7 +13,7 @@ const cors = require('cors');
 function apiCors({ origins, methods, headers, credentials, maxAgeSeconds }) {
     const any = origins.length === 1 && origins[0] === '*';
     const listed = new Set(origins);
-    const handle = cors({
+    const preflight = cors({
         origin: any ? '*' : true, // true: the request's own origin, once it is known to be listed
         methods,
         allowedHeaders: headers || undefined, // unset: what the preflight asks for
@@ -23,15 +23,23 @@ function apiCors({ origins, methods, headers, credentials, maxAgeSeconds }) {
         optionsSuccessStatus: 204,
     });
     return function corsForFlows(req, res, next) {
-        res.vary('Origin');
+        res.setHeader('Vary', 'Origin'); // the first header set on the way to the flow
         const origin = req.headers.origin;
-        if (origin !== undefined && (any || listed.has(origin.toLowerCase()))) {
-            handle(req, res, next);
+        const allowed = origin !== undefined && (any || listed.has(origin) || listed.has(origin.toLowerCase()));
+        if (req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined) {
+            if (allowed) {
+                preflight(req, res, next);
+            } else {
+                res.statusCode = 204;
+                res.end();
+            }
             return;
         }
-        if (req.method === 'OPTIONS' && req.headers['access-control-request-method'] !== undefined) {
-            res.status(204).end();
-            return;
+        // An actual request: the two headers of the cors package's answer, set here (every request pays
+        // for them; the package's own path costs several times as much).
+        if (allowed) {
+            res.setHeader('Access-Control-Allow-Origin', any ? '*' : origin);
+            if (credentials) res.setHeader('Access-Control-Allow-Credentials', 'true');
         }
         next();
     };

@@ -118,7 +118,8 @@ function runningHttpIn(flows) {
 
 function buildDocument({ flows, rev, httpNodeRoot, auth }) {
     const configs = new Map(flows.map((n) => [n.id, n]));
-    const ruleOf = (segments) => (auth ? auth.ruleForSegments(segments) : { path: null, type: 'none', names: null });
+    const ruleOf = (segments) => (auth ? auth.ruleForPath(segments.length ? `/${segments.join('/')}` : '')
+        : { path: null, type: 'none', names: null });
     const paths = {};
     const used = new Set();
     const add = (path, method, op, segments) => {

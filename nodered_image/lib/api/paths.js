@@ -12,17 +12,26 @@
 //     '/' or '\' inside a segment, control characters, malformed percent-escapes.
 // So a protected endpoint has exactly one spelling, and it matches the rule.
 
-// The segments of a request path relative to httpNodeRoot ('/' is the root itself), or {problem}.
-function requestSegments(rawPath) {
+const DOT_SEGMENT = /\/\.\.?(?:\/|$)/;
+
+// A request path relative to httpNodeRoot as the rules match it: '/a/b' of its decoded segments, '' for
+// the root itself; or {problem} for a path refused.
+function canonicalPath(rawPath) {
     let p = rawPath || '/';
     if (p.length > 1 && p.endsWith('/')) p = p.slice(0, -1);
-    if (p === '/') return { segments: [] };
+    if (p === '/') return { path: '' };
+    // Most paths have no escapes: checked as they are, nothing allocated.
+    if (!p.includes('%')) {
+        if (p.includes('//')) return { problem: 'empty path segment (//)' };
+        if (DOT_SEGMENT.test(p)) return { problem: 'path has a dot segment (. or ..)' };
+        return { path: p };
+    }
     const raw = p.slice(1).split('/');
-    const segments = new Array(raw.length);
     for (let i = 0; i < raw.length; i++) {
         const s = raw[i];
         if (s === '') return { problem: 'empty path segment (//)' };
         let decoded = s;
+        // Node's HTTP parser refuses raw control characters in a request line: only escapes can hold them.
         if (s.includes('%')) {
             try {
                 decoded = decodeURIComponent(s);
@@ -30,17 +39,18 @@ function requestSegments(rawPath) {
                 return { problem: 'malformed percent-encoding in the path' };
             }
             if (decoded.includes('/') || decoded.includes('\\')) return { problem: 'encoded "/" or "\\" in a path segment' };
+            // eslint-disable-next-line no-control-regex
+            if (/[\x00-\x1f\x7f]/.test(decoded)) return { problem: 'control character in the path' };
         }
-        // eslint-disable-next-line no-control-regex
-        if (/[\x00-\x1f\x7f]/.test(decoded)) return { problem: 'control character in the path' };
         if (decoded === '.' || decoded === '..') return { problem: 'path has a dot segment (. or ..)' };
-        segments[i] = decoded;
+        raw[i] = decoded;
     }
-    return { segments };
+    return { path: `/${raw.join('/')}` };
 }
 
-// A rule's path pattern (contract.json httpApi.rulePath, already checked) as a test of segment lists.
-// '*' is one segment, '**' any number of them (none included); everything else literal, case-sensitive.
+// A rule's path pattern (contract.json httpApi.rulePath, already checked) as a test of a canonical path
+// (canonicalPath). '*' is one segment, '**' any number of them
+// (none included); everything else literal, case-sensitive.
 function compilePattern(pattern) {
     const parts = pattern === '/' ? [] : pattern.slice(1).split('/');
     const escape = (s) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -50,7 +60,7 @@ function compilePattern(pattern) {
         return `/${escape(p)}`;
     }).join('');
     const regex = new RegExp(`^${body}$`);
-    return (segments) => regex.test(segments.length === 0 ? '' : `/${segments.join('/')}`);
+    return (joined) => regex.test(joined);
 }
 
-module.exports = { requestSegments, compilePattern };
+module.exports = { canonicalPath, compilePattern };
