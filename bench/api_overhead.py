@@ -67,7 +67,9 @@ def run(duration: float, rounds: int) -> dict:
         for inst in instances:
             inst.wait_ready(timeout=120)
         admin = AdminClient(editor.url, editor.editor_user, editor.editor_password or "")
-        rev = admin.deploy([tab("t", "bench"), *endpoint("t", "hi", "/bench/hello", "get", "msg.payload = 'hi';\nreturn msg;")])
+        rev = admin.deploy(
+            [tab("t", "bench"), *endpoint("t", "hi", "/bench/hello", "get", "msg.payload = 'hi';\nreturn msg;")]
+        )
         for w in workers.values():
             w.wait_ready(rev=rev)
         scripts = {mode: script(HEADERS.get(mode, {})) for mode in MODES}

@@ -167,15 +167,18 @@ class HttpConfig(ConfigModel):
         if both:
             return f"httpTokens: {', '.join(both)} also in httpUsers: a name is a user or a client, not both"
         auth = self.auth or AuthConfig()
-        for type_, known, key in (("basic", users, "httpUsers"), ("bearer", tokens, "httpTokens")):
-            used = auth.default == type_ or any(r.type == type_ for r in auth.rules)
-            if used and not known:
-                return f"{key}: http.auth uses type {type_}, but {key} has nobody to accept (pulumi config set --secret --path '{key}.<name>' ...)"
         for i, rule in enumerate(auth.rules):
             known, key = (users, "httpUsers") if rule.type == "basic" else (tokens, "httpTokens")
             for name in rule.names or []:
                 if name not in known:
                     return f"http.auth.rules[{i}].names: {name!r} is not in {key}"
+        for type_, known, key in (("basic", users, "httpUsers"), ("bearer", tokens, "httpTokens")):
+            used = auth.default == type_ or any(r.type == type_ for r in auth.rules)
+            if used and not known:
+                return (
+                    f"{key}: http.auth uses type {type_}, but {key} has nobody to accept "
+                    f"(pulumi config set --secret --path '{key}.<name>' ...)"
+                )
         return None
 
 

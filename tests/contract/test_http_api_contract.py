@@ -33,7 +33,13 @@ def rules(*pairs) -> dict:
 
 # (http, users, tokens, accepted, variable the image names when it refuses)
 CASES = [
-    (rules(("/orders/*", "bearer"), ("/admin/**", "basic"), ("/", "none"), ("/**", "basic")), USERS, TOKENS, True, None),
+    (
+        rules(("/orders/*", "bearer"), ("/admin/**", "basic"), ("/", "none"), ("/**", "basic")),
+        USERS,
+        TOKENS,
+        True,
+        None,
+    ),
     (rules(("/a.b/~x/caf\u00e9/:id/(x)", "none")), {}, {}, True, None),
     (rules(("/orders*", "none")), {}, {}, False, "NODE_RED_HTTP_AUTH"),
     (rules(("/a/**b", "none")), {}, {}, False, "NODE_RED_HTTP_AUTH"),
@@ -47,14 +53,26 @@ CASES = [
     (rules(("/a", "none"), ("/a", "none")), {}, {}, False, "NODE_RED_HTTP_AUTH"),
     (rules(("/a", "basic")), {}, TOKENS, False, "NODE_RED_HTTP_AUTH"),
     ({"auth": {"rules": [{"path": "/a", "type": "basic", "names": ["dave"]}]}}, USERS, {}, False, "NODE_RED_HTTP_AUTH"),
-    ({"auth": {"rules": [{"path": "/a", "type": "bearer", "names": ["carol"]}]}}, USERS, TOKENS, False, "NODE_RED_HTTP_AUTH"),
+    (
+        {"auth": {"rules": [{"path": "/a", "type": "bearer", "names": ["carol"]}]}},
+        USERS,
+        TOKENS,
+        False,
+        "NODE_RED_HTTP_AUTH",
+    ),
     ({"auth": {"rules": [{"path": "/a", "type": "none", "names": ["carol"]}]}}, USERS, {}, False, "NODE_RED_HTTP_AUTH"),
     ({}, {"carol": "short"}, {}, False, "NODE_RED_HTTP_USERS"),
     ({}, {"ca:rol": "long-enough-pw"}, {}, False, "NODE_RED_HTTP_USERS"),
     ({}, {}, {"shop": "has a space in it, long"}, False, "NODE_RED_HTTP_TOKENS"),
     ({}, {}, {"a": TOKENS["shop"], "b": TOKENS["shop"]}, False, "NODE_RED_HTTP_TOKENS"),
     ({}, {"carol": "carol-password-1"}, {"carol": TOKENS["shop"]}, False, "NODE_RED_HTTP_TOKENS"),
-    ({"cors": {"origins": ["https://app.example.com", "http://127.0.0.1:8080", "http://[::1]:3000"]}}, {}, {}, True, None),
+    (
+        {"cors": {"origins": ["https://app.example.com", "http://127.0.0.1:8080", "http://[::1]:3000"]}},
+        {},
+        {},
+        True,
+        None,
+    ),
     ({"cors": {"origins": ["*"], "methods": ["GET", "POST"], "headers": ["X-Api-Key"]}}, {}, {}, True, None),
     ({"cors": {"origins": ["app.example.com"]}}, {}, {}, False, "NODE_RED_HTTP_CORS"),
     ({"cors": {"origins": ["https://app.example.com/"]}}, {}, {}, False, "NODE_RED_HTTP_CORS"),
@@ -84,11 +102,18 @@ def python_accepts(http: dict, users: dict, tokens: dict) -> bool:
 def image_env(http: dict, users: dict, tokens: dict) -> dict[str, str]:
     """What a deploy target gives a worker for this config (the variables as nodered_contract writes them)."""
     extra = {}
-    for key, name in (("auth", "NODE_RED_HTTP_AUTH"), ("cors", "NODE_RED_HTTP_CORS"), ("rateLimit", "NODE_RED_HTTP_RATE_LIMIT")):
+    for key, name in (
+        ("auth", "NODE_RED_HTTP_AUTH"),
+        ("cors", "NODE_RED_HTTP_CORS"),
+        ("rateLimit", "NODE_RED_HTTP_RATE_LIMIT"),
+    ):
         if key in http:
             extra[name] = http[key]
     env = contract.environment("worker", extra=extra)
-    secrets = {"NODE_RED_HTTP_USERS": json.dumps(users) if users else None, "NODE_RED_HTTP_TOKENS": json.dumps(tokens) if tokens else None}
+    secrets = {
+        "NODE_RED_HTTP_USERS": json.dumps(users) if users else None,
+        "NODE_RED_HTTP_TOKENS": json.dumps(tokens) if tokens else None,
+    }
     return {**BASE, **env, **{k: v for k, v in secrets.items() if v is not None}}
 
 
@@ -96,9 +121,9 @@ def test_the_image_and_the_stack_config_accept_and_refuse_the_same_settings():
     results = load_settings(*(image_env(http, users, tokens) for http, users, tokens, _, _ in CASES))
     for (http, users, tokens, accepted, variable), result in zip(CASES, results, strict=True):
         case = (http, sorted(users), sorted(tokens))
-        assert (case, python_accepts(http, users, tokens), result["error"] is None) == (case, accepted, accepted), result[
-            "error"
-        ]
+        assert (case, python_accepts(http, users, tokens), result["error"] is None) == (case, accepted, accepted), (
+            result["error"]
+        )
         if not accepted:
             assert result["error"].startswith(variable), result["error"]
             for secret in [*users.values(), *tokens.values()]:
@@ -111,7 +136,11 @@ def test_the_image_and_the_stack_config_accept_and_refuse_the_same_settings():
         ("NODE_RED_HTTP_AUTH", "{rules: []}", "NODE_RED_HTTP_AUTH must be a JSON object"),
         ("NODE_RED_HTTP_AUTH", "[]", "NODE_RED_HTTP_AUTH must be a JSON object"),
         ("NODE_RED_HTTP_AUTH", '{"rule": []}', "NODE_RED_HTTP_AUTH: rule: unknown key"),
-        ("NODE_RED_HTTP_CORS", '{"origins": "https://a.example"}', "NODE_RED_HTTP_CORS: origins: must be a non-empty list"),
+        (
+            "NODE_RED_HTTP_CORS",
+            '{"origins": "https://a.example"}',
+            "NODE_RED_HTTP_CORS: origins: must be a non-empty list",
+        ),
         ("NODE_RED_HTTP_RATE_LIMIT", '{"perSecond": "20"}', "NODE_RED_HTTP_RATE_LIMIT: perSecond: must be an integer"),
         ("NODE_RED_HTTP_OPENAPI", "yes", "NODE_RED_HTTP_OPENAPI must be one of true, false"),
     ],

@@ -279,4 +279,3 @@ def test_a_websocket_under_a_protected_path_needs_the_credential_too(stack):
     # With the token it gets past auth (no websocket node there: 404 from the instance).
     past = get(stack, "/orders/feed", src, {**upgrade, "Authorization": bearer("orders-client")})
     assert past.status == 404, past.text
-

@@ -36,7 +36,11 @@ WORKER_PLAIN = {
 
 
 def decoded(plain: dict[str, str]) -> dict:
-    return {k: json.loads(v) if v.startswith("{") else v for k, v in plain.items() if k.startswith("NODE_RED_HTTP_") and k != "NODE_RED_HTTP_NODE_ROOT"}
+    return {
+        k: json.loads(v) if v.startswith("{") else v
+        for k, v in plain.items()
+        if k.startswith("NODE_RED_HTTP_") and k != "NODE_RED_HTTP_NODE_ROOT"
+    }
 
 
 def test_docker_workers_get_the_rules_and_their_secrets_nginx_the_rate_limit(base_config):
@@ -138,14 +142,23 @@ BAD = [
     ({"httpTokens": {"c": "short"}}, "httpTokens.c: the token must be"),
     ({"httpTokens": {"c": "has spaces in the token ok"}}, "httpTokens.c: the token must be"),
     ({"http": {"cors": {"origins": ["app.example.com"]}}}, "http.cors.origins: 'app.example.com' is not an origin"),
-    ({"http": {"cors": {"origins": ["https://app.example.com/"]}}}, "http.cors.origins: 'https://app.example.com/' is not"),
+    (
+        {"http": {"cors": {"origins": ["https://app.example.com/"]}}},
+        "http.cors.origins: 'https://app.example.com/' is not",
+    ),
     ({"http": {"cors": {"origins": ["ftp://x.example"]}}}, "http.cors.origins: 'ftp://x.example' is not an origin"),
     ({"http": {"cors": {"origins": []}}}, "http.cors.origins: must list at least one origin"),
     ({"http": {"cors": {"origins": ["*"], "credentials": True}}}, "http.cors.credentials: not with"),
     ({"http": {"cors": {"origins": ["*"], "methods": ["TRACE"]}}}, "http.cors.methods.0: Input should be"),
-    ({"http": {"cors": {"origins": ["*"], "headers": ["X Bad"]}}}, "http.cors.headers: 'X Bad' must be an HTTP header name"),
+    (
+        {"http": {"cors": {"origins": ["*"], "headers": ["X Bad"]}}},
+        "http.cors.headers: 'X Bad' must be an HTTP header name",
+    ),
     ({"http": {"rateLimit": {"perSecond": 0}}}, "http.rateLimit.perSecond: Input should be greater than or equal to 1"),
-    ({"http": {"rateLimit": {"perSecond": -5}}}, "http.rateLimit.perSecond: Input should be greater than or equal to 1"),
+    (
+        {"http": {"rateLimit": {"perSecond": -5}}},
+        "http.rateLimit.perSecond: Input should be greater than or equal to 1",
+    ),
     ({"http": {"rateLimit": {"perSecond": 10, "burst": -1}}}, "http.rateLimit.burst: Input should be greater"),
     ({"http": {"rateLimit": {"burst": 10}}}, "http.rateLimit.perSecond: is required"),
     ({"http": {"openapi": "yes"}}, "http.openapi: Input should be a valid boolean"),
