@@ -167,11 +167,7 @@ def render(
         "api_rate_zone": (
             f"    limit_req_zone $binary_remote_addr zone=router_api:10m rate={api_rate[0]}r/s;" if api_rate else ""
         ),
-        "api_rate_limit": (
-            f"            limit_req zone=router_api burst={api_rate[1]} nodelay;"
-            if api_rate
-            else "            # No per-client request rate on the flows' paths (stack config http.rateLimit)."
-        ),
+        "api_rate_limit": _api_rate_limit(api_rate),
     }
     return _fill(TEMPLATE_PATH.read_text(), values)
 
@@ -237,6 +233,14 @@ def _rate_limit(rate_limit: tuple[int, int] | None) -> tuple[int, int] | None:
         if isinstance(n, bool) or not isinstance(n, int) or not low <= n <= high:
             raise ValueError(f"rate_limit {what}: must be an integer from {low} to {high}, got {n!r}")
     return per_second, burst
+
+
+def _api_rate_limit(rate: tuple[int, int] | None) -> str:
+    if rate is None:
+        return "            # No per-client request rate on the flows' paths (stack config http.rateLimit)."
+    # nginx refuses burst=0: no burst is limit_req without one.
+    burst = f" burst={rate[1]} nodelay" if rate[1] else ""
+    return f"            limit_req zone=router_api{burst};"
 
 
 def _node_root(root: str) -> str:
