@@ -18,7 +18,7 @@ from local_stack import LocalStack
 from local_stack.flows import endpoint, tab
 from local_stack.http_api import HttpApi, bake_function_modules
 from local_stack.raw_client import Reply, send
-from tests.fixtures.stacks import make_stack
+from tests.fixtures.stacks import deployed_stack
 
 ROOT = "/red-nodes"
 TOKENS = {"orders-client": "orders-token-0123456789abcdef", "docs-client": "docs-token-0123456789abcdef0"}
@@ -81,13 +81,7 @@ def stack(request, tmp_path_factory, mongo_server):
         tokens=TOKENS,
         function_modules_dir=modules,
     )
-    stacks = make_stack(request, tmp_path_factory, "api-stack", workers=2, mongo=mongo_server, api=api)
-    st = next(stacks)
-    try:
-        st.deploy(flows())
-        yield st
-    finally:
-        next(stacks, None)
+    yield from deployed_stack(request, tmp_path_factory, "api-stack", flows(), workers=2, mongo=mongo_server, api=api)
 
 
 def get(stack: LocalStack, path: str, source: str, headers: dict | None = None, method: str = "GET") -> Reply:

@@ -20,7 +20,7 @@ from local_stack import LocalStack
 from local_stack.flows import endpoint, tab
 from local_stack.http_api import HttpApi
 from local_stack.raw_client import send
-from tests.fixtures.stacks import make_stack
+from tests.fixtures.stacks import deployed_stack
 
 TOKEN = "hostile-token-0123456789abcdef"
 PASSWORD = "hostile-password-1"
@@ -38,19 +38,13 @@ def stack(request, tmp_path_factory, mongo_server):
         users={"carol": PASSWORD},
         tokens={"client": TOKEN},
     )
+    nodes = [tab("t", "hostile api")]
+    nodes += endpoint("t", "orders", "/orders/:id", "get", ORDERS)
+    nodes += endpoint("t", "files", "/files/*", "get", ORDERS)
+    nodes += endpoint("t", "any", "/:a/:b", "get", CATCH_ALL)
+    nodes += endpoint("t", "who", "/who", "get", "msg.payload = {flow: 'who'};\nreturn msg;")
     # One worker: what it takes of the flood, and its memory, is the whole story.
-    stacks = make_stack(request, tmp_path_factory, "api-hostile", workers=1, mongo=mongo_server, api=api)
-    st = next(stacks)
-    try:
-        nodes = [tab("t", "hostile api")]
-        nodes += endpoint("t", "orders", "/orders/:id", "get", ORDERS)
-        nodes += endpoint("t", "files", "/files/*", "get", ORDERS)
-        nodes += endpoint("t", "any", "/:a/:b", "get", CATCH_ALL)
-        nodes += endpoint("t", "who", "/who", "get", "msg.payload = {flow: 'who'};\nreturn msg;")
-        st.deploy(nodes)
-        yield st
-    finally:
-        next(stacks, None)
+    yield from deployed_stack(request, tmp_path_factory, "api-hostile", nodes, workers=1, mongo=mongo_server, api=api)
 
 
 def reached_protected_flow(reply) -> bool:
