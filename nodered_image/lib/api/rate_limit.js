@@ -7,7 +7,7 @@
 // and up to burst more at once; over it, 429 with Retry-After and a JSON reason. The buckets are a map in
 // least-recently-used order, at most maxClients of them: a full bucket is the same as none, so the
 // oldest are dropped first, and many addresses (or a flood of one) never grow memory without bound.
-// A flood is logged as one line for its first refusal and then one summary every LOG_EVERY_MS.
+// A flood is logged as one line for its first refusal and then one line with a count every LOG_EVERY_MS.
 const MAX_CLIENTS = 50000;
 const LOG_EVERY_MS = 10000;
 
@@ -20,8 +20,17 @@ class RateLimit {
         this.now = now;
         this.buckets = new Map(); // address -> {tokens, at}, least recently used first
         this.refused = 0;
-        this.unlogged = 0; // refusals since the last log line
-        this.loggedAt = -Infinity;
+        this.unlogged = 0; // refusals not logged one by one
+        this.summary = null; // timer of the next count line, while refusals are being counted
+    }
+
+    // The count of the refusals not logged one by one; the next refusal after it is logged in full again.
+    logSummary() {
+        if (this.unlogged > 0) {
+            this.refusals.log('warn', `rate limit: ${this.unlogged} more requests refused 429 in ${LOG_EVERY_MS / 1000} s`);
+        }
+        this.unlogged = 0;
+        this.summary = null;
     }
 
     // 0 when a request from `address` may go on now, else the seconds until it may.
@@ -52,15 +61,9 @@ class RateLimit {
                 return;
             }
             this.refused += 1;
-            const now = this.now();
-            const quiet = now - this.loggedAt < LOG_EVERY_MS;
-            if (quiet) {
-                this.unlogged += 1;
-            } else {
-                if (this.unlogged > 0) this.refusals.log('warn', `rate limit: ${this.unlogged} more requests refused 429 in the last ${LOG_EVERY_MS / 1000} s`);
-                this.unlogged = 0;
-                this.loggedAt = now;
-            }
+            const quiet = this.summary !== null;
+            if (quiet) this.unlogged += 1;
+            else this.summary = setTimeout(() => this.logSummary(), LOG_EVERY_MS).unref();
             this.refusals.answer(req, res, 429, 'too many requests from this address',
                 { headers: { 'Retry-After': String(wait) }, quiet });
         };
