@@ -64,7 +64,7 @@ def plan(quick: bool) -> list[tuple[str, list[str]]]:
         ),
         (
             "the flows as an API: req/s straight to a worker with an auth rule and CORS on vs off",
-            [py, "-m", "bench.api_overhead", "--duration", "3" if quick else "5", "--rounds", "5"],
+            [py, "-m", "bench.api_overhead", "--duration", "3", "--rounds", "5" if quick else "9"],
         ),
     ]
 
