@@ -62,6 +62,10 @@ def plan(quick: bool) -> list[tuple[str, list[str]]]:
             [py, "-m", "bench.context_ops", "--workers", "3", "--requests", "100" if quick else "300"]
             + ["--kills", "3" if quick else "10"],
         ),
+        (
+            "the flows as an API: req/s straight to a worker with an auth rule and CORS on vs off",
+            [py, "-m", "bench.api_overhead", "--duration", "3", "--rounds", "5" if quick else "9"],
+        ),
     ]
 
 

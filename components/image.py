@@ -20,6 +20,7 @@ def build_args(config: ImageConfig) -> dict[str, str]:
         "NODE_RED_VERSION": config.node_red_version,
         "NODE_VERSION": str(config.node_version),
         "EXTRA_NODES": " ".join(config.extra_nodes),
+        "FUNCTION_MODULES": " ".join(config.function_modules),
     }
 
 

@@ -2,6 +2,7 @@
 each role from the stack config and the stack's secrets. Each target adds only what is its own."""
 
 import hashlib
+import json
 from collections.abc import Mapping
 from typing import Any, TypedDict, Unpack
 
@@ -44,10 +45,13 @@ def flows_lock(config: StackConfig) -> dict[str, str]:
     }
 
 
-def plain_environment(config: StackConfig, role: str, **target: Unpack[TargetEnvironment]) -> dict[str, str]:
+def plain_environment(
+    config: StackConfig, role: str, *, rate_limit_at_instances: bool = False, **target: Unpack[TargetEnvironment]
+) -> dict[str, str]:
     """A role's plain environment: the stack's httpNodeRoot, body limit and editor login (the editor only), its
-    context store and which tabs the editor runs, the lock of flows from files (the editor only), the target's
-    own settings (nodered_contract.environment's keyword arguments), and the flows' own plain variables
+    context store and which tabs the editor runs, the lock of flows from files (the editor only), the flows' API
+    settings (http.*; the rate limit only with rate_limit_at_instances, where no router applies it), the
+    target's own settings (nodered_contract.environment's keyword arguments), and the flows' own plain variables
     (flows.env) on every role."""
     settings: TargetEnvironment = {
         **target,
@@ -56,6 +60,7 @@ def plain_environment(config: StackConfig, role: str, **target: Unpack[TargetEnv
             "NODE_RED_CONTEXT_DEFAULT": config.context.default,
             "NODE_RED_EDITOR_FLOWS": config.flows.editor,
             **flows_lock(config),
+            **config.http.environment(rate_limit_at_instances=rate_limit_at_instances),
         },
     }
     image = nodered_contract.environment(
@@ -73,11 +78,22 @@ def flow_secret_values(config: StackConfig) -> dict[str, pulumi.Output[str]]:
     return {name: pulumi.Output.secret(value.get_secret_value()) for name, value in config.flow_secrets.items()}
 
 
-def secret_values(secrets: StackSecrets, mongo_url: pulumi.Input[str]) -> dict[str, pulumi.Input[str]]:
-    """Every secret variable a role may get, by name, from the stack's secrets and the target's database."""
+def secret_values(
+    config: StackConfig, secrets: StackSecrets, mongo_url: pulumi.Input[str]
+) -> dict[str, pulumi.Input[str]]:
+    """Every secret variable a role may get, by name, from the stack's secrets, the target's database and
+    the flows' API users and clients (httpUsers, httpTokens: JSON objects, when set)."""
+
+    def as_json(values) -> pulumi.Output[str] | None:
+        if not values:
+            return None
+        return pulumi.Output.secret(json.dumps({k: v.get_secret_value() for k, v in values.items()}, sort_keys=True))
+
     return nodered_contract.secret_values(
         mongo_url=mongo_url,
         credential_secret=secrets.credential_secret,
         editor_password=secrets.editor_password,
         previous_credential_secret=secrets.previous_credential_secret,
+        http_users=as_json(config.http_users),
+        http_tokens=as_json(config.http_tokens),
     )

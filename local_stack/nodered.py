@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 import time
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 import requests
 
@@ -24,6 +24,9 @@ import nodered_contract as contract
 from .node_lines import NodeRedLine, line
 from .ports import PortInUse, free_port, listeners, owned_listeners, sockets_of, wait_released
 from .procs import tree
+
+if TYPE_CHECKING:
+    from .http_api import HttpApi
 
 ROOT = Path(__file__).resolve().parents[1]
 IMAGE_DIR = ROOT / "nodered_image"
@@ -77,6 +80,7 @@ class NodeRedInstance:
         body_limit_mb: int | None = None,
         trusted_proxies: list[str] | None = None,
         node_red: str | None = None,
+        api: HttpApi | None = None,
     ):
         self.role = role
         # Which Node-RED and Node.js it runs (node_lines.py): "5", the image's, by default; "4.1".
@@ -100,6 +104,8 @@ class NodeRedInstance:
         self.extra_env = dict(extra_env or {})
         self.body_limit_mb = body_limit_mb
         self.trusted_proxies = trusted_proxies
+        # The flows' endpoints as an API (http_api.py): auth, CORS, rate limit, OpenAPI, function modules.
+        self.api = api
         self.proc: subprocess.Popen[bytes] | None = None
         self._log: IO[bytes] | None = None
         self._listening: set[int] = set()  # our listening socket, once seen
@@ -129,7 +135,11 @@ class NodeRedInstance:
                 instance_id=self.instance_id,
                 body_limit_mb=self.body_limit_mb,
                 trusted_proxies=self.trusted_proxies,
-                extra={"NODE_RED_USER_DIR": str(self.user_dir), "NODE_RED_LISTEN_HOST": "127.0.0.1"},
+                extra={
+                    "NODE_RED_USER_DIR": str(self.user_dir),
+                    "NODE_RED_LISTEN_HOST": "127.0.0.1",
+                    **(self.api.plain() if self.api else {}),
+                },
             )
         )
         secrets = contract.secret_values(
@@ -137,6 +147,7 @@ class NodeRedInstance:
             credential_secret=self.credential_secret,
             editor_password=self.editor_password,
             previous_credential_secret=self.previous_credential_secret,
+            **(self.api.secrets() if self.api else {}),
         )
         for name, value in contract.role_secrets(self.role, secrets).items():
             if value is not None:  # None: a test starts the instance without it

@@ -24,7 +24,8 @@ class LocalRouter(NginxProcess):
     """nginx on 127.0.0.1:<port> routing <http_node_root> to `workers` and the rest to `editor`.
 
     workers/editor are "host:port" strings; bad ones raise ValueError here. body_limit_mb: the one body
-    limit (give the instances the same). .url is the router's base URL, .api_url the base of the flows'
+    limit (give the instances the same). rate_limit: (per second, burst) per client address on the
+    flows' paths (stack config http.rateLimit). .url is the router's base URL, .api_url the base of the flows'
     endpoints. update(workers) delivers the config for a new worker set, as a scale-up or scale-down
     does. Lifecycle, readiness and logs: NginxProcess; start() also starts the config watcher
     (reload-on-change.sh), stop() stops it.
@@ -43,6 +44,7 @@ class LocalRouter(NginxProcess):
         nginx_bin: str | None = None,
         body_limit_mb: int = BODY_LIMIT_MB,
         status_port: int | None = None,
+        rate_limit: tuple[int, int] | None = None,
     ):
         super().__init__(port=port, runtime_dir=runtime_dir, nginx_bin=nginx_bin)
         self.status_port = status_port or free_port()  # the router's own counters (STATUS_PATH)
@@ -50,6 +52,7 @@ class LocalRouter(NginxProcess):
         self.editor = editor
         self.http_node_root = http_node_root
         self.body_limit_mb = body_limit_mb
+        self.rate_limit = rate_limit  # (per second, burst) per client address on the flows' paths
         self.watcher: subprocess.Popen[bytes] | None = None
         self.watcher_log_path = self.runtime_dir / "reload-on-change.log"
         self._watcher_log: IO[bytes] | None = None
@@ -71,6 +74,7 @@ class LocalRouter(NginxProcess):
             runtime_dir=str(self.runtime_dir),
             body_limit_mb=self.body_limit_mb,
             status_port=self.status_port,
+            rate_limit=self.rate_limit,
         )
 
     @property

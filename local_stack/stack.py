@@ -25,6 +25,7 @@ from nodered_contract import BODY_LIMIT_MB, DEFAULT_HTTP_NODE_ROOT, EDITOR_USER
 
 from . import node_lines
 from .admin import AdminClient
+from .http_api import HttpApi
 from .mongo import MongoServer
 from .nodered import DEFAULT_CREDENTIAL_SECRET, DEFAULT_EDITOR_PASSWORD, NodeRedInstance
 from .ports import check_free
@@ -41,7 +42,8 @@ class LocalStack:
     its own. db: the database name (default: a fresh one). base_dir: where user dirs, logs and the
     router's runtime files go (default: a temp dir removed on close unless keep_dir). body_limit_mb:
     the one request body limit, for the router and the instances (stack config bodyLimitMb). node_red:
-    the Node-RED line the instances run (node_lines.py: "5", the image's, by default; "4.1").
+    the Node-RED line the instances run (node_lines.py: "5", the image's, by default; "4.1"). api: the
+    flows' endpoints as an API (http_api.HttpApi: auth, CORS, rate limit, OpenAPI, function modules).
     """
 
     def __init__(
@@ -60,6 +62,7 @@ class LocalStack:
         keep_dir: bool = False,
         body_limit_mb: int = BODY_LIMIT_MB,
         node_red: str | None = None,
+        api: HttpApi | None = None,
     ):
         if workers < 1:
             raise ValueError("workers must be at least 1")
@@ -72,6 +75,7 @@ class LocalStack:
         self.previous_credential_secret = previous_credential_secret
         self.extra_env = dict(extra_env or {})
         self.body_limit_mb = body_limit_mb
+        self.api = api
         self.node_red = node_lines.line(node_red).name
         self._own_dir = base_dir is None
         self.base_dir = Path(base_dir or tempfile.mkdtemp(prefix="nodered-stack-"))
@@ -106,6 +110,7 @@ class LocalStack:
             # X-Forwarded-For (a client on another loopback address, 127.0.0.2 say, is told apart).
             trusted_proxies=[ROUTER_SOURCE_ADDRESS],
             node_red=self.node_red,
+            api=self.api,
         )
 
     def start(self, timeout: float = 120.0) -> LocalStack:
@@ -128,6 +133,7 @@ class LocalStack:
                 port=self._router_port,
                 runtime_dir=self.base_dir / "router",
                 body_limit_mb=self.body_limit_mb,
+                rate_limit=self.api.router_rate_limit() if self.api else None,
             ).start()
         except BaseException:
             self.close()

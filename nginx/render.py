@@ -16,7 +16,7 @@ import re
 from collections.abc import Sequence
 from pathlib import Path
 
-from nodered_contract import BODY_LIMIT_MB, DEFAULT_HTTP_NODE_ROOT, VARIABLES, validate_http_node_root
+from nodered_contract import BODY_LIMIT_MB, DEFAULT_HTTP_NODE_ROOT, HTTP_API, VARIABLES, validate_http_node_root
 
 TEMPLATE_PATH = Path(__file__).with_name("nginx.conf.template")
 
@@ -72,6 +72,7 @@ def render(
     body_limit_mb: int = BODY_LIMIT_MB,
     status_port: int = STATUS_PORT,
     worker_connections: int = WORKER_CONNECTIONS,
+    rate_limit: tuple[int, int] | None = None,
 ) -> str:
     """Return a complete nginx.conf for the router.
 
@@ -87,6 +88,8 @@ def render(
     status_port: port of the router's own counters (STATUS_PATH), on the same address.
     worker_connections: connections per nginx worker process; the per-address limits derive from it
     (per_address_limits).
+    rate_limit: (per second, burst) per client address on <httpNodeRoot> (stack config http.rateLimit:
+    burst requests at once above the rate, as limit_req's nodelay burst); None: no rate limit there.
     """
     if isinstance(workers, str):
         raise ValueError("workers must be a list of 'host:port' strings, not one string")
@@ -102,6 +105,7 @@ def render(
     _body_limit(body_limit_mb)
     _port(status_port, "status_port")
     _worker_connections(worker_connections)
+    api_rate = _rate_limit(rate_limit)
     limits = per_address_limits(worker_connections)
     if status_port == listen_port:
         raise ValueError(
@@ -160,6 +164,10 @@ def render(
         "conns_per_address": str(limits["all"]),
         "editor_conns_per_address": str(limits["editor"]),
         "comms_conns_per_address": str(limits["comms"]),
+        "api_rate_zone": (
+            f"    limit_req_zone $binary_remote_addr zone=router_api:10m rate={api_rate[0]}r/s;" if api_rate else ""
+        ),
+        "api_rate_limit": _api_rate_limit(api_rate),
     }
     return _fill(TEMPLATE_PATH.read_text(), values)
 
@@ -212,6 +220,27 @@ def _worker_connections(n: int) -> None:
     low, high = MIN_WORKER_CONNECTIONS, MAX_WORKER_CONNECTIONS
     if isinstance(n, bool) or not isinstance(n, int) or not low <= n <= high:
         raise ValueError(f"worker_connections: must be an integer from {low} to {high}, got {n!r}")
+
+
+def _rate_limit(rate_limit: tuple[int, int] | None) -> tuple[int, int] | None:
+    # The image's bounds (contract.json httpApi.rateLimit), as the stack config checks them.
+    if rate_limit is None:
+        return None
+    bounds = HTTP_API["rateLimit"]
+    per_second, burst = rate_limit
+    for what, n in (("perSecond", per_second), ("burst", burst)):
+        low, high = bounds[what]["min"], bounds[what]["max"]
+        if isinstance(n, bool) or not isinstance(n, int) or not low <= n <= high:
+            raise ValueError(f"rate_limit {what}: must be an integer from {low} to {high}, got {n!r}")
+    return per_second, burst
+
+
+def _api_rate_limit(rate: tuple[int, int] | None) -> str:
+    if rate is None:
+        return "            # No per-client request rate on the flows' paths (stack config http.rateLimit)."
+    # nginx refuses burst=0: no burst is limit_req without one.
+    burst = f" burst={rate[1]} nodelay" if rate[1] else ""
+    return f"            limit_req zone=router_api{burst};"
 
 
 def _node_root(root: str) -> str:

@@ -30,17 +30,23 @@ environment(role, *, http_node_root, editor_user, database, port, instance_id, k
     only when given; `extra` sets any other declared plain variable by name (NODE_RED_USER_DIR, ...).
     Values are checked (ValueError).
 
+    A variable contract.json marks `json` (NODE_RED_HTTP_AUTH, ...) takes a mapping, written as JSON.
+
 secret_variables(role) -> tuple[str, ...]
     The secret variables a deployment gives the role (MONGO_URL, NODE_RED_CREDENTIAL_SECRET; the
     editor also NODE_RED_EDITOR_PASSWORD). They never go in a plain environment.
+
+HTTP_API, FUNCTION_MODULES    contract.json's httpApi and functionModules: the rules of the flows' HTTP
+    API variables (auth rules, names, tokens, CORS, rate limit) and where function nodes' modules are baked
 
 validate_flow_env_name(name) -> str
     The name when stack config may give it to the flows as an environment variable (flowEnvironment in
     contract.json: never a variable the image reads or reserves), else ValueError saying why.
 
-secret_values(*, mongo_url, credential_secret, editor_password) -> dict[str, T]
+secret_values(*, mongo_url, credential_secret, editor_password, http_users=None, http_tokens=None) -> dict[str, T]
     Every secret variable some role gets, by name, from its value (a string, a Pulumi output, ...);
-    role_secrets(role, values) keeps exactly the ones the contract gives `role`.
+    role_secrets(role, values) keeps exactly the ones the contract gives `role`: the required ones, and the
+    optional ones given (the flows' API users and tokens, workers only).
 
 healthcheck_command(probe="readiness") -> list[str]
     ["CMD", "node", HEALTHCHECK_SCRIPT, probe] for a Docker or ECS health check; probe "readiness"
@@ -85,6 +91,7 @@ class Variable:
     values: tuple[str, ...] | None = None  # the only values allowed
     alternative: str | None = None  # a variable that may stand in for this required one
     alternative_to: str | None = None
+    json: bool = False  # its value is a JSON object
 
 
 def _variable(entry: dict[str, Any]) -> Variable:
@@ -101,6 +108,7 @@ def _variable(entry: dict[str, Any]) -> Variable:
         values=tuple(entry["values"]) if "values" in entry else None,
         alternative=entry.get("alternative"),
         alternative_to=entry.get("alternativeTo"),
+        json=entry.get("json", False),
     )
 
 
@@ -128,6 +136,8 @@ DOCUMENTDB_CA_FILE: str = CONTRACT["files"]["documentdbCaBundle"]
 DB_SETUP_SCRIPT: str = CONTRACT["files"]["dbSetupScript"]
 # The key before NODE_RED_CREDENTIAL_SECRET during a rotation: an optional secret every role gets when set.
 PREVIOUS_CREDENTIAL_SECRET: str = VARIABLES["NODE_RED_PREVIOUS_CREDENTIAL_SECRET"].name
+HTTP_API: dict[str, Any] = CONTRACT["httpApi"]
+FUNCTION_MODULES: dict[str, Any] = CONTRACT["functionModules"]
 
 _ROOT_RULE = CONTRACT["httpNodeRoot"]
 _ROOT_PATTERN = re.compile(_ROOT_RULE["pattern"])
@@ -202,7 +212,22 @@ def _known(name: str) -> Variable:
     return variable
 
 
+def _json_object(variable: Variable, value: Any) -> str:
+    """A `json` variable's value: a mapping written as JSON, or JSON text of an object."""
+    if isinstance(value, Mapping):
+        return json.dumps(value, separators=(",", ":"))
+    try:
+        parsed = json.loads(str(value))
+    except ValueError:
+        parsed = None
+    if not isinstance(parsed, dict):
+        raise ValueError(f"{variable.name} must be a JSON object, got {value!r}")
+    return str(value)
+
+
 def _checked(variable: Variable, value: Any) -> str:
+    if variable.json:
+        return _json_object(variable, value)
     name, text = variable.name, str(value)
     if variable.minimum is not None:
         if isinstance(value, bool) or not re.fullmatch(r"\d+", text):
@@ -314,10 +339,17 @@ CONTAINER_HEALTHCHECK = HealthcheckTimings(
 
 
 def secret_values(
-    *, mongo_url: T, credential_secret: T, editor_password: T, previous_credential_secret: T | None = None
+    *,
+    mongo_url: T,
+    credential_secret: T,
+    editor_password: T,
+    previous_credential_secret: T | None = None,
+    http_users: T | None = None,
+    http_tokens: T | None = None,
 ) -> dict[str, T]:
-    """Every secret variable some role gets, by name (the previous credential key only when given, during a
-    rotation); ValueError if the contract declares a required one not given here."""
+    """Every secret variable some role gets, by name; ValueError if the contract declares a required one not
+    given here. The optional ones are left out when None: the previous credential key (during a rotation),
+    NODE_RED_HTTP_USERS / _TOKENS (JSON objects)."""
     values = {
         "MONGO_URL": mongo_url,
         "NODE_RED_CREDENTIAL_SECRET": credential_secret,
@@ -328,16 +360,21 @@ def secret_values(
     missing = {n for role in ROLES for n in secret_variables(role)} - set(values)
     if missing:
         raise ValueError(f"no value for the secret variables {sorted(missing)}")
-    return values
+    optional = {"NODE_RED_HTTP_USERS": http_users, "NODE_RED_HTTP_TOKENS": http_tokens}
+    return {**values, **{name: value for name, value in optional.items() if value is not None}}
 
 
 def role_secrets(role: str, available: Mapping[str, T]) -> dict[str, T]:
     """Of `available` (variable -> value or reference), exactly the secrets the contract gives `role`: the
-    required ones, and the optional ones given (workers never get the editor password)."""
-    chosen = {name: available[name] for name in secret_variables(role)}
-    optional = (v.name for v in VARIABLES.values() if v.secret and not v.required and role in v.roles)
-    chosen.update({name: available[name] for name in optional if available.get(name) is not None})
-    return chosen
+    required ones, and the optional ones available (workers never get the editor password; the editor
+    never gets the flows' API users or tokens)."""
+    _role(role)
+    optional = [
+        v.name
+        for v in VARIABLES.values()
+        if v.secret and not v.required and role in v.roles and available.get(v.name) is not None
+    ]
+    return {name: available[name] for name in [*secret_variables(role), *optional]}
 
 
 _DB_SETUP = CONTRACT["dbSetup"]
@@ -366,7 +403,9 @@ __all__ = [
     "DEFAULT_HTTP_NODE_ROOT",
     "DOCUMENTDB_CA_FILE",
     "EDITOR_USER",
+    "FUNCTION_MODULES",
     "HEALTHCHECK_SCRIPT",
+    "HTTP_API",
     "LIVENESS_PATH",
     "PORT",
     "PREVIOUS_CREDENTIAL_SECRET",

@@ -15,6 +15,8 @@ const { Observability } = require('./lib/observability');
 const { guardDeploys } = require('./lib/deploy_guard');
 const { RequestErrors } = require('./lib/request_errors');
 const { installCluster } = require('./lib/cluster');
+const { HttpApi } = require('./lib/api');
+const { availableModules, linkIntoUserDir } = require('./lib/function_modules');
 
 // The one log format of every instance (lib/logger.js); a configuration refused has no identity yet.
 let log = createLogger();
@@ -82,9 +84,13 @@ app.get('/healthz', (req, res) => {
     healthAnswer(req, res, body.ready, body);
 });
 
+// The flows' endpoints as an API (lib/api/): rate limit, CORS and auth before the gate, the OpenAPI
+// document behind it; each only when configured.
+const httpApi = new HttpApi({ config: settings.httpApi, refusals, RED, storage, httpNodeRoot: settings.httpNodeRoot });
+
 if (role === 'worker') {
-    app.use(settings.httpNodeRoot, observability.countRequests(), limitBody, (req, res, next) => gate.handle(req, res, next),
-        (req, res, next) => RED.httpNode(req, res, next));
+    app.use(settings.httpNodeRoot, observability.countRequests(), ...httpApi.beforeGate(), limitBody,
+        (req, res, next) => gate.handle(req, res, next), ...httpApi.afterGate(), (req, res, next) => RED.httpNode(req, res, next));
 } else {
     // The editor never answers a flow's endpoint, whatever path trick brought a request here.
     app.use(settings.httpNodeRoot, (req, res) => refusals.answer(req, res, 404, 'the editor serves no flow endpoints'));
@@ -137,31 +143,30 @@ async function shutdown(signal) {
 process.on('SIGTERM', () => shutdown('SIGTERM'));
 process.on('SIGINT', () => shutdown('SIGINT'));
 
-// Node-RED's registry reads <userDir>/package.json (its file storage would create it).
-function prepareUserDir(dir) {
-    const fs = require('fs');
-    const path = require('path');
-    fs.mkdirSync(dir, { recursive: true });
-    const pkg = path.join(dir, 'package.json');
-    if (!fs.existsSync(pkg)) {
-        fs.writeFileSync(pkg, JSON.stringify({ name: 'nodered-scale-instance', version: '0.0.1', private: true }, null, 2));
-    }
+// Node-RED's registry reads <userDir>/package.json (its file storage would create it); function nodes
+// find their modules through it and <userDir>/node_modules (lib/function_modules.js).
+function prepareUserDir(dir, modules) {
+    require('fs').mkdirSync(dir, { recursive: true });
+    linkIntoUserDir(dir, modules);
 }
 
 // The editor's cluster API and Cluster sidebar feed (lib/cluster/), once RED.init made the admin app.
 let cluster = null;
 
 async function main() {
-    prepareUserDir(settings.userDir);
+    const functionModules = availableModules({ dir: settings.functionModulesDir });
+    prepareUserDir(settings.userDir, functionModules);
+    if (functionModules.size > 0) log('info', `function nodes may use the npm modules ${[...functionModules.keys()].join(', ')}`);
     RED.init(server, settings);
     if (role === 'editor') {
         // Deploys checked before Node-RED takes them (and refused while the flows are locked to files).
-        const deploys = guardDeploys(RED, storage, log, settings.flowsLock);
+        const deploys = guardDeploys(RED, storage, log, { functionModules, openapi: settings.httpApi.openapi, lock: settings.flowsLock });
         cluster = installCluster({
             RED, storage, refusals, log: log.as('cluster'), deploys, credentialSecret: settings.credentialSecret, lock: settings.flowsLock,
         });
     }
-    new Upgrades({ app, role, httpNodeRoot: settings.httpNodeRoot, gate, refusals, log }).install(server);
+    const guard = role === 'worker' ? (req, path) => httpApi.upgradeRefusal(req, path) : null;
+    new Upgrades({ app, role, httpNodeRoot: settings.httpNodeRoot, gate, refusals, log, guard }).install(server);
     observability.start();
     await new Promise((resolve, reject) => {
         server.once('error', reject);

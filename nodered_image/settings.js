@@ -14,6 +14,7 @@ const path = require('path');
 const contract = require('./contract.json');
 const { parseTrustedProxies } = require('./lib/client');
 const { bcrypt } = require('./lib/bcrypt');
+const { parseApiConfig, ApiConfigError } = require('./lib/api/config');
 const { nodeRedLogging } = require('./lib/logger');
 const { FlowsLock } = require('./lib/flows_lock');
 
@@ -133,6 +134,26 @@ const contextDefault = oneOf('NODE_RED_CONTEXT_DEFAULT');
 const tabs = isEditor ? oneOf('NODE_RED_EDITOR_FLOWS') : 'all';
 const tlsCAFile = value('MONGO_TLS_CA_FILE');
 
+// The flows' endpoints as an API (docs/api.md): auth rules and their users and clients, CORS, the rate
+// limit per client address on this instance, the OpenAPI document. Workers serve the endpoints; the
+// editor only needs to know whether the document's path is taken (its deploy guard).
+let httpApi;
+try {
+    httpApi = parseApiConfig(isEditor ? { openapi: oneOf('NODE_RED_HTTP_OPENAPI') } : {
+        auth: value('NODE_RED_HTTP_AUTH'),
+        users: value('NODE_RED_HTTP_USERS'),
+        tokens: value('NODE_RED_HTTP_TOKENS'),
+        cors: value('NODE_RED_HTTP_CORS'),
+        rateLimit: value('NODE_RED_HTTP_RATE_LIMIT'),
+        openapi: oneOf('NODE_RED_HTTP_OPENAPI'),
+    });
+} catch (err) {
+    if (!(err instanceof ApiConfigError)) throw err;
+    fail(err.message);
+}
+// npm modules baked for function nodes (lib/function_modules.js): the launcher links them into userDir.
+const functionModulesDir = value('NODE_RED_FUNCTION_MODULES_DIR');
+
 let adminAuth;
 if (isEditor) {
     const user = value('NODE_RED_EDITOR_USER');
@@ -174,12 +195,17 @@ module.exports = {
     debugForwardRate,
     debugForwardKiB,
     flowsLock,
+    httpApi,
+    functionModulesDir,
     userDir: value('NODE_RED_USER_DIR'),
     credentialSecret,
 
     // The editor serves the editor and admin API at /; workers have neither.
     httpAdminRoot: isEditor ? '/' : false,
     httpNodeRoot,
+    // With auth rules, HTTP-in routes match case-sensitively, as the rules do (lib/api/paths.js): /Orders/1
+    // never reaches the flow of /orders/:id around a rule for /orders/*.
+    ...(httpApi.auth ? { httpServerOptions: { 'case sensitive routing': true } } : {}),
     adminAuth,
     disableEditor: !isEditor,
     // Body parsers of the admin API and of HTTP-in nodes (JSON, urlencoded); the launcher refuses any
@@ -223,13 +249,14 @@ module.exports = {
     // The editor page's lock notice (editor_plugin/flows_lock.html reads it as RED.settings).
     ...(isEditor ? { 'nodered-scale-flows-lock': flowsLock ? flowsLock.editorSettings() : { source: null } } : {}),
 
-    // Nodes are baked into the image so editor and workers run the same set: no installs at run time.
+    // Nodes and function nodes' modules are baked into the image so editor and workers run the same set:
+    // no installs at run time. Function nodes load the baked modules (image.functionModules) and Node.js's.
     externalModules: {
         autoInstall: false,
         palette: { allowInstall: false, allowUpload: false },
         modules: { allowInstall: false },
     },
-    functionExternalModules: false,
+    functionExternalModules: true,
     editorTheme: {
         projects: { enabled: false },
         tours: false,

@@ -16,7 +16,21 @@ from pydantic_core import ErrorDetails
 from .model import StackConfig
 
 NAMESPACE = "nodered-scale"
-_OBJECT_KEYS = ("workers", "editor", "router", "mongo", "image", "network", "aws", "context", "flows", "flowSecrets")
+_OBJECT_KEYS = (
+    "workers",
+    "editor",
+    "router",
+    "mongo",
+    "image",
+    "network",
+    "aws",
+    "context",
+    "flows",
+    "flowSecrets",
+    "http",
+    "httpUsers",
+    "httpTokens",
+)
 _SCALAR_KEYS = ("target", "httpNodeRoot")
 _INTEGER_KEYS = ("bodyLimitMb",)
 _SECRET_KEYS = (
@@ -116,7 +130,7 @@ def _describe(error: ErrorDetails) -> str:
         path
         and "input" in error
         and not path.lower().endswith(("password", "secret", "uri", "keyfile", "token"))
-        and not path.startswith("flowSecrets")
+        and not path.startswith(("flowSecrets", "httpUsers", "httpTokens"))
     ):
         message = f"{message} (got {error['input']!r})"
     return f"{NAMESPACE}:{path}: {message}" if path else f"{NAMESPACE}:{message}"

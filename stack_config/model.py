@@ -13,6 +13,7 @@ from nodered_contract import BODY_LIMIT_MB, DEFAULT_HTTP_NODE_ROOT, VARIABLES, v
 from .aws import AwsConfig, fargate_size_problem
 from .base import ConfigModel, ipv4_network
 from .flows import ContextConfig, FlowsConfig, FlowSecretsConfig
+from .http import HttpConfig, HttpTokensConfig, HttpUsersConfig, duplicate_token
 from .references import pinned_image, repository
 
 _PACKAGE_JSON = Path(__file__).resolve().parent.parent / "nodered_image" / "package.json"
@@ -115,6 +116,9 @@ class MongoConfig(ConfigModel):
 BASE_IMAGE_NODE_LINES: dict[str, tuple[int, ...]] = {"5": (24,), "4.1": (22,)}
 
 
+_NPM_SPEC = r"^[@A-Za-z0-9][@A-Za-z0-9._/^~=<>-]*$"
+
+
 def release_line(node_red_version: str) -> str | None:
     """The release line of BASE_IMAGE_NODE_LINES a Node-RED version belongs to, or None."""
     major, minor = node_red_version.split(".")[:2]
@@ -132,7 +136,9 @@ class ImageConfig(ConfigModel):
     # publishes for that release line and still maintained; unset: the line's (BASE_IMAGE_NODE_LINES).
     node_version: Literal[22, 24] | None = None
     # npm specs baked into the image (editor and workers alike), e.g. "node-red-contrib-foo@1.2.3".
-    extra_nodes: list[Annotated[str, Field(pattern=r"^[@A-Za-z0-9][@A-Za-z0-9._/^~=<>-]*$")]] = []
+    extra_nodes: list[Annotated[str, Field(pattern=_NPM_SPEC)]] = []
+    # npm specs function nodes may use from their Setup tab, baked into the image (docs/api.md).
+    function_modules: list[Annotated[str, Field(pattern=_NPM_SPEC)]] = []
 
     @field_validator("name")
     @classmethod
@@ -222,6 +228,10 @@ class StackConfig(ConfigModel):
     context: ContextConfig = ContextConfig()
     flows: FlowsConfig = FlowsConfig()
     flow_secrets: FlowSecretsConfig = {}
+    # The flows' endpoints as an API (stack_config/http.py, docs/api.md) and its users and clients.
+    http: HttpConfig = HttpConfig()
+    http_users: HttpUsersConfig = {}
+    http_tokens: HttpTokensConfig = {}
     # Secrets: held as SecretStr so they never show in a repr; components wrap them as Pulumi secrets.
     editor_password: Annotated[SecretStr, Field(strict=False)]
     credential_secret: Annotated[SecretStr, Field(strict=False)] | None = None
@@ -269,6 +279,16 @@ class StackConfig(ConfigModel):
             )
         if token is not None and len(token.get_secret_value().strip()) < 32:
             raise ValueError("flowsDeployToken: must be at least 32 characters besides whitespace")
+        return self
+
+    @model_validator(mode="after")
+    def _http_names(self):
+        problem = self.http.names_problem(self.http_users, self.http_tokens)
+        if problem:
+            raise ValueError(problem)
+        second = duplicate_token(self.http_tokens)
+        if second:
+            raise ValueError(f"httpTokens.{second}: the same token as another client; each client needs its own")
         return self
 
     @field_validator("editor_password")

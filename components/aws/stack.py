@@ -131,7 +131,7 @@ class AwsStack(pulumi.ComponentResource):
         stack_secrets = StackSecrets(f"{name}-secrets", StackSecretsArgs(config=config), opts=child)
         secrets = RuntimeSecrets(
             f"{name}-runtime",
-            RuntimeSecretsArgs(values={**secret_values(stack_secrets, mongo_url), **admin_url}),
+            RuntimeSecretsArgs(values={**secret_values(config, stack_secrets, mongo_url), **admin_url}),
             opts=child,
         )
 
@@ -170,7 +170,8 @@ class AwsStack(pulumi.ComponentResource):
                     repository_arn=image.repository_arn,
                     cpu=sizing.cpu,
                     memory=sizing.memory,
-                    environment=plain_environment(config, role, **target_environment),
+                    # No router in front applies http.rateLimit: each instance does (per instance).
+                    environment=plain_environment(config, role, rate_limit_at_instances=True, **target_environment),
                     # Each role's own secrets: the workers' execution role cannot read the editor password.
                     secrets={**role_secrets(role, references), **flow_references},
                     subnet_ids=network.task_subnet_ids,

@@ -16,6 +16,7 @@ import pulumi_docker as docker
 from nginx.delivery import CONFIG_NAME, INSTALLER, WATCHER
 from nginx.render import HEALTH_PATH, render
 from nodered_contract import BODY_LIMIT_MB
+from stack_config.http import RateLimitConfig
 
 from .container_settings import LOG_DRIVER, LOG_OPTS, duration
 from .private_network import PrivateNetwork
@@ -44,6 +45,7 @@ class RouterArgs:
     host_port: int
     body_limit_mb: int = BODY_LIMIT_MB  # the instances get the same limit
     bind_address: str = "127.0.0.1"  # host address host_port is published on
+    rate_limit: RateLimitConfig | None = None  # per client address on <httpNodeRoot> (stack config http.rateLimit)
 
 
 def _delivered(values: list) -> None:
@@ -67,6 +69,7 @@ class Router(pulumi.ComponentResource):
             args.http_node_root,
             listen_port=LISTEN_PORT,
             body_limit_mb=args.body_limit_mb,
+            rate_limit=(args.rate_limit.per_second, args.rate_limit.effective_burst) if args.rate_limit else None,
         )
         image = docker.RemoteImage(f"{name}-image", name=args.image, keep_locally=True, opts=child)
         config_volume = docker.Volume(f"{name}-config", name=f"{args.container_name}-config", opts=child)

@@ -56,7 +56,7 @@ class DockerStack(pulumi.ComponentResource):
             ),
             opts=child,
         )
-        secret_env = secret_values(secrets, mongo.url)
+        secret_env = secret_values(config, secrets, mongo.url)
 
         def instances(role: str, replicas: int) -> NodeRedContainers:
             # No NODE_RED_KEEPALIVE_SECONDS: nginx closes its idle upstream connections after 4 s
@@ -94,6 +94,7 @@ class DockerStack(pulumi.ComponentResource):
                 http_node_root=config.http_node_root,
                 host_port=config.router.port,
                 body_limit_mb=config.body_limit_mb,
+                rate_limit=config.http.rate_limit,
                 bind_address=config.router.bind_address,
             ),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[editor, workers]),

@@ -4,6 +4,11 @@
 // worker's flows. So every flows API call that saves (POST /flows, POST /flow, PUT /flow/:id) is
 // refused with 400 and nothing saved when
 //   - a node's type is one this image does not have (the answer names the types and nodes), or
+//   - a function node names an npm module the image has not baked for function nodes (the answer names the
+//     modules and image.functionModules; lib/function_modules.js): Node-RED installs nothing at run time,
+//     so those flows could not start on any instance, or
+//   - an HTTP-in node takes <httpNodeRoot>/openapi.json while the workers serve the API document there
+//     (NODE_RED_HTTP_OPENAPI; lib/api/openapi.js), or
 //   - the flows hold what MongoDB cannot give back exactly (a "__proto__" field, a lone UTF-16
 //     surrogate, nesting deeper than MongoDB keeps: storage's storageProblem names the place).
 // And while a live worker runs an older Node-RED release line than the editor (a rolling update under way:
@@ -22,6 +27,9 @@
 // A stack whose flows come from files (lib/flows_lock.js) refuses every deploy that saves with 409 naming
 // the source; a restart (type reload) still runs. deployFiles, the cluster API's deploy of flows from files
 // (POST /cluster/deploy), runs the same checks and lock, recorded as deploy type "files".
+
+const { missingModules } = require('./function_modules');
+const { isDocumentPath, DOCUMENT_PATH } = require('./api/openapi');
 
 const SUBFLOW_INSTANCE = /^subflow:(.+)$/;
 const CONTAINERS = new Set(['tab', 'subflow', 'group']);
@@ -73,14 +81,33 @@ function listIds(ids) {
     return ids.length > 5 ? `${shown} and ${ids.length - 5} more` : shown;
 }
 
-function check(RED, storage, nodes, knownSubflows, whole = nodes) {
+const listed = (missing) => [...missing.keys()].map((t) => `${JSON.stringify(t)} (node${missing.get(t).length > 1 ? 's' : ''} ${listIds(missing.get(t))})`);
+
+// options: functionModules (the names function nodes may use, besides Node.js's own), openapi (the
+// workers serve the API document).
+function check(RED, storage, options, nodes, knownSubflows, whole = nodes) {
     if (!Array.isArray(nodes)) return; // Node-RED answers malformed bodies itself
     const missing = missingTypes(RED, nodes, knownSubflows);
     if (missing.size > 0) {
-        const detail = [...missing.keys()].map((t) => `${JSON.stringify(t)} (node${missing.get(t).length > 1 ? 's' : ''} ${listIds(missing.get(t))})`);
         throw new DeployRefused('missing_node_types',
-            `deploy refused, nothing saved: node types this image does not have: ${detail.join(', ')}. ` +
+            `deploy refused, nothing saved: node types this image does not have: ${listed(missing).join(', ')}. ` +
             'Remove those nodes, or add their module to the image (EXTRA_NODES).', { nodes: [...missing.values()].flat() });
+    }
+    const modules = missingModules(nodes, options.functionModules || new Set());
+    if (modules.size > 0) {
+        throw new DeployRefused('missing_function_modules',
+            `deploy refused, nothing saved: function nodes use npm modules this image does not have: ${listed(modules).join(', ')}. ` +
+            'Bake them into the image with the stack config image.functionModules (nothing is installed at run time), or remove them from the nodes\' Setup tab.',
+            { nodes: [...modules.values()].flat() });
+    }
+    if (options.openapi) {
+        const own = nodes.filter((n) => n && n.type === 'http in' && !n.d && isDocumentPath(n.url)).map((n) => n.id);
+        if (own.length > 0) {
+            throw new DeployRefused('openapi_path_taken',
+                `deploy refused, nothing saved: HTTP-in node${own.length > 1 ? 's' : ''} ${listIds(own)} ${own.length > 1 ? 'take' : 'takes'} ${DOCUMENT_PATH}, where the workers ` +
+                'serve the API document while the stack config http.openapi is on: give the endpoint another path, or turn http.openapi off.',
+                { nodes: own });
+        }
     }
     const problem = storage.storageProblem(whole);
     if (problem) {
@@ -114,8 +141,9 @@ function versionsRead(storage) {
     };
 }
 
-// lock: a FlowsLock, or null (flows not locked).
-function guardDeploys(RED, storage, log, lock = null) {
+// options: functionModules and openapi (check's), lock (a FlowsLock, or null: flows not locked).
+function guardDeploys(RED, storage, log, options = {}) {
+    const lock = options.lock || null;
     const api = RED.runtime.flows;
     const original = {
         setFlows: api.setFlows.bind(api), addFlow: api.addFlow.bind(api),
@@ -136,7 +164,7 @@ function guardDeploys(RED, storage, log, lock = null) {
             try {
                 unlocked(opts.user);
                 const versions = versionsRead(storage);
-                check(RED, storage, opts.flows && opts.flows.flows);
+                check(RED, storage, options, opts.flows && opts.flows.flows);
                 await versions();
             } catch (err) {
                 refused(err, user);
@@ -148,7 +176,7 @@ function guardDeploys(RED, storage, log, lock = null) {
         try {
             unlocked(opts.user);
             const versions = versionsRead(storage);
-            check(RED, storage, nodesOfFlow(opts.flow), runningSubflows(RED), opts.flow);
+            check(RED, storage, options, nodesOfFlow(opts.flow), runningSubflows(RED), opts.flow);
             await versions();
         } catch (err) {
             refused(err, userName(opts.user));
@@ -159,7 +187,7 @@ function guardDeploys(RED, storage, log, lock = null) {
         try {
             unlocked(opts.user);
             const versions = versionsRead(storage);
-            check(RED, storage, nodesOfFlow(opts.flow), runningSubflows(RED), opts.flow);
+            check(RED, storage, options, nodesOfFlow(opts.flow), runningSubflows(RED), opts.flow);
             await versions();
         } catch (err) {
             refused(err, userName(opts.user));
@@ -187,7 +215,7 @@ function guardDeploys(RED, storage, log, lock = null) {
         try {
             unlocked(user);
             const versions = versionsRead(storage);
-            check(RED, storage, flows);
+            check(RED, storage, options, flows);
             await versions();
         } catch (err) {
             refused(err, userName(user));
@@ -197,7 +225,7 @@ function guardDeploys(RED, storage, log, lock = null) {
         return storage.revisionForHash(saved && saved.rev);
     }
     // The checks of a deploy's flows alone (no lock, no save): what POST /cluster/diff refuses too.
-    const checkFlows = (flows) => check(RED, storage, flows);
+    const checkFlows = (flows) => check(RED, storage, options, flows);
     return { deployFiles, unlocked, checkFlows };
 }
 

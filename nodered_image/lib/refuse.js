@@ -21,15 +21,15 @@ class Refusals {
         this.log('warn', `${what} ${req.method} ${url} from ${this.client(req)} (request ${requestId(req)}): ${reason}`);
     }
 
-    // The JSON body, after logging the refusal once.
-    body(req, status, reason, extra) {
-        this.note(req, `refused ${status}`, reason);
+    // The JSON body, after logging the refusal once (quiet: the caller logs a summary instead).
+    body(req, status, reason, extra, quiet = false) {
+        if (!quiet) this.note(req, `refused ${status}`, reason);
         return { error: reason, ...extra, requestId: requestId(req) };
     }
 
     // Express response.
-    answer(req, res, status, reason, { extra = {}, headers = {} } = {}) {
-        const body = this.body(req, status, reason, extra);
+    answer(req, res, status, reason, { extra = {}, headers = {}, quiet = false } = {}) {
+        const body = this.body(req, status, reason, extra, quiet);
         if (res.headersSent) {
             res.destroy();
             return;

@@ -11,7 +11,8 @@
 //   - a websocket nobody took gets 404 JSON; on a worker swapping flows it waits for the new flows (its
 //     endpoint may be coming back), before the first flows start and while stopping it gets what the
 //     gate gives HTTP requests (lib/gate.js unavailable());
-//   - the editor never answers under httpNodeRoot, websockets included;
+//   - the editor never answers under httpNodeRoot, websockets included; on a worker a websocket there
+//     meets the flows' rate limit and authentication first (guard: lib/api/index.js upgradeRefusal);
 //   - the editor's /comms must authenticate within authTimeoutMs (Node-RED would keep an
 //     unauthenticated socket open for as long as the client likes), and one client address may have
 //     at most maxPendingPerClient of them waiting to authenticate: more get 429.
@@ -32,13 +33,14 @@ const WRITTEN_BEFORE = Symbol('bytes written before the upgrade');
 const SET_ASIDE_URL = '/?nodered-scale-upgrade-set-aside';
 
 class Upgrades {
-    constructor({ app, role, httpNodeRoot, commsPath = '/comms', gate, refusals, log,
+    constructor({ app, role, httpNodeRoot, commsPath = '/comms', gate, refusals, log, guard = null,
         authTimeoutMs = AUTH_TIMEOUT_MS, maxPendingPerClient = MAX_PENDING_PER_CLIENT }) {
         this.app = app;
         this.role = role;
         this.nodeRoot = httpNodeRoot.toLowerCase();
         this.commsPath = commsPath;
         this.gate = gate;
+        this.guard = guard; // (req, path under httpNodeRoot) -> null or {status, reason, headers}
         this.refusals = refusals;
         this.log = log || (() => {});
         this.authTimeoutMs = authTimeoutMs;
@@ -65,6 +67,11 @@ class Upgrades {
         const pathname = pathOf(req);
         if (!isWebsocket(req)) {
             this.setAside(req, () => this.servePlain(req, socket));
+        } else if (this.role === 'worker' && this.guard && this.underNodeRoot(pathname)) {
+            const refusal = this.guard(req, pathname.slice(this.nodeRoot.length) || '/');
+            if (refusal) {
+                this.setAside(req, () => this.refusals.answerSocket(req, socket, refusal.status, refusal.reason, { headers: refusal.headers }));
+            }
         } else if (this.role === 'editor' && this.underNodeRoot(pathname)) {
             this.setAside(req, () => this.refusals.answerSocket(req, socket, 404, 'the editor serves no flow endpoints'));
         } else if (this.role === 'editor' && pathname === this.commsPath) {

@@ -32,6 +32,14 @@ def test_nginx_accepts_other_http_node_roots(nginx_bin, runtime_dir, root):
     assert result.returncode == 0, result.stderr
 
 
+@pytest.mark.parametrize("rate_limit", [(20, 40), (1, 0), (100000, 100000)])
+def test_nginx_accepts_the_flows_rate_limit(nginx_bin, runtime_dir, rate_limit):
+    """Stack config http.rateLimit, burst 0 included (nginx refuses `burst=0`)."""
+    conf = render(["127.0.0.1:1881"], "127.0.0.1:1880", runtime_dir=runtime_dir, rate_limit=rate_limit)
+    result = check_config(conf, runtime_dir, nginx_bin)
+    assert result.returncode == 0, result.stderr
+
+
 def test_nginx_accepts_the_docker_config(nginx_bin, runtime_dir):
     """The config the container gets, checked here without its image: the
     image's `nginx` user and default temp paths do not exist on this machine,

@@ -44,6 +44,9 @@ WORKERS = ["10.0.0.3:1880", "10.0.0.4:1880"]
         ({"worker_connections": 100_000}, "worker_connections"),
         ({"worker_connections": "4096"}, "worker_connections"),
         ({"worker_connections": True}, "worker_connections"),
+        ({"rate_limit": (0, 10)}, "rate_limit perSecond"),
+        ({"rate_limit": (10, -1)}, "rate_limit burst"),
+        ({"rate_limit": ("20r/s", 10)}, "rate_limit perSecond"),
     ],
 )
 def test_bad_input_raises_value_error_naming_the_problem(kwargs, message):
@@ -141,3 +144,16 @@ def test_no_connection_outside_a_request_lasts_longer_than_10_s():
     for directive in ("client_header_timeout", "client_body_timeout", "keepalive_timeout", "lingering_time"):
         found = re.findall(rf"^\s*{directive} (\d+)s;", server, re.M)
         assert found and int(found[0]) <= 10, directive
+
+
+def test_the_flows_rate_limit_is_per_address_on_the_node_root_only():
+    """http.rateLimit: one limit_req zone by client address, used by the <httpNodeRoot> location alone (the
+    editor's paths keep theirs); none at all without it."""
+    conf = render(WORKERS, EDITOR, rate_limit=(20, 40))
+    assert "limit_req_zone $binary_remote_addr zone=router_api:10m rate=20r/s;" in conf
+    found = locations(conf)
+    flows = [body for head, body in found.items() if "red-nodes" in head]
+    assert len(flows) == 1 and "limit_req zone=router_api burst=40 nodelay;" in flows[0]
+    assert sum(body.count("router_api") for body in found.values()) == 1
+    assert "router_api" not in render(WORKERS, EDITOR)
+    assert "limit_req zone=router_api;" in render(WORKERS, EDITOR, rate_limit=(5, 0))  # no burst

@@ -242,7 +242,11 @@ def test_image_built_once_from_nodered_image_with_version_and_extra_nodes(base_c
     program = cached_program(
         {
             **base_config,
-            "image": {"nodeRedVersion": "4.1.10", "extraNodes": ["node-red-contrib-foo@1.2.3", "node-red-node-bar"]},
+            "image": {
+                "nodeRedVersion": "4.1.10",
+                "extraNodes": ["node-red-contrib-foo@1.2.3", "node-red-node-bar"],
+                "functionModules": ["dayjs@1.11.13", "@scope/lib"],
+            },
         }
     )
     [image] = program.of_type(IMAGE)
@@ -252,6 +256,8 @@ def test_image_built_once_from_nodered_image_with_version_and_extra_nodes(base_c
         "NODE_RED_VERSION": "4.1.10",
         "NODE_VERSION": "22",
         "EXTRA_NODES": "node-red-contrib-foo@1.2.3 node-red-node-bar",
+        # Baked for function nodes by nodered_image/bake-function-modules.sh.
+        "FUNCTION_MODULES": "dayjs@1.11.13 @scope/lib",
     }
     assert image.inputs["skipPush"] is True
     assert "platform" not in build  # the local engine's own architecture
@@ -261,11 +267,12 @@ def test_image_built_once_from_nodered_image_with_version_and_extra_nodes(base_c
 
 
 def test_a_changed_image_input_changes_the_tag(base_config):
-    def tag(extra):
-        [image] = cached_program({**base_config, "image": {"extraNodes": extra}}).of_type(IMAGE)
-        return image.inputs["imageName"]
+    def tag(**image):
+        [built] = cached_program({**base_config, "image": image}).of_type(IMAGE)
+        return built.inputs["imageName"]
 
-    assert tag([]) != tag(["node-red-contrib-foo@1.0.0"])
+    assert tag(extraNodes=[]) != tag(extraNodes=["node-red-contrib-foo@1.0.0"])
+    assert tag(functionModules=[]) != tag(functionModules=["dayjs@1.11.13"])
 
 
 def test_children_are_parented_to_their_component(base_config):
