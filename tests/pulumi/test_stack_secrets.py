@@ -103,6 +103,8 @@ def test_a_rotation_keeps_the_key_before_beside_a_new_one_and_never_starts_twice
         rotate(PulumiCli("pulumi", "prod", run=cli))
     with pytest.raises(RuntimeError, match="no key to rotate"):
         rotate(PulumiCli("pulumi", "prod", run=FakePulumi("prod", {"target": "aws"})))
+
+
 def test_a_stack_with_a_flows_source_gets_its_deploy_token_once_on_either_target():
     """Guards: `make up` of a stack with flows.source stopping at a missing flowsDeployToken, or a new token
     (and a restarted editor) on every `make up`."""
