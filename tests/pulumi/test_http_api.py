@@ -70,6 +70,21 @@ def test_docker_without_http_config_nothing_changes(base_config):
     assert "router_api" not in router_config(program)
 
 
+def secrets_readable(program, task) -> set[str]:
+    """The Secrets Manager secrets the task's execution role may read, from all of its inline policies."""
+    role = task.inputs["executionRoleArn"].rsplit(":", 1)[1]
+    readable: set[str] = set()
+    for policy in program.of_type(ROLE_POLICY):
+        if policy.inputs["role"] != role:
+            continue
+        for statement in json.loads(policy.inputs["policy"])["Statement"]:
+            actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+            if "secretsmanager:GetSecretValue" in actions:
+                resources = statement["Resource"]
+                readable |= set(resources if isinstance(resources, list) else [resources])
+    return readable
+
+
 def test_aws_workers_get_the_same_settings_and_the_rate_limit_per_instance():
     program = run_example(http=HTTP, httpUsers=USERS, httpTokens=TOKENS)
     worker = task_definition(program, "worker")
@@ -84,20 +99,14 @@ def test_aws_workers_get_the_same_settings_and_the_rate_limit_per_instance():
         assert json.loads(stored[arn]) == value
         for secret in value.values():
             assert secret not in json.dumps(worker.inputs["containerDefinitions"])
-    execution_role = worker.inputs["executionRoleArn"].rsplit(":", 1)[1]
-    [policy] = [p for p in program.of_type(ROLE_POLICY) if p.inputs["role"] == execution_role]
-    [statement] = json.loads(policy.inputs["policy"])["Statement"]
-    assert {refs["NODE_RED_HTTP_USERS"].split(":::")[0], refs["NODE_RED_HTTP_TOKENS"].split(":::")[0]} <= set(
-        statement["Resource"]
+    assert {refs["NODE_RED_HTTP_USERS"].split(":::")[0], refs["NODE_RED_HTTP_TOKENS"].split(":::")[0]} <= (
+        secrets_readable(program, worker)
     )
     # The editor neither gets them nor may read them.
     editor = task_definition(program, "editor")
     assert decoded(environment(editor)) == {"NODE_RED_HTTP_OPENAPI": "true"}
     assert not {"NODE_RED_HTTP_USERS", "NODE_RED_HTTP_TOKENS"} & set(secret_refs(editor))
-    editor_role = editor.inputs["executionRoleArn"].rsplit(":", 1)[1]
-    [editor_policy] = [p for p in program.of_type(ROLE_POLICY) if p.inputs["role"] == editor_role]
-    readable = set(json.loads(editor_policy.inputs["policy"])["Statement"][0]["Resource"])
-    assert refs["NODE_RED_HTTP_USERS"].split(":::")[0] not in readable
+    assert refs["NODE_RED_HTTP_USERS"].split(":::")[0] not in secrets_readable(program, editor)
 
 
 HTTP_SECRET_URNS = {
