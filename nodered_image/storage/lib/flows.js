@@ -6,7 +6,7 @@
 // getFlows goes through load(): pick the revision (revisions.take), shape the flows Node-RED gets
 // (shape(): the place for transforms of the loaded flows), announce the swap, log. Reloads all start
 // in reloader.js; "restart flows" in the editor (a reload deploy) is recorded here for every instance.
-const { refuse } = require('./refused');
+const { refuse } = require('./refused_writes');
 const { currentDeploy } = require('./deploy_context');
 const { credentialsForNodeRed } = require('./empty_credentials');
 const { syncTiming, describeTiming } = require('./timing');

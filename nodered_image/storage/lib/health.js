@@ -32,7 +32,7 @@ class Health {
         this.pending = () => false; // a reload is due (set by the reloader)
         this.seenRev = () => this.latestRev; // the highest revision number seen (set by the storage)
         this.onServing = () => {}; // (serving, reason) when that changes
-        this.leader = false; // holds the leader lease (leader.js)
+        this.leader = false; // holds the leader lease (leader_lease.js)
     }
 
     setLeader(leader) {

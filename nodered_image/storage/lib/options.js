@@ -39,7 +39,7 @@ function readOptions(settings) {
 }
 
 // Which tabs run here (tabs.js; a worker runs all it may, the editor by default no run-once tab) and the
-// timing of the leader lease (leader.js): a takeover comes at most lease + 2 x check seconds after the
+// timing of the leader lease (leader_lease.js): a takeover comes at most lease + 2 x check seconds after the
 // leader's last renewal; a leader whose renewals fail stops its run-once tabs margin seconds before
 // its lease could be taken over.
 function leaderOptions(o) {

@@ -4,14 +4,14 @@
 const { readOptions } = require('./options');
 const { connectWithBackoff, redact } = require('./connect');
 const { openCollections } = require('./collections');
-const { consoleLog, runtimeLog } = require('./log');
-const { refuse } = require('./refused');
+const { consoleLog, runtimeLog } = require('./storage_log');
+const { refuse } = require('./refused_writes');
 const { Health } = require('./health');
 const { FlowEvents } = require('./events');
 const { Revisions } = require('./revisions');
 const { Flows } = require('./flows');
 const { Reloader } = require('./reloader');
-const { Settings, Sessions } = require('./settings');
+const { Settings, Sessions } = require('./settings_sessions');
 const { Library } = require('./library');
 const { runDeploy } = require('./deploy_context');
 const { storageProblem } = require('./codec');
@@ -25,7 +25,7 @@ function startProblem(payload) {
     }
     return null;
 }
-const { setUpLeadership } = require('./leadership');
+const { setUpLeadership } = require('./tab_leadership');
 const { PartialReloads } = require('./partial');
 
 function createStorage() {
@@ -35,7 +35,7 @@ function createStorage() {
     let closed = false;
     let parts = null; // {revisions, flows, settings, sessions, library, reloader} once connected
     let pendingReload = null; // the launcher's reload function, when handed over before init
-    let leadership = null; // run-once tabs and the leader lease (leadership.js)
+    let leadership = null; // run-once tabs and the leader lease (tab_leadership.js)
     const isClosed = () => closed;
     const health = new Health(log);
     const events = new FlowEvents(log);

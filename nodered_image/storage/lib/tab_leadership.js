@@ -1,8 +1,8 @@
 'use strict';
 // Run-once tabs on the stack's leader: this instance's part (tabs.js) and, when it takes part in the
-// election, its leader lease (leader.js). createStorage() sets it up at init, before Node-RED loads
+// election, its leader lease (leader_lease.js). createStorage() sets it up at init, before Node-RED loads
 // any flows, and closes it after Node-RED has stopped them (a leader frees the lease for the next).
-const { LeaderLease } = require('./leader');
+const { LeaderLease } = require('./leader_lease');
 const { TabFilter } = require('./tabs');
 
 async function setUpLeadership({ runtime, client, opts, health, log }) {

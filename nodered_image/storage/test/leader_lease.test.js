@@ -1,12 +1,12 @@
 'use strict';
-// The leader lease (lib/leader.js) between instances sharing one database, on short timings: who leads,
+// The leader lease (lib/leader_lease.js) between instances sharing one database, on short timings: who leads,
 // takeover after a crash, release on a graceful stop, a leader cut off from the database, clock jumps,
 // the lease edited by hand, a renewal that lands late.
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { performance } = require('perf_hooks');
 const { startMongo, uniqueDb, waitFor, sleep, MongoClient } = require('./helpers');
-const { LeaderLease, LEASE_ID } = require('../lib/leader');
+const { LeaderLease, LEASE_ID } = require('../lib/leader_lease');
 
 let mongo;
 let client;
