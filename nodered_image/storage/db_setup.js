@@ -12,7 +12,7 @@
 const { MongoClient } = require('mongodb');
 const { clientOptions, redact } = require('./lib/connect');
 const { enableChangeStreams } = require('./lib/collections');
-const { DEFAULTS, REVISION } = require('./lib/database');
+const { DEFAULTS, REVISION } = require('../shared/database');
 
 const CHANGE_STREAMS_DEADLINE_MS = 120000;
 

@@ -1,7 +1,7 @@
 'use strict';
 // Options of the storage module, from settings.storageModuleOptions (settings.js fills them from the
 // environment). Bad values throw with the option's name; the database's defaults are database.json's.
-const { DEFAULTS } = require('./database');
+const { DEFAULTS } = require('../../shared/database');
 
 const ROLES = ['editor', 'worker'];
 

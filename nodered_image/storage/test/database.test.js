@@ -8,7 +8,7 @@ const assert = require('node:assert/strict');
 const fs = require('fs');
 const path = require('path');
 const { startMongo, uniqueDb, makeStorage, MongoClient } = require('./helpers');
-const { LAYOUT, collection, singleton, indexes } = require('../lib/database');
+const { LAYOUT, collection, singleton, indexes } = require('../../shared/database');
 const { openCollections } = require('../lib/collections');
 
 const IMAGE_DIR = path.resolve(__dirname, '../..');

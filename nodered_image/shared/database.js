@@ -2,7 +2,7 @@
 // The database contract (nodered_image/database.json) for JavaScript: collections are opened through
 // collection() only, which refuses a name the contract lacks and applies the contract's write concern;
 // singleton ids, the defaults and the revision query come from the same file the Python side reads.
-const LAYOUT = require('../../database.json');
+const LAYOUT = require('../database.json');
 
 const DEFAULTS = Object.freeze({ ...LAYOUT.defaults });
 
