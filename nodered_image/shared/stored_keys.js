@@ -16,6 +16,13 @@ const DECODE = { '~t': '~', '~d': '$', '~p': '.', '~0': '\u0000' };
 const encodeKey = (key) => (/[~$.\u0000]/.test(key) ? key.replace(/[~$.\u0000]/g, (c) => ENCODE[c]) : key);
 const decodeKey = (key) => (key.includes('~') ? key.replace(/~[tdp0]/g, (s) => DECODE[s]) : key);
 
+// An object whose keys are escaped: a plain one, or one without a prototype (Object.create(null)).
+function isPlainObject(value) {
+    if (value === null || typeof value !== 'object') return false;
+    const proto = Object.getPrototypeOf(value);
+    return proto === Object.prototype || proto === null;
+}
+
 // `out[key] = value` would set the prototype for "__proto__" instead of keeping the key.
 function setOwn(out, key, value) {
     if (key === '__proto__') Object.defineProperty(out, key, { value, enumerable: true, writable: true, configurable: true });
@@ -27,4 +34,4 @@ const hasLoneSurrogate = (text) => LONE_SURROGATE.test(text);
 // How a refusal says why (after what holds it).
 const LONE_SURROGATE_WHY = 'holds a lone UTF-16 surrogate (not valid Unicode; it would be stored as U+FFFD)';
 
-module.exports = { encodeKey, decodeKey, setOwn, hasLoneSurrogate, LONE_SURROGATE_WHY };
+module.exports = { encodeKey, decodeKey, isPlainObject, setOwn, hasLoneSurrogate, LONE_SURROGATE_WHY };

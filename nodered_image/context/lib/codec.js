@@ -13,19 +13,13 @@
 // object's own property, never as its prototype. What cannot be stored exactly is refused before
 // anything is written: a string or key with a lone UTF-16 surrogate (BSON strings are UTF-8; the server
 // would keep U+FFFD instead).
-const { encodeKey, decodeKey, setOwn, hasLoneSurrogate, LONE_SURROGATE_WHY } = require('../../shared/stored_keys');
+const { encodeKey, decodeKey, isPlainObject, setOwn, hasLoneSurrogate, LONE_SURROGATE_WHY } = require('../../shared/stored_keys');
 
 const UNDEFINED = '~u';
 const NEGATIVE_ZERO = '~z';
 const HOLE = '~h';
 // The tags of a value that is no object: an object holding one of these is not one of ours.
 const SCALAR_TAGS = [UNDEFINED, NEGATIVE_ZERO];
-
-function isPlainObject(value) {
-    if (value === null || typeof value !== 'object') return false;
-    const proto = Object.getPrototypeOf(value);
-    return proto === Object.prototype || proto === null;
-}
 
 function refuseLoneSurrogate(text, what) {
     if (hasLoneSurrogate(text)) throw new Error(`shared context: ${what} ${LONE_SURROGATE_WHY}`);

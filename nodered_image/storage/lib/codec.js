@@ -7,9 +7,7 @@
 // UTF-16 surrogate (BSON strings are UTF-8, the server would store U+FFFD instead), a `__proto__`
 // key (Node-RED's own copy of a deploy drops it before the storage sees it), nesting deeper than
 // MongoDB keeps.
-const { encodeKey, decodeKey, setOwn, hasLoneSurrogate, LONE_SURROGATE_WHY } = require('../../shared/stored_keys');
-
-const isPlainObject = (value) => Boolean(value) && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype;
+const { encodeKey, decodeKey, isPlainObject, setOwn, hasLoneSurrogate, LONE_SURROGATE_WHY } = require('../../shared/stored_keys');
 
 function mapKeys(value, fn) {
     if (Array.isArray(value)) return value.map((v) => mapKeys(v, fn));
