@@ -40,6 +40,7 @@ function indexes(name, values = DEFAULTS) {
 const REVISION = Object.freeze({
     collection: LAYOUT.revision.collection,
     numbered: LAYOUT.revision.numbered, // the filter of documents that are revisions
+    unnumbered: { _id: { $not: LAYOUT.revision.numbered._id } }, // documents in flows that are none
     newestFirst: LAYOUT.revision.newestFirst, // their sort, newest first
     // A projection without the flows and credentials (what a summary of a revision needs not read).
     summary: Object.fromEntries(LAYOUT.revision.content.map((f) => [f, 0])),

@@ -11,7 +11,7 @@
 const crypto = require('crypto');
 const { sleep } = require('./connect');
 const { encodeCredentials, decodeCredentials } = require('./codec');
-const { revisionKey, documentProblem, readFlows } = require('./revision_doc');
+const { revisionKey, documentProblem, readFlows, newestRevisions, HEAD_FIELDS } = require('./revision_doc');
 const { nextRevision, Numbering } = require('./numbering');
 
 // Node-RED's own revision of a flow set (runtime/lib/storage): maps what it started to our revision.
@@ -90,9 +90,8 @@ class Revisions {
     }
 
     // Numbered revisions, newest first: {_id, deployId, savedAt, restarts} only.
-    async heads(limit) {
-        return this.coll.find({ _id: { $type: 'number' } },
-            { sort: { _id: -1 }, projection: { _id: 1, deployId: 1, savedAt: 1, restarts: 1 }, limit }).toArray();
+    heads(limit) {
+        return newestRevisions(this.coll, { limit, projection: HEAD_FIELDS });
     }
 
     // The newest revision that can be loaded: {kind: 'revision', rev, key, doc}; {kind: 'none'} when no
@@ -248,8 +247,7 @@ class Revisions {
     // Keeps the newest revisionsKept numbered revisions.
     async prune() {
         try {
-            const [edge] = await this.coll.find({ _id: { $type: 'number' } },
-                { sort: { _id: -1 }, skip: this.opts.revisionsKept - 1, limit: 1, projection: { _id: 1 } }).toArray();
+            const [edge] = await newestRevisions(this.coll, { skip: this.opts.revisionsKept - 1, limit: 1, projection: { _id: 1 } });
             if (edge) await this.coll.deleteMany({ _id: { $lt: edge._id } });
         } catch (err) {
             this.log.warn(`could not prune old revisions (${err.message})`);

@@ -11,7 +11,7 @@ const { FlowEvents } = require('./events');
 const { Revisions } = require('./revisions');
 const { Flows } = require('./flows');
 const { Reloader } = require('./reloader');
-const { Settings, Sessions } = require('./settings_sessions');
+const { settingsDocument, sessionsDocument } = require('./settings_sessions');
 const { Library } = require('./library');
 const { runDeploy } = require('./deploy_context');
 const { storageProblem } = require('./codec');
@@ -64,8 +64,8 @@ function createStorage() {
         const flows = new Flows({ revisions, health, events, opts, log, isClosed });
         parts = {
             revisions, flows,
-            settings: new Settings(c.settings, opts.role),
-            sessions: new Sessions(c.sessions, opts.role),
+            settings: settingsDocument(c, opts.role),
+            sessions: sessionsDocument(c, opts.role),
             library: new Library(c.library),
             instances: c.instances,
             reloader: null,

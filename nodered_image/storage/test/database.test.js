@@ -33,8 +33,10 @@ const COLLECTION_NAMES = [
     /\bCOLLECTION\s*=\s*'([^']+)'/g,
     /\bcollection\s*\|\|\s*'([^']+)'/g,
 ];
-// Ids of documents of which there is one: {_id: 'x'}, LEASE_ID = 'x'.
+// Ids of documents of which there is one, written out: {_id: 'x'}, LEASE_ID = 'x'.
 const SINGLETON_IDS = [/\b_id:\s*'([^']+)'/g, /\b[A-Z]+_ID\s*=\s*'([^']+)'/g];
+// Those documents looked up in the contract: singleton('x').
+const SINGLETON_NAMES = [/\bsingleton\(\s*'([^']+)'/g];
 
 function named(patterns, files) {
     const found = [];
@@ -63,11 +65,15 @@ test('every collection and singleton id the code names is one database.json decl
     const files = productFiles();
     const collections = named(COLLECTION_NAMES, files);
     const ids = named(SINGLETON_IDS, files);
+    const singletons = named(SINGLETON_NAMES, files);
     // The scan finds what the code uses (a scan that finds nothing checks nothing).
     for (const name of ['flows', 'instances', 'counters', 'leases', 'debug', 'context']) {
         assert.ok(collections.some((c) => c.name === name), `the scan finds the code's use of ${name}`);
     }
-    assert.ok(ids.some((i) => i.name === 'flows-leader') && ids.some((i) => i.name === 'settings'), 'the scan finds singleton ids');
+    for (const name of ['revisionCounter', 'leaderLease', 'settings', 'sessions']) {
+        assert.ok(singletons.some((s) => s.name === name), `the scan finds the code's lookup of the ${name} singleton`);
+    }
+    assert.deepEqual(singletons.filter((s) => !Object.hasOwn(LAYOUT.singletons, s.name)), [], 'singletons database.json lacks');
     assert.deepEqual(collections.filter((c) => !Object.hasOwn(LAYOUT.collections, c.name)), [], 'collections database.json lacks');
     const declared = new Set(Object.values(LAYOUT.singletons).map((s) => s._id));
     assert.deepEqual(ids.filter((i) => !declared.has(i.name)), [], 'singleton ids database.json lacks');

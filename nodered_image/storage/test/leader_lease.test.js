@@ -7,6 +7,7 @@ const assert = require('node:assert/strict');
 const { performance } = require('perf_hooks');
 const { startMongo, uniqueDb, waitFor, sleep, MongoClient } = require('./helpers');
 const { LeaderLease, LEASE_ID } = require('../lib/leader_lease');
+const { collection } = require('../../shared/database');
 
 let mongo;
 let client;
@@ -64,7 +65,7 @@ function timeline() {
 }
 
 async function contenders(t, name, ids, { coll, clocks = {}, timing = TIMING } = {}) {
-    const leases = client.db(uniqueDb(name)).collection('leases');
+    const leases = collection(client.db(uniqueDb(name)), 'leases'); // as the storage opens it
     const tl = timeline();
     const list = ids.map((id) => {
         const lease = new LeaderLease({
