@@ -2,6 +2,7 @@
 // Options of the storage module, from settings.storageModuleOptions (settings.js fills them from the
 // environment). Bad values throw with the option's name; the database's defaults are database.json's.
 const { DEFAULTS } = require('../../shared/database');
+const { defaultInstanceId } = require('../../shared/instance_id');
 
 const ROLES = ['editor', 'worker'];
 
@@ -21,7 +22,7 @@ function readOptions(settings) {
         role: o.role,
         mongoUrl: o.mongoUrl,
         database: o.database || DEFAULTS.database,
-        instanceId: o.instanceId || `${os.hostname()}-${process.pid}`,
+        instanceId: o.instanceId || defaultInstanceId(),
         host: o.host || os.hostname(),
         port: o.port || null,
         revisionsKept: Math.floor(positiveNumber(o.revisionsKept, 'revisionsKept', DEFAULTS.revisionsKept)),
