@@ -71,6 +71,10 @@ class LeaderLease {
         return { leader: this.leader, term: this.leader ? this.term : null };
     }
 
+    isLeading() {
+        return this.leader;
+    }
+
     schedule() {
         if (this.closed) return;
         clearTimeout(this.timer);

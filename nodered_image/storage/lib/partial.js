@@ -21,6 +21,7 @@
 // the first load, a catch-up over several revisions, a rollback, a restore) is a full load.
 const { runtimeModule } = require('./tabs');
 const { credentialsForNodeRed } = require('./empty_credentials');
+const { shape, logLoaded } = require('./flows');
 
 const PARTIAL_TYPES = new Set(['flows', 'nodes']);
 
@@ -54,11 +55,10 @@ function restartScope(diff, oldConfig, newConfig) {
 const countTabs = (flows) => flows.filter((n) => n && n.type === 'tab').length;
 
 class PartialReloads {
-    constructor({ runtime, revisions, health, flows, events, opts, log }) {
+    constructor({ runtime, revisions, health, events, opts, log }) {
         this.runtime = runtime;
         this.revisions = revisions;
         this.health = health;
-        this.flows = flows;
         this.events = events;
         this.opts = opts;
         this.log = log;
@@ -89,7 +89,7 @@ class PartialReloads {
         const doc = pick.doc || {};
         if (!PARTIAL_TYPES.has(doc.deployType)) return `a ${doc.deployType || 'full'} deploy`;
         const r = this.revisions;
-        if (!r.loaded || this.health.runningRev !== r.loadedRev || !this.runtime.flows.started) return 'no flows running here';
+        if (!r.loaded || this.health.runningRevision() !== r.loadedRev || !this.runtime.flows.started) return 'no flows running here';
         if (!doc.baseKey || doc.baseKey !== r.loadedKey) return `a catch-up from revision ${r.loadedRev}`;
         return doc.deployType;
     }
@@ -99,7 +99,7 @@ class PartialReloads {
     // False when it could not be prepared (credentials that do not decrypt here): a full load then.
     async apply(pick, type) {
         const loaded = this.revisions.hand(pick);
-        const flows = this.flows.shape(loaded.flows);
+        const flows = shape(loaded.flows);
         const credentials = credentialsForNodeRed(this.revisions.credentials(), this.opts.credentialSecret);
         let credentialIds;
         try {
@@ -108,9 +108,9 @@ class PartialReloads {
             this.log.warn(`revision ${loaded.rev}: ${err.message}; loading it in full`);
             return false;
         }
-        this.health.credentialsFailed = false;
+        this.health.setCredentialsFailed(false);
         this.current = { loaded, type, credentialIds, diff: null };
-        this.flows.logLoaded(pick, loaded);
+        logLoaded(this.log, pick, loaded, this.revisions.skippedAbove(loaded.rev));
         try {
             await this.runtime.flows.setFlows(flows, credentials, type);
         } finally {
@@ -128,6 +128,11 @@ class PartialReloads {
         const before = new Map([...ids].map((id) => [id, JSON.stringify(store.get(id) ?? null)]));
         await store.load(credentials);
         return new Set([...ids].filter((id) => JSON.stringify(store.get(id) ?? null) !== before.get(id)));
+    }
+
+    // Whether apply() is under way: Node-RED's save of the flows it was handed is then saved() (Flows.save).
+    applying() {
+        return this.current !== null;
     }
 
     // Flows.save on a worker during apply(): Node-RED is about to stop what the diff restarts.

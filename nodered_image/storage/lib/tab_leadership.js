@@ -8,7 +8,7 @@ const { TabFilter } = require('./tabs');
 
 async function setUpLeadership({ runtime, client, opts, health, log }) {
     let lease = null;
-    const tabs = new TabFilter({ mode: opts.tabs, isLeader: () => Boolean(lease && lease.leader), log });
+    const tabs = new TabFilter({ mode: opts.tabs, isLeader: () => Boolean(lease && lease.isLeading()), log });
     if (runtime && runtime.flows && runtime.nodes) tabs.install(runtime);
     if (tabs.electing) {
         lease = new LeaderLease({
