@@ -7,7 +7,7 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('fs');
 const path = require('path');
-const { startMongo, uniqueDb, makeStorage, MongoClient } = require('./helpers');
+const { startMongo, uniqueDb, makeStorage, waitFor, MongoClient } = require('./helpers');
 const { LAYOUT, collection, singleton, indexes } = require('../../shared/database');
 const { openCollections } = require('../lib/collections');
 
@@ -137,4 +137,30 @@ test('a deploy is acknowledged by a majority: the revision insert and the counte
     for (const ev of writes.filter((w) => ['flows', 'counters'].includes(w.command[w.commandName]))) {
         assert.deepEqual(ev.command.writeConcern, { w: 'majority' }, `${ev.commandName} ${ev.command[ev.commandName]}`);
     }
+});
+
+test('the leader lease is written for a majority to acknowledge: taken, renewed, created, released', async () => {
+    // Guards the election's safety on a replica set: a lease write a failover could lose (acknowledged
+    // by the primary alone) would let a second instance lead. A single-node test database acknowledges
+    // any write concern alike, so the commands the storage sends are checked (command monitoring).
+    const database = uniqueDb('lease-majority');
+    const timing = { leaderLeaseSeconds: 2, leaderRenewSeconds: 0.2, leaderCheckSeconds: 0.1, leaderStopMarginSeconds: 1 };
+    const made = await makeStorage(`${mongo.url}&monitorCommands=true`, database, 'worker', timing);
+    const sent = [];
+    try {
+        assert.equal(made.storage.statusInfo().leader, true, 'the only instance leads from its start');
+        made.storage.database().client.on('commandStarted', (ev) => {
+            if (ev.command[ev.commandName] === 'leases') sent.push(ev);
+        });
+        // The lease deleted by hand: the leader's renewal finds nothing, it creates the lease anew and takes it.
+        await waitFor(() => sent.some((ev) => ev.commandName === 'findAndModify'), 5000, 'a renewal');
+        await client.db(database).collection('leases').deleteMany({});
+        await waitFor(() => sent.some((ev) => ev.commandName === 'insert'), 5000, 'the lease created again');
+        await waitFor(() => made.storage.statusInfo().leader, 5000, 'leading again');
+    } finally {
+        await made.storage.close(); // releases the lease
+    }
+    const writes = sent.filter((ev) => ['insert', 'findAndModify', 'update'].includes(ev.commandName));
+    assert.deepEqual([...new Set(writes.map((ev) => ev.commandName))].sort(), ['findAndModify', 'insert', 'update']);
+    for (const ev of writes) assert.deepEqual(ev.command.writeConcern, { w: 'majority' }, `${ev.commandName}: ${JSON.stringify(ev.command.writeConcern)}`);
 });
