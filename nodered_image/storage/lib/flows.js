@@ -154,4 +154,4 @@ class Flows {
     }
 }
 
-module.exports = { Flows, shape, logLoaded };
+module.exports = { Flows, shape, logLoaded, countTabs };

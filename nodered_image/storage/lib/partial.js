@@ -21,7 +21,7 @@
 // the first load, a catch-up over several revisions, a rollback, a restore) is a full load.
 const { runtimeModule } = require('./tabs');
 const { credentialsForNodeRed } = require('./empty_credentials');
-const { shape, logLoaded } = require('./flows');
+const { shape, logLoaded, countTabs } = require('./flows');
 
 const PARTIAL_TYPES = new Set(['flows', 'nodes']);
 
@@ -51,8 +51,6 @@ function restartScope(diff, oldConfig, newConfig) {
     }
     return { flows: [...flows], routes };
 }
-
-const countTabs = (flows) => flows.filter((n) => n && n.type === 'tab').length;
 
 class PartialReloads {
     constructor({ runtime, revisions, health, events, opts, log }) {
@@ -151,4 +149,4 @@ class PartialReloads {
     }
 }
 
-module.exports = { PartialReloads, restartScope, countTabs };
+module.exports = { PartialReloads, restartScope };
