@@ -93,7 +93,7 @@ class PartialReloads {
     }
 
     // Hands `pick` to Node-RED as a deploy of `type`. Resolves once the swap has started (as a full load's
-    // reloadFn does); flows:started follows (Flows.started).
+    // reload() does); flows:started follows (Flows.started).
     // False when it could not be prepared (credentials that do not decrypt here): a full load then.
     async apply(pick, type) {
         const loaded = this.revisions.hand(pick);

@@ -25,8 +25,8 @@ function productFiles(dir = IMAGE_DIR, out = []) {
     return out;
 }
 
-// Names the code gives collections: db.collection('x'), collection(db, 'x'), COLLECTION = 'x', the context
-// store's default `c.collection || 'x'`.
+// Names the code gives collections: collection(db, 'x') (shared/database.js), and the ways code wrote them
+// out before it: db.collection('x'), COLLECTION = 'x', a default `c.collection || 'x'`.
 const COLLECTION_NAMES = [
     /\.collection\(\s*'([^']+)'/g,
     /\bcollection\(\s*[\w.()]+\s*,\s*'([^']+)'/g,
