@@ -59,7 +59,7 @@ class Reloader {
 
     // Wakes whoever waits for a revision event, and stops following.
     async close() {
-        this.changed();
+        this.wakeWaiters();
         await this.follower.close();
     }
 
@@ -68,7 +68,7 @@ class Reloader {
         return new Promise((resolve) => this.changeWaiters.add(resolve));
     }
 
-    changed() {
+    wakeWaiters() {
         const waiters = [...this.changeWaiters];
         this.changeWaiters.clear();
         for (const resolve of waiters) resolve();
@@ -109,7 +109,7 @@ class Reloader {
     }
 
     onHead(head, reason, doc, replaced, readAt) {
-        this.changed();
+        this.wakeWaiters();
         const h = this.health;
         if (readAt !== undefined && this.head && readAt < this.headSetAt && (head === null || head.rev < this.head.rev)) {
             // A read begun before the newest this instance knows was set (its own save, a change event)
