@@ -1,9 +1,10 @@
 'use strict';
 // nodered-scale launcher: Node-RED embedded in an express app (the same thing in the image and in
-// `npm start`). /livez and /healthz on every instance; the editor serves the editor and admin API, workers only
-// the HTTP-in endpoints under httpNodeRoot.
+// `npm start`). /livez and /healthz (contract.json's health paths) on every instance; the editor serves the
+// editor and admin API, workers only the HTTP-in endpoints under httpNodeRoot.
 const http = require('http');
 const express = require('express');
+const contract = require('./contract.json');
 const { RequestGate } = require('./lib/gate');
 const { Refusals } = require('./lib/refuse');
 const { bodyLimit } = require('./lib/body_limit');
@@ -72,12 +73,12 @@ app.get('/metrics', (req, res, next) => (viaRouter(req)
 // to route flow requests here, is /healthz.
 const instanceId = settings.storageModuleOptions.instanceId;
 // Through a router, both answer only up or down (lib/exposure.js).
-app.get('/livez', (req, res) => {
+app.get(contract.health.liveness, (req, res) => {
     const { shuttingDown } = gate;
     healthAnswer(req, res, !shuttingDown, { live: !shuttingDown, role, instance: instanceId, shuttingDown });
 });
 
-app.get('/healthz', (req, res) => {
+app.get(contract.health.readiness, (req, res) => {
     const s = storage.statusInfo();
     const body = { ...s, role, nodeRedVersion: RED.version(), shuttingDown: gate.shuttingDown };
     if (gate.shuttingDown) body.ready = false;

@@ -17,6 +17,7 @@ const { bcrypt } = require('./lib/bcrypt');
 const { parseApiConfig, ApiConfigError } = require('./lib/api/config');
 const { nodeRedLogging } = require('./lib/logger');
 const { FlowsLock } = require('./lib/flows_lock');
+const { defaultInstanceId } = require('./shared/instance_id');
 
 const env = process.env;
 const declared = new Map(contract.environment.map((v) => [v.name, v]));
@@ -105,7 +106,7 @@ const port = integer('PORT');
 // Must outlast the router's idle upstream connections (nginx: 4 s), so the router closes them first.
 const keepAliveSeconds = integer('NODE_RED_KEEPALIVE_SECONDS');
 
-const instanceId = value('NODE_RED_INSTANCE_ID') || `${os.hostname()}-${process.pid}`;
+const instanceId = value('NODE_RED_INSTANCE_ID') || defaultInstanceId();
 
 // One body limit for flow requests and the admin API (deploys); the router applies the same one.
 const bodyLimitBytes = integer('NODE_RED_BODY_LIMIT_MB') * 1024 * 1024;

@@ -23,13 +23,13 @@
 // - Drops are never silent: once no drop happened for `quietMs` (or every `noticeEveryMs` while they
 //   go on) one notice saying how many, why and from which nodes goes to the editor's sidebar the same way.
 // - Size: a message over `maxBytes` once serialized is replaced by a note saying so.
-// - Expiry: documents carry `at` and a TTL index removes them after TTL_SECONDS (they are for live
-//   display only; the editor shows them as they arrive).
+// - Expiry: documents carry `at` and a TTL index removes them after database.json's expireAfterSeconds
+//   for `debug` (they are for live display only; the editor shows them as they arrive).
 // Debug nodes set to the system console only publish nothing: their output stays in the worker's log.
+const { collection, indexes } = require('../shared/database');
 const { TokenBucket, FairQueues } = require('./debug_budget');
 
-const COLLECTION = 'debug';
-const TTL_SECONDS = 60;
+const debugCollection = (db) => collection(db, 'debug');
 const DOC_CHARS = 4 * 1024 * 1024; // a batch larger than this is split over documents (BSON: 16 MiB)
 const MESSAGE_OVERHEAD = 40; // bytes a message adds to its document besides its text (BSON fields)
 const DOC_OVERHEAD = 128; // bytes of a document's own fields (_id, at, instance, role, messages)
@@ -38,9 +38,9 @@ const MAX_MESSAGE_BYTES = 64 * 1024;
 // Create the TTL index (both roles do at start; it is idempotent).
 async function ensureDebugCollection(db, log) {
     try {
-        await db.collection(COLLECTION).createIndex({ at: 1 }, { expireAfterSeconds: TTL_SECONDS, name: 'at_ttl' });
+        for (const ix of indexes('debug')) await debugCollection(db).createIndex(ix.key, ix.options);
     } catch (err) {
-        log('warn', `debug forwarding: could not create the TTL index on ${COLLECTION} (${err.message})`);
+        log('warn', `debug forwarding: could not create the TTL index on debug (${err.message})`);
     }
 }
 
@@ -257,7 +257,7 @@ class DebugForwarder {
             await ensureDebugCollection(db, this.log);
         }
         try {
-            await db.collection(COLLECTION).insertMany(docs, { ordered: true });
+            await debugCollection(db).insertMany(docs, { ordered: true });
             this.totals.forwarded += messages;
             this.totals.bytes += bytes;
             if (notice) {
@@ -288,4 +288,4 @@ class DebugForwarder {
     }
 }
 
-module.exports = { DebugForwarder, ensureDebugCollection, COLLECTION, TTL_SECONDS };
+module.exports = { DebugForwarder, ensureDebugCollection, debugCollection };

@@ -8,7 +8,7 @@
 // The stream starts at "now" (older messages are not replayed when the editor starts) and resumes from
 // its token after an error, so an interruption loses nothing the database still has. A message from a
 // debug node the user switched off in the editor (its button; workers keep running it) is not shown.
-const { COLLECTION, ensureDebugCollection } = require('./debug_forwarder');
+const { debugCollection, ensureDebugCollection } = require('./debug_forwarder');
 const { knownSize } = require('./comms_guard');
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -45,7 +45,7 @@ class DebugRelay {
             try {
                 // A message arrives at once whatever the wait is: it only sets how often an idle editor asks.
                 const options = { maxAwaitTimeMS: 10000, ...(this.token ? { resumeAfter: this.token } : {}) };
-                stream = db.collection(COLLECTION).watch([], options);
+                stream = debugCollection(db).watch([], options);
                 this.stream = stream;
                 let change = await stream.tryNext(); // opens the cursor: nothing is missed from here on
                 this.token = stream.resumeToken || this.token;
@@ -60,7 +60,7 @@ class DebugRelay {
             } catch (err) {
                 if (this.closed) break;
                 if (/resume|token|history/i.test(err.message || '')) this.token = null;
-                this.log('warn', `debug forwarding: change stream on ${COLLECTION} failed (${err.message}); reopening in ${delay} ms`);
+                this.log('warn', `debug forwarding: change stream on debug failed (${err.message}); reopening in ${delay} ms`);
                 await sleep(delay);
                 delay = Math.min(delay * 2, 5000);
             } finally {

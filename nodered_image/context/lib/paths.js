@@ -2,7 +2,7 @@
 // Context keys are Node-RED property expressions ("count", "a.b[0]", 'a["x.y"]'), evaluated the way
 // Node-RED's own memory store evaluates them, with Node-RED's own functions.
 const { util } = require('./nodered');
-const { put } = require('./codec');
+const { setOwn } = require('../../shared/stored_keys');
 
 // The key's first segment (one document per scope and first segment holds everything below it) and the
 // segments below it: strings, numbers for array indexes (`a[0]`), arrays for `a[msg.b]`.
@@ -41,7 +41,7 @@ function setPath(holder, key, value) {
                 if (!isContainer(obj[part])) return; // nothing can be created beneath it
                 obj = obj[part];
             } else if (createMissing) {
-                put(obj, part, missingKind());
+                setOwn(obj, part, missingKind());
                 obj = obj[part];
             } else {
                 return;
@@ -59,7 +59,7 @@ function setPath(holder, key, value) {
         if (typeof last === 'number' && Array.isArray(obj)) obj.splice(last, 1);
         else if (isContainer(obj)) delete obj[last];
     } else if (isContainer(obj) && typeof obj !== 'function') {
-        put(obj, last, value);
+        setOwn(obj, last, value);
     }
 }
 

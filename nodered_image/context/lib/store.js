@@ -15,6 +15,7 @@
 // one writes in the background. No database: the callback gets the driver's error, never undefined,
 // within `timeoutMS` (5 s) whether the server refuses connections or hangs (see collection()).
 const { MongoClient } = require('mongodb');
+const { DEFAULTS, collection, indexes } = require('../../shared/database');
 const { encode, decode, refuseLoneSurrogate } = require('./codec');
 const { parseKey, getPath, setPath } = require('./paths');
 const { fieldPath, parentsAreObjects } = require('./nested');
@@ -32,8 +33,7 @@ function readConfig(config) {
     if (!c.mongoUrl) throw new Error('shared context store: config.mongoUrl is required');
     return {
         mongoUrl: c.mongoUrl,
-        database: c.database || require('../../database.json').defaults.database,
-        collection: c.collection || 'context',
+        database: c.database || DEFAULTS.database,
         role: c.role || 'worker',
         instanceId: c.instanceId || null,
         tlsCAFile: c.tlsCAFile || null,
@@ -111,7 +111,8 @@ class SharedContextStore {
             // The pool's check every 10 s instead of 10 times a second, as the storage's client
             // (storage/lib/connect.js says why and how).
             client.options.minPoolSizeCheckFrequencyMS = 10000;
-            const coll = client.db(o.database).collection(o.collection, { writeConcern: { w: 'majority' } });
+            // `context` as database.json declares it: every write acknowledged by a majority.
+            const coll = collection(client.db(o.database), 'context');
             const ready = client.connect().then(
                 async () => {
                     if (o.role === 'editor') await this.ensureIndexes(coll);
@@ -133,8 +134,7 @@ class SharedContextStore {
     async ensureIndexes(coll) {
         if (this.indexed) return;
         try {
-            await coll.createIndex({ scope: 1 }, { name: 'scope' });
-            await coll.createIndex({ node: 1 }, { name: 'node' });
+            for (const ix of indexes('context')) await coll.createIndex(ix.key, ix.options); // scope, node
             this.indexed = true;
         } catch (err) {
             log.warn(`[shared context] could not create indexes (${err.message}); clean() will try again`);

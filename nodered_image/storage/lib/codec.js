@@ -1,38 +1,19 @@
 'use strict';
-// Stored shapes that MongoDB 6+ and DocumentDB 5 both accept: no field name may start with `$`,
-// contain `.` or a NUL character. Keys are escaped reversibly (`~` -> `~t`, `$` -> `~d`, `.` -> `~p`,
-// NUL -> `~0`); values are untouched. Decoding gives back every key exactly, `__proto__` included.
+// Stored shapes that MongoDB 6+ and DocumentDB 5 both accept: object keys escaped with the one scheme
+// of shared/stored_keys.js (values untouched), so decoding gives back every key exactly, `__proto__`
+// included.
 //
 // What cannot be stored exactly is refused before anything is written (storageProblem): a lone
 // UTF-16 surrogate (BSON strings are UTF-8, the server would store U+FFFD instead), a `__proto__`
 // key (Node-RED's own copy of a deploy drops it before the storage sees it), nesting deeper than
 // MongoDB keeps.
-
-const ENCODE = { '~': '~t', $: '~d', '.': '~p', '\u0000': '~0' };
-const DECODE = { '~t': '~', '~d': '$', '~p': '.', '~0': '\u0000' };
-
-function encodeKey(key) {
-    // eslint-disable-next-line no-control-regex -- NUL is one of the characters escaped, on purpose
-    return /[~$.\u0000]/.test(key) ? key.replace(/[~$.\u0000]/g, (c) => ENCODE[c]) : key;
-}
-
-function decodeKey(key) {
-    return key.includes('~') ? key.replace(/~[tdp0]/g, (s) => DECODE[s]) : key;
-}
-
-const isPlainObject = (value) => Boolean(value) && typeof value === 'object' && Object.getPrototypeOf(value) === Object.prototype;
+const { encodeKey, decodeKey, isPlainObject, setOwn, hasLoneSurrogate, LONE_SURROGATE_WHY } = require('../../shared/stored_keys');
 
 function mapKeys(value, fn) {
     if (Array.isArray(value)) return value.map((v) => mapKeys(v, fn));
     if (isPlainObject(value)) {
         const out = {};
-        for (const k of Object.keys(value)) {
-            const name = fn(k);
-            const v = mapKeys(value[k], fn);
-            // `out[name] = v` would set the prototype for "__proto__" instead of keeping the key.
-            if (name === '__proto__') Object.defineProperty(out, name, { value: v, enumerable: true, writable: true, configurable: true });
-            else out[name] = v;
-        }
+        for (const k of Object.keys(value)) setOwn(out, fn(k), mapKeys(value[k], fn));
         return out;
     }
     return value;
@@ -76,14 +57,13 @@ function kindOf(value) {
     return `a ${typeof value}`;
 }
 
-const LONE_SURROGATE = /\p{Surrogate}/u; // in a `u` regex a valid pair is one code point: only lone halves match
 const MAX_DEPTH = 90; // MongoDB refuses documents nested deeper than 100 levels; a flow sits 2 levels down
 
 // Where `value` holds something MongoDB would not give back exactly (a description with its path), or null.
 function storageProblem(value, path = 'flows', depth = 0) {
     if (depth > MAX_DEPTH) return `${path} is nested more than ${MAX_DEPTH} levels deep`;
     if (typeof value === 'string') {
-        return LONE_SURROGATE.test(value) ? `${path} holds a lone UTF-16 surrogate (not valid Unicode; it would be stored as U+FFFD)` : null;
+        return hasLoneSurrogate(value) ? `${path} ${LONE_SURROGATE_WHY}` : null;
     }
     if (Array.isArray(value)) {
         for (let i = 0; i < value.length; i++) {
@@ -96,7 +76,7 @@ function storageProblem(value, path = 'flows', depth = 0) {
         for (const k of Object.keys(value)) {
             const where = `${path}[${JSON.stringify(k)}]`;
             if (k === '__proto__') return `${where}: a field named "__proto__" cannot be stored (Node-RED drops it)`;
-            if (LONE_SURROGATE.test(k)) return `${where}: the field name holds a lone UTF-16 surrogate (not valid Unicode; it would be stored as U+FFFD)`;
+            if (hasLoneSurrogate(k)) return `${where}: the field name ${LONE_SURROGATE_WHY}`;
             const p = storageProblem(value[k], where, depth + 1);
             if (p) return p;
         }
@@ -105,6 +85,6 @@ function storageProblem(value, path = 'flows', depth = 0) {
 }
 
 module.exports = {
-    encodeKey, decodeKey, encodeKeys, decodeKeys, encodeCredentials, decodeCredentials,
+    encodeKeys, decodeKeys, encodeCredentials, decodeCredentials,
     credentialsProblem, storageProblem, isPlainObject, kindOf,
 };

@@ -30,13 +30,12 @@
 //       start and nothing to fall back to) or their credentials do not decrypt here; true once they do.
 //
 // Listeners run synchronously, inside the storage: one that throws is logged and never fails a deploy.
-const { EventEmitter } = require('events');
-
 class FlowEvents {
-    constructor(log) {
-        this.emitter = new EventEmitter();
+    // emitter: storage.events (an EventEmitter the launcher may listen on before init).
+    constructor({ emitter, log, opts }) {
+        this.emitter = emitter;
         this.log = log;
-        this.opts = null;
+        this.opts = opts;
         this.swapTimer = null;
         this.swapStartedAt = null; // Date.now() at the first 'swap-starting' of the swap under way
     }

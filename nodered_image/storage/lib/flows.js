@@ -6,24 +6,38 @@
 // getFlows goes through load(): pick the revision (revisions.take), shape the flows Node-RED gets
 // (shape(): the place for transforms of the loaded flows), announce the swap, log. Reloads all start
 // in reloader.js; "restart flows" in the editor (a reload deploy) is recorded here for every instance.
-const { refuse } = require('./refused');
+// A worker's partial reload (partial.js) hands Node-RED its flows the same way (shape, logLoaded).
+const { refuse } = require('./refused_writes');
 const { currentDeploy } = require('./deploy_context');
 const { credentialsForNodeRed } = require('./empty_credentials');
 const { underCurrentKey } = require('./credential_key');
 const { syncTiming, describeTiming } = require('./timing');
 const countTabs = (flows) => flows.filter((n) => n && n.type === 'tab').length;
 
+// The flows Node-RED is handed for a loaded revision (a copy is not needed: Node-RED clones them).
+function shape(flows) {
+    return flows;
+}
+
+// The log line of a revision handed to Node-RED; skipped: the malformed revisions above it ([{rev, reason}]).
+function logLoaded(log, pick, loaded, skipped) {
+    const note = skipped.length ? `; skipped ${skipped.map((f) => `revision ${f.rev} (${f.reason})`).join(', ')}` : '';
+    if (pick.kind === 'revision') log.info(`loaded flows revision ${loaded.rev} (${loaded.flows.length} nodes)${note}`);
+    else if (pick.kind === 'none') log.info('no flows saved yet: starting with an empty flow set');
+    else log.error(`no revision in the database can be loaded: starting with an empty flow set${note}`);
+}
+
 class Flows {
-    constructor({ revisions, health, events, opts, log, isClosed }) {
+    // reloader: this instance's reloads (reloader.js); partial: a worker's partial reloads (partial.js), else null.
+    constructor({ revisions, health, events, reloader, partial, opts, log, isClosed }) {
         this.revisions = revisions;
         this.isClosed = isClosed;
         this.health = health;
         this.events = events;
+        this.reloader = reloader;
+        this.partial = partial;
         this.opts = opts;
         this.log = log;
-        this.reloader = null;
-        this.partial = null; // a worker's partial reloads (partial.js)
-        this.waiters = new Set(); // getFlows calls waiting for a loadable revision (workers at start)
     }
 
     async get() {
@@ -35,38 +49,25 @@ class Flows {
         const restartAsked = this.opts.role === 'editor' && deploy && deploy.type === 'reload';
         let pick = await this.revisions.take();
         // A worker starts only with flows that can run: while every kept revision is malformed, wait.
-        while (pick.kind === 'unusable' && this.opts.role === 'worker' && !this.health.startedOnce) {
+        while (pick.kind === 'unusable' && this.opts.role === 'worker' && !this.health.hasStarted()) {
             this.log.warn('no revision in the database can be loaded: waiting for one');
-            await this.nextChange();
+            await this.reloader.nextChange();
             if (this.isClosed()) throw new Error('storage closed while waiting for a revision that can be loaded');
             pick = await this.revisions.take();
         }
         const loaded = this.revisions.hand(pick);
         const tabs = countTabs(loaded.flows);
         loaded.applied = { mode: 'full', restarted: { flows: tabs, of: tabs }, summary: null };
-        this.health.credentialsFailed = false; // set again by Node-RED's event if these fail to decrypt
+        this.health.setCredentialsFailed(false); // set again by Node-RED's event if these fail to decrypt
         if (pick.kind === 'none') this.health.noteHead({ rev: 0, key: 'none' });
-        else if (!this.reloader || !this.reloader.head) this.health.noteHead(pick.head);
-        if (this.health.startedOnce) {
-            const cause = (this.reloader && this.reloader.cause) || (restartAsked ? 'restart' : 'reload');
+        else if (!this.reloader.knowsNewest()) this.health.noteHead(pick.head);
+        if (this.health.hasStarted()) {
+            const cause = this.reloader.reloadCause() || (restartAsked ? 'restart' : 'reload');
             await this.events.swapStarting(loaded.rev, cause);
         }
-        this.logLoaded(pick, loaded);
+        logLoaded(this.log, pick, loaded, this.revisions.skippedAbove(loaded.rev));
         if (restartAsked) await this.recordRestart(loaded, deploy.user);
-        return { rev: loaded.rev, flows: this.shape(loaded.flows) };
-    }
-
-    // The flows Node-RED is handed for a loaded revision (a copy is not needed: Node-RED clones them).
-    shape(flows) {
-        return flows;
-    }
-
-    logLoaded(pick, loaded) {
-        const skipped = [...this.revisions.failed.values()].filter((f) => f.kind === 'malformed' && typeof f.rev === 'number' && f.rev > loaded.rev);
-        const note = skipped.length ? `; skipped ${skipped.map((f) => `revision ${f.rev} (${f.reason})`).join(', ')}` : '';
-        if (pick.kind === 'revision') this.log.info(`loaded flows revision ${loaded.rev} (${loaded.flows.length} nodes)${note}`);
-        else if (pick.kind === 'none') this.log.info('no flows saved yet: starting with an empty flow set');
-        else this.log.error(`no revision in the database can be loaded: starting with an empty flow set${note}`);
+        return { rev: loaded.rev, flows: shape(loaded.flows) };
     }
 
     // "Restart flows" in the editor: Node-RED reloads its own flows; the revision records the request
@@ -75,24 +76,13 @@ class Flows {
         try {
             const count = await this.revisions.requestRestart(loaded.rev, user);
             if (count !== null) {
-                this.health.restart = { rev: loaded.rev, count, at: new Date() };
-                if (this.reloader) this.reloader.restartCounts.set(loaded.rev, count);
+                this.health.restarted(loaded.rev, count);
+                this.reloader.noteRestartCount(loaded.rev, count);
                 this.log.info(`restart of the flows recorded on revision ${loaded.rev} (restart ${count}${user ? `, by ${user}` : ''}): every instance restarts its flows`);
             }
         } catch (err) {
             this.log.error(`could not record the restart of the flows (${err.message}): other instances keep running theirs`);
         }
-    }
-
-    // Resolves at the next revision event (reloader.js) or close.
-    nextChange() {
-        return new Promise((resolve) => this.waiters.add(resolve));
-    }
-
-    changed() {
-        const waiters = [...this.waiters];
-        this.waiters.clear();
-        for (const resolve of waiters) resolve();
     }
 
     async getCredentials() {
@@ -108,7 +98,7 @@ class Flows {
 
     async save(flows, user) {
         // A worker applying a revision as a partial deploy (partial.js): Node-RED "saves" what it was handed.
-        if (this.opts.role === 'worker' && this.partial && this.partial.current) return this.partial.saved();
+        if (this.opts.role === 'worker' && this.partial && this.partial.applying()) return this.partial.saved();
         if (this.opts.role !== 'editor') {
             this.revisions.dropStaged();
             refuse('flows', this.log);
@@ -121,8 +111,7 @@ class Flows {
         const fields = deploy ? deploy.fields : undefined;
         const loaded = await this.revisions.insert(flows, { savedBy, deployType, deployStartedAt, baseKey: this.revisions.loadedKey, fields });
         const writeMs = Date.now() - writeStarted;
-        if (this.reloader) this.reloader.noteSaved(loaded);
-        else this.health.noteHead({ rev: loaded.rev, key: loaded.key });
+        this.reloader.noteSaved(loaded);
         await this.events.swapStarting(loaded.rev, 'deploy');
         this.log.info(`saved flows as revision ${loaded.rev} (${flows.length} nodes${loaded.credentialsUpdated ? ', credentials updated' : ''}` +
             `${savedBy ? `, by ${savedBy}` : ''}${deployType ? `, ${deployType} deploy` : ''}; ` +
@@ -138,16 +127,16 @@ class Flows {
         const previous = this.health.flowsStarted(loaded.rev, loaded.key, this.opts.role);
         const current = loaded.rev === this.revisions.loadedRev ? this.revisions.loaded : null;
         const savedAt = current ? this.revisions.loadedSavedAt : null;
-        const seenAt = this.reloader ? this.reloader.seenAt.get(loaded.rev) ?? null : null;
+        const seenAt = this.reloader.whenSeen(loaded.rev);
         const applied = current && current.applied ? current.applied : null;
         const swapMs = this.events.swapMs();
         const timing = previous === null ? null : syncTiming({
             rev: loaded.rev, deployStartedAt: current ? current.deployStartedAt : null, savedAt, seenAt, swapMs,
             mode: applied ? applied.mode : 'full', restarted: applied ? applied.restarted : null,
         });
-        if (timing && this.opts.role === 'worker') this.health.lastSync = timing;
+        if (timing && this.opts.role === 'worker') this.health.noteSync(timing);
         this.events.flowsStarted(loaded.rev, previous, savedAt, timing);
-        const seenMs = this.reloader ? this.reloader.takeSeen(loaded.rev) : null;
+        const seenMs = this.reloader.takeSeen(loaded.rev);
         // A reload's line says how long the swap took (requests held), how long since it was seen, what
         // restarted, and the deploy's way here in parts (timing.js).
         const how = applied && applied.mode === 'partial' ? applied.summary : null;
@@ -156,15 +145,15 @@ class Flows {
             .filter(Boolean).join(', ');
         this.log.info(previous === loaded.rev ? `flows of revision ${loaded.rev} started${took ? ` (${took})` : ''}`
             : `running flows revision ${loaded.rev}${previous !== null ? ` (was ${previous}${took ? `; ${took}` : ''})` : ''}`);
-        if (this.reloader) this.reloader.flowsStarted(loaded.rev);
+        this.reloader.flowsStarted(loaded.rev);
     }
 
     // Node-RED could not start the flows it was handed (a node type or module the image lacks).
     failed(reason) {
         const loaded = this.revisions.loaded || { rev: null, key: null };
         this.revisions.fail(loaded.key, loaded.rev, reason, 'start');
-        if (this.reloader) this.reloader.startFailed(loaded.rev, reason);
+        this.reloader.startFailed(loaded.rev, reason);
     }
 }
 
-module.exports = { Flows };
+module.exports = { Flows, shape, logLoaded, countTabs };

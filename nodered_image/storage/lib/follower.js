@@ -12,13 +12,13 @@
 //                            re-encryption of the same credentials)
 const { performance } = require('perf_hooks');
 const { sleep } = require('./connect');
-const { revisionKey } = require('./revision_doc');
+const { REVISION } = require('../../shared/database');
+const { revisionKey, newestRevision, HEAD_FIELDS } = require('./revision_doc');
 
 // Server errors meaning the resume token can no longer be used (history gone or token invalid).
 const UNUSABLE_TOKEN_CODES = new Set([280, 286, 136, 260]);
 // Events after which the stream is over and the collection may hold anything: reopen and re-read.
 const ENDING_EVENTS = new Set(['drop', 'rename', 'dropDatabase', 'invalidate']);
-const HEAD_FIELDS = { _id: 1, deployId: 1, savedAt: 1, restarts: 1 };
 // How long the server holds an idle getMore open. A change is delivered at once whatever this is; it
 // only sets how often an idle instance asks again (the idle cost: one round trip per wait).
 const CHANGE_WAIT_MS = 10000;
@@ -57,8 +57,8 @@ class RevisionFollower {
     async check(reason) {
         const readAt = performance.now();
         try {
-            const [head] = await this.coll.find({ _id: { $type: 'number' } }, { sort: { _id: -1 }, projection: HEAD_FIELDS, limit: 1 }).toArray();
-            const strays = await this.coll.find({ _id: { $not: { $type: 'number' } } }, { projection: { _id: 1 }, limit: 5 }).toArray();
+            const head = await newestRevision(this.coll, HEAD_FIELDS);
+            const strays = await this.coll.find(REVISION.unnumbered, { projection: { _id: 1 }, limit: 5 }).toArray();
             this.checkFailing = false;
             this.newest = head && typeof head._id === 'number' ? head._id : null; // as it is now (a restore may lower it)
             this.on.head(head ? toHead(head) : null, reason, null, false, readAt);

@@ -13,8 +13,13 @@ const { DbProbe } = require('./db_probe');
 const STATES = ['starting', 'waiting-for-db', 'loading', 'running', 'reloading', 'error'];
 
 class Health {
-    constructor(log) {
+    // events: the storage's events (events.js: 'serving' when that changes); seenRev(): the highest
+    // revision number this instance has seen; pending(): whether a reload is due (the reloader's).
+    constructor({ log, events, seenRev, pending }) {
         this.log = log;
+        this.events = events;
+        this.seenRev = seenRev;
+        this.pending = pending;
         this.state = 'starting';
         this.runningRev = null; // revision whose flows are started (null: none)
         this.runningKey = null;
@@ -29,10 +34,8 @@ class Health {
         this.serverUp = null; // MongoDB address -> reachable, per replica set member
         this.probe = null; // pings MongoDB: a hung server (db_probe.js)
         this.recorder = null;
-        this.pending = () => false; // a reload is due (set by the reloader)
-        this.seenRev = () => this.latestRev; // the highest revision number seen (set by the storage)
-        this.onServing = () => {}; // (serving, reason) when that changes
-        this.leader = false; // holds the leader lease (leader.js)
+        this.leader = false; // holds the leader lease (leader_lease.js)
+        this.lastSync = null; // a worker's last reload, in parts (timing.js)
         this.refused = null; // why this instance refuses to serve (its credential key: credential_key.js), or null
         this.credentialKey = null; // its credential key's fingerprint as status records show it (credential_key.js)
     }
@@ -47,6 +50,41 @@ class Health {
             this.set('starting');
         }
         this.changed();
+    }
+
+    // What /healthz reports before the storage's init: nothing started, nothing known.
+    static beforeInit() {
+        return new Health({ log: null, events: null, seenRev: () => null, pending: () => false }).info(null);
+    }
+
+    // Node-RED has started flows since the process started.
+    hasStarted() {
+        return this.startedOnce;
+    }
+
+    // Node-RED has tried to start flows: they started, or could not.
+    startAttempted() {
+        return this.startedOnce || this.state === 'error';
+    }
+
+    // The revision whose flows are started (null: none).
+    runningRevision() {
+        return this.runningRev;
+    }
+
+    // Whether the credentials just handed to Node-RED could not be decrypted (its runtime event says so).
+    setCredentialsFailed(failed) {
+        this.credentialsFailed = failed;
+    }
+
+    // "Restart flows" carried out here, on revision `rev` (its restarts count).
+    restarted(rev, count) {
+        this.restart = { rev, count, at: new Date() };
+    }
+
+    // How the last reload of a worker went, in parts (timing.js): in the status record.
+    noteSync(timing) {
+        this.lastSync = timing;
     }
 
     setLeader(leader) {
@@ -84,7 +122,7 @@ class Health {
     setServing(serving, reason) {
         if (this.serving === serving) return;
         this.serving = serving;
-        this.onServing(serving, reason);
+        this.events.serving(serving, reason);
     }
 
     // Node-RED started the flows of `rev`; returns the revision whose flows started last before.
@@ -172,7 +210,7 @@ class Health {
         return {
             state: this.state, rev: this.runningRev, latestRev: this.latestRev, ready: this.ready,
             failedRev: f ? f.rev : null, failure: f ? f.reason : null, message: this.message(), restart: this.restart,
-            seenRev: this.seenRev(), leader: this.leader, lastSync: this.lastSync || null, credentialKey: this.credentialKey,
+            seenRev: this.seenRev(), leader: this.leader, lastSync: this.lastSync, credentialKey: this.credentialKey,
         };
     }
 

@@ -1,7 +1,8 @@
 'use strict';
 // Options of the storage module, from settings.storageModuleOptions (settings.js fills them from the
 // environment). Bad values throw with the option's name; the database's defaults are database.json's.
-const { DEFAULTS } = require('./database');
+const { DEFAULTS } = require('../../shared/database');
+const { defaultInstanceId } = require('../../shared/instance_id');
 
 const ROLES = ['editor', 'worker'];
 
@@ -21,7 +22,7 @@ function readOptions(settings) {
         role: o.role,
         mongoUrl: o.mongoUrl,
         database: o.database || DEFAULTS.database,
-        instanceId: o.instanceId || `${os.hostname()}-${process.pid}`,
+        instanceId: o.instanceId || defaultInstanceId(),
         host: o.host || os.hostname(),
         port: o.port || null,
         revisionsKept: Math.floor(positiveNumber(o.revisionsKept, 'revisionsKept', DEFAULTS.revisionsKept)),
@@ -41,7 +42,7 @@ function readOptions(settings) {
 }
 
 // Which tabs run here (tabs.js; a worker runs all it may, the editor by default no run-once tab) and the
-// timing of the leader lease (leader.js): a takeover comes at most lease + 2 x check seconds after the
+// timing of the leader lease (leader_lease.js): a takeover comes at most lease + 2 x check seconds after the
 // leader's last renewal; a leader whose renewals fail stops its run-once tabs margin seconds before
 // its lease could be taken over.
 function leaderOptions(o) {

@@ -22,6 +22,7 @@
 const { runtimeModule } = require('./tabs');
 const { credentialsForNodeRed } = require('./empty_credentials');
 const { underCurrentKey } = require('./credential_key');
+const { shape, logLoaded, countTabs } = require('./flows');
 
 const PARTIAL_TYPES = new Set(['flows', 'nodes']);
 
@@ -52,14 +53,11 @@ function restartScope(diff, oldConfig, newConfig) {
     return { flows: [...flows], routes };
 }
 
-const countTabs = (flows) => flows.filter((n) => n && n.type === 'tab').length;
-
 class PartialReloads {
-    constructor({ runtime, revisions, health, flows, events, opts, log }) {
+    constructor({ runtime, revisions, health, events, opts, log }) {
         this.runtime = runtime;
         this.revisions = revisions;
         this.health = health;
-        this.flows = flows;
         this.events = events;
         this.opts = opts;
         this.log = log;
@@ -90,17 +88,17 @@ class PartialReloads {
         const doc = pick.doc || {};
         if (!PARTIAL_TYPES.has(doc.deployType)) return `a ${doc.deployType || 'full'} deploy`;
         const r = this.revisions;
-        if (!r.loaded || this.health.runningRev !== r.loadedRev || !this.runtime.flows.started) return 'no flows running here';
+        if (!r.loaded || this.health.runningRevision() !== r.loadedRev || !this.runtime.flows.started) return 'no flows running here';
         if (!doc.baseKey || doc.baseKey !== r.loadedKey) return `a catch-up from revision ${r.loadedRev}`;
         return doc.deployType;
     }
 
     // Hands `pick` to Node-RED as a deploy of `type`. Resolves once the swap has started (as a full load's
-    // reloadFn does); flows:started follows (Flows.started).
+    // reload() does); flows:started follows (Flows.started).
     // False when it could not be prepared (credentials that do not decrypt here): a full load then.
     async apply(pick, type) {
         const loaded = this.revisions.hand(pick);
-        const flows = this.flows.shape(loaded.flows);
+        const flows = shape(loaded.flows);
         const credentials = credentialsForNodeRed(underCurrentKey(this.revisions.credentials(), this.opts), this.opts.credentialSecret);
         let credentialIds;
         try {
@@ -109,9 +107,9 @@ class PartialReloads {
             this.log.warn(`revision ${loaded.rev}: ${err.message}; loading it in full`);
             return false;
         }
-        this.health.credentialsFailed = false;
+        this.health.setCredentialsFailed(false);
         this.current = { loaded, type, credentialIds, diff: null };
-        this.flows.logLoaded(pick, loaded);
+        logLoaded(this.log, pick, loaded, this.revisions.skippedAbove(loaded.rev));
         try {
             await this.runtime.flows.setFlows(flows, credentials, type);
         } finally {
@@ -131,6 +129,11 @@ class PartialReloads {
         return new Set([...ids].filter((id) => JSON.stringify(store.get(id) ?? null) !== before.get(id)));
     }
 
+    // Whether apply() is under way: Node-RED's save of the flows it was handed is then saved() (Flows.save).
+    applying() {
+        return this.current !== null;
+    }
+
     // Flows.save on a worker during apply(): Node-RED is about to stop what the diff restarts.
     async saved() {
         const c = this.current;
@@ -147,4 +150,4 @@ class PartialReloads {
     }
 }
 
-module.exports = { PartialReloads, restartScope, countTabs };
+module.exports = { PartialReloads, restartScope };

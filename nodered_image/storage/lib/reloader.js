@@ -18,16 +18,18 @@ const { RevisionFollower } = require('./follower');
 const { describeId } = require('./revision_doc');
 
 class Reloader {
-    constructor({ runtime, coll, health, revisions, events, opts, log, isClosed }) {
-        this.runtime = runtime;
+    // coll: `flows`, to follow (follower.js); reload(): makes Node-RED load its flows again (the runtime's
+    // loadFlows, or the editor's flows API: useReload); partial: a worker's partial reloads (partial.js:
+    // "flows"/"nodes" deploys as a diff), else null.
+    constructor({ coll, health, revisions, events, partial, reload, opts, log, isClosed }) {
         this.health = health;
         this.revisions = revisions;
         this.events = events;
+        this.partial = partial;
+        this.reload = reload;
         this.opts = opts;
         this.log = log;
         this.isClosed = isClosed;
-        this.reloadFn = () => runtime.nodes.loadFlows(true); // the editor's launcher replaces it (useReload)
-        this.partial = null; // a worker's partial reloads (partial.js): "flows"/"nodes" deploys as a diff
         this.reloading = null; // the reload loop while it runs
         this.cause = null; // cause of the reload in progress, for getFlows
         this.head = null; // {rev, key, restarts}: newest numbered revision seen
@@ -37,10 +39,9 @@ class Reloader {
         this.editedWanted = false;
         this.nextPick = null; // after a failed start: the revision a worker falls back to
         this.waiter = null; // the running reload, waiting for Node-RED to report its flows started
-        this.seenAt = new Map(); // rev -> when this instance first learnt of it (for the reload log line)
+        this.seenTimes = new Map(); // rev -> when this instance first learnt of it (for the reload log line)
         this.strays = new Set();
-        this.onChange = () => {}; // any revision event (a worker waiting for a loadable revision listens)
-        health.pending = () => this.wanted();
+        this.changeWaiters = new Set(); // nextChange() calls waiting (a worker's getFlows, for a loadable revision)
         this.follower = new RevisionFollower({
             coll, log, checkSeconds: opts.syncCheckSeconds,
             on: {
@@ -56,8 +57,46 @@ class Reloader {
         this.follower.start();
     }
 
+    // Wakes whoever waits for a revision event, and stops following.
     async close() {
+        this.wakeWaiters();
         await this.follower.close();
+    }
+
+    // Resolves at the next revision event, or at close.
+    nextChange() {
+        return new Promise((resolve) => this.changeWaiters.add(resolve));
+    }
+
+    wakeWaiters() {
+        const waiters = [...this.changeWaiters];
+        this.changeWaiters.clear();
+        for (const resolve of waiters) resolve();
+    }
+
+    // An id of the change stream's current open period, or null while it is not open (follower.js).
+    followingPeriod() {
+        return this.follower.period();
+    }
+
+    // Whether the follower has told of a newest revision (else what getFlows read is the newest known).
+    knowsNewest() {
+        return this.head !== null;
+    }
+
+    // The cause of the reload in progress ('reload', 'restart', 'fallback'; events.js), or null.
+    reloadCause() {
+        return this.cause;
+    }
+
+    // "Restart flows" was recorded on revision `rev` here (its restarts count): nothing to carry out.
+    noteRestartCount(rev, count) {
+        this.restartCounts.set(rev, count);
+    }
+
+    // When this instance first learnt of revision `rev` (Date.now()), or null.
+    whenSeen(rev) {
+        return this.seenTimes.get(rev) ?? null;
     }
 
     // The editor's own save is the newest revision; nothing to reload for it.
@@ -70,7 +109,7 @@ class Reloader {
     }
 
     onHead(head, reason, doc, replaced, readAt) {
-        this.onChange();
+        this.wakeWaiters();
         const h = this.health;
         if (readAt !== undefined && this.head && readAt < this.headSetAt && (head === null || head.rev < this.head.rev)) {
             // A read begun before the newest this instance knows was set (its own save, a change event)
@@ -89,8 +128,8 @@ class Reloader {
         this.revisions.noteSeen(head.rev);
         if (doc) this.revisions.offer(doc);
         const isNew = !this.head || this.head.key !== head.key;
-        if (isNew && head.key !== this.revisions.loadedKey && !this.revisions.isFailed(head.key) && this.revisions.saving === 0) {
-            if (!this.seenAt.has(head.rev)) this.seenAt.set(head.rev, Date.now());
+        if (isNew && head.key !== this.revisions.loadedKey && !this.revisions.isFailed(head.key) && !this.revisions.isSaving()) {
+            if (!this.seenTimes.has(head.rev)) this.seenTimes.set(head.rev, Date.now());
             this.log.info(`new flows revision ${head.rev} (seen by ${reason})`);
         }
         if (replaced && !isNew) this.onEdited(head.rev);
@@ -134,7 +173,7 @@ class Reloader {
     onEdited(rev) {
         if (rev !== this.revisions.loadedRev && rev !== (this.head && this.head.rev)) return;
         // Changed in place: read again, and give it another chance if it had failed.
-        for (const [key, f] of this.revisions.failed) if (f.rev === rev) this.revisions.failed.delete(key);
+        this.revisions.forgetFailures(rev);
         this.log.warn(`revision ${rev} was changed in place: loading it again`);
         this.editedWanted = true;
         this.schedule();
@@ -144,8 +183,8 @@ class Reloader {
     // ones. A newer revision learnt of meanwhile (seen while `rev` was starting) keeps its time: it is
     // loaded next, and its timing needs it.
     takeSeen(rev) {
-        const seen = this.seenAt.get(rev);
-        for (const r of this.seenAt.keys()) if (r <= rev) this.seenAt.delete(r);
+        const seen = this.seenTimes.get(rev);
+        for (const r of this.seenTimes.keys()) if (r <= rev) this.seenTimes.delete(r);
         return seen ? Date.now() - seen : null;
     }
 
@@ -199,8 +238,8 @@ class Reloader {
 
     schedule() {
         // Before the first start Node-RED itself is loading the flows.
-        const startAttempted = this.health.startedOnce || this.health.state === 'error' || this.nextPick !== null;
-        if (this.isClosed() || !startAttempted || this.reloading || this.waiter || this.revisions.saving > 0) return;
+        const startAttempted = this.health.startAttempted() || this.nextPick !== null;
+        if (this.isClosed() || !startAttempted || this.reloading || this.waiter || this.revisions.isSaving()) return;
         if (!this.wanted()) return;
         this.reloading = this.loop().catch((err) => this.log.error(`reloading flows failed: ${err.stack || err}`)).finally(() => {
             this.reloading = null;
@@ -242,15 +281,15 @@ class Reloader {
             const partial = partialType === 'flows' || partialType === 'nodes';
             if (this.partial && !partial) this.log.debug(`revision ${pick.rev}: full load (${partialType})`);
             this.cause = cause;
-            this.revisions.picked = pick; // what the getFlows inside reloadFn hands Node-RED
+            this.revisions.choose(pick); // what the getFlows inside reload() hands Node-RED
             this.health.set('reloading');
-            this.log.debug(`reloading flows (${cause}): running revision ${this.health.runningRev}, loading ${pick.rev}`);
+            this.log.debug(`reloading flows (${cause}): running revision ${this.health.runningRevision()}, loading ${pick.rev}`);
             const started = new Promise((resolve, reject) => {
                 this.waiter = { resolve, reject };
             });
             started.catch(() => {});
             try {
-                if (!partial || !(await this.partial.apply(pick, partialType))) await this.reloadFn();
+                if (!partial || !(await this.partial.apply(pick, partialType))) await this.reload();
                 let timer;
                 const timeout = new Promise((resolve, reject) => {
                     timer = setTimeout(() => reject(new Error(`flows not started within ${this.opts.reloadTimeoutSeconds} s`)),
@@ -262,7 +301,7 @@ class Reloader {
                     clearTimeout(timer);
                 }
                 if (restart) {
-                    this.health.restart = { rev: pick.rev, count: restart.count, at: new Date() };
+                    this.health.restarted(pick.rev, restart.count);
                     this.health.changed();
                 }
             } catch (err) {
@@ -273,7 +312,7 @@ class Reloader {
                 if (!next) return;
                 this.nextPick = next;
             } finally {
-                this.revisions.picked = null;
+                this.revisions.choose(null);
             }
         }
     }

@@ -17,7 +17,7 @@
 // The rules here (documentProblem, newestRevision) and the status command's (nodered_status/revisions.py)
 // run the same vectors, test/revision_rules.json.
 const { credentialsProblem, decodeKeys, isPlainObject, kindOf } = require('./codec');
-const { REVISION } = require('./database');
+const { REVISION } = require('../../shared/database');
 
 function revisionKey(doc) {
     if (typeof doc.deployId === 'string' && doc.deployId) return `${doc._id}:${doc.deployId}`;
@@ -80,12 +80,20 @@ function documentProblem(doc) {
     return problem || credentialsProblem(doc.credentials);
 }
 
-// The newest revision of `coll` (flows): the numbered document with the highest _id, whether or not it
-// can be loaded (database.json: revision.numbered, newestFirst); null when there is none.
+// What a revision's head needs of its document (its identity, and how often it was restarted).
+const HEAD_FIELDS = Object.freeze({ _id: 1, deployId: 1, savedAt: 1, restarts: 1 });
+
+// Numbered revisions of `coll` (flows), newest first (database.json: revision.numbered, newestFirst),
+// whether or not they can be loaded: `limit` of them after the newest `skip`.
+function newestRevisions(coll, { limit, skip = 0, projection = null }) {
+    const options = { sort: REVISION.newestFirst, limit, ...(skip ? { skip } : {}), ...(projection ? { projection } : {}) };
+    return coll.find(REVISION.numbered, options).toArray();
+}
+
+// The newest revision of `coll`: the numbered document with the highest _id; null when there is none.
 async function newestRevision(coll, projection = null) {
-    const options = { sort: REVISION.newestFirst, limit: 1, ...(projection ? { projection } : {}) };
-    const [doc] = await coll.find(REVISION.numbered, options).toArray();
+    const [doc] = await newestRevisions(coll, { limit: 1, projection });
     return doc || null;
 }
 
-module.exports = { revisionKey, describeId, documentProblem, readFlows, isRevisionNumber, newestRevision };
+module.exports = { revisionKey, describeId, documentProblem, readFlows, isRevisionNumber, newestRevision, newestRevisions, HEAD_FIELDS };

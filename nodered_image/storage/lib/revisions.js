@@ -11,7 +11,7 @@
 const crypto = require('crypto');
 const { sleep } = require('./connect');
 const { encodeCredentials, decodeCredentials } = require('./codec');
-const { revisionKey, documentProblem, readFlows } = require('./revision_doc');
+const { revisionKey, documentProblem, readFlows, newestRevisions, HEAD_FIELDS } = require('./revision_doc');
 const { nextRevision, Numbering } = require('./numbering');
 
 // Node-RED's own revision of a flow set (runtime/lib/storage): maps what it started to our revision.
@@ -25,14 +25,16 @@ const NOTHING_SAVED = Object.freeze({ rev: 0, key: 'none', flows: [], credential
 const PRUNE_DELAY_MS = 1000;
 
 class Revisions {
-    constructor({ collections, opts, log, isClosed }) {
+    // onFailure({key, rev, reason, kind}): every new failure (fail()); following(): an id of the change
+    // stream's current open period, or null while it is not open (the reloader's: numbering.js reads ahead).
+    constructor({ collections, opts, log, isClosed, onFailure, following }) {
         this.c = collections;
         this.coll = collections.flows;
         this.opts = opts;
         this.log = log;
         this.isClosed = isClosed;
-        this.loaded = null; // {rev, key, flows, credentials, restarts} last handed to Node-RED (getFlows or saveFlows)
-        this.picked = null; // what pick() chose for the next getFlows
+        this.handed = null; // {rev, key, flows, credentials, restarts} last handed to Node-RED (getFlows or saveFlows)
+        this.picked = null; // what the reloader chose for the next getFlows (choose())
         this.prefetched = null; // newest revision document from the change stream, not yet loaded
         this.staged = undefined; // credentials Node-RED saves just before the flows they belong to
         this.failed = new Map(); // revision key -> {rev, reason}: malformed, or its flows could not start here
@@ -40,23 +42,58 @@ class Revisions {
         this.highestSeen = 0;
         this.saving = 0; // saves in progress (the editor): its own insert is no revision to reload to
         this.saves = 0; // saves done: a pick made before one is out of date
-        this.onFailure = () => {}; // ({key, rev, reason}) for every new failure
+        this.onFailure = onFailure;
         this.pruneTimer = null;
         // The floor of the next number read ahead (the editor): its follower says whether its change stream stayed open.
-        this.numbering = new Numbering(collections, { isClosed });
+        this.numbering = new Numbering(collections, { following, isClosed });
+    }
+
+    close() {
+        this.numbering.close();
+    }
+
+    // The highest revision number this instance has seen (in its status record: numbering.js).
+    highestSeenRev() {
+        return this.highestSeen;
+    }
+
+    // Whether a save is in progress (the editor's own insert is no revision to reload to).
+    isSaving() {
+        return this.saving > 0;
+    }
+
+    // What the next getFlows hands Node-RED (take()): the reloader's pick while it reloads, else null.
+    choose(pick) {
+        this.picked = pick;
+    }
+
+    // Revision `rev` was changed in place: its failures here are forgotten, it gets another chance.
+    forgetFailures(rev) {
+        for (const [key, f] of this.failed) if (f.rev === rev) this.failed.delete(key);
+    }
+
+    // The malformed revisions numbered above `rev` that were skipped: [{rev, reason}].
+    skippedAbove(rev) {
+        return [...this.failed.values()].filter((f) => f.kind === 'malformed' && typeof f.rev === 'number' && f.rev > rev);
+    }
+
+    // The revision last handed to Node-RED (hand(), insert()), or null: {rev, key, flows, credentials,
+    // restarts, deployType, savedAt, deployStartedAt}.
+    get loaded() {
+        return this.handed;
     }
 
     get loadedRev() {
-        return this.loaded ? this.loaded.rev : null;
+        return this.handed ? this.handed.rev : null;
     }
 
     // When the revision last handed to Node-RED was saved (a Date, or null).
     get loadedSavedAt() {
-        return this.loaded ? this.loaded.savedAt || null : null;
+        return this.handed ? this.handed.savedAt || null : null;
     }
 
     get loadedKey() {
-        return this.loaded ? this.loaded.key : null;
+        return this.handed ? this.handed.key : null;
     }
 
     revisionForHash(hash) {
@@ -90,9 +127,8 @@ class Revisions {
     }
 
     // Numbered revisions, newest first: {_id, deployId, savedAt, restarts} only.
-    async heads(limit) {
-        return this.coll.find({ _id: { $type: 'number' } },
-            { sort: { _id: -1 }, projection: { _id: 1, deployId: 1, savedAt: 1, restarts: 1 }, limit }).toArray();
+    heads(limit) {
+        return newestRevisions(this.coll, { limit, projection: HEAD_FIELDS });
     }
 
     // The newest revision that can be loaded: {kind: 'revision', rev, key, doc}; {kind: 'none'} when no
@@ -168,7 +204,7 @@ class Revisions {
 
     // Always the credentials of the revision last handed to Node-RED.
     credentials() {
-        return decodeCredentials(this.loaded ? this.loaded.credentials : null);
+        return decodeCredentials(this.handed ? this.handed.credentials : null);
     }
 
     stageCredentials(credentials) {
@@ -193,7 +229,7 @@ class Revisions {
     }
 
     async insertOnce(flows, { savedBy, deployType, deployStartedAt, baseKey, fields }) {
-        const credentials = this.staged !== undefined ? encodeCredentials(this.staged) : (this.loaded ? this.loaded.credentials : null);
+        const credentials = this.staged !== undefined ? encodeCredentials(this.staged) : (this.handed ? this.handed.credentials : null);
         const flowsJson = JSON.stringify(flows); // also Node-RED's hash of them (remember)
         for (let attempt = 1; ; attempt++) {
             const rev = attempt === 1 ? await this.numbering.next(this.highestSeen) : await nextRevision(this.c, this.highestSeen);
@@ -232,7 +268,7 @@ class Revisions {
         if (!rev) return null;
         const doc = await this.coll.findOneAndUpdate({ _id: rev }, { $inc: { restarts: 1 }, $set: { restartedAt: new Date(), restartedBy: by } },
             { returnDocument: 'after', projection: { _id: 1, restarts: 1 } });
-        if (doc && this.loaded && this.loaded.rev === rev) this.loaded.restarts = doc.restarts;
+        if (doc && this.handed && this.handed.rev === rev) this.handed.restarts = doc.restarts;
         return doc ? doc.restarts : null;
     }
 
@@ -249,8 +285,7 @@ class Revisions {
     // Keeps the newest revisionsKept numbered revisions.
     async prune() {
         try {
-            const [edge] = await this.coll.find({ _id: { $type: 'number' } },
-                { sort: { _id: -1 }, skip: this.opts.revisionsKept - 1, limit: 1, projection: { _id: 1 } }).toArray();
+            const [edge] = await newestRevisions(this.coll, { skip: this.opts.revisionsKept - 1, limit: 1, projection: { _id: 1 } });
             if (edge) await this.coll.deleteMany({ _id: { $lt: edge._id } });
         } catch (err) {
             this.log.warn(`could not prune old revisions (${err.message})`);
@@ -259,7 +294,7 @@ class Revisions {
 
     // json: JSON.stringify(loaded.flows) when already made.
     remember(loaded, json = null) {
-        this.loaded = loaded;
+        this.handed = loaded;
         this.noteSeen(loaded.rev);
         const hash = json === null ? flowsHash(loaded.flows) : hashJson(json);
         this.hashToRev.delete(hash); // the newest revision with these flows wins

@@ -1,22 +1,26 @@
 'use strict';
-// createStorage(): one storage (index.js makes the process's own; tests make more). Wires the parts
-// together at init and returns the object Node-RED and the launcher use; nothing else of it is reachable.
+// createStorage(): one storage (index.js makes the process's own; tests make more). Makes its parts at
+// init (assemble(): each gets its collaborators when it is made) and returns the object Node-RED and the
+// launcher use; nothing else of it is reachable.
+const { EventEmitter } = require('events');
 const { readOptions } = require('./options');
 const { connectWithBackoff, redact } = require('./connect');
 const { openCollections } = require('./collections');
-const { consoleLog, runtimeLog } = require('./log');
-const { refuse } = require('./refused');
+const { consoleLog, runtimeLog } = require('./storage_log');
+const { refuse } = require('./refused_writes');
 const { Health } = require('./health');
 const { FlowEvents } = require('./events');
 const { Revisions } = require('./revisions');
 const { Flows } = require('./flows');
 const { Reloader } = require('./reloader');
-const { Settings, Sessions } = require('./settings');
+const { settingsDocument, sessionsDocument } = require('./settings_sessions');
 const { Library } = require('./library');
 const { runDeploy } = require('./deploy_context');
 const { storageProblem } = require('./codec');
 const { mixedVersionsProblem } = require('./versions');
 const { CredentialKey } = require('./credential_key');
+const { setUpLeadership } = require('./tab_leadership');
+const { PartialReloads } = require('./partial');
 
 // Why Node-RED reports flows unable to start (its runtime-state event), in words.
 function startProblem(payload) {
@@ -26,32 +30,66 @@ function startProblem(payload) {
     }
     return null;
 }
-const { setUpLeadership } = require('./leadership');
-const { PartialReloads } = require('./partial');
+
+// The parts of a connected storage, each given what it works with when it is made, in this order:
+// revisions, a worker's partial reloads, the reloader, the flows Node-RED gets. One part is asked for
+// before it exists: the numbering (in revisions) asks whether the reloader's change stream stayed open
+// (null until the reloader is made, as when it is not open). reload(): makes Node-RED load its flows again.
+function assemble({ runtime, c, opts, log, health, events, isClosed, reload }) {
+    let reloader = null;
+    const revisions = new Revisions({
+        collections: c, opts, log, isClosed,
+        onFailure: (f) => {
+            health.noteFailure(f);
+            if (f.kind === 'malformed') log.error(`revision ${f.rev} cannot be loaded: ${f.reason}; skipped`);
+        },
+        following: () => (reloader ? reloader.followingPeriod() : null),
+    });
+    // A worker applies "modified flows"/"modified nodes" deploys as a diff (partial.js).
+    const partial = opts.role === 'worker' && runtime && runtime.flows
+        ? new PartialReloads({ runtime, revisions, health, events, opts, log })
+        : null;
+    // Every instance follows the revisions: workers to serve them, the editor to show what runs
+    // (a rollback, a restore) and not deploy over it unknowingly.
+    reloader = new Reloader({ coll: c.flows, health, revisions, events, partial, reload, opts, log, isClosed });
+    return {
+        revisions, partial, reloader,
+        flows: new Flows({ revisions, health, events, reloader, partial, opts, log, isClosed }),
+        settings: settingsDocument(c, opts.role),
+        sessions: sessionsDocument(c, opts.role),
+        library: new Library(c.library),
+        instances: c.instances,
+    };
+}
 
 function createStorage() {
     let log = consoleLog('[storage] ');
     let opts = null;
     let client = null;
     let closed = false;
-    let parts = null; // {revisions, flows, settings, sessions, library, reloader} once connected
-    let pendingReload = null; // the launcher's reload function, when handed over before init
-    let leadership = null; // run-once tabs and the leader lease (leadership.js)
+    const emitter = new EventEmitter(); // storage.events: the launcher listens before init (events.js)
+    let health = null; // from init: what /healthz reports
+    let parts = null; // assemble()'s, once connected
+    let launcherReload = null; // the launcher's reload function (useReload), when it handed one over
+    let leadership = null; // run-once tabs and the leader lease (tab_leadership.js)
     let key = null; // the credential key as the database knows it (credential_key.js), when Node-RED has one
     const isClosed = () => closed;
-    const health = new Health(log);
-    const events = new FlowEvents(log);
 
     async function init(settings, runtime) {
         log = runtimeLog(runtime, '[storage] ');
-        health.log = log;
-        events.log = log;
         opts = readOptions(settings);
         // Which Node-RED this is: in the status record (versions.js compares the editor's and the workers').
         opts.nodeRedVersion = runtime && typeof runtime.version === 'function' ? runtime.version() : null;
-        events.opts = opts;
         log.info(`role ${opts.role}, instance ${opts.instanceId}, MongoDB ${redact(opts.mongoUrl)} database ${opts.database}, ` +
             `keeping ${opts.revisionsKept} revisions${opts.role === 'worker' ? `, revision check every ${opts.syncCheckSeconds} s` : ''}`);
+        const events = new FlowEvents({ emitter, log, opts });
+        // Health reports from the start (waiting for MongoDB); what it reports of the parts made once
+        // connected (the highest revision seen, a reload due) it asks them for, null and false before.
+        health = new Health({
+            log, events,
+            seenRev: () => (parts ? parts.revisions.highestSeenRev() : null),
+            pending: () => Boolean(parts) && parts.reloader.wanted(),
+        });
         health.set('waiting-for-db');
         client = await connectWithBackoff(opts, log, isClosed);
         health.watch(client, opts.database);
@@ -62,22 +100,10 @@ function createStorage() {
                 record: () => health.startRecording(c.instances, opts) });
             await key.admit();
         }
-        const revisions = new Revisions({ collections: c, opts, log, isClosed });
-        revisions.onFailure = (f) => {
-            health.noteFailure(f);
-            if (f.kind === 'malformed') log.error(`revision ${f.rev} cannot be loaded: ${f.reason}; skipped`);
-        };
-        health.onServing = (serving, reason) => events.serving(serving, reason);
-        health.seenRev = () => revisions.highestSeen;
-        const flows = new Flows({ revisions, health, events, opts, log, isClosed });
-        parts = {
-            revisions, flows,
-            settings: new Settings(c.settings, opts.role),
-            sessions: new Sessions(c.sessions, opts.role),
-            library: new Library(c.library),
-            instances: c.instances,
-            reloader: null,
-        };
+        // The editor reloads through the launcher's function (its flows API, which serializes with deploys).
+        const reload = () => (launcherReload ? launcherReload() : runtime.nodes.loadFlows(true));
+        parts = assemble({ runtime, c, opts, log, health, events, isClosed, reload });
+        const { flows } = parts;
         if (runtime && runtime.events) {
             runtime.events.on('flows:started', (ev) => flows.started(ev));
             runtime.events.on('runtime-event', (ev) => {
@@ -85,38 +111,29 @@ function createStorage() {
                 if (!payload) return;
                 const problem = startProblem(payload);
                 if (problem) flows.failed(problem);
-                if (payload.error === 'credentials_load_failed') health.credentialsFailed = true;
+                if (payload.error === 'credentials_load_failed') health.setCredentialsFailed(true);
             });
         }
         leadership = await setUpLeadership({ runtime, client, opts, health, log });
         health.set('loading');
         health.startRecording(c.instances, opts);
-        // Every instance follows the revisions: workers to serve them, the editor to show what runs
-        // (a rollback, a restore) and not deploy over it unknowingly.
-        parts.reloader = new Reloader({ runtime, coll: c.flows, health, revisions, events, opts, log, isClosed });
-        parts.reloader.onChange = () => flows.changed();
-        revisions.numbering.following = () => parts.reloader.follower.period();
-        flows.reloader = parts.reloader;
-        if (opts.role === 'worker' && runtime && runtime.flows) {
-            const partial = new PartialReloads({ runtime, revisions, health, flows, events, opts, log });
-            partial.install();
-            flows.partial = partial;
-            parts.reloader.partial = partial;
-        }
-        if (pendingReload) parts.reloader.reloadFn = pendingReload;
+        if (parts.partial) parts.partial.install();
         parts.reloader.start();
     }
 
     async function close() {
         if (closed) return;
         closed = true;
-        if (parts) parts.flows.changed();
-        if (parts) parts.revisions.numbering.close();
-        if (parts && parts.reloader) await parts.reloader.close();
+        if (parts) {
+            parts.revisions.close();
+            await parts.reloader.close(); // a getFlows waiting for a loadable revision gives up
+        }
         if (leadership) await leadership.close();
         if (key) key.close();
-        await health.stopRecording();
-        health.unwatch();
+        if (health) {
+            await health.stopRecording();
+            health.unwatch();
+        }
         if (client) await client.close().catch(() => {});
     }
 
@@ -138,14 +155,14 @@ function createStorage() {
         },
         // For the launcher: /healthz, the X-Flows-Revision header, the request gate, deploy checks
         // (lib/deploy_guard.js), shutdown.
-        statusInfo: () => health.info(opts),
+        statusInfo: () => (health ? health.info(opts) : Health.beforeInit()),
         revisionForHash: (hash) => {
             const found = parts ? parts.revisions.revisionForHash(hash) : null;
             return found ? found.rev : null;
         },
         // The database once connected (null before): the launcher keeps its debug messages there.
         database: () => (client && !closed ? client.db(opts.database) : null),
-        events: events.emitter,
+        events: emitter,
         // runDeploy({type, user}, fn): fn is the flows API call of a deploy of that type (Node-RED-Deployment-Type).
         runDeploy,
         // Why these flows cannot be stored exactly (a description naming the place), or null.
@@ -156,8 +173,7 @@ function createStorage() {
         keyProblem: async () => (parts && key ? key.deployProblem() : null),
         // The editor reloads its flows through this function (its flows API, which serializes with deploys).
         useReload: (fn) => {
-            pendingReload = fn;
-            if (parts && parts.reloader) parts.reloader.reloadFn = fn;
+            launcherReload = fn;
         },
         close,
     };

@@ -1,6 +1,6 @@
 'use strict';
 // Which tabs Node-RED runs on this instance. A tab whose environment variables include CLUSTER_RUN_ON =
-// `leader` is a run-once tab: it runs only on the instance that holds the leader lease (leader.js).
+// `leader` is a run-once tab: it runs only on the instance that holds the leader lease (leader_lease.js).
 // Every other tab (no CLUSTER_RUN_ON, or `all`) runs on every instance. `mode` is this instance's part:
 //   all       every tab it may: run-once tabs while it leads (workers; the editor with
 //             NODE_RED_EDITOR_FLOWS=all)

@@ -7,8 +7,8 @@ const test = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('fs');
 const path = require('path');
-const { startMongo, uniqueDb, makeStorage, MongoClient } = require('./helpers');
-const { LAYOUT, collection, singleton, indexes } = require('../lib/database');
+const { startMongo, uniqueDb, makeStorage, waitFor, MongoClient } = require('./helpers');
+const { LAYOUT, collection, singleton, indexes } = require('../../shared/database');
 const { openCollections } = require('../lib/collections');
 
 const IMAGE_DIR = path.resolve(__dirname, '../..');
@@ -25,16 +25,18 @@ function productFiles(dir = IMAGE_DIR, out = []) {
     return out;
 }
 
-// Names the code gives collections: db.collection('x'), collection(db, 'x'), COLLECTION = 'x', the context
-// store's default `c.collection || 'x'`.
+// Names the code gives collections: collection(db, 'x') (shared/database.js), and the ways code wrote them
+// out before it: db.collection('x'), COLLECTION = 'x', a default `c.collection || 'x'`.
 const COLLECTION_NAMES = [
     /\.collection\(\s*'([^']+)'/g,
     /\bcollection\(\s*[\w.()]+\s*,\s*'([^']+)'/g,
     /\bCOLLECTION\s*=\s*'([^']+)'/g,
     /\bcollection\s*\|\|\s*'([^']+)'/g,
 ];
-// Ids of documents of which there is one: {_id: 'x'}, LEASE_ID = 'x'.
+// Ids of documents of which there is one, written out: {_id: 'x'}, LEASE_ID = 'x'.
 const SINGLETON_IDS = [/\b_id:\s*'([^']+)'/g, /\b[A-Z]+_ID\s*=\s*'([^']+)'/g];
+// Those documents looked up in the contract: singleton('x').
+const SINGLETON_NAMES = [/\bsingleton\(\s*'([^']+)'/g];
 
 function named(patterns, files) {
     const found = [];
@@ -63,11 +65,15 @@ test('every collection and singleton id the code names is one database.json decl
     const files = productFiles();
     const collections = named(COLLECTION_NAMES, files);
     const ids = named(SINGLETON_IDS, files);
+    const singletons = named(SINGLETON_NAMES, files);
     // The scan finds what the code uses (a scan that finds nothing checks nothing).
     for (const name of ['flows', 'instances', 'counters', 'leases', 'debug', 'context']) {
         assert.ok(collections.some((c) => c.name === name), `the scan finds the code's use of ${name}`);
     }
-    assert.ok(ids.some((i) => i.name === 'flows-leader') && ids.some((i) => i.name === 'settings'), 'the scan finds singleton ids');
+    for (const name of ['revisionCounter', 'leaderLease', 'settings', 'sessions']) {
+        assert.ok(singletons.some((s) => s.name === name), `the scan finds the code's lookup of the ${name} singleton`);
+    }
+    assert.deepEqual(singletons.filter((s) => !Object.hasOwn(LAYOUT.singletons, s.name)), [], 'singletons database.json lacks');
     assert.deepEqual(collections.filter((c) => !Object.hasOwn(LAYOUT.collections, c.name)), [], 'collections database.json lacks');
     const declared = new Set(Object.values(LAYOUT.singletons).map((s) => s._id));
     assert.deepEqual(ids.filter((i) => !declared.has(i.name)), [], 'singleton ids database.json lacks');
@@ -131,4 +137,30 @@ test('a deploy is acknowledged by a majority: the revision insert and the counte
     for (const ev of writes.filter((w) => ['flows', 'counters'].includes(w.command[w.commandName]))) {
         assert.deepEqual(ev.command.writeConcern, { w: 'majority' }, `${ev.commandName} ${ev.command[ev.commandName]}`);
     }
+});
+
+test('the leader lease is written for a majority to acknowledge: taken, renewed, created, released', async () => {
+    // Guards the election's safety on a replica set: a lease write a failover could lose (acknowledged
+    // by the primary alone) would let a second instance lead. A single-node test database acknowledges
+    // any write concern alike, so the commands the storage sends are checked (command monitoring).
+    const database = uniqueDb('lease-majority');
+    const timing = { leaderLeaseSeconds: 2, leaderRenewSeconds: 0.2, leaderCheckSeconds: 0.1, leaderStopMarginSeconds: 1 };
+    const made = await makeStorage(`${mongo.url}&monitorCommands=true`, database, 'worker', timing);
+    const sent = [];
+    try {
+        assert.equal(made.storage.statusInfo().leader, true, 'the only instance leads from its start');
+        made.storage.database().client.on('commandStarted', (ev) => {
+            if (ev.command[ev.commandName] === 'leases') sent.push(ev);
+        });
+        // The lease deleted by hand: the leader's renewal finds nothing, it creates the lease anew and takes it.
+        await waitFor(() => sent.some((ev) => ev.commandName === 'findAndModify'), 5000, 'a renewal');
+        await client.db(database).collection('leases').deleteMany({});
+        await waitFor(() => sent.some((ev) => ev.commandName === 'insert'), 5000, 'the lease created again');
+        await waitFor(() => made.storage.statusInfo().leader, 5000, 'leading again');
+    } finally {
+        await made.storage.close(); // releases the lease
+    }
+    const writes = sent.filter((ev) => ['insert', 'findAndModify', 'update'].includes(ev.commandName));
+    assert.deepEqual([...new Set(writes.map((ev) => ev.commandName))].sort(), ['findAndModify', 'insert', 'update']);
+    for (const ev of writes) assert.deepEqual(ev.command.writeConcern, { w: 'majority' }, `${ev.commandName}: ${JSON.stringify(ev.command.writeConcern)}`);
 });

@@ -11,7 +11,7 @@ function workerOn(rev, key) {
     const partial = new PartialReloads({
         runtime: { flows: { started: true } },
         revisions: { loaded: { rev, key }, loadedRev: rev, loadedKey: key },
-        health: { runningRev: rev },
+        health: { runningRevision: () => rev },
     });
     partial.installed = true;
     return partial;

@@ -122,6 +122,20 @@ test('settings and sessions round-trip; a worker keeps the settings it saves in 
     assert.deepEqual(await ed.storage.getSettings(), settings, 'the worker wrote nothing');
 });
 
+test('settings held in objects without a prototype are stored with their keys escaped too', async (t) => {
+    // Guards the one key escaping of storage and context store (shared/stored_keys.js): the storage
+    // passed an Object.create(null) object through unescaped, so a `$` or `.` key reached the database
+    // as it was (refused by DocumentDB), where the context store escaped it.
+    const db = uniqueDb('bare-settings');
+    const ed = await storageFor(t, db, 'editor');
+    if (!ed) return;
+    const view = Object.assign(Object.create(null), { 'grid.size': 20, $mode: 'dark' });
+    await ed.storage.saveSettings({ users: { alice: { view } } });
+    const raw = await client.db(db).collection('settings').findOne({ _id: 'settings' });
+    assert.deepEqual(allKeys(raw).filter((k) => k.startsWith('$') || k.includes('.')), []);
+    assert.deepEqual(await ed.storage.getSettings(), { users: { alice: { view: { 'grid.size': 20, $mode: 'dark' } } } });
+});
+
 test('library entries and directory listings behave like Node-RED file storage', async (t) => {
     const db = uniqueDb('library');
     const ed = await storageFor(t, db, 'editor');

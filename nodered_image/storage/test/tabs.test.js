@@ -2,7 +2,7 @@
 // Which tabs run here (lib/tabs.js) inside a real Node-RED runtime, started in this process with an
 // in-memory storage and a leadership the test flips: the run-once tab runs exactly while this instance
 // leads, however often leadership changes, around Node-RED's own deploys and reloads; the ordinary tab
-// runs throughout. No database: the lease (lib/leader.js) is tested in leader.test.js.
+// runs throughout. No database: the lease (lib/leader_lease.js) is tested in leader.test.js.
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('fs');

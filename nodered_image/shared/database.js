@@ -2,7 +2,7 @@
 // The database contract (nodered_image/database.json) for JavaScript: collections are opened through
 // collection() only, which refuses a name the contract lacks and applies the contract's write concern;
 // singleton ids, the defaults and the revision query come from the same file the Python side reads.
-const LAYOUT = require('../../database.json');
+const LAYOUT = require('../database.json');
 
 const DEFAULTS = Object.freeze({ ...LAYOUT.defaults });
 
@@ -40,6 +40,7 @@ function indexes(name, values = DEFAULTS) {
 const REVISION = Object.freeze({
     collection: LAYOUT.revision.collection,
     numbered: LAYOUT.revision.numbered, // the filter of documents that are revisions
+    unnumbered: { _id: { $not: LAYOUT.revision.numbered._id } }, // documents in flows that are none
     newestFirst: LAYOUT.revision.newestFirst, // their sort, newest first
     // A projection without the flows and credentials (what a summary of a revision needs not read).
     summary: Object.fromEntries(LAYOUT.revision.content.map((f) => [f, 0])),

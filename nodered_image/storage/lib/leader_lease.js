@@ -1,6 +1,6 @@
 'use strict';
 // One leader for the whole stack, elected through the database: it runs the run-once tabs (tabs.js).
-// The lease is one document in `leases`:
+// The lease is one document (database.json's leaderLease singleton, in `leases`):
 //   {_id: "flows-leader", holder: <instance id> | null, role, term, beat, acquiredAt, renewedAt, expiresAt, releasedAt}
 // `term` grows by one per new holder; the holder adds one to `beat` every renewSeconds; releasedAt is
 // set while the lease is free because its holder released it (or nobody ever held it).
@@ -33,12 +33,14 @@
 // unless renewed, in the database's clock as the holder estimates it from renewedAt: for people and
 // the status command, never used by the election.
 const { performance } = require('perf_hooks');
+const { singleton } = require('../../shared/database');
 
-const LEASE_ID = 'flows-leader';
+const LEASE_ID = singleton('leaderLease').id;
 const mono = () => performance.now();
 
 class LeaderLease {
-    // clock: this instance's wall clock (Date.now), read only for expiresAt.
+    // coll: `leases` with database.json's write concern, majority (a write a failover could lose would let a
+    // second instance lead); clock: this instance's wall clock (Date.now), read only for expiresAt.
     constructor({ coll, opts, log, onChange, clock = Date.now }) {
         this.coll = coll;
         this.clock = clock;
@@ -67,6 +69,10 @@ class LeaderLease {
 
     info() {
         return { leader: this.leader, term: this.leader ? this.term : null };
+    }
+
+    isLeading() {
+        return this.leader;
     }
 
     schedule() {
@@ -117,7 +123,7 @@ class LeaderLease {
         if (!doc) {
             // Nobody ever led: create the free lease (another instance may just have), then take it.
             const free = { _id: LEASE_ID, holder: null, role: null, term: 0, beat: 0, releasedAt: new Date(this.dbNow()) };
-            await this.coll.insertOne(free, { writeConcern: { w: 'majority' } })
+            await this.coll.insertOne(free)
                 .catch((err) => {
                     if (err.code !== 11000) throw err;
                 });
@@ -159,7 +165,7 @@ class LeaderLease {
                 $inc: { term: 1 },
                 $currentDate: { acquiredAt: true, renewedAt: true },
             },
-            { returnDocument: 'after', writeConcern: { w: 'majority' } },
+            { returnDocument: 'after' },
         );
         this.seen = null;
         if (!taken) return; // another instance was first, or the holder renewed meanwhile
@@ -187,7 +193,7 @@ class LeaderLease {
         const renewed = await this.coll.findOneAndUpdate(
             { _id: LEASE_ID, holder: this.opts.instanceId, term: this.term },
             { $inc: { beat: 1 }, $set: { expiresAt: new Date(this.dbNow() + this.leaseMs) }, $currentDate: { renewedAt: true } },
-            { returnDocument: 'after', writeConcern: { w: 'majority' } },
+            { returnDocument: 'after' },
         );
         if (this.closed) return;
         if (!renewed) {
@@ -253,7 +259,6 @@ class LeaderLease {
         const release = this.coll.updateOne(
             { _id: LEASE_ID, holder: this.opts.instanceId, term: this.term },
             { $set: { holder: null, expiresAt: new Date(this.dbNow()) }, $currentDate: { renewedAt: true, releasedAt: true } },
-            { writeConcern: { w: 'majority' } },
         );
         let timer;
         const timeout = new Promise((resolve) => {

@@ -1,12 +1,13 @@
 'use strict';
-// The leader lease (lib/leader.js) between instances sharing one database, on short timings: who leads,
+// The leader lease (lib/leader_lease.js) between instances sharing one database, on short timings: who leads,
 // takeover after a crash, release on a graceful stop, a leader cut off from the database, clock jumps,
 // the lease edited by hand, a renewal that lands late.
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { performance } = require('perf_hooks');
 const { startMongo, uniqueDb, waitFor, sleep, MongoClient } = require('./helpers');
-const { LeaderLease, LEASE_ID } = require('../lib/leader');
+const { LeaderLease, LEASE_ID } = require('../lib/leader_lease');
+const { collection } = require('../../shared/database');
 
 let mongo;
 let client;
@@ -64,7 +65,7 @@ function timeline() {
 }
 
 async function contenders(t, name, ids, { coll, clocks = {}, timing = TIMING } = {}) {
-    const leases = client.db(uniqueDb(name)).collection('leases');
+    const leases = collection(client.db(uniqueDb(name)), 'leases'); // as the storage opens it
     const tl = timeline();
     const list = ids.map((id) => {
         const lease = new LeaderLease({
@@ -171,6 +172,42 @@ test('a leader cut off from the database stops leading before another instance c
     await sleep(TIMING.leaderLeaseSeconds * 1000);
     assert.ok(leaders(c.list).length <= 1);
     c.tl.assertNoOverlap();
+});
+
+test('a leader cut off from the database stops leaderStopMarginSeconds before its lease could lapse', async (t) => {
+    // Guards the stop margin (README, "Run-once tabs"): a leader whose renewals fail stops
+    // its run-once tabs leaseSeconds - stopMarginSeconds after it sent its last renewal that landed,
+    // so it has stopped well before another instance may take over (at least leaseSeconds after that
+    // renewal). Without the margin it stopped at leaseSeconds, and only the system test's bound noticed.
+    // A margin of 4 s in a lease of 6: the stop is due 2 s after that renewal, and it must come before
+    // 4 s (a timer 2 s late would be the machine's fault, no margin at all is 2 s beyond).
+    const timing = { leaderLeaseSeconds: 6, leaderRenewSeconds: 0.5, leaderCheckSeconds: 0.2, leaderStopMarginSeconds: 4 };
+    let cutOff = false;
+    let lastLandedSentAt = null; // when the last take or renewal that landed was sent (performance.now())
+    const watched = (id, leases) => new Proxy(leases, {
+        get(target, prop) {
+            const value = target[prop];
+            if (typeof value !== 'function') return value;
+            return async (...args) => {
+                if (cutOff) throw new Error('network partition');
+                const sentAt = performance.now();
+                const result = await value.apply(target, args);
+                if (prop === 'findOneAndUpdate' && result) lastLandedSentAt = sentAt;
+                return result;
+            };
+        },
+    });
+    const c = await contenders(t, 'stop-margin', ['w1'], { coll: watched, timing });
+    const [leader] = await waitFor(() => leaders(c.list).length === 1 && leaders(c.list), 5000, 'a leader');
+    await waitFor(() => leader.beat >= 2, 5000, 'renewals');
+    cutOff = true;
+    await waitFor(() => !leader.leader, (timing.leaderLeaseSeconds + 2) * 1000, 'the leader to stop');
+    const [period] = c.tl.periods;
+    const stoppedAfter = period.to - lastLandedSentAt;
+    const dueAfter = (timing.leaderLeaseSeconds - timing.leaderStopMarginSeconds) * 1000;
+    assert.ok(stoppedAfter >= dueAfter - 5, `stopped ${stoppedAfter.toFixed(0)} ms after its last renewal was sent, before its lease less the margin`);
+    assert.ok(stoppedAfter < dueAfter + timing.leaderStopMarginSeconds * 500,
+        `stopped ${stoppedAfter.toFixed(0)} ms after its last renewal was sent: the stop margin was not kept (due after ${dueAfter} ms)`);
 });
 
 test('instances whose clocks are hours apart still have one leader at a time, and take over on time', async (t) => {
