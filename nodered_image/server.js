@@ -14,7 +14,8 @@ const { createLogger } = require('./lib/logger');
 const { Observability } = require('./lib/observability');
 const { guardDeploys } = require('./lib/deploy_guard');
 const { RequestErrors } = require('./lib/request_errors');
-const { installCluster } = require('./lib/cluster');
+const { installCluster, authorizer } = require('./lib/cluster');
+const { paletteRefusals } = require('./lib/palette');
 
 // The one log format of every instance (lib/logger.js); a configuration refused has no identity yet.
 let log = createLogger();
@@ -90,11 +91,21 @@ if (role === 'worker') {
     app.use(settings.httpNodeRoot, (req, res) => refusals.answer(req, res, 404, 'the editor serves no flow endpoints'));
 }
 
+// The editor's logins, their audit trail and refusals (lib/access/).
+const access = settings.access;
+if (access) {
+    access.log = log.as('access');
+    access.attach({ storage, refusals });
+    access.storageInfo = () => storage.statusInfo();
+}
+
 if (settings.httpAdminRoot !== false) {
     // Node-RED's changelog names its version: for logged-in editor users only.
     app.get('/red/about', RED.auth.needsPermission('settings.read'));
-    const loginGuard = new LoginGuard({ users: settings.adminAuth.users, refusals, log });
-    app.use(settings.httpAdminRoot, limitBody, loginGuard.middleware());
+    const loginGuard = new LoginGuard({ users: access.passwordUsers(), refusals, log });
+    app.use(settings.httpAdminRoot, limitBody, access.watch(), loginGuard.middleware(), access.passwordLogins());
+    // Nodes come from the image: installs through the palette, the admin API or node-red-admin get the reason.
+    app.use(settings.httpAdminRoot, paletteRefusals({ authorize: authorizer(RED, refusals), refusals }));
     // Report the storage revision a deploy was saved as, beside Node-RED's own hash revision.
     app.use(settings.httpAdminRoot, (req, res, next) => {
         if (req.path === '/flows') {
@@ -155,7 +166,7 @@ async function main() {
     prepareUserDir(settings.userDir);
     RED.init(server, settings);
     if (role === 'editor') guardDeploys(RED, storage, log); // deploys checked before Node-RED takes them
-    if (role === 'editor') cluster = installCluster({ RED, storage, refusals, log: log.as('cluster') });
+    if (role === 'editor') cluster = installCluster({ RED, storage, refusals, access, log: log.as('cluster') });
     new Upgrades({ app, role, httpNodeRoot: settings.httpNodeRoot, gate, refusals, log }).install(server);
     observability.start();
     await new Promise((resolve, reject) => {

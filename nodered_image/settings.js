@@ -13,7 +13,8 @@ const path = require('path');
 
 const contract = require('./contract.json');
 const { parseTrustedProxies } = require('./lib/client');
-const { bcrypt } = require('./lib/bcrypt');
+const { accessConfig, AccessConfigError } = require('./lib/access/config');
+const { EditorAccess } = require('./lib/access');
 const { nodeRedLogging } = require('./lib/logger');
 
 const env = process.env;
@@ -125,21 +126,32 @@ const contextDefault = oneOf('NODE_RED_CONTEXT_DEFAULT');
 const tabs = isEditor ? oneOf('NODE_RED_EDITOR_FLOWS') : 'all';
 const tlsCAFile = value('MONGO_TLS_CA_FILE');
 
-let adminAuth;
+// Who may log in and what they may do (lib/access/): local users with roles, single sign-on, API tokens,
+// sessions that end when their login changes, the audit trail. Workers have no editor.
+let access = null;
 if (isEditor) {
-    const user = value('NODE_RED_EDITOR_USER');
-    let hash = value('NODE_RED_EDITOR_PASSWORD_HASH');
-    if (!hash) {
-        const password = value('NODE_RED_EDITOR_PASSWORD');
-        if (!password) {
-            fail('NODE_RED_EDITOR_PASSWORD or NODE_RED_EDITOR_PASSWORD_HASH is required for the editor: login is mandatory');
-        }
-        hash = bcrypt().hashSync(password, 10);
-    } else if (!/^\$2[aby]\$\d\d\$/.test(hash)) {
-        fail('NODE_RED_EDITOR_PASSWORD_HASH must be a bcrypt hash ($2a$/$2b$/$2y$...)');
+    try {
+        access = new EditorAccess(accessConfig({
+            user: value('NODE_RED_EDITOR_USER'),
+            password: value('NODE_RED_EDITOR_PASSWORD'),
+            passwordHash: value('NODE_RED_EDITOR_PASSWORD_HASH'),
+            users: value('NODE_RED_EDITOR_USERS'),
+            passwords: value('NODE_RED_EDITOR_PASSWORDS'),
+            oidc: value('NODE_RED_EDITOR_OIDC'),
+            oidcClientSecret: value('NODE_RED_EDITOR_OIDC_CLIENT_SECRET'),
+            editorUrl: value('NODE_RED_EDITOR_URL'),
+            apiTokens: value('NODE_RED_EDITOR_API_TOKENS'),
+            apiTokenSecrets: value('NODE_RED_EDITOR_API_TOKEN_SECRETS'),
+            sessionHours: integer('NODE_RED_SESSION_HOURS'),
+            auditRetentionDays: integer('NODE_RED_AUDIT_RETENTION_DAYS'),
+            credentialSecret,
+        }));
+    } catch (err) {
+        if (!(err instanceof AccessConfigError)) throw err;
+        fail(err.message);
     }
-    adminAuth = { type: 'credentials', users: [{ username: user, password: hash, permissions: '*' }] };
 }
+const storageModule = require('nodered-scale-storage');
 
 module.exports = {
     uiPort: port,
@@ -157,7 +169,9 @@ module.exports = {
     // The editor serves the editor and admin API at /; workers have neither.
     httpAdminRoot: isEditor ? '/' : false,
     httpNodeRoot,
-    adminAuth,
+    adminAuth: access ? access.adminAuth() : undefined,
+    // Read by the launcher: the audit trail and what it adds around Node-RED's login (lib/access/).
+    access,
     disableEditor: !isEditor,
     // Body parsers of the admin API and of HTTP-in nodes (JSON, urlencoded); the launcher refuses any
     // larger body before it reaches them, whatever its type (lib/body_limit.js).
@@ -166,7 +180,8 @@ module.exports = {
     // swapping flows once the swap ends (at most 10 s); Node-RED's own cut-off is only a backstop.
     inboundWebSocketTimeout: 15000,
 
-    storageModule: require('nodered-scale-storage'),
+    // The editor's login sessions end when their login changes (lib/access/sessions.js).
+    storageModule: access ? access.wrapStorage(storageModule) : storageModule,
     storageModuleOptions: {
         role,
         mongoUrl,

@@ -59,7 +59,7 @@ for (const { env } of cases) {
             error: null,
             settings: {
                 uiPort: s.uiPort, uiHost: s.uiHost, userDir: s.userDir, httpNodeRoot: s.httpNodeRoot,
-                keepAliveSeconds: s.keepAliveSeconds, editorUser: s.adminAuth ? s.adminAuth.users[0].username : null,
+                keepAliveSeconds: s.keepAliveSeconds, editorUser: s.access ? [...s.access.access.users.keys()][0] || null : null,
                 bodyLimitBytes: s.bodyLimitBytes, apiMaxLength: s.apiMaxLength, trustedProxies: s.trustedProxies.entries,
                 role, database, instanceId, port, revisionsKept, syncCheckSeconds, tlsCAFile, enableChangeStreams,
                 tabs, contextDefault: s.contextStorage.default, sharedContext: s.contextStorage.shared.config,

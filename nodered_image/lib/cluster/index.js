@@ -36,9 +36,13 @@ function scopeOf(req) {
 }
 
 // After RED.init (RED.httpAdmin exists); returns the feed, to stop it at shutdown.
-function installCluster({ RED, storage, refusals, log }) {
+// access: the editor's access (lib/access/): its audit trail records changes and GET /cluster/audit reads it.
+function installCluster({ RED, storage, refusals, access = null, log }) {
     const reads = new ClusterReads({ database: () => storage.database() });
-    const api = new ClusterApi({ reads, authorize: authorizer(RED, refusals), refusals, actions: new ClusterActions({ log }) });
+    const api = new ClusterApi({
+        reads, authorize: authorizer(RED, refusals), refusals, actions: new ClusterActions({ log, access }),
+        audit: access ? access.audit : null,
+    });
     RED.httpAdmin.use('/cluster', api.router);
     const feed = new ClusterFeed({ reads, events: RED.events, log });
     feed.start();
