@@ -27,7 +27,7 @@ code { background: #f3f3f3; padding: 1px 4px; }
 <p>Your single sign-on provider (<code>${escape(issuer)}</code>) decides who may use the editor by group:
 ask whoever runs it to add you to one of the editor's groups (one for administrators, one for read-only
 access), then sign in again.</p>
-<a class="button" href="./">Back to the login page</a>
+<a class="button" href="../../">Back to the login page</a>
 </main>
 </body>
 </html>
