@@ -1,6 +1,7 @@
 """The image's environment contract (nodered_contract) for both deploy targets: what every target gives
 each role from the stack config and the stack's secrets. Each target adds only what is its own."""
 
+import json
 from collections.abc import Mapping
 from typing import Any, TypedDict, Unpack
 
@@ -23,18 +24,22 @@ class TargetEnvironment(TypedDict, total=False):
     enable_change_streams: bool
     trusted_proxies: list[str] | None
     extra: Mapping[str, Any] | None
+    # The editor's public URL (the stack's editorUrl): single sign-on's redirect URL is below it.
+    editor_url: str | None
 
 
 def plain_environment(config: StackConfig, role: str, **target: Unpack[TargetEnvironment]) -> dict[str, str]:
     """A role's plain environment: the stack's httpNodeRoot, body limit and editor login (the editor only), its
     context store and which tabs the editor runs, the target's own settings (nodered_contract.environment's
     keyword arguments), and the flows' own plain variables (flows.env) on every role."""
+    editor_url = target.pop("editor_url", None)
     settings: TargetEnvironment = {
         **target,
         "extra": {
             **(target.get("extra") or {}),
             "NODE_RED_CONTEXT_DEFAULT": config.context.default,
             "NODE_RED_EDITOR_FLOWS": config.flows.editor,
+            **editor_access_environment(config, editor_url),
         },
     }
     image = nodered_contract.environment(
@@ -47,15 +52,40 @@ def plain_environment(config: StackConfig, role: str, **target: Unpack[TargetEnv
     return {**image, **config.flows.env}
 
 
+def editor_access_environment(config: StackConfig, editor_url: str | None) -> dict[str, str]:
+    """The editor's plain login settings (docs/editor-access.md): its users and API tokens with their roles,
+    single sign-on and the URL the provider redirects below, how long sessions and audit records last.
+    Only the editor gets them (nodered_contract.environment leaves them out of a worker's)."""
+    editor = config.editor
+    env = {
+        "NODE_RED_SESSION_HOURS": str(editor.session_hours),
+        "NODE_RED_AUDIT_RETENTION_DAYS": str(editor.audit_retention_days),
+    }
+    if editor.users:
+        env["NODE_RED_EDITOR_USERS"] = json.dumps([u.model_dump() for u in editor.users])
+    if editor.api_tokens:
+        env["NODE_RED_EDITOR_API_TOKENS"] = json.dumps([t.model_dump() for t in editor.api_tokens])
+    if editor.oidc is not None:
+        if editor_url is None:
+            raise ValueError("editor.oidc needs the editor's public URL (editor_url) for its redirect URL")
+        env["NODE_RED_EDITOR_OIDC"] = json.dumps(editor.oidc.image_json())
+        env["NODE_RED_EDITOR_URL"] = editor_url
+    return env
+
+
 def flow_secret_values(config: StackConfig) -> dict[str, pulumi.Output[str]]:
     """The flows' secret variables (flowSecrets) as Pulumi secrets, by name: every role gets them all."""
     return {name: pulumi.Output.secret(value.get_secret_value()) for name, value in config.flow_secrets.items()}
 
 
-def secret_values(secrets: StackSecrets, mongo_url: pulumi.Input[str]) -> dict[str, pulumi.Input[str]]:
-    """Every secret variable a role may get, by name, from the stack's secrets and the target's database."""
+def secret_values(secrets: StackSecrets, mongo_url: pulumi.Input[str]) -> dict[str, pulumi.Input[str] | None]:
+    """Every secret variable a role may get, by name, from the stack's secrets and the target's database
+    (None: a login the stack does not use)."""
     return nodered_contract.secret_values(
         mongo_url=mongo_url,
         credential_secret=secrets.credential_secret,
         editor_password=secrets.editor_password,
+        editor_passwords=secrets.editor_passwords,
+        oidc_client_secret=secrets.oidc_client_secret,
+        api_token_secrets=secrets.api_token_secrets,
     )

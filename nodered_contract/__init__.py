@@ -30,16 +30,19 @@ environment(role, *, http_node_root, editor_user, database, port, instance_id, k
     Values are checked (ValueError).
 
 secret_variables(role) -> tuple[str, ...]
-    The secret variables a deployment gives the role (MONGO_URL, NODE_RED_CREDENTIAL_SECRET; the
-    editor also NODE_RED_EDITOR_PASSWORD). They never go in a plain environment.
+    The secret variables a deployment may give the role (MONGO_URL, NODE_RED_CREDENTIAL_SECRET; the
+    editor also its logins': NODE_RED_EDITOR_PASSWORD, _PASSWORDS, _OIDC_CLIENT_SECRET, _API_TOKEN_SECRETS).
+    They never go in a plain environment.
 
 validate_flow_env_name(name) -> str
     The name when stack config may give it to the flows as an environment variable (flowEnvironment in
     contract.json: never a variable the image reads or reserves), else ValueError saying why.
 
-secret_values(*, mongo_url, credential_secret, editor_password) -> dict[str, T]
-    Every secret variable some role gets, by name, from its value (a string, a Pulumi output, ...);
-    role_secrets(role, values) keeps exactly the ones the contract gives `role`.
+secret_values(*, mongo_url, credential_secret, editor_password, editor_passwords, oidc_client_secret,
+              api_token_secrets) -> dict[str, T]
+    Every secret variable some role gets, by name, from its value (a string, a Pulumi output, ...; None:
+    not given, as for the logins a stack does not use); role_secrets(role, values) keeps exactly the
+    given ones the contract gives `role`.
 
 healthcheck_command(probe="readiness") -> list[str]
     ["CMD", "node", HEALTHCHECK_SCRIPT, probe] for a Docker or ECS health check; probe "readiness"
@@ -280,9 +283,10 @@ def _proxies(entries: Sequence[str] | None) -> str | None:
 
 
 def secret_variables(role: str) -> tuple[str, ...]:
-    """Names of the secrets a deployment gives `role`, in contract order."""
+    """Names of the secrets a deployment may give `role`, in contract order (an alternative the targets
+    never give, NODE_RED_EDITOR_PASSWORD_HASH, left out)."""
     _role(role)
-    return tuple(v.name for v in VARIABLES.values() if v.secret and v.required and role in v.roles)
+    return tuple(v.name for v in VARIABLES.values() if v.secret and v.alternative_to is None and role in v.roles)
 
 
 def healthcheck_command(probe: str = "readiness") -> list[str]:
@@ -309,12 +313,24 @@ CONTAINER_HEALTHCHECK = HealthcheckTimings(
 )
 
 
-def secret_values(*, mongo_url: T, credential_secret: T, editor_password: T) -> dict[str, T]:
-    """Every secret variable some role gets, by name; ValueError if the contract declares one not given here."""
+def secret_values(
+    *,
+    mongo_url: T,
+    credential_secret: T,
+    editor_password: T | None = None,
+    editor_passwords: T | None = None,
+    oidc_client_secret: T | None = None,
+    api_token_secrets: T | None = None,
+) -> dict[str, T | None]:
+    """Every secret variable some role may get, by name (None: not given); ValueError if the contract
+    declares one not named here, or a required one has no value."""
     values = {
         "MONGO_URL": mongo_url,
         "NODE_RED_CREDENTIAL_SECRET": credential_secret,
         "NODE_RED_EDITOR_PASSWORD": editor_password,
+        "NODE_RED_EDITOR_PASSWORDS": editor_passwords,
+        "NODE_RED_EDITOR_OIDC_CLIENT_SECRET": oidc_client_secret,
+        "NODE_RED_EDITOR_API_TOKEN_SECRETS": api_token_secrets,
     }
     missing = {n for role in ROLES for n in secret_variables(role)} - set(values)
     if missing:
@@ -322,10 +338,10 @@ def secret_values(*, mongo_url: T, credential_secret: T, editor_password: T) -> 
     return values
 
 
-def role_secrets(role: str, available: Mapping[str, T]) -> dict[str, T]:
-    """Of `available` (variable -> value or reference), exactly the secrets the contract gives `role`:
-    workers never get the editor password."""
-    return {name: available[name] for name in secret_variables(role)}
+def role_secrets(role: str, available: Mapping[str, T | None]) -> dict[str, T]:
+    """Of `available` (variable -> value or reference; None: not given), exactly the given secrets the
+    contract gives `role`: workers never get the editor's logins."""
+    return {name: value for name in secret_variables(role) if (value := available.get(name)) is not None}
 
 
 _DB_SETUP = CONTRACT["dbSetup"]

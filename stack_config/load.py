@@ -16,11 +16,25 @@ from pydantic_core import ErrorDetails
 from .model import StackConfig
 
 NAMESPACE = "nodered-scale"
-_OBJECT_KEYS = ("workers", "editor", "router", "mongo", "image", "network", "aws", "context", "flows", "flowSecrets")
+_OBJECT_KEYS = (
+    "workers",
+    "editor",
+    "router",
+    "mongo",
+    "image",
+    "network",
+    "aws",
+    "context",
+    "flows",
+    "flowSecrets",
+    "editorPasswords",
+    "editorApiTokens",
+)
 _SCALAR_KEYS = ("target", "httpNodeRoot")
 _INTEGER_KEYS = ("bodyLimitMb",)
 _SECRET_KEYS = (
     "editorPassword",
+    "editorOidcClientSecret",
     "credentialSecret",
     "mongoUri",
     "mongoRootPassword",
@@ -114,7 +128,7 @@ def _describe(error: ErrorDetails) -> str:
         path
         and "input" in error
         and not path.lower().endswith(("password", "secret", "uri", "keyfile"))
-        and not path.startswith("flowSecrets")
+        and not path.startswith(("flowSecrets", "editorPasswords", "editorApiTokens", "editorOidc"))
     ):
         message = f"{message} (got {error['input']!r})"
     return f"{NAMESPACE}:{path}: {message}" if path else f"{NAMESPACE}:{message}"

@@ -14,6 +14,8 @@ NAMESPACE = "nodered-scale:"
 # What a user sets with `pulumi config set --secret` after copying the example.
 USER_SECRETS = {"editorPassword": "correct-horse-battery"}
 EXTERNAL_URI = "mongodb+srv://app:s3cr3t-atlas-pw@cluster0.example.mongodb.net/?retryWrites=true"
+# The example without its certificate, plain HTTP asked for (aws key of run_example's override).
+PLAIN_HTTP = {"certificateArn": None, "domainName": None, "allowPlainHttp": True}
 
 TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 SERVICE = "aws:ecs/service:Service"
