@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass
 from types import ModuleType
 
-from . import diff, exits, history, rollback, status
+from . import audit, diff, exits, history, rollback, status
 from .connection import add_connection_args, check_connection_args, open_source, split_subcommand
 
 
@@ -30,6 +30,7 @@ SUBCOMMANDS = {
     "history": Command(history, "python -m nodered_status history", "nodered-status-history"),
     "rollback": Command(rollback, "python -m nodered_status rollback", "nodered-status-rollback"),
     "diff": Command(diff, "python -m nodered_status diff", "nodered-status-diff"),
+    "audit": Command(audit, "python -m nodered_status audit", "nodered-status-audit"),
 }
 
 

@@ -199,9 +199,7 @@ class LoadBalancer(pulumi.ComponentResource):
                 priority=EDITOR_RULE_PRIORITY + i // EDITOR_CIDRS_PER_RULE,
                 actions=[aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=editor.arn)],
                 conditions=[
-                    aws.lb.ListenerRuleConditionArgs(
-                        source_ip=aws.lb.ListenerRuleConditionSourceIpArgs(values=chunk)
-                    )
+                    aws.lb.ListenerRuleConditionArgs(source_ip=aws.lb.ListenerRuleConditionSourceIpArgs(values=chunk))
                 ],
                 opts=pulumi.ResourceOptions(parent=main),
             )

@@ -162,7 +162,9 @@ class AwsStack(pulumi.ComponentResource):
             flow_references = {n: (flow_secrets.arn, flow_secrets.value_from[n]) for n in flow_secrets.value_from}
         target_environment = container.target_environment(documentdb_mode, aws_config.idle_timeout_seconds)
         # The URL single sign-on redirects below (stack config: editor.oidc needs aws.domainName).
-        editor_url = f"{'https' if aws_config.https else 'http'}://{aws_config.domain_name}/" if aws_config.domain_name else None
+        editor_url = (
+            f"{'https' if aws_config.https else 'http'}://{aws_config.domain_name}/" if aws_config.domain_name else None
+        )
 
         def service(suffix: str, role: str, sizing, **kwargs) -> FargateService:
             return FargateService(
