@@ -24,15 +24,15 @@ class TargetEnvironment(TypedDict, total=False):
     enable_change_streams: bool
     trusted_proxies: list[str] | None
     extra: Mapping[str, Any] | None
-    # The editor's public URL (the stack's editorUrl): single sign-on's redirect URL is below it.
-    editor_url: str | None
 
 
-def plain_environment(config: StackConfig, role: str, **target: Unpack[TargetEnvironment]) -> dict[str, str]:
-    """A role's plain environment: the stack's httpNodeRoot, body limit and editor login (the editor only), its
+def plain_environment(
+    config: StackConfig, role: str, *, editor_url: str | None = None, **target: Unpack[TargetEnvironment]
+) -> dict[str, str]:
+    """A role's plain environment: the stack's httpNodeRoot, body limit and editor logins (the editor only:
+    editor_url is its public URL, single sign-on's redirect URL is below it), its
     context store and which tabs the editor runs, the target's own settings (nodered_contract.environment's
     keyword arguments), and the flows' own plain variables (flows.env) on every role."""
-    editor_url = target.pop("editor_url", None)
     settings: TargetEnvironment = {
         **target,
         "extra": {

@@ -6,10 +6,9 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from pydantic import SecretStr
-
 import pulumi
 import pulumi_random as random
+from pydantic import SecretStr
 
 from stack_config import StackConfig
 

@@ -6,8 +6,8 @@ import pytest
 
 from .aws_helpers import (
     LISTENER,
-    PLAIN_HTTP,
     LOAD_BALANCER,
+    PLAIN_HTTP,
     arn,
     ingress_sources,
     listener_rule,
