@@ -1,7 +1,8 @@
 'use strict';
 // The cluster API, on the editor's admin app under /cluster (docs/cluster.md): JSON in and out, behind
 // Node-RED's own login and permissions: `cluster.read` to look, `cluster.write` to change (Node-RED's
-// `read` scope includes every `*.read`; `*` includes everything).
+// `read` scope includes every `*.read`; `*` includes everything), `cluster.audit` to read the audit trail
+// (admins only: it names every user and the address they came from).
 //
 //   GET  /cluster/status                 every instance, the newest revision, whether every worker serves it
 //   GET  /cluster/revisions              the kept revisions as `python -m nodered_status history` lists them
@@ -132,7 +133,7 @@ class ClusterApi {
         r.get('/revisions/:rev', read, json((req) => this.revision(req)));
         r.get('/diff', read, json((req) => this.diff(req)));
         r.post('/rollback', write, json((req) => this.rollback(req)));
-        r.get('/audit', read, json((req) => this.auditTrail(req)));
+        r.get('/audit', authorize('cluster.audit'), json((req) => this.auditTrail(req)));
         const methods = { '/status': 'GET', '/revisions': 'GET', '/diff': 'GET', '/rollback': 'POST', '/audit': 'GET' };
         r.use((req, res) => {
             const allow = methods[req.path] || (/^\/revisions\/[^/]+$/.test(req.path) ? 'GET' : null);
