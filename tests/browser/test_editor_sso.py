@@ -11,6 +11,7 @@ who logged in (docs/editor-access.md)."""
 from __future__ import annotations
 
 import re
+import time
 from pathlib import Path
 
 import pytest
@@ -164,12 +165,18 @@ def test_a_provider_that_is_down_is_named_on_the_login_page_and_the_flows_keep_s
     stack, idp = sso
     idp.stop()
     try:
+        # The editor checks the provider at most every 2 s: the login page names it once that check ran.
+        deadline = time.monotonic() + 30
+        while requests.get(stack.url + "/auth/login", timeout=10).json().get("type") != "unavailable":
+            assert time.monotonic() < deadline, "the login page still offers a provider that is down"
+            time.sleep(0.2)
         context = browser.new_context(viewport={"width": 1000, "height": 640})
         context.route(LOOPBACK_ONLY, lambda route: route.abort())
         page = context.new_page()
         page.goto(stack.url + "/")
         message = page.wait_for_selector("#node-dialog-login-fields >> text=cannot be reached", timeout=60_000)
         assert idp.issuer in message.inner_text()
+        page.screenshot(path=str(SHOTS / "editor-sso-unavailable.png"))
         assert requests.get(stack.api_url + "/whoami", timeout=10).status_code == 200
         assert stack.editor.wait_ready(timeout=10) is not False
         # Local users are not affected either.

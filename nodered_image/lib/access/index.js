@@ -250,11 +250,11 @@ class EditorAccess {
     // The login page's answer while the provider cannot be reached: its reason instead of a button that
     // cannot work (the editor shows loginMessage with the prompts of a login type it does not know).
     loginPage(req, res, next) {
-        this.provider.configuration().then(() => next(), (err) => {
+        this.provider.check().then(() => next(), (err) => {
             res.set('Cache-Control', 'no-store').json({
                 type: 'unavailable',
-                loginMessage: `${err.message}. Flows and workers are not affected. Local users and API tokens still log in ` +
-                    'through POST /auth/token (the command line); see docs/editor-access.md.',
+                loginMessage: `${err.message[0].toUpperCase()}${err.message.slice(1)}. Flows and workers are not affected. ` +
+                    'Local users and API tokens still log in on the command line (POST /auth/token).',
                 prompts: [{ type: 'button', label: 'Try single sign-on again', url: 'auth/strategy' }],
             });
         });

@@ -5,9 +5,10 @@
 // state and nonce, ID token validation).
 //
 // The provider's metadata is discovered when a login needs it, not at start: a provider that is down
-// never keeps the editor, its flows or the workers from starting. Until it answers, a login attempt ends
-// on the login page with the reason, and the login page itself says so (access/index.js); a failed
-// discovery is tried again after RETRY_MS.
+// never keeps the editor, its flows or the workers from starting. The login page and the start of each
+// login check the provider answers (at most every FRESH_MS); while it does not, the login page says so
+// (access/index.js) and a login attempt ends on it with the reason; a failed check is tried again after
+// RETRY_MS.
 //
 // Roles come from the groups claim at each login: a user in one of adminGroups is an admin, else in one
 // of readGroups a read user, else refused with a page saying so (pages.js). Sessions last
@@ -16,6 +17,7 @@ const { ROLES } = require('./config');
 
 const DISCOVERY_TIMEOUT_S = 5;
 const RETRY_MS = 10000;
+const FRESH_MS = 2000;
 const REFUSAL = Symbol('single sign-on refusal');
 const SIGNED_IN = Symbol('single sign-on user');
 
@@ -27,11 +29,22 @@ class OidcProvider {
         this.config = null;
         this.failure = null; // {error, at} of the last failed discovery
         this.inFlight = null;
+        this.checkedAt = 0;
     }
 
     // The configuration; discovers it if needed (a failure less than RETRY_MS ago is answered at once).
     configuration() {
-        if (this.config) return Promise.resolve(this.config);
+        return this.config ? Promise.resolve(this.config) : this.discover();
+    }
+
+    // The configuration, the provider checked to answer within the last FRESH_MS: what the login page
+    // and the start of a login use, so a provider that went down since is named before the browser is
+    // sent to it.
+    check() {
+        return this.config && Date.now() - this.checkedAt < FRESH_MS ? Promise.resolve(this.config) : this.discover();
+    }
+
+    discover() {
         if (this.inFlight) return this.inFlight;
         if (this.failure && Date.now() - this.failure.at < RETRY_MS) return Promise.reject(this.failure.error);
         const client = require('openid-client');
@@ -41,6 +54,7 @@ class OidcProvider {
             execute: insecure ? [client.allowInsecureRequests] : [],
         }).then((config) => {
             this.config = config;
+            this.checkedAt = Date.now();
             if (this.failure) this.log('info', `single sign-on: the provider at ${issuer} answers again`);
             this.failure = null;
             return config;
@@ -55,10 +69,6 @@ class OidcProvider {
         return this.inFlight;
     }
 
-    // Why logins cannot start now (a discovery failed), or null.
-    get unavailable() {
-        return this.config ? null : this.failure && this.failure.error.message;
-    }
 }
 
 function reason(err) {
@@ -85,7 +95,9 @@ function strategyClass(provider) {
         }
 
         authenticate(req, options) {
-            provider.configuration().then((config) => {
+            // The start of a login checks the provider answers; its callback (a code) needs the configuration only.
+            const callback = req.query && (req.query.code !== undefined || req.query.error !== undefined);
+            (callback ? provider.configuration() : provider.check()).then((config) => {
                 if (!this.shared.inner || this.shared.inner.config !== config) {
                     const { Strategy } = require('openid-client/passport');
                     const inner = new Strategy({
