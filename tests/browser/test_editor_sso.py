@@ -63,7 +63,9 @@ def login(browser, stack: LocalStack, who: str):
 
 def editor_loaded(page) -> None:
     page.wait_for_selector("#red-ui-workspace-chart", timeout=60_000)
-    page.wait_for_function("window.RED && RED.settings && RED.settings.user && RED.settings.user.username", timeout=30_000)
+    page.wait_for_function(
+        "window.RED && RED.settings && RED.settings.user && RED.settings.user.username", timeout=30_000
+    )
 
 
 DEPLOY = """async (flows) => {
@@ -155,7 +157,13 @@ def test_local_users_still_log_in_on_the_command_line(sso):
     assert rev is not None
     wrong = requests.post(
         stack.url + "/auth/token",
-        data={"client_id": "node-red-admin", "grant_type": "password", "scope": "*", "username": "admin", "password": "nope-nope"},
+        data={
+            "client_id": "node-red-admin",
+            "grant_type": "password",
+            "scope": "*",
+            "username": "admin",
+            "password": "nope-nope",
+        },
         timeout=10,
     )
     assert wrong.status_code == 403
