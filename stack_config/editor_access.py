@@ -6,7 +6,7 @@ import ipaddress
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_validator
 
 from .base import ConfigModel
 
@@ -46,11 +46,12 @@ class OidcConfig(ConfigModel):
     issuer: str
     client_id: Annotated[str, Field(min_length=1)]
     scopes: list[Annotated[str, Field(min_length=1)]] = ["openid", "profile", "email"]
-    # The claim that names the user, and the one that lists their groups (in the ID token or user info).
+    # The claim that names the user; the groups that make a user an admin or a read user, and the claim
+    # that lists a user's groups (in the ID token or user info).
     username_claim: Annotated[str, Field(min_length=1)] = "preferred_username"
-    groups_claim: Annotated[str, Field(min_length=1)] | None = None
     admin_groups: list[Annotated[str, Field(min_length=1)]] = []
     read_groups: list[Annotated[str, Field(min_length=1)]] = []
+    groups_claim: Annotated[str, Field(min_length=1)] | None = None
     label: Annotated[str, Field(min_length=1, max_length=80)] = "Sign in with single sign-on"
 
     @field_validator("issuer")
@@ -70,19 +71,30 @@ class OidcConfig(ConfigModel):
             raise ValueError("must include openid")
         return value
 
-    @model_validator(mode="after")
-    def _groups(self):
-        if not self.admin_groups and not self.read_groups:
+    @model_validator(mode="before")
+    @classmethod
+    def _check_absent_keys_too(cls, data):
+        # readGroups and groupsClaim are checked even when left out, each error under its own key.
+        if isinstance(data, dict):
+            data = {"readGroups": [], "groupsClaim": None, **data}
+        return data
+
+    @field_validator("read_groups")
+    @classmethod
+    def _some_group(cls, value: list[str], info: ValidationInfo) -> list[str]:
+        if not value and not info.data.get("admin_groups"):
+            raise ValueError("name adminGroups or readGroups (a user in neither is refused, so nobody could log in)")
+        return value
+
+    @field_validator("groups_claim")
+    @classmethod
+    def _groups_claim(cls, value: str | None) -> str | None:
+        if value is None:
             raise ValueError(
-                "editor.oidc.adminGroups: name adminGroups or readGroups (a user in neither is refused, so nobody "
-                "could log in)"
+                "is required with adminGroups or readGroups: the claim of the ID token (or user info) that lists a "
+                "user's groups, e.g. groups"
             )
-        if self.groups_claim is None:
-            raise ValueError(
-                "editor.oidc.groupsClaim: is required with adminGroups or readGroups: the claim of the ID token (or "
-                "user info) that lists a user's groups, e.g. groups"
-            )
-        return self
+        return value
 
     def image_json(self) -> dict:
         """NODE_RED_EDITOR_OIDC's object (camelCase, as the stack file has it)."""

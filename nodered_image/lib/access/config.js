@@ -58,7 +58,7 @@ function namedRoles(variable, text) {
 function secretsFor(variable, text, names, what) {
     const values = text ? json(variable, text, 'an object') : {};
     for (const name of Object.keys(values)) {
-        if (!names.includes(name)) refuse(`${variable} has ${what} for ${JSON.stringify(name)}, which is not listed`);
+        if (!names.includes(name)) refuse(`${variable} has a ${what} for ${JSON.stringify(name)}, which is not listed`);
         if (typeof values[name] !== 'string') refuse(`${variable}: the ${what} of ${name} must be a string`);
     }
     for (const name of names) if (!Object.hasOwn(values, name)) refuse(`${variable} has no ${what} for ${name}`);
@@ -155,7 +155,7 @@ function accessConfig(env) {
     }
     if (env.users) {
         const listed = namedRoles('NODE_RED_EDITOR_USERS', env.users);
-        const passwords = secretsFor('NODE_RED_EDITOR_PASSWORDS', env.passwords, listed.map((u) => u.name), 'a password');
+        const passwords = secretsFor('NODE_RED_EDITOR_PASSWORDS', env.passwords, listed.map((u) => u.name), 'password');
         for (const { name, role } of listed) {
             const problem = passwordProblem(passwords[name]);
             if (problem) refuse(`NODE_RED_EDITOR_PASSWORDS: the password of ${name} ${problem}`);
@@ -172,7 +172,7 @@ function accessConfig(env) {
     const tokens = new Map();
     if (env.apiTokens) {
         const listed = namedRoles('NODE_RED_EDITOR_API_TOKENS', env.apiTokens);
-        const secrets = secretsFor('NODE_RED_EDITOR_API_TOKEN_SECRETS', env.apiTokenSecrets, listed.map((t) => t.name), 'a token');
+        const secrets = secretsFor('NODE_RED_EDITOR_API_TOKEN_SECRETS', env.apiTokenSecrets, listed.map((t) => t.name), 'token');
         for (const { name, role } of listed) {
             if (users.has(name)) refuse(`NODE_RED_EDITOR_API_TOKENS: ${name} is a user's name too: the audit trail tells them apart by name`);
             if (secrets[name].length < MIN_TOKEN) refuse(`NODE_RED_EDITOR_API_TOKEN_SECRETS: the token of ${name} must be at least ${MIN_TOKEN} characters`);
