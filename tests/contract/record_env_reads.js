@@ -63,6 +63,13 @@ for (const { env } of cases) {
                 bodyLimitBytes: s.bodyLimitBytes, apiMaxLength: s.apiMaxLength, trustedProxies: s.trustedProxies.entries,
                 role, database, instanceId, port, revisionsKept, syncCheckSeconds, tlsCAFile, enableChangeStreams,
                 tabs, contextDefault: s.contextStorage.default, sharedContext: s.contextStorage.shared.config,
+                access: s.access ? {
+                    users: [...s.access.access.users.values()].map((u) => [u.name, u.permissions]),
+                    tokens: [...s.access.access.tokens.values()].map((t) => [t.name, t.permissions]),
+                    oidc: s.access.access.oidc && { ...s.access.access.oidc, clientSecret: undefined },
+                    sessionExpiryTime: s.adminAuth.sessionExpiryTime, loginType: s.adminAuth.type,
+                    auditRetentionDays: s.access.access.auditRetentionDays,
+                } : null,
             },
         };
     } catch (err) {
