@@ -351,3 +351,25 @@ def cli_login(env: dict, user: str, password: str) -> str:
         if p.poll() is None:
             p.kill()
     return (out + rest).decode()
+
+
+def test_audit_records_expire_after_the_retention_and_a_new_retention_replaces_the_old(stack):
+    def ttl() -> int:
+        client = stack.mongo.client()
+        try:
+            return client[stack.db]["audit"].index_information()["at_ttl"]["expireAfterSeconds"]
+        finally:
+            client.close()
+
+    client(stack, "ann")
+    wait_record(stack, lambda r: r["event"] == "login" and r["user"] == "ann", "ann's login")
+    assert ttl() == 90 * 86400
+    restart_editor(stack, NODE_RED_AUDIT_RETENTION_DAYS="30")
+    try:
+        client(stack, "ann")
+        deadline = time.monotonic() + 10
+        while ttl() != 30 * 86400:
+            assert time.monotonic() < deadline, f"the audit TTL is still {ttl()} s"
+            time.sleep(0.1)
+    finally:
+        restart_editor(stack, NODE_RED_AUDIT_RETENTION_DAYS="90")

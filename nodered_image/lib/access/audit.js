@@ -61,19 +61,25 @@ class AuditTrail {
         }
     }
 
-    // The TTL index with this editor's retention (a changed NODE_RED_AUDIT_RETENTION_DAYS changes it).
+    // The TTL index with this editor's retention (a changed NODE_RED_AUDIT_RETENTION_DAYS changes it). A
+    // failure is logged and the records written all the same: they only expire later.
     async ensureIndex(db) {
         if (this.indexed) return;
+        this.indexed = true;
         const coll = collection(db, 'audit');
         for (const ix of indexes('audit', { auditRetentionSeconds: this.retentionSeconds })) {
             try {
                 await coll.createIndex(ix.key, ix.options);
             } catch (err) {
-                if (err.codeName !== 'IndexOptionsConflict' && err.code !== 85) throw err;
-                await db.command({ collMod: 'audit', index: { name: ix.options.name, expireAfterSeconds: ix.options.expireAfterSeconds } });
+                if (![85, 86].includes(err.code)) {
+                    this.log('warn', `audit: could not create the index ${ix.options.name} (${err.message})`);
+                    continue;
+                }
+                // Another retention than the index's: changed in place.
+                await db.command({ collMod: 'audit', index: { name: ix.options.name, expireAfterSeconds: ix.options.expireAfterSeconds } })
+                    .catch((e) => this.log('warn', `audit: could not change the retention of ${ix.options.name} (${e.message})`));
             }
         }
-        this.indexed = true;
     }
 
     // The newest `limit` records at or after `since` (a Date), oldest first; truncated when there were more.
