@@ -165,7 +165,9 @@ def test_aws_refuses_plain_http_unless_asked_for_and_says_how_to_get_a_certifica
         run_program(config)
     message = str(raised.value)
     assert "nodered-scale:aws.certificateArn: is required" in message
-    assert "plain HTTP" in message and "aws acm request-certificate" in message and "aws.allowPlainHttp: true" in message
+    assert (
+        "plain HTTP" in message and "aws acm request-certificate" in message and "aws.allowPlainHttp: true" in message
+    )
     assert set(t for t, _ in mock_program.last_registered) <= {"pulumi:pulumi:Stack"}
     with pytest.raises(pulumi.RunError, match="nodered-scale:aws.certificateArn: is required"):
         run_program({"target": "aws", **USER_SECRETS})
