@@ -101,6 +101,29 @@ class OidcConfig(ConfigModel):
         return self.model_dump(by_alias=True)
 
 
+def _named_secrets(
+    list_key: str, secret_key: str, what: str, names: list[str], secrets: dict[str, SecretStr], problem, hint: str
+) -> list[str]:
+    """A list of names (editor.users, editor.apiTokens) against its secret object: each name once, each with
+    exactly one secret that `problem` (value -> why not, or None) accepts, and no secret for another name."""
+    out = [f"{list_key}: {n} is listed twice" for n in sorted({n for n in names if names.count(n) > 1})]
+    for name in names:
+        if name not in secrets:
+            out.append(
+                f"{secret_key}: no {what} for {name} (pulumi config set --secret --path '{secret_key}.{name}'{hint})"
+            )
+    for name, value in secrets.items():
+        if name not in names:
+            out.append(f"{secret_key}.{name}: not listed in {list_key}")
+        elif why := problem(value.get_secret_value()):
+            out.append(f"{secret_key}.{name}: {why}")
+    return out
+
+
+def _token_problem(value: str) -> str | None:
+    return f"must be at least {MIN_TOKEN_LENGTH} characters" if len(value) < MIN_TOKEN_LENGTH else None
+
+
 def access_problems(
     *,
     user: str,
@@ -114,45 +137,31 @@ def access_problems(
 ) -> list[str]:
     """Every problem across editor.users, editor.oidc, editor.apiTokens and their secret objects, each
     naming its key (StackConfig raises them together)."""
-    out: list[str] = []
     names = [u.name for u in users]
-    for name in sorted({n for n in names if names.count(n) > 1}):
-        out.append(f"editor.users: {name} is listed twice")
+    out = _named_secrets(
+        "editor.users", "editorPasswords", "password for editor user", names, passwords, password_problem, ""
+    )
     if password_given and user in names:
         out.append(f"editor.users: {user} is also editor.user (with editorPassword): name each user once")
-    for name in names:
-        if name not in passwords:
-            out.append(
-                f"editorPasswords: no password for editor user {name} "
-                f"(pulumi config set --secret --path 'editorPasswords.{name}')"
-            )
-    for name, value in passwords.items():
-        if name not in names:
-            out.append(f"editorPasswords.{name}: not an editor user (editor.users lists no {name})")
-        elif problem := password_problem(value.get_secret_value()):
-            out.append(f"editorPasswords.{name}: {problem}")
     if oidc is not None and oidc_secret is None:
         out.append("editorOidcClientSecret: is required with editor.oidc: the client's secret at the provider")
     if oidc is None and oidc_secret is not None:
         out.append("editorOidcClientSecret: only with editor.oidc")
     token_names = [t.name for t in tokens]
-    for name in sorted({n for n in token_names if token_names.count(n) > 1}):
-        out.append(f"editor.apiTokens: {name} is listed twice")
+    out += _named_secrets(
+        "editor.apiTokens",
+        "editorApiTokens",
+        "token for API token",
+        token_names,
+        token_values,
+        _token_problem,
+        ' "$(openssl rand -hex 24)"',
+    )
     for name in token_names:
         if name in names or (password_given and name == user):
             out.append(
                 f"editor.apiTokens: {name} is an editor user's name too: the audit trail tells them apart by name"
             )
-        if name not in token_values:
-            out.append(
-                f"editorApiTokens: no token for API token {name} "
-                f"(pulumi config set --secret --path 'editorApiTokens.{name}' \"$(openssl rand -hex 24)\")"
-            )
-    for name, value in token_values.items():
-        if name not in token_names:
-            out.append(f"editorApiTokens.{name}: not an API token (editor.apiTokens lists no {name})")
-        elif len(value.get_secret_value()) < MIN_TOKEN_LENGTH:
-            out.append(f"editorApiTokens.{name}: must be at least {MIN_TOKEN_LENGTH} characters")
     values = [v.get_secret_value() for v in token_values.values()]
     if len(set(values)) != len(values):
         out.append("editorApiTokens: two API tokens have the same token")

@@ -111,7 +111,7 @@ BAD = [
         "editorPasswords.ann",
         "at least 8 characters",
     ),
-    ({"editorPasswords": {"zed": "zed-password"}}, "editorPasswords.zed", "not an editor user"),
+    ({"editorPasswords": {"zed": "zed-password"}}, "editorPasswords.zed", "not listed in editor.users"),
     (
         {"editor": {"oidc": {**OIDC, "issuer": "http://sso.example.com"}}, "editorOidcClientSecret": "s"},
         "editor.oidc.issuer",
