@@ -110,7 +110,7 @@ def _named_secrets(
     for name in names:
         if name not in secrets:
             out.append(
-                f"{secret_key}: no {what} for {name} (pulumi config set --secret --path '{secret_key}.{name}'{hint})"
+                f"{secret_key}: no {what} {name} (pulumi config set --secret --path '{secret_key}.{name}'{hint})"
             )
     for name, value in secrets.items():
         if name not in names:
