@@ -107,6 +107,11 @@ def test_the_login_page_offers_the_provider_and_an_admin_group_user_deploys(sso,
     assert any(r["event"] == "login" and r["user"] == "alice" and r["via"] == "sso" for r in records), records
     [deploy] = [r for r in records if r["event"] == "deploy" and r["rev"] == rev]
     assert (deploy["user"], deploy["via"], deploy["client"]) == ("alice", "sso", "127.0.0.1")
+    # Manage palette says where nodes come from instead of offering an install that cannot work.
+    page.evaluate("RED.actions.invoke('core:manage-palette')")
+    notice = page.wait_for_selector("#red-ui-settings-tab-nodered-scale-palette", timeout=15_000).inner_text()
+    assert "image.extraNodes" in notice and "Installing, updating or removing nodes here is off" in notice, notice
+    page.screenshot(path=str(SHOTS / "editor-palette.png"))
     page.context.close()
 
 
