@@ -11,7 +11,7 @@ import pulumi
 import nodered_contract
 from stack_config import StackConfig
 
-from .secrets import StackSecrets
+from .secrets import StackSecrets, secret_object
 
 
 class TargetEnvironment(TypedDict, total=False):
@@ -46,9 +46,15 @@ def flows_lock(config: StackConfig) -> dict[str, str]:
 
 
 def plain_environment(
-    config: StackConfig, role: str, *, rate_limit_at_instances: bool = False, **target: Unpack[TargetEnvironment]
+    config: StackConfig,
+    role: str,
+    *,
+    rate_limit_at_instances: bool = False,
+    editor_url: str | None = None,
+    **target: Unpack[TargetEnvironment],
 ) -> dict[str, str]:
-    """A role's plain environment: the stack's httpNodeRoot, body limit and editor login (the editor only), its
+    """A role's plain environment: the stack's httpNodeRoot, body limit and editor logins (the editor only:
+    editor_url is its public URL, single sign-on's redirect URL is below it), its
     context store and which tabs the editor runs, the lock of flows from files (the editor only), the flows' API
     settings (http.*; the rate limit only with rate_limit_at_instances, where no router applies it), the
     target's own settings (nodered_contract.environment's keyword arguments), and the flows' own plain variables
@@ -61,6 +67,7 @@ def plain_environment(
             "NODE_RED_EDITOR_FLOWS": config.flows.editor,
             **flows_lock(config),
             **config.http.environment(rate_limit_at_instances=rate_limit_at_instances),
+            **editor_access_environment(config, editor_url),
         },
     }
     image = nodered_contract.environment(
@@ -73,6 +80,27 @@ def plain_environment(
     return {**image, **config.flows.env}
 
 
+def editor_access_environment(config: StackConfig, editor_url: str | None) -> dict[str, str]:
+    """The editor's plain login settings (docs/editor-access.md): its users and API tokens with their roles,
+    single sign-on and the URL the provider redirects below, how long sessions and audit records last.
+    Only the editor gets them (nodered_contract.environment leaves them out of a worker's)."""
+    editor = config.editor
+    env = {
+        "NODE_RED_SESSION_HOURS": str(editor.session_hours),
+        "NODE_RED_AUDIT_RETENTION_DAYS": str(editor.audit_retention_days),
+    }
+    if editor.users:
+        env["NODE_RED_EDITOR_USERS"] = json.dumps([u.model_dump() for u in editor.users])
+    if editor.api_tokens:
+        env["NODE_RED_EDITOR_API_TOKENS"] = json.dumps([t.model_dump() for t in editor.api_tokens])
+    if editor.oidc is not None:
+        if editor_url is None:
+            raise ValueError("editor.oidc needs the editor's public URL (editor_url) for its redirect URL")
+        env["NODE_RED_EDITOR_OIDC"] = json.dumps(editor.oidc.image_json())
+        env["NODE_RED_EDITOR_URL"] = editor_url
+    return env
+
+
 def flow_secret_values(config: StackConfig) -> dict[str, pulumi.Output[str]]:
     """The flows' secret variables (flowSecrets) as Pulumi secrets, by name: every role gets them all."""
     return {name: pulumi.Output.secret(value.get_secret_value()) for name, value in config.flow_secrets.items()}
@@ -80,20 +108,18 @@ def flow_secret_values(config: StackConfig) -> dict[str, pulumi.Output[str]]:
 
 def secret_values(
     config: StackConfig, secrets: StackSecrets, mongo_url: pulumi.Input[str]
-) -> dict[str, pulumi.Input[str]]:
+) -> dict[str, pulumi.Input[str] | None]:
     """Every secret variable a role may get, by name, from the stack's secrets, the target's database and
-    the flows' API users and clients (httpUsers, httpTokens: JSON objects, when set)."""
-
-    def as_json(values) -> pulumi.Output[str] | None:
-        if not values:
-            return None
-        return pulumi.Output.secret(json.dumps({k: v.get_secret_value() for k, v in values.items()}, sort_keys=True))
-
+    the flows' API users and clients (httpUsers, httpTokens: JSON objects, when set); None: a login or
+    API setting the stack does not use."""
     return nodered_contract.secret_values(
         mongo_url=mongo_url,
         credential_secret=secrets.credential_secret,
         editor_password=secrets.editor_password,
+        editor_passwords=secrets.editor_passwords,
+        oidc_client_secret=secrets.oidc_client_secret,
+        api_token_secrets=secrets.api_token_secrets,
         previous_credential_secret=secrets.previous_credential_secret,
-        http_users=as_json(config.http_users),
-        http_tokens=as_json(config.http_tokens),
+        http_users=secret_object(config.http_users),
+        http_tokens=secret_object(config.http_tokens),
     )

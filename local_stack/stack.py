@@ -40,7 +40,8 @@ class LocalStack:
 
     mongo: an already running MongoServer to share (its data stays); by default the stack starts
     its own. db: the database name (default: a fresh one). base_dir: where user dirs, logs and the
-    router's runtime files go (default: a temp dir removed on close unless keep_dir). body_limit_mb:
+    router's runtime files go (default: a temp dir removed on close unless keep_dir). editor_env: variables
+    of the editor's only (NODE_RED_EDITOR_USERS, ...), after extra_env. body_limit_mb:
     the one request body limit, for the router and the instances (stack config bodyLimitMb). node_red:
     the Node-RED line the instances run (node_lines.py: "5", the image's, by default; "4.1"). api: the
     flows' endpoints as an API (http_api.HttpApi: auth, CORS, rate limit, OpenAPI, function modules).
@@ -59,6 +60,7 @@ class LocalStack:
         credential_secret: str = DEFAULT_CREDENTIAL_SECRET,
         previous_credential_secret: str | None = None,
         extra_env: dict | None = None,
+        editor_env: dict | None = None,
         keep_dir: bool = False,
         body_limit_mb: int = BODY_LIMIT_MB,
         node_red: str | None = None,
@@ -74,6 +76,8 @@ class LocalStack:
         self.credential_secret = credential_secret
         self.previous_credential_secret = previous_credential_secret
         self.extra_env = dict(extra_env or {})
+        # The editor's own variables besides (its users, single sign-on, API tokens: lib/access/).
+        self.editor_env = dict(editor_env or {})
         self.body_limit_mb = body_limit_mb
         self.api = api
         self.node_red = node_lines.line(node_red).name
@@ -103,7 +107,7 @@ class LocalStack:
             previous_credential_secret=self.previous_credential_secret,
             user_dir=self.base_dir / name,
             log_path=self.base_dir / f"{name}.log",
-            extra_env=self.extra_env,
+            extra_env={**self.extra_env, **(self.editor_env if role == "editor" else {})},
             instance_id=name,
             body_limit_mb=self.body_limit_mb,
             # The router connects from 127.0.0.1: the instances take the client address from its

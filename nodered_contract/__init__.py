@@ -33,8 +33,10 @@ environment(role, *, http_node_root, editor_user, database, port, instance_id, k
     A variable contract.json marks `json` (NODE_RED_HTTP_AUTH, ...) takes a mapping, written as JSON.
 
 secret_variables(role) -> tuple[str, ...]
-    The secret variables a deployment gives the role (MONGO_URL, NODE_RED_CREDENTIAL_SECRET; the
-    editor also NODE_RED_EDITOR_PASSWORD). They never go in a plain environment.
+    The secret variables a deployment may give the role (MONGO_URL, NODE_RED_CREDENTIAL_SECRET, during a
+    rotation NODE_RED_PREVIOUS_CREDENTIAL_SECRET; the editor also its logins': NODE_RED_EDITOR_PASSWORD,
+    _PASSWORDS, _OIDC_CLIENT_SECRET, _API_TOKEN_SECRETS; workers the flows' API NODE_RED_HTTP_USERS, _TOKENS).
+    They never go in a plain environment.
 
 HTTP_API, FUNCTION_MODULES    contract.json's httpApi and functionModules: the rules of the flows' HTTP
     API variables (auth rules, names, tokens, CORS, rate limit) and where function nodes' modules are baked
@@ -43,10 +45,13 @@ validate_flow_env_name(name) -> str
     The name when stack config may give it to the flows as an environment variable (flowEnvironment in
     contract.json: never a variable the image reads or reserves), else ValueError saying why.
 
-secret_values(*, mongo_url, credential_secret, editor_password, http_users=None, http_tokens=None) -> dict[str, T]
-    Every secret variable some role gets, by name, from its value (a string, a Pulumi output, ...);
-    role_secrets(role, values) keeps exactly the ones the contract gives `role`: the required ones, and the
-    optional ones given (the flows' API users and tokens, workers only).
+secret_values(*, mongo_url, credential_secret, editor_password=None, editor_passwords=None, oidc_client_secret=None,
+              api_token_secrets=None, previous_credential_secret=None, http_users=None, http_tokens=None)
+              -> dict[str, T | None]
+    Every secret variable some role gets, by name, from its value (a string, a Pulumi output, ...; None:
+    not given, as for the logins a stack does not use, the previous credential key outside a rotation, the
+    flows' API users and tokens); role_secrets(role, values) keeps exactly the given ones the contract gives
+    `role` (workers never get the editor's logins; the editor never gets the flows' API users or tokens).
 
 healthcheck_command(probe="readiness") -> list[str]
     ["CMD", "node", HEALTHCHECK_SCRIPT, probe] for a Docker or ECS health check; probe "readiness"
@@ -309,9 +314,10 @@ def _proxies(entries: Sequence[str] | None) -> str | None:
 
 
 def secret_variables(role: str) -> tuple[str, ...]:
-    """Names of the secrets a deployment gives `role`, in contract order."""
+    """Names of the secrets a deployment may give `role`, in contract order (an alternative the targets
+    never give, NODE_RED_EDITOR_PASSWORD_HASH, left out)."""
     _role(role)
-    return tuple(v.name for v in VARIABLES.values() if v.secret and v.required and role in v.roles)
+    return tuple(v.name for v in VARIABLES.values() if v.secret and v.alternative_to is None and role in v.roles)
 
 
 def healthcheck_command(probe: str = "readiness") -> list[str]:
@@ -342,39 +348,42 @@ def secret_values(
     *,
     mongo_url: T,
     credential_secret: T,
-    editor_password: T,
+    editor_password: T | None = None,
+    editor_passwords: T | None = None,
+    oidc_client_secret: T | None = None,
+    api_token_secrets: T | None = None,
     previous_credential_secret: T | None = None,
     http_users: T | None = None,
     http_tokens: T | None = None,
-) -> dict[str, T]:
-    """Every secret variable some role gets, by name; ValueError if the contract declares a required one not
-    given here. The optional ones are left out when None: the previous credential key (during a rotation),
-    NODE_RED_HTTP_USERS / _TOKENS (JSON objects)."""
+) -> dict[str, T | None]:
+    """Every secret variable some role may get, by name (None: not given); ValueError if the contract
+    declares one not named here, or a required one has no value. The optional ones: the editor's logins, the
+    previous credential key (during a rotation), NODE_RED_HTTP_USERS / _TOKENS (JSON objects)."""
     values = {
         "MONGO_URL": mongo_url,
         "NODE_RED_CREDENTIAL_SECRET": credential_secret,
         "NODE_RED_EDITOR_PASSWORD": editor_password,
+        "NODE_RED_EDITOR_PASSWORDS": editor_passwords,
+        "NODE_RED_EDITOR_OIDC_CLIENT_SECRET": oidc_client_secret,
+        "NODE_RED_EDITOR_API_TOKEN_SECRETS": api_token_secrets,
+        PREVIOUS_CREDENTIAL_SECRET: previous_credential_secret,
+        "NODE_RED_HTTP_USERS": http_users,
+        "NODE_RED_HTTP_TOKENS": http_tokens,
     }
-    if previous_credential_secret is not None:
-        values[PREVIOUS_CREDENTIAL_SECRET] = previous_credential_secret
     missing = {n for role in ROLES for n in secret_variables(role)} - set(values)
     if missing:
         raise ValueError(f"no value for the secret variables {sorted(missing)}")
-    optional = {"NODE_RED_HTTP_USERS": http_users, "NODE_RED_HTTP_TOKENS": http_tokens}
-    return {**values, **{name: value for name, value in optional.items() if value is not None}}
+    unset = sorted(n for n, value in values.items() if value is None and VARIABLES[n].required)
+    if unset:
+        raise ValueError(f"the secret variables {unset} are required")
+    return values
 
 
-def role_secrets(role: str, available: Mapping[str, T]) -> dict[str, T]:
-    """Of `available` (variable -> value or reference), exactly the secrets the contract gives `role`: the
-    required ones, and the optional ones available (workers never get the editor password; the editor
-    never gets the flows' API users or tokens)."""
-    _role(role)
-    optional = [
-        v.name
-        for v in VARIABLES.values()
-        if v.secret and not v.required and role in v.roles and available.get(v.name) is not None
-    ]
-    return {name: available[name] for name in [*secret_variables(role), *optional]}
+def role_secrets(role: str, available: Mapping[str, T | None]) -> dict[str, T]:
+    """Of `available` (variable -> value or reference; None: not given), exactly the given secrets the
+    contract gives `role`: workers never get the editor's logins; the editor never gets the flows' API users
+    or tokens."""
+    return {name: value for name in secret_variables(role) if (value := available.get(name)) is not None}
 
 
 _DB_SETUP = CONTRACT["dbSetup"]

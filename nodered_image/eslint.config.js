@@ -23,6 +23,13 @@ module.exports = [
         },
     },
     {
+        // ES modules run by Node (the tests' OpenID provider: oidc-provider is ESM only).
+        files: ['nodered_image/**/*.mjs'],
+        languageOptions: { sourceType: 'module', ecmaVersion: 2023, globals: { ...globals.node } },
+        plugins: { '@stylistic': stylistic },
+        rules: { '@stylistic/indent': ['error', 4, { SwitchCase: 1 }], '@stylistic/semi': 'error' },
+    },
+    {
         // Run by mongosh inside the database containers (its shell globals), not by Node.
         files: ['mongo/*.js'],
         languageOptions: { sourceType: 'script', globals: { rs: 'readonly', db: 'readonly', print: 'readonly', quit: 'readonly' } },

@@ -15,9 +15,10 @@ const { createLogger } = require('./lib/logger');
 const { Observability } = require('./lib/observability');
 const { guardDeploys } = require('./lib/deploy_guard');
 const { RequestErrors } = require('./lib/request_errors');
-const { installCluster } = require('./lib/cluster');
+const { installCluster, authorizer } = require('./lib/cluster');
 const { HttpApi } = require('./lib/api');
 const { availableModules, linkIntoUserDir } = require('./lib/function_modules');
+const { paletteRefusals } = require('./lib/palette');
 
 // The one log format of every instance (lib/logger.js); a configuration refused has no identity yet.
 let log = createLogger();
@@ -97,11 +98,21 @@ if (role === 'worker') {
     app.use(settings.httpNodeRoot, (req, res) => refusals.answer(req, res, 404, 'the editor serves no flow endpoints'));
 }
 
+// The editor's logins, their audit trail and refusals (lib/access/).
+const access = settings.access;
+if (access) {
+    access.log = log.as('access');
+    access.attach({ storage, refusals });
+    access.storageInfo = () => storage.statusInfo();
+}
+
 if (settings.httpAdminRoot !== false) {
     // Node-RED's changelog names its version: for logged-in editor users only.
     app.get('/red/about', RED.auth.needsPermission('settings.read'));
-    const loginGuard = new LoginGuard({ users: settings.adminAuth.users, refusals, log });
-    app.use(settings.httpAdminRoot, limitBody, loginGuard.middleware());
+    const loginGuard = new LoginGuard({ users: access.passwordUsers(), refusals, log });
+    app.use(settings.httpAdminRoot, limitBody, access.watch(), loginGuard.middleware(), access.passwordLogins());
+    // Nodes come from the image: installs through the palette, the admin API or node-red-admin get the reason.
+    app.use(settings.httpAdminRoot, paletteRefusals({ authorize: authorizer(RED, refusals), refusals }));
     // Report the storage revision a deploy was saved as, beside Node-RED's own hash revision.
     app.use(settings.httpAdminRoot, (req, res, next) => {
         if (req.path === '/flows') {
@@ -163,7 +174,7 @@ async function main() {
         // Deploys checked before Node-RED takes them (and refused while the flows are locked to files).
         const deploys = guardDeploys(RED, storage, log, { functionModules, openapi: settings.httpApi.openapi, lock: settings.flowsLock });
         cluster = installCluster({
-            RED, storage, refusals, log: log.as('cluster'), deploys, credentialSecret: settings.credentialSecret, lock: settings.flowsLock,
+            RED, storage, refusals, log: log.as('cluster'), deploys, credentialSecret: settings.credentialSecret, lock: settings.flowsLock, access,
         });
     }
     const guard = role === 'worker' ? (req, path) => httpApi.upgradeRefusal(req, path) : null;

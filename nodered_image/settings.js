@@ -13,8 +13,9 @@ const path = require('path');
 
 const contract = require('./contract.json');
 const { parseTrustedProxies } = require('./lib/client');
-const { bcrypt } = require('./lib/bcrypt');
 const { parseApiConfig, ApiConfigError } = require('./lib/api/config');
+const { accessConfig, AccessConfigError } = require('./lib/access/config');
+const { EditorAccess } = require('./lib/access');
 const { nodeRedLogging } = require('./lib/logger');
 const { FlowsLock } = require('./lib/flows_lock');
 const { defaultInstanceId } = require('./shared/instance_id');
@@ -155,21 +156,33 @@ try {
 // npm modules baked for function nodes (lib/function_modules.js): the launcher links them into userDir.
 const functionModulesDir = value('NODE_RED_FUNCTION_MODULES_DIR');
 
-let adminAuth;
+// Who may log in and what they may do (lib/access/): local users with roles, single sign-on, API tokens,
+// sessions that end when their login changes, the audit trail. Workers have no editor.
+let access = null;
 if (isEditor) {
-    const user = value('NODE_RED_EDITOR_USER');
-    let hash = value('NODE_RED_EDITOR_PASSWORD_HASH');
-    if (!hash) {
-        const password = value('NODE_RED_EDITOR_PASSWORD');
-        if (!password) {
-            fail('NODE_RED_EDITOR_PASSWORD or NODE_RED_EDITOR_PASSWORD_HASH is required for the editor: login is mandatory');
-        }
-        hash = bcrypt().hashSync(password, 10);
-    } else if (!/^\$2[aby]\$\d\d\$/.test(hash)) {
-        fail('NODE_RED_EDITOR_PASSWORD_HASH must be a bcrypt hash ($2a$/$2b$/$2y$...)');
+    try {
+        access = new EditorAccess(accessConfig({
+            user: value('NODE_RED_EDITOR_USER'),
+            password: value('NODE_RED_EDITOR_PASSWORD'),
+            passwordHash: value('NODE_RED_EDITOR_PASSWORD_HASH'),
+            users: value('NODE_RED_EDITOR_USERS'),
+            passwords: value('NODE_RED_EDITOR_PASSWORDS'),
+            oidc: value('NODE_RED_EDITOR_OIDC'),
+            oidcClientSecret: value('NODE_RED_EDITOR_OIDC_CLIENT_SECRET'),
+            editorUrl: value('NODE_RED_EDITOR_URL'),
+            apiTokens: value('NODE_RED_EDITOR_API_TOKENS'),
+            apiTokenSecrets: value('NODE_RED_EDITOR_API_TOKEN_SECRETS'),
+            sessionHours: integer('NODE_RED_SESSION_HOURS'),
+            auditRetentionDays: integer('NODE_RED_AUDIT_RETENTION_DAYS'),
+            credentialSecret,
+            previousCredentialSecret,
+        }));
+    } catch (err) {
+        if (!(err instanceof AccessConfigError)) throw err;
+        fail(err.message);
     }
-    adminAuth = { type: 'credentials', users: [{ username: user, password: hash, permissions: '*' }] };
 }
+const storageModule = require('nodered-scale-storage');
 
 // A stack whose flows come from files (lib/flows_lock.js): deploys by people refused, the deploy token of
 // `pulumi up` admitted through Node-RED's adminAuth.tokens.
@@ -182,8 +195,11 @@ if (isEditor && value('NODE_RED_FLOWS_SOURCE')) {
         fail('NODE_RED_FLOWS_DEPLOY_TOKEN_HASH must be the SHA-256 of the deploy token, 64 lowercase hex digits, with NODE_RED_FLOWS_SOURCE');
     }
     flowsLock = new FlowsLock({ source: value('NODE_RED_FLOWS_SOURCE'), deployer, tokenHash });
-    adminAuth.tokens = (token) => flowsLock.tokenUser(token);
 }
+
+// Node-RED's adminAuth: the editor's logins; its tokens are the flows deploy token first, then the API tokens
+// (an API token, whatever its role, is refused by the lock as people are).
+const adminAuth = access ? access.adminAuth({ deployToken: flowsLock }) : undefined;
 
 module.exports = {
     uiPort: port,
@@ -208,6 +224,8 @@ module.exports = {
     // never reaches the flow of /orders/:id around a rule for /orders/*.
     ...(httpApi.auth ? { httpServerOptions: { 'case sensitive routing': true } } : {}),
     adminAuth,
+    // Read by the launcher: the audit trail and what it adds around Node-RED's login (lib/access/).
+    access,
     disableEditor: !isEditor,
     // Body parsers of the admin API and of HTTP-in nodes (JSON, urlencoded); the launcher refuses any
     // larger body before it reaches them, whatever its type (lib/body_limit.js).
@@ -216,7 +234,8 @@ module.exports = {
     // swapping flows once the swap ends (at most 10 s); Node-RED's own cut-off is only a backstop.
     inboundWebSocketTimeout: 15000,
 
-    storageModule: require('nodered-scale-storage'),
+    // The editor's login sessions end when their login changes (lib/access/sessions.js).
+    storageModule: access ? access.wrapStorage(storageModule) : storageModule,
     storageModuleOptions: {
         role,
         mongoUrl,

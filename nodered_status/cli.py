@@ -14,7 +14,7 @@ import sys
 from dataclasses import dataclass
 from types import ModuleType
 
-from . import deploy, diff, exits, export, history, rollback, status
+from . import audit, deploy, diff, exits, export, history, rollback, status
 from .connection import add_connection_args, check_connection_args, open_source, split_subcommand
 
 
@@ -32,6 +32,7 @@ SUBCOMMANDS = {
     "diff": Command(diff, "python -m nodered_status diff", "nodered-status-diff"),
     "export": Command(export, "python -m nodered_status export", "nodered-status-export"),
     "deploy": Command(deploy, "python -m nodered_status deploy", "nodered-status-deploy"),
+    "audit": Command(audit, "python -m nodered_status audit", "nodered-status-audit"),
 }
 
 

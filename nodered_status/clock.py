@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 from typing import Any
 
 
@@ -42,5 +43,28 @@ def parse_iso(value: Any) -> dt.datetime | None:
         return None
     try:
         return utc(dt.datetime.fromisoformat(value.replace("Z", "+00:00")))
+    except ValueError:
+        return None
+
+
+_AGE = re.compile(r"([1-9][0-9]{0,5})([smhd])")
+_TIME = re.compile(r"(\d{4}-\d{2}-\d{2})(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2}))?")
+_UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+SINCE_RULE = "a time with its zone (2026-12-01T00:00Z), a date (2026-12-01, UTC) or an age (30m, 24h, 7d)"
+
+
+def parse_since(text: str, now: dt.datetime) -> dt.datetime | None:
+    """`--since`'s value as an aware UTC datetime (an age counts back from `now`), or None when it is none of
+    SINCE_RULE. The editor's GET /cluster/audit reads `since` by the same rule."""
+    age = _AGE.fullmatch(text)
+    if age:
+        return now - dt.timedelta(seconds=int(age.group(1)) * _UNIT_SECONDS[age.group(2)])
+    time = _TIME.fullmatch(text)
+    if not time:
+        return None
+    try:
+        if time.group(2) is None:
+            return dt.datetime.fromisoformat(time.group(1)).replace(tzinfo=dt.UTC)
+        return utc(dt.datetime.fromisoformat(text.replace("Z", "+00:00")))
     except ValueError:
         return None

@@ -133,7 +133,7 @@ class HttpSource:
             if r.status_code == 401 and not self.own_token:
                 why = "the token is not (or no longer) valid: log in again"
             raise exits.CommandError(f"the editor refused: {why}", exits.DENIED)
-        if r.status_code in (404, 409) and _error_of(r) and path != "/status":
+        if r.status_code in (404, 409) and _error_of(r) and path not in ("/status", "/audit"):
             raise exits.NoSuchRevision(_error_of(r) or "no such revision")
         if r.status_code == 400 and _error_of(r):  # e.g. a --limit above what the API lists
             raise exits.CommandError(f"the editor refused the request: {_error_of(r)}", exits.USAGE)
@@ -157,6 +157,9 @@ class HttpSource:
     def rollback(self, rev: int, by: str) -> RolledBack:
         body = self._api("POST", "/rollback", "write to", json={"rev": rev})
         return RolledBack(int(body["rev"]), str(body.get("savedBy") or by))
+
+    def audit(self, since: str, limit: int) -> dict:
+        return self._api("GET", "/audit", "read from", params={"since": since, "limit": limit})
 
     def workers(self) -> tuple[list[dict], dt.datetime]:
         snap = self.snapshot("read from")

@@ -20,7 +20,7 @@ from typing import Any, Protocol, TypeVar
 from nodered_contract import database as layout
 
 from . import exits, listing
-from .clock import utc
+from .clock import iso, parse_since, utc
 from .revisions import describe_id, document_problem, newest_revision, next_revision
 
 T = TypeVar("T")
@@ -93,6 +93,11 @@ class Source(Protocol):
     def files_diff(self, body: dict) -> dict: ...
 
     def files_deploy(self, body: dict) -> dict: ...
+
+    def audit(self, since: str, limit: int) -> dict:
+        """The audit trail from `since` (clock.parse_since's rule) on, oldest first, the newest `limit` at most:
+        {since, truncated, records} as the editor's GET /cluster/audit answers it."""
+        ...
 
     def close(self) -> None: ...
 
@@ -199,6 +204,29 @@ class MongoSource:
 
     def files_deploy(self, body: dict) -> dict:
         raise self._editor_only("deploy")
+
+    def audit(self, since: str, limit: int) -> dict:
+        def read(db) -> dict:
+            start = parse_since(since, self._now(db))
+            if start is None:
+                raise ValueError(f"since {since!r} is no time or age")
+            docs = list(
+                layout.collection(db, "audit").find(
+                    {"at": {"$gte": start}}, {"_id": 0}, sort=[("at", -1)], limit=limit + 1
+                )
+            )
+            records = [_audit_record(d) for d in reversed(docs[:limit])]
+            return {"since": iso(start), "truncated": len(docs) > limit, "records": records}
+
+        return self._use("read from", read)
+
+
+_AUDIT_FIELDS = ("event", "user", "via", "client", "rev", "deployType", "detail")
+
+
+def _audit_record(doc: dict) -> dict:
+    """An audit document as the editor's API gives it: every field, `at` as its ISO time."""
+    return {"at": iso(doc.get("at")), **{k: doc.get(k) for k in _AUDIT_FIELDS}}
 
 
 class _Missing(Exception):

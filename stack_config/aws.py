@@ -48,6 +48,15 @@ _SNAPSHOT = re.compile(
     r"^([A-Za-z](-?[A-Za-z0-9])*|arn:aws[a-z-]*:rds:[a-z0-9-]+:\d{12}:cluster-snapshot:[A-Za-z](-?[A-Za-z0-9])*)$"
 )
 _DOMAIN = r"([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}"
+# The listener rules that admit aws.editorAllowedCidrs take 5 addresses each (an ALB condition's limit).
+MAX_EDITOR_CIDRS = 40
+PLAIN_HTTP_REFUSED = (
+    "is required: without a certificate the load balancer serves the editor over plain HTTP on port 80, and the "
+    "editor's passwords and session tokens cross the network in clear text. Request one in ACM in the stack's "
+    "region (aws acm request-certificate --domain-name nodered.example.com --validation-method DNS), create the "
+    "DNS record ACM names to validate it, then set aws.certificateArn and aws.domainName (and point that name at "
+    "the load balancer: output loadBalancerDnsName). Only on a network you trust: aws.allowPlainHttp: true"
+)
 
 
 class DocumentDbConfig(ConfigModel):
@@ -101,7 +110,13 @@ class AwsConfig(ConfigModel):
 
     # Who may reach the load balancer.
     allowed_cidrs: list[str] = ["0.0.0.0/0"]
-    # ACM certificate: HTTPS on 443 and HTTP redirected to it. Unset: plain HTTP on 80.
+    # Who may reach the editor and its admin paths (everything outside httpNodeRoot): a rule of the load
+    # balancer's listener; unset: allowedCidrs. Flow endpoints follow allowedCidrs.
+    editor_allowed_cidrs: list[str] | None = None
+    # Plain HTTP only when asked for: without a certificate the editor's passwords and session tokens
+    # would cross the network in clear text.
+    allow_plain_http: bool = False
+    # ACM certificate: HTTPS on 443 and HTTP redirected to it. Required unless allowPlainHttp.
     certificate_arn: str | None = None
     # Host name users reach the load balancer by (a DNS record you point at it); used in the
     # stack's URLs. Unset: the load balancer's own DNS name. Required with a certificate (the
@@ -190,11 +205,35 @@ class AwsConfig(ConfigModel):
             ipv4_network(cidr)
         return value
 
+    @field_validator("editor_allowed_cidrs")
+    @classmethod
+    def _editor_cidrs(cls, value: list[str] | None, info: ValidationInfo) -> list[str] | None:
+        if value is None:
+            return value
+        if not value:
+            raise ValueError("must list at least one CIDR (leave it out for aws.allowedCidrs)")
+        if len(value) > MAX_EDITOR_CIDRS:
+            raise ValueError(f"lists {len(value)} CIDRs; the load balancer's rules take at most {MAX_EDITOR_CIDRS}")
+        allowed = [ipv4_network(c) for c in info.data.get("allowed_cidrs") or []]
+        for cidr in value:
+            network = ipv4_network(cidr)
+            if allowed and not any(network.subnet_of(a) for a in allowed):
+                raise ValueError(
+                    f"{cidr} is outside aws.allowedCidrs: the load balancer's security group never lets it in "
+                    "(add it to allowedCidrs too)"
+                )
+        return value
+
     @field_validator("certificate_arn")
     @classmethod
     def _certificate(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None:
-            return value
+            return value  # required unless allowPlainHttp: StackConfig checks it on the aws target
+        if info.data.get("allow_plain_http"):
+            raise ValueError(
+                "aws.allowPlainHttp is true too: with a certificate the editor is served over HTTPS only (HTTP "
+                "redirects to it); remove aws.allowPlainHttp"
+            )
         match = _CERTIFICATE_ARN.match(value)
         if not match:
             raise ValueError("must be an ACM certificate ARN (arn:aws:acm:<region>:<account>:certificate/<id>)")

@@ -30,11 +30,14 @@ _OBJECT_KEYS = (
     "http",
     "httpUsers",
     "httpTokens",
+    "editorPasswords",
+    "editorApiTokens",
 )
 _SCALAR_KEYS = ("target", "httpNodeRoot")
 _INTEGER_KEYS = ("bodyLimitMb",)
 _SECRET_KEYS = (
     "editorPassword",
+    "editorOidcClientSecret",
     "credentialSecret",
     "previousCredentialSecret",
     "mongoUri",
@@ -130,7 +133,9 @@ def _describe(error: ErrorDetails) -> str:
         path
         and "input" in error
         and not path.lower().endswith(("password", "secret", "uri", "keyfile", "token"))
-        and not path.startswith(("flowSecrets", "httpUsers", "httpTokens"))
+        and not path.startswith(
+            ("flowSecrets", "httpUsers", "httpTokens", "editorPasswords", "editorApiTokens", "editorOidc")
+        )
     ):
         message = f"{message} (got {error['input']!r})"
     return f"{NAMESPACE}:{path}: {message}" if path else f"{NAMESPACE}:{message}"

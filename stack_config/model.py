@@ -10,8 +10,9 @@ from pydantic import Field, SecretStr, ValidationInfo, field_validator, model_va
 
 from nodered_contract import BODY_LIMIT_MB, DEFAULT_HTTP_NODE_ROOT, VARIABLES, validate_http_node_root
 
-from .aws import AwsConfig, fargate_size_problem
+from .aws import PLAIN_HTTP_REFUSED, AwsConfig, fargate_size_problem
 from .base import ConfigModel, ipv4_network
+from .editor_access import NamedRole, OidcConfig, access_problems, password_problem
 from .flows import ContextConfig, FlowsConfig, FlowSecretsConfig
 from .http import HttpConfig, HttpTokensConfig, HttpUsersConfig, duplicate_token
 from .references import pinned_image, repository
@@ -55,10 +56,19 @@ class WorkersConfig(ConfigModel):
 
 
 class EditorConfig(ConfigModel):
+    # The one-admin shorthand: this user with the secret editorPassword.
     user: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.@-]{1,64}$")] = "admin"
     # aws target sizing.
     cpu: Annotated[int, Field(ge=256)] = 512
     memory: Annotated[int, Field(ge=512)] = 1024
+    # Who logs in (docs/editor-access.md): users with a role and a password in editorPasswords, single
+    # sign-on, API tokens with their tokens in editorApiTokens (stack_config/editor_access.py).
+    users: list[NamedRole] = []
+    oidc: OidcConfig | None = None
+    api_tokens: list[NamedRole] = []
+    # The longest a login session lasts; how long the audit trail keeps a record.
+    session_hours: Annotated[int, Field(ge=1, le=720)] = 12
+    audit_retention_days: Annotated[int, Field(ge=1, le=3650)] = 90
 
 
 class RouterConfig(ConfigModel):
@@ -233,7 +243,12 @@ class StackConfig(ConfigModel):
     http_users: HttpUsersConfig = {}
     http_tokens: HttpTokensConfig = {}
     # Secrets: held as SecretStr so they never show in a repr; components wrap them as Pulumi secrets.
-    editor_password: Annotated[SecretStr, Field(strict=False)]
+    editor_password: Annotated[SecretStr, Field(strict=False)] | None = None
+    # The editor's other logins' secrets: passwords of editor.users, the single sign-on client's secret,
+    # the tokens of editor.apiTokens.
+    editor_passwords: dict[str, Annotated[SecretStr, Field(strict=False)]] = {}
+    editor_oidc_client_secret: Annotated[SecretStr, Field(strict=False)] | None = None
+    editor_api_tokens: dict[str, Annotated[SecretStr, Field(strict=False)]] = {}
     credential_secret: Annotated[SecretStr, Field(strict=False)] | None = None
     # During a rotation of the credential key: the key before it, which instances still decrypt with until the
     # editor has re-encrypted every kept revision (docs/operations.md, "Rotate the credential key").
@@ -255,6 +270,9 @@ class StackConfig(ConfigModel):
             for alias, name in zip(DOCKER_KEPT_SECRETS, _KEPT_FIELDS, strict=True):
                 if alias not in data and name not in data:
                     data[alias] = None
+            # So is editorPassword: required unless the editor has other logins.
+            if "editorPassword" not in data and "editor_password" not in data:
+                data["editorPassword"] = None
         return data
 
     @field_validator("http_node_root")
@@ -293,12 +311,35 @@ class StackConfig(ConfigModel):
 
     @field_validator("editor_password")
     @classmethod
-    def _password_length(cls, value: SecretStr) -> SecretStr:
-        if len(value.get_secret_value()) < 8:
-            raise ValueError("must be at least 8 characters")
-        if len("".join(value.get_secret_value().split())) < 8:
-            raise ValueError("must have at least 8 characters that are not whitespace")
+    def _password_length(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is None:
+            editor = info.data.get("editor")
+            if editor is not None and not editor.users and editor.oidc is None:
+                raise ValueError(
+                    "is required (pulumi config set --secret editorPassword ...), unless editor.users or "
+                    "editor.oidc gives the editor its logins"
+                )
+            return value
+        problem = password_problem(value.get_secret_value())
+        if problem:
+            raise ValueError(problem)
         return value
+
+    @model_validator(mode="after")
+    def _editor_logins(self):
+        problems = access_problems(
+            user=self.editor.user,
+            password_given=self.editor_password is not None,
+            users=self.editor.users,
+            passwords=self.editor_passwords,
+            oidc=self.editor.oidc,
+            oidc_secret=self.editor_oidc_client_secret,
+            tokens=self.editor.api_tokens,
+            token_values=self.editor_api_tokens,
+        )
+        if problems:
+            raise ValueError("\n  nodered-scale:".join(problems))
+        return self
 
     @field_validator(*_KEPT_FIELDS)
     @classmethod
@@ -367,6 +408,13 @@ class StackConfig(ConfigModel):
             if self.mongo.mode == "external" and self.mongo_uri is None:
                 raise ValueError(
                     "mongoUri: required when mongo.mode is external (pulumi config set --secret mongoUri ...)"
+                )
+            if self.aws is not None and not self.aws.https and not self.aws.allow_plain_http:
+                raise ValueError(f"aws.certificateArn: {PLAIN_HTTP_REFUSED}")
+            if self.editor.oidc is not None and self.aws is not None and self.aws.domain_name is None:
+                raise ValueError(
+                    "editor.oidc: on the aws target it needs aws.domainName: the provider redirects to "
+                    "https://<domainName>/auth/strategy/callback, which you register as the client's redirect URL"
                 )
             if not self.workers.autoscaling.min <= self.workers.replicas <= self.workers.autoscaling.max:
                 raise ValueError(

@@ -19,6 +19,15 @@ METRICS_PATHS = ["/healthz*", "/livez*", "/metrics*"]
 METRICS_ANSWER = '{"error":"not served through the router: each instance answers it on its own port"}'
 
 
+# aws.editorAllowedCidrs: the editor (everything but the workers' paths) is forwarded only by these rules,
+# one per EDITOR_CIDRS_PER_RULE addresses (an ALB source-ip condition takes at most 5 values); anyone else
+# gets the listener's default answer, a fixed 403. After the workers' rule: flow endpoints follow
+# aws.allowedCidrs (the security group) alone.
+EDITOR_RULE_PRIORITY = 20
+EDITOR_CIDRS_PER_RULE = 5
+EDITOR_REFUSED = '{"error":"the editor is not reachable from this address (stack config aws.editorAllowedCidrs)"}'
+
+
 def worker_paths(http_node_root: str) -> list[str]:
     """Path patterns of the workers' rule: the root itself and everything below it."""
     return [http_node_root, f"{http_node_root}/*"]
@@ -32,6 +41,8 @@ class LoadBalancerArgs:
     http_node_root: str
     idle_timeout_seconds: int
     certificate_arn: str | None = None
+    # Who may reach the editor; None: whoever reaches the load balancer.
+    editor_allowed_cidrs: list[str] | None = None
 
     def __post_init__(self) -> None:
         try:
@@ -97,6 +108,16 @@ class LoadBalancer(pulumi.ComponentResource):
         workers = target_group("workers", 30, "least_outstanding_requests", READINESS_PATH)
         editor = target_group("editor", 10, "round_robin", LIVENESS_PATH)
         forward_editor = [aws.lb.ListenerDefaultActionArgs(type="forward", target_group_arn=editor.arn)]
+        default_actions = forward_editor
+        if args.editor_allowed_cidrs is not None:
+            default_actions = [
+                aws.lb.ListenerDefaultActionArgs(
+                    type="fixed-response",
+                    fixed_response=aws.lb.ListenerDefaultActionFixedResponseArgs(
+                        content_type="application/json", message_body=EDITOR_REFUSED, status_code="403"
+                    ),
+                )
+            ]
 
         if args.certificate_arn:
             main = aws.lb.Listener(
@@ -106,7 +127,7 @@ class LoadBalancer(pulumi.ComponentResource):
                 protocol="HTTPS",
                 certificate_arn=args.certificate_arn,
                 ssl_policy=TLS_POLICY,
-                default_actions=forward_editor,
+                default_actions=default_actions,
                 opts=pulumi.ResourceOptions(parent=alb),
             )
             redirect = aws.lb.Listener(
@@ -132,7 +153,7 @@ class LoadBalancer(pulumi.ComponentResource):
                 load_balancer_arn=alb.arn,
                 port=80,
                 protocol="HTTP",
-                default_actions=forward_editor,
+                default_actions=default_actions,
                 opts=pulumi.ResourceOptions(parent=alb),
             )
             self.listeners = [main]
@@ -171,6 +192,20 @@ class LoadBalancer(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=main),
         )
         self.listeners.append(metrics)
+        cidrs = args.editor_allowed_cidrs or []
+        for i in range(0, len(cidrs), EDITOR_CIDRS_PER_RULE):
+            chunk = cidrs[i : i + EDITOR_CIDRS_PER_RULE]
+            editor_rule = aws.lb.ListenerRule(
+                f"{name}-editor-{i // EDITOR_CIDRS_PER_RULE}",
+                listener_arn=main.arn,
+                priority=EDITOR_RULE_PRIORITY + i // EDITOR_CIDRS_PER_RULE,
+                actions=[aws.lb.ListenerRuleActionArgs(type="forward", target_group_arn=editor.arn)],
+                conditions=[
+                    aws.lb.ListenerRuleConditionArgs(source_ip=aws.lb.ListenerRuleConditionSourceIpArgs(values=chunk))
+                ],
+                opts=pulumi.ResourceOptions(parent=main),
+            )
+            self.listeners.append(editor_rule)
         self.dns_name = alb.dns_name
         self.editor_target_group_arn = editor.arn
         self.workers_target_group_arn = workers.arn

@@ -131,7 +131,12 @@ class AwsStack(pulumi.ComponentResource):
         stack_secrets = StackSecrets(f"{name}-secrets", StackSecretsArgs(config=config), opts=child)
         secrets = RuntimeSecrets(
             f"{name}-runtime",
-            RuntimeSecretsArgs(values={**secret_values(config, stack_secrets, mongo_url), **admin_url}),
+            RuntimeSecretsArgs(
+                values={
+                    **{n: v for n, v in secret_values(config, stack_secrets, mongo_url).items() if v is not None},
+                    **admin_url,
+                }
+            ),
             opts=child,
         )
 
@@ -144,6 +149,7 @@ class AwsStack(pulumi.ComponentResource):
                 http_node_root=config.http_node_root,
                 idle_timeout_seconds=aws_config.idle_timeout_seconds,
                 certificate_arn=aws_config.certificate_arn,
+                editor_allowed_cidrs=aws_config.editor_allowed_cidrs,
             ),
             opts=child,
         )
@@ -158,6 +164,10 @@ class AwsStack(pulumi.ComponentResource):
             )
             flow_references = {n: (flow_secrets.arn, flow_secrets.value_from[n]) for n in flow_secrets.value_from}
         target_environment = container.target_environment(documentdb_mode, aws_config.idle_timeout_seconds)
+        # The URL single sign-on redirects below (stack config: editor.oidc needs aws.domainName).
+        editor_url = (
+            f"{'https' if aws_config.https else 'http'}://{aws_config.domain_name}/" if aws_config.domain_name else None
+        )
 
         def service(suffix: str, role: str, sizing, **kwargs) -> FargateService:
             return FargateService(
@@ -171,7 +181,9 @@ class AwsStack(pulumi.ComponentResource):
                     cpu=sizing.cpu,
                     memory=sizing.memory,
                     # No router in front applies http.rateLimit: each instance does (per instance).
-                    environment=plain_environment(config, role, rate_limit_at_instances=True, **target_environment),
+                    environment=plain_environment(
+                        config, role, rate_limit_at_instances=True, editor_url=editor_url, **target_environment
+                    ),
                     # Each role's own secrets: the workers' execution role cannot read the editor password.
                     secrets={**role_secrets(role, references), **flow_references},
                     subnet_ids=network.task_subnet_ids,

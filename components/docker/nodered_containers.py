@@ -28,8 +28,8 @@ class NodeRedContainersArgs:
     # The role's plain environment (components/nodered_environment.py); each container adds its
     # instance id, its container name.
     environment: Mapping[str, str]
-    # Every secret of the stack by variable name; each container gets its role's only.
-    secrets: Mapping[str, pulumi.Input[str]]
+    # Every secret of the stack by variable name (None: not given); each container gets its role's only.
+    secrets: Mapping[str, pulumi.Input[str] | None]
     depends_on: Sequence[pulumi.Resource] = field(default_factory=list)
     # The flows' own secret variables (flowSecrets): every container gets them.
     flow_secrets: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)

@@ -57,6 +57,7 @@ class DockerStack(pulumi.ComponentResource):
             opts=child,
         )
         secret_env = secret_values(config, secrets, mongo.url)
+        base = f"http://{config.router.host}:{config.router.port}"
 
         def instances(role: str, replicas: int) -> NodeRedContainers:
             # No NODE_RED_KEEPALIVE_SECONDS: nginx closes its idle upstream connections after 4 s
@@ -64,7 +65,9 @@ class DockerStack(pulumi.ComponentResource):
             # Only a balancer that keeps them longer needs it set (the aws target's ALB).
             # The router is the only proxy in front: the instances read the client address it saw
             # from its X-Forwarded-For, and nobody else's.
-            environment = plain_environment(config, role, database=mongo.database, trusted_proxies=[network.router_ip])
+            environment = plain_environment(
+                config, role, database=mongo.database, trusted_proxies=[network.router_ip], editor_url=f"{base}/"
+            )
             return NodeRedContainers(
                 f"{name}-{role}",
                 NodeRedContainersArgs(
@@ -100,7 +103,6 @@ class DockerStack(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self, depends_on=[editor, workers]),
         )
 
-        base = f"http://{config.router.host}:{config.router.port}"
         self.editor_url = pulumi.Output.from_input(f"{base}/")
         self.api_base_url = pulumi.Output.from_input(f"{base}{config.http_node_root}")
         self.worker_count = pulumi.Output.from_input(config.workers.replicas)

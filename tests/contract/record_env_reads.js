@@ -59,11 +59,18 @@ for (const { env } of cases) {
             error: null,
             settings: {
                 uiPort: s.uiPort, uiHost: s.uiHost, userDir: s.userDir, httpNodeRoot: s.httpNodeRoot,
-                keepAliveSeconds: s.keepAliveSeconds, editorUser: s.adminAuth ? s.adminAuth.users[0].username : null,
+                keepAliveSeconds: s.keepAliveSeconds, editorUser: s.access ? [...s.access.access.users.keys()][0] || null : null,
                 bodyLimitBytes: s.bodyLimitBytes, apiMaxLength: s.apiMaxLength, trustedProxies: s.trustedProxies.entries,
                 role, database, instanceId, port, revisionsKept, syncCheckSeconds, tlsCAFile, enableChangeStreams,
                 tabs, contextDefault: s.contextStorage.default, sharedContext: s.contextStorage.shared.config,
                 previousCredentialSecret,
+                access: s.access ? {
+                    users: [...s.access.access.users.values()].map((u) => [u.name, u.permissions]),
+                    tokens: [...s.access.access.tokens.values()].map((t) => [t.name, t.permissions]),
+                    oidc: s.access.access.oidc && { ...s.access.access.oidc, clientSecret: undefined },
+                    sessionExpiryTime: s.adminAuth.sessionExpiryTime, loginType: s.adminAuth.type,
+                    auditRetentionDays: s.access.access.auditRetentionDays,
+                } : null,
             },
         };
     } catch (err) {

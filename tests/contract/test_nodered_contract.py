@@ -23,12 +23,25 @@ def test_the_defaults_deployed_stacks_rely_on_stay():
 
 
 def test_each_role_gets_the_secrets_it_needs_and_only_those():
+    """Workers never get the editor's logins (password, users' passwords, the single sign-on client secret,
+    API tokens); the editor never gets the flows' API users and tokens; both get the key before during a
+    rotation."""
     assert contract.secret_variables("editor") == (
         "MONGO_URL",
         "NODE_RED_CREDENTIAL_SECRET",
+        "NODE_RED_PREVIOUS_CREDENTIAL_SECRET",
         "NODE_RED_EDITOR_PASSWORD",
+        "NODE_RED_EDITOR_PASSWORDS",
+        "NODE_RED_EDITOR_OIDC_CLIENT_SECRET",
+        "NODE_RED_EDITOR_API_TOKEN_SECRETS",
     )
-    assert contract.secret_variables("worker") == ("MONGO_URL", "NODE_RED_CREDENTIAL_SECRET")
+    assert contract.secret_variables("worker") == (
+        "MONGO_URL",
+        "NODE_RED_CREDENTIAL_SECRET",
+        "NODE_RED_PREVIOUS_CREDENTIAL_SECRET",
+        "NODE_RED_HTTP_USERS",
+        "NODE_RED_HTTP_TOKENS",
+    )
     with pytest.raises(ValueError, match="role"):
         contract.secret_variables("admin")
 
@@ -161,6 +174,13 @@ def test_each_role_gets_its_secrets_from_one_map():
         **contract.role_secrets("worker", values),
         "NODE_RED_EDITOR_PASSWORD": "p",
     }
+    # Logins a stack does not use are not given at all.
+    users_only = contract.secret_values(mongo_url="m", credential_secret="c", editor_passwords='{"ann": "pw"}')
+    assert contract.role_secrets("editor", users_only) == {
+        **contract.role_secrets("worker", values),
+        "NODE_RED_EDITOR_PASSWORDS": '{"ann": "pw"}',
+    }
+    assert contract.role_secrets("worker", users_only) == contract.role_secrets("worker", values)
 
 
 def test_the_contract_is_consistent():

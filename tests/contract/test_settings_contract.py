@@ -6,6 +6,8 @@ image ignores), and a stack whose httpNodeRoot the config and router accept but 
 start with, or the other way round (e.g. "/red-nodes/" or "/auth" once passed the router and broke
 the editor's login)."""
 
+import json
+
 import pytest
 
 import nodered_contract as contract
@@ -15,7 +17,7 @@ from .node import load_settings
 BASE = {"MONGO_URL": "mongodb://127.0.0.1:1/?replicaSet=rs0", "NODE_RED_CREDENTIAL_SECRET": "a-credential-secret"}
 # bcrypt hash of "secret-password", cost 4.
 HASH = "$2b$04$SIAVXqp76KA/p0PVY.EFTeygVh1qmz1YHfWV.SktHBlcPbUMACly2"
-# One environment per branch of settings.js: each role, and the editor's password vs. hash.
+# One environment per branch of settings.js: each role, the editor's password vs. hash, and its other logins.
 BRANCHES = {
     "worker": [{**BASE, "NODE_RED_ROLE": "worker"}],
     "editor": [
@@ -29,6 +31,19 @@ BRANCHES = {
             "NODE_RED_FLOWS_SOURCE": "flows/prod",
             "NODE_RED_FLOWS_DEPLOYER": "pulumi:prod",
             "NODE_RED_FLOWS_DEPLOY_TOKEN_HASH": "0" * 64,
+        },
+        # Its other logins: users with roles, API tokens, single sign-on.
+        {
+            **BASE,
+            "NODE_RED_ROLE": "editor",
+            "NODE_RED_EDITOR_USERS": '[{"name": "ann", "role": "read"}]',
+            "NODE_RED_EDITOR_PASSWORDS": '{"ann": "ann-password"}',
+            "NODE_RED_EDITOR_API_TOKENS": '[{"name": "ci", "role": "admin"}]',
+            "NODE_RED_EDITOR_API_TOKEN_SECRETS": '{"ci": "0123456789abcdef0123456789abcdef"}',
+            "NODE_RED_EDITOR_OIDC": '{"issuer": "https://sso.example.com", "clientId": "nr", "groupsClaim": "g", '
+            '"adminGroups": ["a"]}',
+            "NODE_RED_EDITOR_OIDC_CLIENT_SECRET": "s",
+            "NODE_RED_EDITOR_URL": "https://nodered.example.com/",
         },
     ],
 }
@@ -226,3 +241,54 @@ def test_the_previous_credential_key_reaches_the_storage_and_may_not_be_the_key_
     assert plain["settings"]["previousCredentialSecret"] is None
     assert rotating["settings"]["previousCredentialSecret"] == "the-key-before-0123456789"
     assert "NODE_RED_PREVIOUS_CREDENTIAL_SECRET is NODE_RED_CREDENTIAL_SECRET" in same["error"]
+
+
+def test_the_logins_the_stack_config_builds_are_the_ones_the_editor_starts_with():
+    """What stack_config and the targets make of editor.users, editor.oidc, editor.apiTokens and their
+    secrets (components/nodered_environment.py) is what settings.js reads: guards the two rule sets
+    drifting apart, so a stack the config accepts would not start (or start with other logins)."""
+    from components.nodered_environment import editor_access_environment
+    from stack_config import parse
+
+    config = parse(
+        {
+            "editor": {
+                "users": [{"name": "ann", "role": "read"}, {"name": "bob", "role": "admin"}],
+                "apiTokens": [{"name": "ci", "role": "read"}],
+                "oidc": {
+                    "issuer": "https://sso.example.com/realms/ops",
+                    "clientId": "nodered",
+                    "groupsClaim": "groups",
+                    "adminGroups": ["nodered-admins"],
+                },
+                "sessionHours": 8,
+                "auditRetentionDays": 30,
+            },
+            "editorPasswords": {"ann": "ann-password", "bob": HASH},
+            "editorApiTokens": {"ci": "0123456789abcdef0123456789abcdef"},
+            "editorOidcClientSecret": "client-secret",
+            "credentialSecret": "kept-credential-secret-0123456789",
+            "mongoRootPassword": "kept-root-password-0123456789",
+            "mongoAppPassword": "kept-app-password-0123456789",
+            "mongoKeyFile": "a2VwdC1rZXktZmlsZS0wMTIzNDU2Nzg5",
+        }
+    )
+    plain = contract.environment("editor", extra=editor_access_environment(config, "https://nodered.example.com/"))
+    secrets = {
+        "NODE_RED_EDITOR_PASSWORDS": json.dumps({k: v.get_secret_value() for k, v in config.editor_passwords.items()}),
+        "NODE_RED_EDITOR_API_TOKEN_SECRETS": json.dumps(
+            {k: v.get_secret_value() for k, v in config.editor_api_tokens.items()}
+        ),
+        "NODE_RED_EDITOR_OIDC_CLIENT_SECRET": "client-secret",
+    }
+    [editor] = load_settings({**BASE, **plain, **secrets})
+    assert editor["error"] is None, editor["error"]
+    access = editor["settings"]["access"]
+    assert access["users"] == [["ann", "read"], ["bob", "*"]]
+    assert access["tokens"] == [["ci", "read"]]
+    assert access["loginType"] == "strategy" and access["sessionExpiryTime"] == 8 * 3600
+    assert access["oidc"]["callbackURL"] == "https://nodered.example.com/auth/strategy/callback"
+    assert access["auditRetentionDays"] == 30
+    assert not set(contract.environment("worker", extra=editor_access_environment(config, "https://x/"))) - set(
+        contract.environment("worker")
+    ), "a worker gets none of the editor's logins"

@@ -15,6 +15,8 @@ NAMESPACE = "nodered-scale:"
 # stack config (python -m stack_secrets): the credential key.
 USER_SECRETS = {"editorPassword": "correct-horse-battery", "credentialSecret": "kept-aws-credential-key-0123456789"}
 EXTERNAL_URI = "mongodb+srv://app:s3cr3t-atlas-pw@cluster0.example.mongodb.net/?retryWrites=true"
+# The example without its certificate, plain HTTP asked for (aws key of run_example's override).
+PLAIN_HTTP = {"certificateArn": None, "domainName": None, "allowPlainHttp": True}
 
 TASK_DEFINITION = "aws:ecs/taskDefinition:TaskDefinition"
 SERVICE = "aws:ecs/service:Service"

@@ -55,7 +55,8 @@ BAD = [
     (
         {
             "aws": {
-                "certificateArn": "arn:aws:acm:eu-west-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0"
+                "certificateArn": "arn:aws:acm:eu-west-1:123456789012:certificate/0f1e2d3c-4b5a-6978-8796-a5b4c3d2e1f0",
+                "domainName": None,
             }
         },
         "aws.domainName",
@@ -132,9 +133,9 @@ def test_new_vpc_keys_beside_an_existing_vpc_are_each_named():
         assert f"nodered-scale:aws.{key}: only for a new VPC" in str(raised.value)
 
 
-def test_aws_defaults_are_valid_on_their_own():
-    """A stack file with only `target: aws` and the password deploys with the documented defaults."""
-    program = run_program({"target": "aws", **USER_SECRETS})
+def test_aws_defaults_are_valid_on_their_own_with_plain_http_asked_for():
+    """A stack file with only `target: aws`, allowPlainHttp and the password deploys with the documented defaults."""
+    program = run_program({"target": "aws", "aws": {"allowPlainHttp": True}, **USER_SECRETS})
     assert program.output("workerCount") == 2
     assert program.output("editorUrl").startswith("http://")
 

@@ -19,7 +19,7 @@ EXPECTED = {
     "aws:ec2/vpcEndpoint:VpcEndpoint": 1,
     # security groups and their rules
     "aws:ec2/securityGroup:SecurityGroup": 3,
-    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": 3,
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": 4,  # ALB on 80 and 443, tasks, database
     "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": 2,
     # image
     "aws:ecr/repository:Repository": 1,
@@ -38,7 +38,7 @@ EXPECTED = {
     # load balancer
     "aws:lb/loadBalancer:LoadBalancer": 1,
     "aws:lb/targetGroup:TargetGroup": 2,
-    "aws:lb/listener:Listener": 1,
+    "aws:lb/listener:Listener": 2,  # HTTPS, and HTTP redirected to it
     "aws:lb/listenerRule:ListenerRule": 2,  # workers; instance paths (/metrics, /healthz, /livez) refused
     # ECS
     "aws:ecs/cluster:Cluster": 1,
@@ -67,8 +67,8 @@ def test_example_creates_the_documented_resources():
 
 def test_example_outputs_point_at_the_load_balancer():
     program = run_example()
-    assert program.output("editorUrl") == f"http://{ALB_DNS}/"
-    assert program.output("apiBaseUrl") == f"http://{ALB_DNS}/red-nodes"
+    assert program.output("editorUrl") == "https://nodered.example.com/"
+    assert program.output("apiBaseUrl") == "https://nodered.example.com/red-nodes"
     assert program.output("workerCount") == 2
     assert program.output("loadBalancerDnsName") == ALB_DNS
 

@@ -7,6 +7,7 @@ import pytest
 from .aws_helpers import (
     LISTENER,
     LOAD_BALANCER,
+    PLAIN_HTTP,
     arn,
     ingress_sources,
     listener_rule,
@@ -32,7 +33,7 @@ def test_worker_rule_matches_the_node_root_and_below_and_forwards_to_workers(roo
 
 def test_everything_else_goes_to_the_editor():
     program = run_example()
-    [listener] = program.of_type(LISTENER)
+    listener = next(lst for lst in program.of_type(LISTENER) if lst.inputs["port"] == 443)
     [default] = listener.inputs["defaultActions"]
     assert (default["type"], default["targetGroupArn"]) == ("forward", arn(target_group(program, "editor")))
     rule = listener_rule(program, "workers")
@@ -55,8 +56,8 @@ def test_idle_timeout_outlasts_the_editor_websocket_keepalive():
     assert run_example(aws={"idleTimeoutSeconds": 600}).one(LOAD_BALANCER).inputs["idleTimeout"] == 600
 
 
-def test_plain_http_without_a_certificate():
-    program = run_example()
+def test_plain_http_without_a_certificate_when_asked_for():
+    program = run_example(aws=PLAIN_HTTP)
     [listener] = program.of_type(LISTENER)
     assert (listener.inputs["port"], listener.inputs["protocol"]) == (80, "HTTP")
     assert "certificateArn" not in listener.inputs
@@ -86,13 +87,13 @@ def test_https_with_a_certificate_and_http_redirected():
     assert program.output("apiBaseUrl") == "https://nodered.example.com/red-nodes"
 
 
-@pytest.mark.parametrize("aws", [{}, {"certificateArn": CERTIFICATE, "domainName": "nodered.example.com"}])
+@pytest.mark.parametrize("aws", [PLAIN_HTTP, {"certificateArn": CERTIFICATE, "domainName": "nodered.example.com"}])
 def test_metrics_are_answered_by_the_load_balancer_never_by_a_target(aws):
     """Guards: every instance's /metrics (flow routes, revisions, memory) readable from the internet
     through the ALB, which sends every path it has no rule for to the editor."""
     program = run_example(aws=aws)
     rule = listener_rule(program, "no-metrics")
-    main = next(lst for lst in program.of_type(LISTENER) if lst.inputs["port"] == (443 if aws else 80))
+    main = next(lst for lst in program.of_type(LISTENER) if lst.inputs["port"] == (80 if aws is PLAIN_HTTP else 443))
     assert rule.inputs["listenerArn"] == arn(main)
     [condition] = rule.inputs["conditions"]
     # The health paths too: the target groups' health checks reach each target directly, and the

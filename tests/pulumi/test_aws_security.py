@@ -20,11 +20,11 @@ def test_every_security_groups_ingress_source():
     program = run_example(aws={"allowedCidrs": OFFICE})
     alb, tasks, db = (security_group(program, s) for s in ("alb", "tasks", "db"))
     assert len(program.of_type(SECURITY_GROUP)) == 3
-    assert ingress_sources(program, alb) == sorted((80, cidr) for cidr in OFFICE)
+    assert ingress_sources(program, alb) == sorted((port, cidr) for cidr in OFFICE for port in (80, 443))
     assert ingress_sources(program, tasks) == [(1880, resource_id(alb))]
     assert ingress_sources(program, db) == [(27017, resource_id(tasks))]
     # No rule anywhere lets in anything else.
-    assert len(program.of_type(INGRESS)) == len(OFFICE) + 2
+    assert len(program.of_type(INGRESS)) == 2 * len(OFFICE) + 2
 
 
 def test_groups_are_attached_where_they_belong():
@@ -56,7 +56,7 @@ def test_load_balancer_may_only_reach_the_tasks_and_the_database_reach_nothing()
 
 def test_the_example_lets_everyone_reach_the_load_balancer_and_no_one_else_in():
     program = run_example()
-    assert ingress_sources(program, security_group(program, "alb")) == [(80, "0.0.0.0/0")]
+    assert ingress_sources(program, security_group(program, "alb")) == [(80, "0.0.0.0/0"), (443, "0.0.0.0/0")]
     assert ingress_sources(program, security_group(program, "tasks")) == [
         (1880, resource_id(security_group(program, "alb")))
     ]

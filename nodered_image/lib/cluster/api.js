@@ -1,7 +1,8 @@
 'use strict';
 // The cluster API, on the editor's admin app under /cluster (docs/cluster.md): JSON in and out, behind
 // Node-RED's own login and permissions: `cluster.read` to look, `cluster.write` to change (Node-RED's
-// `read` scope includes every `*.read`; `*` includes everything).
+// `read` scope includes every `*.read`; `*` includes everything), `cluster.audit` to read the audit trail
+// (admins only: it names every user and the address they came from).
 //
 //   GET  /cluster/status                 every instance, the newest revision, whether every worker serves it
 //   GET  /cluster/revisions              the kept revisions as `python -m nodered_status history` lists them
@@ -10,6 +11,7 @@
 //   POST /cluster/rollback {"rev": N}    a new revision with N's flows and credentials (201, {rev, ...})
 //   POST /cluster/diff {flows, ...}      what deploying flows from files would change (files.js)
 //   POST /cluster/deploy {flows, ...}    a new revision with flows from files (201; 200 when unchanged)
+//   GET  /cluster/audit?since=...        the audit trail since a time or an age (lib/access/audit.js)
 //
 // Every refusal is JSON ({error, requestId}, lib/refuse.js): 401 not logged in, 403 logged in without the
 // permission, 400 a malformed query or body, 404 no such revision (or path), 405 a method the path does
@@ -28,6 +30,10 @@ const { DeployRefused } = require('../deploy_guard');
 const REVISION_NUMBER = /^[1-9][0-9]{0,15}$/;
 const SECONDS = /^[0-9]{1,9}(\.[0-9]{1,6})?$/;
 const MAX_LIMIT = 1000;
+const MAX_AUDIT = 10000;
+const AGE = /^([1-9][0-9]{0,5})([smhd])$/;
+const TIME = /^(\d{4}-\d{2}-\d{2})(T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2}))?$/;
+const UNIT_MS = { s: 1000, m: 60000, h: 3600000, d: 86400000 };
 const DB_DEADLINE_MS = 10000; // a MongoDB that stops answering is a 503 after this, never a hung request
 
 class Refused extends Error {
@@ -71,6 +77,26 @@ function limit(q) {
     return n;
 }
 
+// `since`: a time with its zone (2026-12-01T00:00Z), a date (UTC midnight) or an age (30m, 24h, 7d); default 24h.
+function since(q, now = Date.now()) {
+    const text = q.since === undefined ? '24h' : q.since;
+    const age = AGE.exec(text);
+    if (age) return new Date(now - Number(age[1]) * UNIT_MS[age[2]]);
+    const time = TIME.exec(text);
+    const at = time ? new Date(text) : null;
+    if (!at || Number.isNaN(at.getTime()) || (!time[2] && at.toISOString().slice(0, 10) !== time[1])) {
+        throw new Refused(400, `since must be a time with its zone (2026-12-01T00:00Z), a date (2026-12-01) or an age (30m, 24h, 7d), got ${JSON.stringify(text.slice(0, 40))}`);
+    }
+    return at;
+}
+
+function auditLimit(q) {
+    if (q.limit === undefined) return 1000;
+    const n = Number(q.limit);
+    if (!/^[0-9]{1,5}$/.test(q.limit) || n < 1 || n > MAX_AUDIT) throw new Refused(400, `limit must be a whole number from 1 to ${MAX_AUDIT}`);
+    return n;
+}
+
 const withDeadline = (promise) => {
     let timer;
     const deadline = new Promise((resolve, reject) => {
@@ -98,9 +124,11 @@ function withoutCredentials(node) {
 class ClusterApi {
     // reads: ClusterReads; authorize(permission): Node-RED's check as middleware (index.js); refusals:
     // lib/refuse.js; actions: where a change is recorded (actions.js); deploys: what the deploy guard
-    // returns (lib/deploy_guard.js); credentialSecret: the stack's; lock: a FlowsLock or null.
-    constructor({ reads, authorize, refusals, actions, deploys, credentialSecret, lock = null }) {
+    // returns (lib/deploy_guard.js); credentialSecret: the stack's; lock: a FlowsLock or null; audit: the
+    // audit trail GET /audit reads (lib/access/audit.js), or null.
+    constructor({ reads, authorize, refusals, actions, deploys, credentialSecret, lock = null, audit = null }) {
         this.reads = reads;
+        this.audit = audit;
         this.refusals = refusals;
         this.actions = actions;
         this.credentialSecret = credentialSecret;
@@ -119,7 +147,8 @@ class ClusterApi {
         r.post('/rollback', write, json((req) => this.rollback(req)));
         r.post('/diff', read, json((req) => this.filesDiff(req)));
         r.post('/deploy', write, json((req) => this.filesDeploy(req)));
-        const methods = { '/status': 'GET', '/revisions': 'GET', '/diff': 'GET, POST', '/rollback': 'POST', '/deploy': 'POST' };
+        r.get('/audit', authorize('cluster.audit'), json((req) => this.auditTrail(req)));
+        const methods = { '/status': 'GET', '/revisions': 'GET', '/diff': 'GET, POST', '/rollback': 'POST', '/deploy': 'POST', '/audit': 'GET' };
         r.use((req, res) => {
             const allow = methods[req.path] || (/^\/revisions\/[^/]+$/.test(req.path) ? 'GET' : null);
             if (allow) this.refuse(req, res, new Refused(405, `${req.method} is not allowed here (allowed: ${allow})`, { Allow: allow }));
@@ -205,7 +234,7 @@ class ClusterApi {
         const body = this.jsonBody(req, '{"flows": [...], "credentials": {...}, "message": "..."}');
         const by = req.user && req.user.username ? String(req.user.username) : 'editor';
         const [status, answer] = await this.files.deploy(body, req.user);
-        if (answer.saved) this.actions.record({ action: 'deploy', user: by, rev: answer.rev, summary: answer.summary, message: body.message || null });
+        if (answer.saved) this.actions.record({ action: 'deploy', user: by, rev: answer.rev, summary: answer.summary, message: body.message || null }, req);
         return [status, answer];
     }
 
@@ -234,8 +263,17 @@ class ClusterApi {
         if (done.missing) throw new Refused(404, done.missing);
         if (done.problem) throw new Refused(409, done.problem);
         const saved = { rev: done.rev, rollbackOf: body.rev, savedBy: by, savedAt: done.savedAt.toISOString() };
-        this.actions.record({ action: 'rollback', user: by, ...saved, lockedTo: this.lock ? this.lock.source : null });
+        this.actions.record({ action: 'rollback', user: by, ...saved, lockedTo: this.lock ? this.lock.source : null }, req);
         return [201, saved];
+    }
+
+    async auditTrail(req) {
+        const q = query(req, ['since', 'limit']);
+        const from = since(q);
+        const n = auditLimit(q);
+        if (!this.audit) throw new Refused(404, 'this editor keeps no audit trail');
+        const found = await this.audit.list({ since: from, limit: n });
+        return [200, { since: from.toISOString(), now: new Date().toISOString(), limit: n, ...found }];
     }
 }
 

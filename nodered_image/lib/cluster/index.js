@@ -36,12 +36,13 @@ function scopeOf(req) {
 }
 
 // After RED.init (RED.httpAdmin exists); returns the feed, to stop it at shutdown. deploys: what the deploy
-// guard returns (lib/deploy_guard.js); credentialSecret: the stack's; lock: a FlowsLock or null.
-function installCluster({ RED, storage, refusals, log, deploys, credentialSecret, lock }) {
+// guard returns (lib/deploy_guard.js); credentialSecret: the stack's; lock: a FlowsLock or null; access: the
+// editor's access (lib/access/): its audit trail records changes and GET /cluster/audit reads it.
+function installCluster({ RED, storage, refusals, log, deploys, credentialSecret, lock, access = null }) {
     const reads = new ClusterReads({ database: () => storage.database() });
     const api = new ClusterApi({
-        reads, authorize: authorizer(RED, refusals), refusals, actions: new ClusterActions({ log }),
-        deploys, credentialSecret, lock,
+        reads, authorize: authorizer(RED, refusals), refusals, actions: new ClusterActions({ log, access }),
+        deploys, credentialSecret, lock, audit: access ? access.audit : null,
     });
     RED.httpAdmin.use('/cluster', api.router);
     const feed = new ClusterFeed({ reads, events: RED.events, log });
