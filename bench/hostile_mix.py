@@ -52,6 +52,7 @@ from local_stack.debug_flows import debug_flow
 from local_stack.flows import whoami_flow
 from local_stack.hostile import ARRAY_USERNAME, FORM, malformed_logins
 from local_stack.nodered import DEFAULT_EDITOR_PASSWORD
+from local_stack.procs import tree
 from local_stack.raw_client import (
     answered,
     closed_by_peer,
@@ -65,6 +66,8 @@ from local_stack.raw_client import (
     websocket_upgrade_headers,
 )
 from nginx.render import per_address_limits
+
+from .debug_forwarding import cpu_seconds
 
 DEPLOY_EVERY = 10.0  # seconds between the editor's small deploys, in both runs
 H2C = {"Connection": "Upgrade, HTTP2-Settings", "Upgrade": "h2c", "HTTP2-Settings": "AAMAAABkAARAAAAAAAIAAAAA"}
@@ -302,6 +305,18 @@ def flood_figures(run: FloodRun, stack: LocalStack) -> dict:
     }
 
 
+def processes(stack: LocalStack) -> dict[str, list[int]]:
+    """The stack's processes by part, and this one (the normal clients and the attackers)."""
+    assert stack.editor and stack.router and stack.router.watcher and stack.mongo.proc
+    return {
+        "workers": [p for w in stack.workers for p in w._node_pids()],
+        "editor": stack.editor._node_pids(),
+        "router": tree(stack.router.watcher.pid),
+        "database": tree(stack.mongo.proc.pid),
+        "clients and attackers": [os.getpid()],
+    }
+
+
 def chosen(name: str, only: list[str], without: list[str]) -> bool:
     return (not only or any(w in name for w in only)) and not any(w in name for w in without)
 
@@ -321,6 +336,8 @@ def one_run(stack: LocalStack, duration: float, rate: float, patterns: tuple[lis
     login_thread = threading.Thread(target=admin_logins, args=(stack, stop_logins, logins), daemon=True)
     deploy_ms: list[float] = []
     load_start = os.getloadavg()
+    parts = processes(stack)
+    cpu_start = {name: cpu_seconds(pids) for name, pids in parts.items()}
     flood = DebugFlood(stack, "127.0.1.13", slow_source="127.0.1.14", normal_source=EDITOR_USER) if flooding else None
     with load, posts, flood or contextlib.nullcontext():
         for a in running:
@@ -347,6 +364,7 @@ def one_run(stack: LocalStack, duration: float, rate: float, patterns: tuple[lis
         if hostile:
             login_thread.join(30)
         load_end = os.getloadavg()
+        cpu = {name: cpu_seconds(pids) - cpu_start[name] for name, pids in parts.items()}
         load.stop()
         posts.stop()
         close_all()
@@ -372,6 +390,7 @@ def one_run(stack: LocalStack, duration: float, rate: float, patterns: tuple[lis
         "deploy_max_ms": max(deploy_ms, default=0.0),
         "load_average_start": load_start,
         "load_average_end": load_end,
+        "cpu_seconds": cpu,
         "attacks": figures,
         "admin_logins": {"ok": logins.count(200), "of": len(logins)},
     }
@@ -415,7 +434,7 @@ def report(s: dict) -> str:
             f"  {name:<8} {r['requests']:>6} requests, {r['success_percent']:.3f} % ok (failed {r['failed']}: {kinds}); "
             f"p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms, max {r['max_ms']:.0f} ms; "
             f"{r['deploys']} deploys p50 {r['deploy_p50_ms']:.0f} ms, max {r['deploy_max_ms']:.0f} ms; "
-            f"load average {la[0]} -> {la[1]}"
+            f"load average {la[0]} -> {la[1]}; CPU s: " + ", ".join(f"{k} {v:.1f}" for k, v in r["cpu_seconds"].items())
         )
 
     ratio = h["p99_ms"] / c["p99_ms"] if c["p99_ms"] else float("inf")
