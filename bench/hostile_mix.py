@@ -35,6 +35,7 @@ import argparse
 import collections
 import contextlib
 import json
+import multiprocessing
 import os
 import statistics
 import sys
@@ -46,7 +47,7 @@ from urllib.parse import urlencode
 
 import requests
 
-from local_stack import Load, LocalStack
+from local_stack import Load, LocalStack, Outcome
 from local_stack.debug_flood import DebugFlood, FloodRun, stored
 from local_stack.debug_flows import debug_flow
 from local_stack.flows import whoami_flow
@@ -305,15 +306,55 @@ def flood_figures(run: FloodRun, stack: LocalStack) -> dict:
     }
 
 
-def processes(stack: LocalStack) -> dict[str, list[int]]:
-    """The stack's processes by part, and this one (the normal clients and the attackers)."""
-    assert stack.editor and stack.router and stack.router.watcher and stack.mongo.proc
+def _normal_load(url: str, rate: float, ready, stop, out) -> None:
+    """The normal clients (in a process of their own): 4 GET clients at `rate` a second together and 1
+    POST client at 20 a second, from NORMAL, until `stop` is set; sends back every outcome."""
+    gets = Load(url, threads=4, interval=4 / rate, timeout=10, keep_body=False, source=NORMAL)
+    posts = Load(url, 1, 0.05, timeout=10, method="POST", body={"n": 1}, keep_body=False, source=NORMAL)
+    with gets, posts:
+        ready.set()
+        stop.wait()
+    out.send(gets.snapshot() + posts.snapshot())
+
+
+class NormalClients:
+    """The normal load in a process of its own, so its latencies never include waits for the attackers'
+    threads (the threads of one Python process share one interpreter lock)."""
+
+    def __init__(self, url: str, rate: float):
+        ctx = multiprocessing.get_context("spawn")
+        self._ready, self._stop = ctx.Event(), ctx.Event()
+        self._results, sender = ctx.Pipe(duplex=False)
+        self.proc = ctx.Process(target=_normal_load, args=(url, rate, self._ready, self._stop, sender), daemon=True)
+
+    def __enter__(self) -> NormalClients:
+        self.proc.start()
+        if not self._ready.wait(60):
+            self.proc.kill()
+            raise RuntimeError("the normal clients' process did not start")
+        return self
+
+    def stop(self) -> list[Outcome]:
+        self._stop.set()
+        outcomes = self._results.recv()
+        self.proc.join(30)
+        return outcomes
+
+    def __exit__(self, *exc) -> None:
+        if self.proc.is_alive():
+            self.proc.kill()
+
+
+def processes(stack: LocalStack, clients: NormalClients) -> dict[str, list[int]]:
+    """The stack's processes by part, the normal clients' and this one (the attackers')."""
+    assert stack.editor and stack.router and stack.router.proc and stack.mongo.proc
     return {
         "workers": [p for w in stack.workers for p in w._node_pids()],
         "editor": stack.editor._node_pids(),
-        "router": tree(stack.router.watcher.pid),
+        "router": tree(stack.router.proc.pid),
         "database": tree(stack.mongo.proc.pid),
-        "clients and attackers": [os.getpid()],
+        "normal clients": [clients.proc.pid or 0],
+        "attackers": [os.getpid()],
     }
 
 
@@ -322,12 +363,12 @@ def chosen(name: str, only: list[str], without: list[str]) -> bool:
 
 
 def one_run(stack: LocalStack, duration: float, rate: float, patterns: tuple[list[str], list[str]] | None) -> dict:
-    """The normal load for `duration` s; with the patterns chosen by (only, without) (None: none)."""
+    """The normal load for `duration` s; with the patterns chosen by (only, without) (None: none), all
+    started before the normal clients and stopped after them."""
     hostile = patterns is not None
     admin = stack.admin()
     url = stack.api_url + "/whoami"
-    load = Load(url, threads=4, interval=4 / rate, timeout=10, keep_body=False, source=NORMAL)
-    posts = Load(url, 1, 0.05, timeout=10, method="POST", body={"n": 1}, keep_body=False, source=NORMAL)
+    clients = NormalClients(url, rate)
     running, close_all = attacks(stack) if hostile else ([], lambda: None)
     running = [a for a in running if patterns and chosen(a.name, *patterns)]
     flooding = patterns is not None and chosen(FLOOD, *patterns)
@@ -335,43 +376,40 @@ def one_run(stack: LocalStack, duration: float, rate: float, patterns: tuple[lis
     stop_logins = threading.Event()
     login_thread = threading.Thread(target=admin_logins, args=(stack, stop_logins, logins), daemon=True)
     deploy_ms: list[float] = []
-    load_start = os.getloadavg()
-    parts = processes(stack)
-    cpu_start = {name: cpu_seconds(pids) for name, pids in parts.items()}
     flood = DebugFlood(stack, "127.0.1.13", slow_source="127.0.1.14", normal_source=EDITOR_USER) if flooding else None
-    with load, posts, flood or contextlib.nullcontext():
-        for a in running:
-            a.start()
+    with flood or contextlib.nullcontext():
         if flood:
             flood.big()
             flood.stream()
+        for a in running:
+            a.start()
         if hostile:
             login_thread.start()
-        began = time.monotonic()
-        next_deploy = began + DEPLOY_EVERY / 2
-        while time.monotonic() - began < duration:
-            if time.monotonic() >= next_deploy:
-                t0 = time.monotonic()
-                stack.deploy(flows(uuid.uuid4().hex[:8]), admin=admin, timeout=60)
-                deploy_ms.append((time.monotonic() - t0) * 1000)
-                next_deploy += DEPLOY_EVERY
-            time.sleep(0.1)
+        with clients:
+            load_start = os.getloadavg()
+            parts = processes(stack, clients)
+            cpu_start = {name: cpu_seconds(pids) for name, pids in parts.items()}
+            began = time.monotonic()
+            next_deploy = began + DEPLOY_EVERY / 2
+            while time.monotonic() - began < duration:
+                if time.monotonic() >= next_deploy:
+                    t0 = time.monotonic()
+                    stack.deploy(flows(uuid.uuid4().hex[:8]), admin=admin, timeout=60)
+                    deploy_ms.append((time.monotonic() - t0) * 1000)
+                    next_deploy += DEPLOY_EVERY
+                time.sleep(0.1)  # pacing: the deploys' clock
+            load_end = os.getloadavg()
+            cpu = {name: cpu_seconds(pids) - cpu_start[name] for name, pids in parts.items()}
+            outcomes = clients.stop()
         for a in running:
             a.stop()
-        if flood:
-            flood.stop()
         stop_logins.set()
         if hostile:
             login_thread.join(30)
-        load_end = os.getloadavg()
-        cpu = {name: cpu_seconds(pids) - cpu_start[name] for name, pids in parts.items()}
-        load.stop()
-        posts.stop()
         close_all()
         figures = {a.name: a.figures() for a in running}
         if flood:
             figures[FLOOD] = flood_figures(flood.finish(), stack)
-    outcomes = load.snapshot() + posts.snapshot()
     failed = [o for o in outcomes if not o.ok]
     elapsed = [o.elapsed * 1000 for o in outcomes]
     kinds = collections.Counter(
