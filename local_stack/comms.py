@@ -16,18 +16,42 @@ import threading
 import time
 from collections.abc import Callable
 from typing import Any, Self
+from urllib.parse import urlsplit
 
 import websocket  # websocket-client
 
 
+def _connect(url: str, timeout: float, source: str | None, rcvbuf: int | None = None) -> websocket.WebSocket:
+    """The websocket, on a connection from the loopback address `source` when given (the router's
+    per-address limits count clients by it); `rcvbuf` is set before connecting: it caps the window the
+    server may fill."""
+    opts = ((socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf),) if rcvbuf else ()
+    if source is None:
+        return websocket.create_connection(url, timeout=timeout, sockopt=opts, http_proxy_host=None)
+    parts = urlsplit(url)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        for opt in opts:
+            sock.setsockopt(*opt)
+        sock.settimeout(timeout)
+        sock.bind((source, 0))
+        sock.connect((parts.hostname, parts.port or 80))
+        return websocket.create_connection(url, timeout=timeout, socket=sock)
+    except BaseException:
+        sock.close()
+        raise
+
+
 class EditorComms:
     """A websocket to <base_url>/comms, logged in with `token` (AdminClient.login()); every message
-    received is kept in .messages ({"topic", "data", "at"}) by a reader thread."""
+    received is kept in .messages ({"topic", "data", "at"}) by a reader thread. `source`: the loopback
+    address it connects from (default: the system's choice)."""
 
-    def __init__(self, base_url: str, token: str, timeout: float = 10.0):
+    def __init__(self, base_url: str, token: str, timeout: float = 10.0, source: str | None = None):
         self.url = base_url.rstrip("/").replace("http://", "ws://", 1).replace("https://", "wss://", 1) + "/comms"
         self.token = token
         self.timeout = timeout
+        self.source = source
         self.messages: list[dict[str, Any]] = []
         self._cond = threading.Condition()
         self._ws: websocket.WebSocket | None = None
@@ -36,7 +60,7 @@ class EditorComms:
         self.error: BaseException | None = None
 
     def open(self) -> Self:
-        ws = websocket.create_connection(self.url, timeout=self.timeout, http_proxy_host=None)
+        ws = _connect(self.url, self.timeout, self.source)
         ws.send(json.dumps({"auth": self.token}))
         answer = json.loads(ws.recv())
         if answer != {"auth": "ok"}:
@@ -110,13 +134,22 @@ class SlowComms:
     """A logged-in /comms websocket that reads at most `rate` bytes a second with a small receive buffer,
     so what the editor sends it piles up on the way (in the editor, unless the editor holds back).
     .fast() lets it read at full speed; .seen[marker] says whether that text arrived (markers are given
-    up front: the bytes are read raw and not kept)."""
+    up front: the bytes are read raw and not kept). `source` as for EditorComms."""
 
-    def __init__(self, base_url: str, token: str, markers: list[str], rate: int = 64 * 1024, rcvbuf: int = 8192):
+    def __init__(
+        self,
+        base_url: str,
+        token: str,
+        markers: list[str],
+        rate: int = 64 * 1024,
+        rcvbuf: int = 8192,
+        source: str | None = None,
+    ):
         self.url = base_url.rstrip("/").replace("http://", "ws://", 1) + "/comms"
         self.token = token
         self.rate = rate
         self.rcvbuf = rcvbuf
+        self.source = source
         self.seen = {m: False for m in markers}
         self.received = 0
         self.closed_by_editor = False
@@ -126,9 +159,7 @@ class SlowComms:
         self._ws: websocket.WebSocket | None = None
 
     def open(self) -> Self:
-        # The receive buffer is set before connecting: it caps the window the editor's side may fill.
-        opts = ((socket.SOL_SOCKET, socket.SO_RCVBUF, self.rcvbuf),)
-        ws = websocket.create_connection(self.url, timeout=10, sockopt=opts, http_proxy_host=None)
+        ws = _connect(self.url, 10, self.source, self.rcvbuf)
         ws.send(json.dumps({"auth": self.token}))
         if json.loads(ws.recv()) != {"auth": "ok"}:
             ws.close()

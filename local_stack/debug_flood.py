@@ -1,6 +1,7 @@
 """A debug flood through the router with a slow and a normal logged-in editor session and a quiet flow
-warning once a second (tests/hostile/test_debug_flood.py; benchmarks can run it too): flood(stack)
-returns what happened, asserting nothing. The stack runs debug_flows.debug_flow().
+warning once a second (tests/hostile/test_debug_flood.py): flood(stack) returns what happened, asserting
+nothing. The stack runs debug_flows.debug_flow(). DebugFlood is its parts, for a caller that runs them
+beside other traffic for as long as it likes (bench/hostile_mix.py).
 
     run = flood(stack)   # run.rss_peak - run.rss_before, run.slow_notice, run.quiet_missing, ...
 """
@@ -20,6 +21,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from .comms import EditorComms, SlowComms
 from .load import Load
+from .raw_client import send
 from .stack import LocalStack
 
 KIB = 56  # each large request: a debug message of 61 KiB once serialized (a worker forwards up to 64 KiB)
@@ -61,6 +63,7 @@ class FloodRun:
     requests: Counter = field(default_factory=Counter)
     rss_before: float = 0.0
     rss_peak: float = 0.0
+    rss_end: float = 0.0  # when the flood stopped
     rss_samples: list[int] = field(default_factory=list)
     stored_bytes: int = 0
     stored_docs: int = 0
@@ -77,6 +80,124 @@ def tag() -> str:
     return uuid.uuid4().hex[:10]
 
 
+class DebugFlood:
+    """The flood's parts. `with DebugFlood(stack) as f:` opens a normal and a slow logged-in editor
+    session, checks a probe arrives, and starts a quiet flow warning once a second and samples of the
+    editor's memory every 0.25 s; f.big() and f.stream() start the two floods (see flood()); f.finish()
+    stops everything, lets the slow session read at full speed and collects f.run (bounded waits).
+    `source` is the loopback address of the flood's requests, `slow_source` the slow session's and
+    `normal_source` the normal session's (default: the system's choice for each)."""
+
+    def __init__(
+        self,
+        stack: LocalStack,
+        source: str | None = None,
+        slow_source: str | None = None,
+        normal_source: str | None = None,
+    ):
+        assert stack.editor is not None and stack.router is not None
+        self.stack = stack
+        self.source = source
+        self.run = FloodRun()
+        token = stack.admin().token
+        assert token is not None
+        [self._editor_pid] = stack.editor._node_pids()
+        self.normal = EditorComms(stack.url, token, source=normal_source)
+        self.slow = SlowComms(stack.url, token, [SLOW_NOTICE], source=slow_source)
+        self._loads: list[Load] = []
+        self._stopping = threading.Event()
+        self._threads = [
+            threading.Thread(target=self._quiet, daemon=True, name="flood-quiet"),
+            threading.Thread(target=self._sample_memory, daemon=True, name="flood-rss"),
+        ]
+
+    def __enter__(self) -> DebugFlood:
+        try:
+            self.normal.open()
+            self.slow.open()
+            t = tag()
+            requests.get(f"{self.stack.api_url}/dbg/probe/{t}", timeout=10).raise_for_status()
+            self.normal.wait_for(lambda ms: [m for m in ms if t in str(m.get("msg"))], timeout=15, what="a probe")
+            self.run.rss_before = self.run.rss_peak = rss_mib(self._editor_pid)
+            for thread in self._threads:
+                thread.start()
+        except BaseException:
+            self.__exit__()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+        self.slow.close()
+        self.normal.close()
+
+    def _quiet(self) -> None:
+        port, root = self.stack.router.port, self.stack.http_node_root  # type: ignore[union-attr]
+        while not self._stopping.wait(1.0):  # pacing: one warning a second
+            q = tag()
+            reply = send(port, "GET", f"{root}/dbg/quiet/{q}", source=self.source or "127.0.0.1")
+            self.run.quiet_tags.append(q if reply.status == 200 else f"(request failed: {reply.status}) {q}")
+
+    def _sample_memory(self) -> None:
+        while not self._stopping.wait(0.25):  # pacing: the memory samples
+            self.run.rss_samples.append(round(rss_mib(self._editor_pid)))
+            self.run.rss_peak = max(self.run.rss_peak, self.run.rss_samples[-1])
+
+    def _load(self, path: str, threads: int, interval: float) -> Load:
+        load = Load(f"{self.stack.api_url}{path}", threads, interval, keep_body=False, source=self.source)
+        self._loads.append(load.start())
+        return load
+
+    def big(self, threads: int = 8) -> Load:
+        """Large messages: /dbg/big/56 from `threads` connections, each at most 25 requests a second."""
+        return self._load(f"/dbg/big/{KIB}", threads, 0.04)
+
+    def stream(self, threads: int = 2) -> Load:
+        """Small messages: /dbg/stream/200 from `threads` connections, each 10 requests a second (each
+        request 200 messages 5 ms apart)."""
+        return self._load("/dbg/stream/200", threads, 0.1)
+
+    def stop(self) -> None:
+        """Ends the floods, the quiet flow and the samples (the sessions stay open for finish())."""
+        self._stopping.set()
+        for load in self._loads:
+            load.stop()
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(15)
+
+    def finish(self) -> FloodRun:
+        run = self.run
+        self.stop()
+        run.rss_end = rss_mib(self._editor_pid)
+        run.requests = Counter(o.status for load in self._loads for o in load.snapshot())
+
+        self.slow.fast()
+        deadline = time.monotonic() + 30
+        while not self.slow.seen[SLOW_NOTICE] and not self.slow.closed_by_editor and time.monotonic() < deadline:
+            time.sleep(0.1)  # polling the reader thread's flag
+        run.slow_notice, run.slow_closed, run.slow_received = (
+            self.slow.seen[SLOW_NOTICE],
+            self.slow.closed_by_editor,
+            self.slow.received,
+        )
+
+        def missing(ms: list[dict]) -> list[str]:
+            got = {m.get("msg") for m in ms}
+            return [q for q in run.quiet_tags if f"quiet {q}" not in got]
+
+        try:
+            self.normal.wait_for(lambda ms: not missing(ms), timeout=20, what="every quiet warning")
+        except TimeoutError:
+            pass
+        run.quiet_missing = missing(self.normal.debug())
+        assert self.stack.editor is not None
+        run.editor_dropped = dropped(self.stack.editor.url)
+        for w in self.stack.workers:
+            run.workers_dropped += dropped(w.url)
+        return run
+
+
 def flood(stack: LocalStack, flood_seconds: float = 12, quiet_seconds: float = 10) -> FloodRun:
     """The scenario, with a normal and a slow logged-in session and a quiet flow warning once a second
     throughout:
@@ -86,68 +207,12 @@ def flood(stack: LocalStack, flood_seconds: float = 12, quiet_seconds: float = 1
          requests a second, each 200 messages 5 ms apart: about 4,000 a second), for quiet_seconds;
     then the slow session reads at full speed, and everything is collected (bounded waits; no
     assertion here)."""
-    run = FloodRun()
-    token = stack.admin().token
-    assert token is not None and stack.editor is not None
-    [editor_pid] = stack.editor._node_pids()
-    with EditorComms(stack.url, token) as normal, SlowComms(stack.url, token, [SLOW_NOTICE]) as slow:
-        t = tag()
-        requests.get(f"{stack.api_url}/dbg/probe/{t}", timeout=10).raise_for_status()
-        normal.wait_for(lambda ms: [m for m in ms if t in str(m.get("msg"))], timeout=15, what="a first probe")
-        run.rss_before = run.rss_peak = rss_mib(editor_pid)
-        stop = threading.Event()
-
-        def quiet() -> None:
-            while not stop.wait(1.0):  # pacing: one warning a second
-                q = tag()
-                try:
-                    requests.get(f"{stack.api_url}/dbg/quiet/{q}", timeout=10).raise_for_status()
-                    run.quiet_tags.append(q)
-                except requests.RequestException:
-                    run.quiet_tags.append(f"(request failed) {q}")
-
-        def sample_memory(seconds: float) -> None:
-            until = time.monotonic() + seconds
-            while time.monotonic() < until:
-                run.rss_samples.append(round(rss_mib(editor_pid)))
-                run.rss_peak = max(run.rss_peak, run.rss_samples[-1])
-                time.sleep(0.25)  # pacing: the memory samples
-
-        quiet_thread = threading.Thread(target=quiet, daemon=True)
-        big = Load(f"{stack.api_url}/dbg/big/{KIB}", threads=8, interval=0.04, keep_body=False)
-        many = Load(f"{stack.api_url}/dbg/stream/200", threads=2, interval=0.1, keep_body=False)
+    with DebugFlood(stack) as f:
         started = time.monotonic()
-        with big:
-            quiet_thread.start()
-            sample_memory(flood_seconds)
-            run.stored_bytes, run.stored_docs = stored(stack)
-            run.seconds = time.monotonic() - started  # after the read: it saw at most this much flood
-            with many:
-                sample_memory(quiet_seconds)
-        stop.set()
-        quiet_thread.join(15)
-        run.requests = Counter(o.status for o in big.snapshot() + many.snapshot())
-
-        slow.fast()
-        deadline = time.monotonic() + 30
-        while not slow.seen[SLOW_NOTICE] and not slow.closed_by_editor and time.monotonic() < deadline:
-            time.sleep(0.1)  # polling the reader thread's flag
-        run.slow_notice, run.slow_closed, run.slow_received = (
-            slow.seen[SLOW_NOTICE],
-            slow.closed_by_editor,
-            slow.received,
-        )
-
-        def missing(ms: list[dict]) -> list[str]:
-            got = {m.get("msg") for m in ms}
-            return [q for q in run.quiet_tags if f"quiet {q}" not in got]
-
-        try:
-            normal.wait_for(lambda ms: not missing(ms), timeout=20, what="every quiet warning")
-        except TimeoutError:
-            pass
-        run.quiet_missing = missing(normal.debug())
-    run.editor_dropped = dropped(stack.editor.url)
-    for w in stack.workers:
-        run.workers_dropped += dropped(w.url)
-    return run
+        f.big()
+        time.sleep(flood_seconds)  # pacing: the flood's first phase
+        f.run.stored_bytes, f.run.stored_docs = stored(stack)
+        f.run.seconds = time.monotonic() - started  # after the read: it saw at most this much flood
+        f.stream()
+        time.sleep(quiet_seconds)  # pacing: the second phase
+        return f.finish()

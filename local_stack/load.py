@@ -37,11 +37,12 @@ class Outcome:
 class Load:
     """`method` `url` from `threads` threads until stop(); `interval` paces each thread (0 = back to back).
 
-    POSTs send `body` as JSON. retry_reused_connection: do what browsers and most HTTP client libraries
-    do (RFC 9112 9.3.1): when a kept-alive connection that already carried a request is closed or reset
-    before any byte of the answer, send an idempotent request once more on a new connection. A server
-    may close an idle connection at any moment (nginx does on every reload), and a request sent at that
-    moment meets the close. The outcome says retried=True."""
+    POSTs send `body` as JSON. `source`: the loopback address the connections come from (the router's
+    per-address limits count clients by it). retry_reused_connection: do what browsers and most HTTP
+    client libraries do (RFC 9112 9.3.1): when a kept-alive connection that already carried a request is
+    closed or reset before any byte of the answer, send an idempotent request once more on a new
+    connection. A server may close an idle connection at any moment (nginx does on every reload), and a
+    request sent at that moment meets the close. The outcome says retried=True."""
 
     url: str
     threads: int = 4
@@ -51,6 +52,7 @@ class Load:
     method: str = "GET"
     body: dict | None = None
     retry_reused_connection: bool = False
+    source: str | None = None
     outcomes: list[Outcome] = field(default_factory=list)
 
     def __post_init__(self):
@@ -64,6 +66,10 @@ class Load:
         self._target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
         self._payload = json.dumps(self.body).encode() if self.method != "GET" and self.body is not None else None
         self._headers = {"Content-Type": "application/json"} if self._payload is not None else {}
+
+    def _connection(self) -> http.client.HTTPConnection:
+        source = (self.source, 0) if self.source else None
+        return http.client.HTTPConnection(self._host, self._port, timeout=self.timeout, source_address=source)
 
     def _send(self, conn: http.client.HTTPConnection) -> tuple[int, str, bool]:
         """One request on conn: (status, body, whether the server keeps the connection)."""
@@ -80,7 +86,7 @@ class Load:
             retried = False
             while True:
                 if conn is None:
-                    conn, answered = http.client.HTTPConnection(self._host, self._port, timeout=self.timeout), 0
+                    conn, answered = self._connection(), 0
                 reused = answered > 0
                 try:
                     status, text, keep = self._send(conn)

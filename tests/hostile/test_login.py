@@ -9,24 +9,14 @@ and counted against the sender's address."""
 
 from __future__ import annotations
 
-import json
 from urllib.parse import urlencode
 
 import pytest
 import requests
 
+from local_stack.hostile import ARRAY_USERNAME, FORM, LOGIN, malformed_logins
 from local_stack.nodered import DEFAULT_EDITOR_PASSWORD
 from local_stack.raw_client import send
-
-FORM = {"Content-Type": "application/x-www-form-urlencoded"}
-JSON = {"Content-Type": "application/json"}
-LOGIN = {
-    "client_id": "node-red-admin",
-    "grant_type": "password",
-    "scope": "*",
-    "username": "admin",
-    "password": "wrong",
-}
 
 
 def login(port: int, source: str, password: str, headers: dict | None = None):
@@ -89,19 +79,6 @@ def test_a_login_flood_gets_429_from_the_router_before_the_editor_works_on_it(st
     assert login(stack.router.port, "127.0.0.36", DEFAULT_EDITOR_PASSWORD).status == 200
 
 
-def malformed_logins() -> list[tuple[str, dict[str, str], bytes]]:
-    """(id, headers, body): each form of a login field that is no string."""
-    form = "client_id=node-red-admin&grant_type=password&scope=*"
-    cases = [
-        ("form password[]", FORM, f"{form}&username=admin&password[]=x".encode()),
-        ("form username[]", FORM, f"{form}&username[]=admin&password=wrong".encode()),
-    ]
-    for field in ("username", "password", "client_id", "grant_type", "scope"):
-        for kind, value in (("object", {"a": 1}), ("number", 12345)):
-            cases.append((f"json {field} {kind}", JSON, json.dumps({**LOGIN, field: value}).encode()))
-    return cases
-
-
 @pytest.mark.parametrize(
     ("headers", "body", "source"),
     [pytest.param(h, b, f"127.0.3.{i + 1}", id=name) for i, (name, h, b) in enumerate(malformed_logins())],
@@ -125,8 +102,7 @@ def test_non_string_usernames_cannot_lock_the_admin_out(stack):
     """Node-RED compares usernames with ==: six `username[]=admin` logins with a wrong password locked
     `admin` out for every address ("Too many login attempts", 500), while the launcher logged nothing."""
     attacker = "127.0.0.43"
-    body = b"client_id=node-red-admin&grant_type=password&scope=*&username[]=admin&password=wrong"
-    replies = [send(stack.router.port, "POST", "/auth/token", FORM, body, source=attacker) for _ in range(6)]
+    replies = [send(stack.router.port, "POST", "/auth/token", FORM, ARRAY_USERNAME, source=attacker) for _ in range(6)]
     for admin in ("127.0.0.44", "127.0.0.45"):
         ok = login(stack.router.port, admin, DEFAULT_EDITOR_PASSWORD)
         assert ok.status == 200, ok.text
