@@ -148,6 +148,7 @@ class NodeRedInstance:
             editor_password=self.editor_password,
             previous_credential_secret=self.previous_credential_secret,
             **(self.api.secrets() if self.api else {}),
+            require=False,
         )
         for name, value in contract.role_secrets(self.role, secrets).items():
             if value is not None:  # None: a test starts the instance without it

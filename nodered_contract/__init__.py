@@ -355,10 +355,12 @@ def secret_values(
     previous_credential_secret: T | None = None,
     http_users: T | None = None,
     http_tokens: T | None = None,
+    require: bool = True,
 ) -> dict[str, T | None]:
     """Every secret variable some role may get, by name (None: not given); ValueError if the contract
     declares one not named here, or a required one has no value. The optional ones: the editor's logins, the
-    previous credential key (during a rotation), NODE_RED_HTTP_USERS / _TOKENS (JSON objects)."""
+    previous credential key (during a rotation), NODE_RED_HTTP_USERS / _TOKENS (JSON objects). `require=False`
+    lets a required one be None: the local stack starts an instance without it to see the image refuse."""
     values = {
         "MONGO_URL": mongo_url,
         "NODE_RED_CREDENTIAL_SECRET": credential_secret,
@@ -374,7 +376,7 @@ def secret_values(
     if missing:
         raise ValueError(f"no value for the secret variables {sorted(missing)}")
     unset = sorted(n for n, value in values.items() if value is None and VARIABLES[n].required)
-    if unset:
+    if unset and require:
         raise ValueError(f"the secret variables {unset} are required")
     return values
 
