@@ -131,3 +131,34 @@ test('a rotation of the credential key keeps sessions, and gives them the new ke
     // A key that changed without a rotation ends them, as a changed password does.
     assert.deepStrictEqual(await sessionsOf(rotated, t0 + 120000).load(stored, () => {}), {});
 });
+
+test('an editor started during a rotation re-keys the sessions at start, before anyone uses it', async () => {
+    // Guards: the sessions were re-keyed only at the first editor request, so an editor restarted on the
+    // new key alone before anyone had used it ended every session (a 401 for every logged-in user).
+    const t0 = Date.now();
+    const logins = { users: users([{ name: 'ann', role: 'read' }]), passwords: '{"ann":"ann-password"}' };
+    const oldKey = config({ ...logins, credentialSecret: 'the-old-credential-key' });
+    const fakeStorage = (sessions) => ({
+        sessions, inits: 0,
+        async init() { this.inits += 1; },
+        async getSessions() { return JSON.parse(JSON.stringify(this.sessions)); },
+        async saveSessions(s) { this.sessions = s; },
+    });
+    const stored = sessionsOf(oldKey, t0).stamp({ a: { user: 'ann', scope: 'read', expires: t0 + 3600000 } });
+
+    const rotating = config({ ...logins, credentialSecret: 'the-new-credential-key', previousCredentialSecret: 'the-old-credential-key' });
+    const during = fakeStorage(JSON.parse(JSON.stringify(stored)));
+    const wrapped = new SessionPolicy({ access: rotating }).wrap(during);
+    await wrapped.init.call(during);
+    assert.strictEqual(during.inits, 1);
+    assert.strictEqual(during.sessions.a.fingerprint, rotating.users.get('ann').fingerprint);
+
+    // Restarted on the new key alone, never having been used: the session goes on.
+    const rotated = config({ ...logins, credentialSecret: 'the-new-credential-key' });
+    assert.deepStrictEqual(Object.keys(await new SessionPolicy({ access: rotated }).load(during.sessions, () => {})), ['a']);
+
+    // Without a rotation, starting leaves the sessions to Node-RED's own first load.
+    const quiet = fakeStorage(JSON.parse(JSON.stringify(stored)));
+    await new SessionPolicy({ access: oldKey }).wrap(quiet).init.call(quiet);
+    assert.deepStrictEqual(quiet.sessions, JSON.parse(JSON.stringify(stored)));
+});

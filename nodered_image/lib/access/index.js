@@ -108,7 +108,7 @@ class EditorAccess {
 
     // The storage module Node-RED gets (sessions.js).
     wrapStorage(storage) {
-        return this.sessions.wrap(storage);
+        return this.sessions.wrap(storage, { log: (level, msg) => this.log(level, msg) });
     }
 
     // Once the launcher has its storage and refusals: the audit trail, and the client of a request.

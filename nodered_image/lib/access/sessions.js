@@ -50,11 +50,27 @@ class SessionPolicy {
         if (!this.access.users.has(session.user)) this.ssoUsers.set(session.user, session.scope);
     }
 
-    // The storage module Node-RED gets: this policy on its sessions, everything else as it is.
-    wrap(storage) {
+    // Whether the editor runs with the credential key before a rotation as well.
+    rotating() {
+        return [...this.access.users.values()].some((u) => u.previousFingerprint) || Boolean(this.access.oidcPreviousFingerprint);
+    }
+
+    // The storage module Node-RED gets: this policy on its sessions, everything else as it is. During a
+    // rotation the sessions are re-keyed as soon as the storage is up, not at the first editor request:
+    // an editor nobody used before it restarted on the new key alone would otherwise end them all.
+    wrap(storage, { log = () => {} } = {}) {
+        const loadSessions = async () => this.load(await storage.getSessions(), (kept) => storage.saveSessions(kept));
         return {
             ...storage,
-            getSessions: async () => this.load(await storage.getSessions(), (kept) => storage.saveSessions(kept)),
+            init: async (...args) => {
+                const started = await storage.init(...args);
+                if (this.rotating()) {
+                    // A failure here leaves it to Node-RED's own first load, which runs the same policy.
+                    await loadSessions().catch((err) => log('warn', `re-keying the editor sessions: ${err.message}`));
+                }
+                return started;
+            },
+            getSessions: loadSessions,
             saveSessions: (sessions) => storage.saveSessions(this.stamp(sessions)),
         };
     }
