@@ -8,6 +8,7 @@ not reach production (DocumentDB in private subnets); the editor showed nothing 
 
 from __future__ import annotations
 
+import time
 import uuid
 
 import pytest
@@ -47,6 +48,17 @@ def post_raw(stack, body: str, content_type: str) -> requests.Response:
     return requests.post(stack.url + "/cluster/rollback", data=body, headers=headers, timeout=10)
 
 
+def status_once_synced(client: AdminClient, rev: int, timeout: float = 15.0) -> dict:
+    """/cluster/status once it says every worker serves `rev` (the workers' status records are written just
+    after their /healthz turns ready), or the last answer when the timeout ends."""
+    deadline = time.monotonic() + timeout
+    while True:
+        body = client.get("/cluster/status").json()
+        if (body["newestRev"], body["inSync"]) == (rev, True) or time.monotonic() > deadline:
+            return body
+        time.sleep(0.1)
+
+
 def served_markers(stack, n: int = 9) -> set[str]:
     return {requests.get(stack.api_url + "/whoami", timeout=10).json()["marker"] for _ in range(n)}
 
@@ -56,7 +68,7 @@ def test_status_lists_every_instance_and_whether_every_worker_serves_the_newest_
     rev = stack.deploy(whoami_flow(uuid.uuid4().hex[:8]))
     r = admin(stack).get("/cluster/status")
     assert r.status_code == 200 and r.headers["Cache-Control"] == "no-store"
-    body = r.json()
+    body = status_once_synced(admin(stack), rev)
     assert (body["newestRev"], body["inSync"], body["workers"]) == (rev, True, {"total": 3, "serving": 3})
     assert (body["newest"]["rev"], body["newest"]["savedBy"]) == (rev, stack.editor_user)
     by_id = {i["id"]: i for i in body["instances"]}
@@ -135,7 +147,7 @@ def test_rollback_saves_a_new_revision_that_every_worker_then_serves(shared_stac
     stack.wait_workers(saved["rev"])
     assert served_markers(stack) == {good}
 
-    status = client.get("/cluster/status").json()
+    status = status_once_synced(client, saved["rev"])
     assert (status["newestRev"], status["inSync"]) == (saved["rev"], True)
     assert (status["newest"]["deployType"], status["newest"]["rollbackOf"]) == ("rollback", good_rev)
     row = client.get("/cluster/revisions").json()["revisions"][0]

@@ -101,7 +101,10 @@ def test_a_failed_revision_the_same_report_and_exit_code_through_the_editor(own_
 
 def test_a_worker_behind_the_same_report_and_exit_code_through_the_editor(own_stack):
     stack = own_stack
-    stack.deploy(whoami_flow(uuid.uuid4().hex[:8]))
+    first = stack.deploy(whoami_flow(uuid.uuid4().hex[:8]))
+    # Paused only once its status record says so too (it is written just after /healthz turns ready): a
+    # record from before would still show an earlier test's failed revision instead of "behind".
+    wait_report(stack, f"IN SYNC: all 3 workers run revision {first}")
     frozen = stack.workers[0]
     frozen.pause()
     try:
