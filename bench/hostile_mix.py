@@ -10,7 +10,7 @@ attackers got, and the load average. Asserts nothing.
 Both runs also deploy a small change every 10 s (an editor at work), so a launcher that lets abandoned
 requests slow its swaps down would show in the second run's deploy times and latencies.
 
-The patterns (README, "Hostile and unlucky traffic"): requests with `Upgrade: h2c` and websocket
+The patterns (docs/security.md): requests with `Upgrade: h2c` and websocket
 upgrades to plain flow endpoints; unauthenticated editor websockets kept open as long as allowed; wrong
 passwords for the admin (while the admin logs in from another address); raw paths with dot segments;
 instance health and version paths; bodies over the limit (with and without Content-Length); requests

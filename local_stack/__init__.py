@@ -1,7 +1,7 @@
 """The whole system as local processes, for people, tests and benchmarks: SecantusDB (or MONGO_TEST_URL),
 Node-RED instances started as nodered_image/'s start script on the venv's Node.js (node_lines.py: Node-RED
 5 on Node.js 24, or 4.1 on 22), and nginx running the router config the
-program renders. `python -m local_stack up` runs it by hand (README: "Run the whole stack locally").
+program renders. `python -m local_stack up` runs it by hand (docs/docker.md: "Run the whole stack locally without Docker").
 
 Every server binds 127.0.0.1; a port another process holds fails loudly (PortInUse), never passes
 for ready because that process answers.

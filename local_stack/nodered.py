@@ -2,7 +2,7 @@
 (`node --max-semi-space-size=2 server.js`), run with the Node.js of its Node-RED line (node_lines.py).
 
 The instance runs the image's own settings.js, launcher and storage plugin; its role and everything
-else come from its environment (README: "Every instance: environment"), built in NodeRedInstance.env().
+else come from its environment (docs/instances.md: "Every instance: environment"), built in NodeRedInstance.env().
 """
 
 from __future__ import annotations

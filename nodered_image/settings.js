@@ -3,7 +3,7 @@
  *
  * Every variable read here, its default and its limits are declared in contract.json beside this file
  * (the machine-readable contract, also read by healthcheck.js and by the Python deploy code in
- * nodered_contract/); README.md, "Every instance: environment", explains them in a table. Read a
+ * nodered_contract/); docs/instances.md, "Every instance: environment", explains them in a table. Read a
  * variable only through value() or integer() below, and declare it in contract.json first.
  *
  * Invalid or missing values throw an Error naming the variable; the launcher prints it and exits 1.
@@ -132,7 +132,7 @@ const debugForwardKiB = isEditor ? 0 : integer('NODE_RED_DEBUG_FORWARD_KIB');
 
 const contextDefault = oneOf('NODE_RED_CONTEXT_DEFAULT');
 // Which tabs run here: workers run every tab they may (run-once tabs while they lead); the editor what
-// NODE_RED_EDITOR_FLOWS says (README: "Running flows on N workers").
+// NODE_RED_EDITOR_FLOWS says (docs/flows-on-workers.md).
 const tabs = isEditor ? oneOf('NODE_RED_EDITOR_FLOWS') : 'all';
 const tlsCAFile = value('MONGO_TLS_CA_FILE');
 

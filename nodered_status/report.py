@@ -187,7 +187,7 @@ def summary(r: Report) -> list[str]:
         if not r.is_stale(i):
             versions.setdefault(i.node_red_version or "unrecorded (before 5)", []).append(i.id)
     if len(versions) > 1:
-        # A rolling update under way (README: "Upgrading Node-RED"): the editor refuses deploys meanwhile
+        # A rolling update under way (docs/image.md: "Upgrading Node-RED"): the editor refuses deploys meanwhile
         # when a worker runs an older Node-RED than its own.
         each = "; ".join(f"{v}: {', '.join(ids)}" for v, ids in versions.items())
         lines.append(f"Node-RED versions differ ({each}): an update is under way")

@@ -259,7 +259,7 @@ def _save_rollback(db, source: dict, rev: int, by: str) -> int:
             "rev": number,
             "deployId": str(uuid.uuid4()),
             # the flows as the source holds them (flowsJson, or flows as revisions were written before)
-            # and the Node-RED that saved them (README, "Upgrading Node-RED")
+            # and the Node-RED that saved them (docs/image.md, "Upgrading Node-RED")
             **{k: source[k] for k in ("flowsJson", "flows", "nodeRedVersion") if k in source},
             "credentials": source.get("credentials"),
             "savedAt": dt.datetime.now(dt.UTC),

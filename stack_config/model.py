@@ -122,7 +122,7 @@ class MongoConfig(ConfigModel):
 
 # The Node.js lines of the nodered/node-red images per Node-RED release line, as the Node-RED project builds
 # them (its node-red-docker build matrix: 4.1.x on 18, 20 and 22, 5.x on 24 only), less the lines past
-# their end of life (18, 20). The first is the default (README, "The base image").
+# their end of life (18, 20). The first is the default (docs/image.md, "The base image").
 BASE_IMAGE_NODE_LINES: dict[str, tuple[int, ...]] = {"5": (24,), "4.1": (22,)}
 
 

@@ -15,7 +15,7 @@
 // - Budget: `rate` messages and `kib` KiB per second, with bursts of as many again (token buckets). The
 //   bytes count all a document holds (messages serialized, their fields, the document's own, notices):
 //   what a worker writes in t seconds stays under kib x (t + 1), so the collection holds at most
-//   kib x (TTL + the TTL monitor's period + 1 s) per worker (README).
+//   kib x (TTL + the TTL monitor's period + 1 s) per worker (docs/observability.md).
 // - Shared fairly (lib/debug_budget.js): each flow (tab, or subflow instance) gets its share of the
 //   budget, and within a flow each node; a flow that floods takes only what the others leave, so the
 //   warnings of a quiet flow keep arriving. What waits for the budget is bounded per node (about a

@@ -1,8 +1,8 @@
-"""nodered_image/database.json, the database contract, against its Python readers and the README.
+"""nodered_image/database.json, the database contract, against its Python readers and docs/instances.md.
 
 Guards: the layout written twice again (a collection or singleton id named in code that the contract,
 and so the storage and the other language, do not know of), its defaults disagreeing with the
-environment contract's, and the README's table of collections drifting from it."""
+environment contract's, and the table of collections in docs/instances.md drifting from it."""
 
 import re
 import subprocess
@@ -72,9 +72,9 @@ def test_the_defaults_agree_with_the_environment_contract():
     assert layout.SUMMARY == {"flowsJson": 0, "flows": 0, "credentials": 0}
 
 
-def test_the_readme_table_lists_exactly_the_contracts_collections():
-    readme = (ROOT / "README.md").read_text()
-    section = readme.split("## How a deploy reaches the workers", 1)[1].split("\n- ", 1)[0]
+def test_the_docs_table_lists_exactly_the_contracts_collections():
+    page = (ROOT / "docs" / "instances.md").read_text()
+    section = page.split("## How a deploy reaches the workers", 1)[1].split("\n- ", 1)[0]
     rows = [ln.split("|")[1] for ln in section.splitlines() if ln.startswith("| `")]
     listed = [name for cell in rows for name in re.findall(r"`(\w+)`", cell)]
     assert sorted(listed) == sorted(layout.COLLECTIONS)

@@ -194,10 +194,10 @@ def test_the_contract_is_consistent():
     assert contract.validate_http_node_root(contract.DEFAULT_HTTP_NODE_ROOT)
 
 
-def test_the_readme_table_lists_exactly_the_contracts_variables():
-    """README.md keeps the one table for people; it must not drift from contract.json."""
-    readme = (IMAGE.parent / "README.md").read_text()
-    section = readme.split("## Every instance: environment", 1)[1].split("\n## ", 1)[0]
+def test_the_docs_table_lists_exactly_the_contracts_variables():
+    """docs/instances.md keeps the one table for people; it must not drift from contract.json."""
+    page = (IMAGE.parent / "docs" / "instances.md").read_text()
+    section = page.split("## Every instance: environment", 1)[1].split("\n## ", 1)[0]
     rows = [line for line in section.splitlines() if line.startswith("| `")]
     listed = [re.match(r"\| `([A-Z_]+)` \|", row).group(1) for row in rows]
     assert sorted(listed) == sorted(contract.VARIABLES)

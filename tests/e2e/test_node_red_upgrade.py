@@ -1,5 +1,5 @@
 """A stack moves from Node-RED 4.1 to 5 on the same database, as `pulumi up` after a change of
-image.nodeRedVersion does (README: "Upgrading Node-RED"): instances on 4.1 (Node.js 22) deploy flows with
+image.nodeRedVersion does (docs/image.md: "Upgrading Node-RED"): instances on 4.1 (Node.js 22) deploy flows with
 credentials and shared context and keep a library entry and a login session; instances on 5 (Node.js 24)
 started on that database serve the same flows, decrypt the same credentials, read the same context and
 accept the same session. While a rolling update has workers on both, the editor on the newer Node-RED

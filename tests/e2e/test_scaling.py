@@ -30,7 +30,7 @@ def test_scale_up_and_down_under_load(own_stack):
     The load retries an idempotent request once when a kept-alive connection that already carried a
     request is closed under it, before any answer, as browsers and HTTP client libraries do: nginx closes
     its idle client connections on every reload, and a request sent in that instant meets the close; no
-    nginx setting avoids it (README: Known limits). Every other failure fails the test."""
+    nginx setting avoids it (docs/known-limits.md). Every other failure fails the test."""
     stack = own_stack
     marker = uuid.uuid4().hex
     stack.deploy(whoami_flow(marker))

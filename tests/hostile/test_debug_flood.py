@@ -73,7 +73,7 @@ def test_stored_debug_bytes_stay_under_the_per_worker_budget(flood_run):
     """Guards: the `debug` collection took whatever the message rate let through (50 a second of 64 KiB
     per worker: hundreds of MiB within a minute, and round trips of everything else slowed down). Now
     each worker writes at most NODE_RED_DEBUG_FORWARD_KIB a second (bursts of as much again), so what
-    is stored after t seconds of flood stays under workers x budget x (t + 1), BSON as stored (README:
+    is stored after t seconds of flood stays under workers x budget x (t + 1), BSON as stored (docs/observability.md:
     "Debug output of the workers, in the editor")."""
     run = flood_run
     bound = WORKERS * BUDGET_KIB * 1024 * (run.seconds + 1)

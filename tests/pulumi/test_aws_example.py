@@ -6,7 +6,7 @@ from collections import Counter
 from .aws_helpers import EXAMPLE, example_config, run_example
 from .aws_mocks import ALB_DNS
 
-# What the example creates (README, "AWS"): keep the two in step.
+# What the example creates (docs/aws.md, "What it creates"): keep the two in step.
 EXPECTED = {
     # network: new VPC over 2 zones, one NAT gateway
     "aws:ec2/vpc:Vpc": 1,

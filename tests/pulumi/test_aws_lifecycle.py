@@ -150,11 +150,11 @@ def test_a_new_vpc_uses_regular_zones_only(monkeypatch):
     assert used == set(ZONES[:2])
 
 
-def test_the_readme_lists_every_endpoint_private_subnets_of_an_existing_vpc_need():
+def test_the_docs_list_every_endpoint_private_subnets_of_an_existing_vpc_need():
     """Guards: the existing-VPC prerequisites listed ECR, Secrets Manager and Logs endpoints but not the S3
     gateway endpoint ECR's image layers are pulled from: tasks without NAT could not start."""
-    readme = (ROOT / "README.md").read_text()
-    [line] = [line for line in readme.splitlines() if "An existing VPC instead of a new one" in line]
-    paragraph = readme[readme.index(line) : readme.index("\n\n", readme.index(line))]
+    page = (ROOT / "docs" / "aws.md").read_text()
+    [line] = [line for line in page.splitlines() if "An existing VPC instead of a new one" in line]
+    paragraph = page[page.index(line) : page.index("\n\n", page.index(line))]
     for endpoint in ("ecr.api", "ecr.dkr", "S3 gateway", "secretsmanager", "logs"):
         assert endpoint in paragraph, endpoint

@@ -153,7 +153,7 @@ def test_rollback_saves_a_new_revision_with_the_old_flows_and_credentials(mongo,
 
 
 def test_history_says_which_node_red_saved_each_revision_and_a_rollback_keeps_it(mongo, db):
-    """After an upgrade, the revisions saved on the older Node-RED are the ones it can run again (README:
+    """After an upgrade, the revisions saved on the older Node-RED are the ones it can run again (docs/image.md:
     "Upgrading Node-RED"); a rollback to one of them says so too."""
     name, d = db
     save(d, 1, [tab("t1", "orders"), node("a", "t1")], nodeRedVersion="4.1.15")

@@ -1,6 +1,6 @@
 'use strict';
 // The credential key (NODE_RED_CREDENTIAL_SECRET) the database's flow credentials are encrypted with, and its
-// rotation. README: "Credential key"; docs/operations.md: "Rotate the credential key".
+// rotation. docs/instances.md: "Credential key"; docs/operations.md: "Rotate the credential key".
 //
 // The database keeps the key's fingerprint (an HMAC-SHA256 of a fixed label under the key: it tells keys apart
 // and gives nothing of the key away) in one document (database.json: singletons.credentialKey). The first

@@ -240,7 +240,7 @@ class Revisions {
             // The revision the editor ran when it deployed this one (its key): a worker running exactly
             // that one may apply a "flows"/"nodes" deploy as a diff (partial.js).
             if (baseKey && baseKey !== 'none' && baseKey !== 'unusable') doc.baseKey = baseKey;
-            // The Node-RED that saved it (README, "Upgrading Node-RED": what an older one may not run).
+            // The Node-RED that saved it (docs/image.md, "Upgrading Node-RED": what an older one may not run).
             if (this.opts.nodeRedVersion) doc.nodeRedVersion = this.opts.nodeRedVersion;
             try {
                 await this.coll.insertOne(doc);

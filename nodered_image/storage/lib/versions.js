@@ -1,5 +1,5 @@
 'use strict';
-// Node-RED versions across the stack while a rolling update replaces instances (README: "Upgrading
+// Node-RED versions across the stack while a rolling update replaces instances (docs/image.md: "Upgrading
 // Node-RED"). Every instance's status record says which Node-RED it runs (`nodeRedVersion`). Flows saved
 // by an editor on a newer release line may use what an older line does not know (a node's new option, a
 // new core node), and a worker on the older line would load them all the same; the other way round is

@@ -23,7 +23,7 @@ function probe(t) {
 
 test('a ping left unanswered says "not answering" once late, within 5 s; no second ping meanwhile; its answer ends it', async (t) => {
     const { p, pings, lines } = probe(t);
-    assert.ok(EVERY_MS + LATE_MS <= 5000, 'the README promises 5 s');
+    assert.ok(EVERY_MS + LATE_MS <= 5000, 'docs/instances.md promises 5 s');
     t.mock.timers.tick(EVERY_MS);
     assert.equal(pings.length, 1);
     t.mock.timers.tick(LATE_MS - 1);

@@ -175,7 +175,7 @@ test('a leader cut off from the database stops leading before another instance c
 });
 
 test('a leader cut off from the database stops leaderStopMarginSeconds before its lease could lapse', async (t) => {
-    // Guards the stop margin (README, "Run-once tabs"): a leader whose renewals fail stops
+    // Guards the stop margin (docs/flows-on-workers.md, "Run-once tabs"): a leader whose renewals fail stops
     // its run-once tabs leaseSeconds - stopMarginSeconds after it sent its last renewal that landed,
     // so it has stopped well before another instance may take over (at least leaseSeconds after that
     // renewal). Without the margin it stopped at leaseSeconds, and only the system test's bound noticed.

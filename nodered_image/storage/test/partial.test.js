@@ -27,7 +27,7 @@ test('a "flows" or "nodes" deploy made on the revision the worker runs applies a
 });
 
 test('a catch-up over several revisions loads in full: the deploy was made on a revision the worker never ran', () => {
-    // Guards: the README's rule, unguarded by the system tests (with the baseKey check removed they all
+    // Guards: the rule of docs/instances.md ("How a deploy reaches the workers"), unguarded by the system tests (with the baseKey check removed they all
     // passed): revision 3 is a diff against revision 2, which this worker (still on 1) did not run.
     const worker = workerOn(1, '1:d1');
     assert.equal(worker.decide(pick(3, 'flows', '2:d2'), reload), 'a catch-up from revision 1');
