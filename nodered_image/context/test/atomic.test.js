@@ -175,12 +175,19 @@ test('the database failing during an operation: the caller gets an error and the
     assert.equal(after, 7);
 });
 
-test('the open store registers itself for nodered-scale-shared, and unregisters when closed', async () => {
-    const [a] = await twoInstances('registry');
-    const b = await server.open({ database: uniqueDb('registry2'), role: 'worker', instanceId: 'b' });
-    assert.equal(globalThis[REGISTRY], b);
+test('function nodes\' nodered-scale-shared module reaches the open store of its process', async () => {
+    const shared = require('../../nodered-scale-shared');
+    const [a, b] = await twoInstances('module');
+    assert.equal(globalThis[REGISTRY], b, 'the last store opened is the one registered');
+    assert.equal(await shared.incr('visits'), 1);
+    assert.equal(await shared.incr('visits', 2), 3);
+    assert.equal(await get(a, 'global', 'visits'), 3);
+    assert.equal(await shared.compareAndSet('visits', 3, 10), true);
+    const token = await shared.lock('job', 30);
+    assert.equal(await a.lock('job', 30), null);
+    assert.equal(await shared.unlock('job', token), true);
+    assert.equal(await shared.deleteIfEqual('visits', 10), true);
+    await assert.rejects(shared.incr('a.b'), /nested key/, 'a refusal is a rejected promise');
     await b.close();
-    assert.equal(globalThis[REGISTRY], undefined);
-    await a.open();
-    assert.equal(globalThis[REGISTRY], a);
+    await assert.rejects(shared.incr('visits'), /no open shared context store/);
 });
