@@ -8,18 +8,24 @@ Starts SecantusDB (or uses MONGO_TEST_URL), one editor and N workers (local_stac
      endpoint doing no context operation (op=none), so the difference is the operation's own cost;
    - in the flow: batches of sequential operations timed inside the function node (Date.now over the
      batch), the mean cost of one operation without any HTTP around it.
-2. Leader failover: a run-once tab (CLUSTER_RUN_ON=leader) whose "inject once" reports where it started;
+2. The shared store's atomic operations (nodered-scale-shared) against the database server's own: get,
+   set, incr, compareAndSet and lock of a number, each timed alone inside a function node on one worker
+   (perf_hooks around the awaited operation), and the same operation sent by pymongo straight to the
+   database server (same document shape, write concern and indexes), taking turns batch by batch: p50
+   of each and their ratio.
+3. Leader failover: a run-once tab (CLUSTER_RUN_ON=leader) whose "inject once" reports where it started;
    the leader is SIGKILLed `--kills` times (then restarted, as its container would be), and the time
    from the kill to the tab starting on another instance is measured.
 
 Prints figures with the load average; asserts nothing.
 
-    venv/bin/python -m bench.context_ops [--workers 3] [--requests 300] [--kills 10]
+    venv/bin/python -m bench.context_ops [--workers 3] [--requests 300] [--atomic 300] [--kills 10]
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import json
 import os
 import statistics
@@ -27,9 +33,13 @@ import sys
 import tempfile
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 
+import pymongo
 import requests
+from pymongo.collection import Collection, ReturnDocument
+from pymongo.write_concern import WriteConcern
 
 from local_stack import AdminClient, MongoServer, NodeRedInstance
 from local_stack.cluster_flows import tab, ticker_flow
@@ -61,8 +71,47 @@ return null;
 """
 
 
+ATOMIC_OPS = ["get", "set", "incr", "compareAndSet", "lock"]
+
+# GET <root>/atomic-bench?op=&n=: n sequential operations on one number, each timed alone: {"ms": [...]}.
+# A lock is unlocked after each timed grant (untimed), so every lock is granted.
+ATOMIC_FUNC = """
+const q = msg.req.query;
+const key = "atomic-bench-" + q.op;
+const get = (k) => new Promise((resolve, reject) => global.get(k, "shared", (e, v) => e ? reject(e) : resolve(v)));
+const set = (k, v) => new Promise((resolve, reject) => global.set(k, v, "shared", (e) => e ? reject(e) : resolve()));
+let seen = await get(key);
+const ms = [];
+for (let i = 0; i < Number(q.n); i++) {
+    const t0 = perf.performance.now();
+    if (q.op === "get") await get(key);
+    else if (q.op === "set") await set(key, i);
+    else if (q.op === "incr") await shared.incr(key);
+    else if (q.op === "compareAndSet") {
+        const next = (seen || 0) + 1;
+        if (!(await shared.compareAndSet(key, seen, next))) throw new Error("compareAndSet lost");
+        seen = next;
+    } else if (q.op === "lock") {
+        const token = await shared.lock(key, 30);
+        ms.push(perf.performance.now() - t0);
+        await shared.unlock(key, token);
+        continue;
+    }
+    ms.push(perf.performance.now() - t0);
+}
+msg.payload = {ms};
+return msg;
+"""
+
+
 def bench_flow() -> list[dict]:
-    return [tab("tab-bench", "context bench")] + endpoint("tab-bench", "bench", "/bench", "get", BENCH_FUNC)
+    nodes = [tab("tab-bench", "context bench")] + endpoint("tab-bench", "bench", "/bench", "get", BENCH_FUNC)
+    atomic = endpoint("tab-bench", "atomic-bench", "/atomic-bench", "get", ATOMIC_FUNC)
+    for n in atomic:
+        n["y"] = 160
+        if n["type"] == "function":
+            n["libs"] = [{"var": "shared", "module": "nodered-scale-shared"}, {"var": "perf", "module": "perf_hooks"}]
+    return nodes + atomic
 
 
 def load() -> str:
@@ -126,6 +175,109 @@ def context_figures(workers: list[NodeRedInstance], count: int) -> None:
     print(f"  ({load()})")
 
 
+def server_ops(coll: Collection) -> dict[str, Callable[[], None]]:
+    """op -> a function doing, with pymongo straight on the database server, what the store sends for it
+    (the store's document shape; the compare-and-set's read too; the lock's grant, then an untimed unlock)."""
+    fields = {"scope": "global", "node": "global", "updatedBy": "bench"}
+
+    def counted(key: str, extra: dict | None = None) -> dict:
+        return {"$set": {**fields, "key": key, **(extra or {})}, "$currentDate": {"updatedAt": True}}
+
+    def _id(key: str) -> str:
+        return json.dumps(["global", key])
+
+    state = {"i": 0}
+
+    def get() -> None:
+        coll.find_one({"_id": _id("get")}, {"key": 1, "value": 1})
+
+    def set_() -> None:
+        state["i"] += 1
+        coll.update_one({"_id": _id("set")}, {**counted("set", {"value": state["i"]}), "$inc": {"v": 1}}, upsert=True)
+
+    def incr() -> None:
+        update = {**counted("incr"), "$inc": {"value": 1, "v": 1}}
+        coll.find_one_and_update(
+            {"_id": _id("incr"), "value": {"$type": "number"}},
+            update,
+            {"value": 1},
+            return_document=ReturnDocument.AFTER,
+        )
+
+    def compare_and_set() -> None:
+        doc = coll.find_one({"_id": _id("cas")}, {"value": 1, "v": 1})
+        assert doc is not None
+        update = {**counted("cas", {"value": doc["value"] + 1}), "$inc": {"v": 1}}
+        if coll.update_one({"_id": _id("cas"), "v": doc["v"]}, update).matched_count != 1:
+            raise RuntimeError("compareAndSet lost")
+
+    def lock() -> None:
+        now = time.time()
+        free = {"$or": [{"value.expiresAt": None}, {"value.expiresAt": {"$lte": _date(now)}}]}
+        grant = {**counted("lock", {"value.expiresAt": _date(now + 30)}), "$inc": {"value.token": 1, "v": 1}}
+        doc = coll.find_one_and_update(
+            {"_id": _id("lock"), "value.token": {"$type": "number"}, **free},
+            grant,
+            {"value": 1},
+            return_document=ReturnDocument.AFTER,
+        )
+        assert doc is not None, "the lock was not free"
+        state["token"] = doc["value"]["token"]
+
+    for key, value in [("get", 1), ("incr", 0), ("cas", 0), ("lock", {"token": 0, "expiresAt": None})]:
+        coll.replace_one({"_id": _id(key)}, {**fields, "key": key, "value": value, "v": 1}, upsert=True)
+
+    def unlock() -> None:
+        coll.update_one(
+            {"_id": _id("lock"), "value.token": state["token"]},
+            {**counted("lock", {"value.expiresAt": None}), "$inc": {"v": 1}},
+        )
+
+    return {"get": get, "set": set_, "incr": incr, "compareAndSet": compare_and_set, "lock": lock, "unlock": unlock}
+
+
+def _date(seconds: float) -> datetime.datetime:
+    return datetime.datetime.fromtimestamp(seconds, tz=datetime.UTC)
+
+
+def atomic_figures(worker: NodeRedInstance, mongo_url: str, count: int) -> None:
+    """p50 of each operation in a function node on `worker` against the same operation by pymongo, taking
+    turns in batches of 10 (so a change of load hits both alike)."""
+    client: pymongo.MongoClient = pymongo.MongoClient(mongo_url)
+    db = client[f"bench_server_{uuid.uuid4().hex[:8]}"]
+    coll = db.get_collection("context", write_concern=WriteConcern(w="majority"))
+    coll.create_index("scope", name="scope")
+    coll.create_index("node", name="node")
+    direct = server_ops(coll)
+    flow: dict[str, list[float]] = {op: [] for op in ATOMIC_OPS}
+    server: dict[str, list[float]] = {op: [] for op in ATOMIC_OPS}
+    batch = 10
+    with requests.Session() as s:
+        for rnd in range(-1, count // batch):  # round -1: warm-up, not counted
+            for op in ATOMIC_OPS:
+                r = s.get(worker.node_url + "/atomic-bench", params={"op": op, "n": str(batch)}, timeout=60)
+                r.raise_for_status()
+                times = []
+                for _ in range(batch):
+                    t0 = time.perf_counter()
+                    direct[op]()
+                    times.append((time.perf_counter() - t0) * 1000)
+                    if op == "lock":
+                        direct["unlock"]()
+                if rnd >= 0:
+                    flow[op].extend(r.json()["ms"])
+                    server[op].extend(times)
+    client.drop_database(db.name)
+    client.close()
+    print(
+        f"shared store operations on a number, in a function node on one worker vs pymongo on the database server ({count} each)"
+    )
+    for op in ATOMIC_OPS:
+        f50, d50 = statistics.median(flow[op]), statistics.median(server[op])
+        print(f"    {op:<14} function node p50 {ms(f50)}   database server p50 {ms(d50)}   ratio ×{f50 / d50:.2f}")
+    print(f"  ({load()})")
+
+
 def failover_figures(editor: NodeRedInstance, workers: list[NodeRedInstance], admin: AdminClient, kills: int) -> None:
     with Collector() as collector:
         rev = admin.deploy(ticker_flow(collector.url) + bench_flow())
@@ -154,7 +306,8 @@ def failover_figures(editor: NodeRedInstance, workers: list[NodeRedInstance], ad
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.context_ops", description=__doc__.split("\n\n")[0])
     p.add_argument("--workers", type=int, default=3)
-    p.add_argument("--requests", type=int, default=300, help="requests per operation and store")
+    p.add_argument("--requests", type=int, default=300, help="requests per operation and store (0: skip that part)")
+    p.add_argument("--atomic", type=int, default=300, help="atomic operations of each kind (0: skip that part)")
     p.add_argument("--kills", type=int, default=10, help="leader SIGKILLs (0: skip the failover part)")
     args = p.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="bench-context-"))
@@ -177,7 +330,10 @@ def main(argv=None) -> int:
             rev = admin.deploy(bench_flow())
             for w in workers:
                 w.wait_ready(rev=rev, timeout=60)
-            context_figures(workers, args.requests)
+            if args.requests:
+                context_figures(workers, args.requests)
+            if args.atomic:
+                atomic_figures(workers[0], mongo.url, args.atomic)
             if args.kills:
                 failover_figures(editor, workers, admin, args.kills)
         finally:

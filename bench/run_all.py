@@ -58,9 +58,9 @@ def plan(quick: bool) -> list[tuple[str, list[str]]]:
             [py, "-m", "bench.hostile_mix", "--workers", "3", "--duration", "15" if quick else "60"],
         ),
         (
-            "context operations (shared vs memory) and leader failover, 3 workers",
+            "context operations (shared vs memory; atomic ones vs the database server) and leader failover, 3 workers",
             [py, "-m", "bench.context_ops", "--workers", "3", "--requests", "100" if quick else "300"]
-            + ["--kills", "3" if quick else "10"],
+            + ["--atomic", "100" if quick else "300", "--kills", "3" if quick else "10"],
         ),
         (
             "the flows as an API: req/s straight to a worker with an auth rule and CORS on vs off",

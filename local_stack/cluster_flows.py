@@ -2,7 +2,8 @@
 
 counter_flow: GET <path> adds one to a global counter in a context store and answers the new count and
 the instance that answered. context_flow: GET/POST <path> read and write any context key, in any store
-(or the default one), asynchronously or synchronously. ticker_flow: a timer (and an "inject once")
+(or the default one), asynchronously or synchronously. atomic_flow: POST <path> runs one of the shared
+store's atomic operations from a function node, through the nodered-scale-shared module. ticker_flow: a timer (and an "inject once")
 whose every run POSTs {"kind", "instance"} to a local_stack.Collector; in a run-once tab
 (CLUSTER_RUN_ON=leader) unless told otherwise.
 """
@@ -82,6 +83,45 @@ return null;"""
     for n in endpoint(tab_id, "ctx-post", path, "post", post):
         n["y"] = 160
         nodes.append(n)
+    return nodes
+
+
+def atomic_flow(path: str = "/atomic", tab_id: str = "tab-atomic") -> list[dict]:
+    """POST <path> {"op", ...} runs, in a function node whose Setup tab adds nodered-scale-shared as
+    `shared`, and answers {..., "instance"} (500 {"error"} when it fails):
+      incr {key, plain?}: {n: shared.incr(key)}; with `plain`, also a get/set counter: {plain: its new value}
+      casIncr {key}: reads key, {ok: shared.compareAndSet(key, read, read + 1)}
+      lock {key, ttl}: {token}   unlock {key, token}: {ok}   get {key}: {value} (global.get, shared)
+      lockedIncr {key, counter}: under lock(key, 30), a get/set counter + 1: {ok: granted, unlocked}"""
+    func = """
+const b = msg.payload || {};
+const get = (k) => new Promise((resolve, reject) => global.get(k, "shared", (e, v) => e ? reject(e) : resolve(v)));
+const set = (k, v) => new Promise((resolve, reject) => global.set(k, v, "shared", (e) => e ? reject(e) : resolve()));
+const plus1 = async (k) => { const v = ((await get(k)) || 0) + 1; await set(k, v); return v; };
+const ops = {
+    incr: async () => ({n: await shared.incr(b.key), plain: b.plain ? await plus1(b.plain) : null}),
+    casIncr: async () => { const seen = await get(b.key); return {ok: await shared.compareAndSet(b.key, seen, (seen || 0) + 1)}; },
+    lock: async () => ({token: await shared.lock(b.key, b.ttl)}),
+    unlock: async () => ({ok: await shared.unlock(b.key, b.token)}),
+    get: async () => ({value: await get(b.key)}),
+    lockedIncr: async () => {
+        const token = await shared.lock(b.key, 30);
+        if (token === null) return {ok: false};
+        await plus1(b.counter);
+        return {ok: true, unlocked: await shared.unlock(b.key, token)};
+    },
+};
+try {
+    msg.payload = Object.assign(await ops[b.op](), {instance: env.get("NODE_RED_INSTANCE_ID")});
+} catch (err) {
+    msg.statusCode = 500;
+    msg.payload = {error: String(err && err.message || err)};
+}
+return msg;"""
+    nodes = [tab(tab_id, "atomic")] + endpoint(tab_id, "atomic", path, "post", func)
+    for n in nodes:
+        if n["type"] == "function":
+            n["libs"] = [{"var": "shared", "module": "nodered-scale-shared"}]
     return nodes
 
 

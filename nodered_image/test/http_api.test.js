@@ -202,3 +202,25 @@ test('userDir names exactly the baked modules, linked so Node-RED loads them, an
         fs.rmSync(root, { recursive: true, force: true });
     }
 });
+
+test('nodered-scale-shared is always a function module: allowed, linked into userDir with nothing baked, failing clearly without a shared store', async () => {
+    // Guards flows using the shared store's atomic operations: a deploy naming nodered-scale-shared must
+    // not be refused for a module image.functionModules does not list, and Node-RED must find it in userDir.
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'function-modules-'));
+    try {
+        const modules = availableModules({ dir: path.join(root, 'none-baked') }); // the image's defaults
+        assert.deepEqual([...modules.keys()], ['nodered-scale-shared']);
+        const node = { id: 'f', type: 'function', libs: [{ var: 'shared', module: 'nodered-scale-shared' }] };
+        assert.deepEqual([...missingModules([node], modules)], []);
+        const userDir = path.join(root, 'user');
+        fs.mkdirSync(userDir);
+        linkIntoUserDir(userDir, modules);
+        // As Node-RED's function node loads it: import() from userDir/node_modules, the default export.
+        const loaded = await import(path.join(userDir, 'node_modules', 'nodered-scale-shared', 'index.js'));
+        const shared = loaded.default;
+        assert.deepEqual(Object.keys(shared).sort(), ['compareAndSet', 'deleteIfEqual', 'incr', 'lock', 'unlock']);
+        await assert.rejects(shared.incr('orders'), /no open shared context store/);
+    } finally {
+        fs.rmSync(root, { recursive: true, force: true });
+    }
+});

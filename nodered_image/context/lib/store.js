@@ -20,12 +20,16 @@ const { encode, decode, refuseLoneSurrogate } = require('./codec');
 const { parseKey, getPath, setPath } = require('./paths');
 const { fieldPath, parentsAreObjects } = require('./nested');
 const { log } = require('./nodered');
+const { AtomicOps } = require('./atomic');
 
 const CAS_ATTEMPTS = 20;
 const SYNC_ERROR = 'the shared context store is asynchronous: pass a callback, e.g. ' +
     'global.get("key", "shared", (err, value) => { ... })';
 
 const docId = (scope, top) => JSON.stringify([scope, top]);
+// Where the open store of this process is found by the `nodered-scale-shared` module function nodes load
+// (its own package, so it shares no module instance with this one).
+const REGISTRY = Symbol.for('nodered-scale.sharedContextStore');
 const nodeOf = (scope) => scope.split(':')[0];
 
 function readConfig(config) {
@@ -58,6 +62,7 @@ class SharedContextStore {
         this.indexed = false;
         this.cleanedFor = null; // the active node and flow ids of the last clean, once it completed
         this.cleans = 0;
+        this.atomic = new AtomicOps(this, docId);
     }
 
     // Node-RED opens stores before it starts the flows. The editor connects and makes the indexes first,
@@ -66,11 +71,13 @@ class SharedContextStore {
     // to the database (its monitoring alone costs an idle worker about as much CPU as the storage's).
     async open() {
         this.closed = false;
+        globalThis[REGISTRY] = this;
         if (this.opts.role === 'editor') await this.collection().catch(() => {});
     }
 
     async close() {
         this.closed = true;
+        if (globalThis[REGISTRY] === this) delete globalThis[REGISTRY];
         const ready = this.ready;
         this.ready = null;
         if (ready) await ready.then(({ client }) => client.close(), () => {}).catch(() => {});
@@ -196,7 +203,7 @@ class SharedContextStore {
         const coll = await this.collection();
         for (let attempt = 1; attempt <= CAS_ATTEMPTS; attempt++) {
             if (path && await this.setField(coll, { _id, scope, top, path, value, stored })) return;
-            if (await this.compareAndSet(coll, { _id, scope, top, key, value })) return;
+            if (await this.rewrite(coll, { _id, scope, top, key, value })) return;
         }
         throw new Error(`shared context: ${scope} ${JSON.stringify(key)} kept changing under ${CAS_ATTEMPTS} attempts to set it`);
     }
@@ -223,7 +230,7 @@ class SharedContextStore {
 
     // Read the document, change it as Node-RED would (paths.js), and write it back only if nobody wrote it
     // in between; false when somebody did.
-    async compareAndSet(coll, { _id, scope, top, key, value }) {
+    async rewrite(coll, { _id, scope, top, key, value }) {
         const doc = await coll.findOne({ _id });
         const holder = doc ? { [top]: decode(doc.value) } : {};
         setPath(holder, key, value);
@@ -242,6 +249,27 @@ class SharedContextStore {
 
     update(scope, top, value) {
         return { $set: { ...this.fields(scope, top), value: encode(value) }, $inc: { v: 1 }, $currentDate: { updatedAt: true } };
+    }
+
+    // Atomic operations on global keys (atomic.js), as promises: what the nodered-scale-shared module offers.
+    incr(key, n) {
+        return this.atomic.incr(key, n);
+    }
+
+    compareAndSet(key, expected, value) {
+        return this.atomic.compareAndSet(key, expected, value);
+    }
+
+    deleteIfEqual(key, expected) {
+        return this.atomic.deleteIfEqual(key, expected);
+    }
+
+    lock(key, ttlSeconds) {
+        return this.atomic.lock(key, ttlSeconds);
+    }
+
+    unlock(key, token) {
+        return this.atomic.unlock(key, token);
     }
 
     keys(scope, callback) {
@@ -290,4 +318,4 @@ class SharedContextStore {
     }
 }
 
-module.exports = { SharedContextStore, SYNC_ERROR };
+module.exports = { SharedContextStore, SYNC_ERROR, REGISTRY };

@@ -9,7 +9,8 @@ const secantus = require('../../test_support/secantus');
 const { freePort, sleep } = secantus;
 
 // The tests' MongoDB (shared with the storage module's tests); port: restart one on the same port.
-const startMongo = (port) => secantus.startMongo({ MongoClient, prefix: 'context-test-', port: port || null });
+// testCommands: the server takes configureFailPoint.
+const startMongo = (port, { testCommands = false } = {}) => secantus.startMongo({ MongoClient, prefix: 'context-test-', port: port || null, testCommands });
 
 let dbCounter = 0;
 const uniqueDb = (name) => `ctx_${name}_${process.pid}_${Date.now() % 100000}_${dbCounter++}`;
@@ -23,10 +24,10 @@ async function openStore(config) {
 
 // The server of a test file: started before its tests, stopped after them with every store opened on it.
 // {mongo, client, stores, open(config)}: open() makes a store on it as Node-RED does.
-function serverForTests() {
+function serverForTests(options) {
     const server = { mongo: null, client: null, stores: [] };
     test.before(async () => {
-        server.mongo = await startMongo();
+        server.mongo = await startMongo(null, options);
         server.client = new MongoClient(server.mongo.url);
     });
     test.after(async () => {
