@@ -17,13 +17,14 @@ NODE_LINE := $(PY) -m local_stack node run
 .PHONY: test test-node-red-4.1 test-fast lint format install system-deps python-deps node-deps lock up down preview bench status
 
 # Every test, real processes included (a few minutes), on Node-RED 5 and Node.js 24 (the image's line); then
-# the storage and context tests again on Node-RED 4.1 and Node.js 22, the line still selectable.
+# the storage and context tests again on Node-RED 4.1 and Node.js 22, the line still selectable. pytest on two
+# workers (the machine's 2 cores), a file's tests on one: its module fixtures (a whole stack) start once.
 test: install lint
 	node --test mongo/test/*.test.js
 	cd nodered_image/storage && npm test
 	cd nodered_image/context && npm test
 	cd nodered_image && npm test
-	$(PY) -m pytest
+	$(PY) -m pytest -n 2 --dist loadfile
 	$(MAKE) test-node-red-4.1
 
 # The storage and context module tests against Node-RED 4.1 on Node.js 22 (about a minute).
