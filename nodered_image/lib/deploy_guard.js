@@ -172,7 +172,8 @@ function guardDeploys(RED, storage, log, options = {}) {
         }
         return storage.runDeploy({ type, user }, () => original.setFlows(opts));
     };
-    api.addFlow = async (opts) => {
+    // POST /flow and PUT /flow/:id: one tab's flows, checked as a whole deploy's are.
+    const oneFlow = (method) => async (opts) => {
         try {
             unlocked(opts.user);
             const versions = versionsRead(storage);
@@ -181,19 +182,10 @@ function guardDeploys(RED, storage, log, options = {}) {
         } catch (err) {
             refused(err, userName(opts.user));
         }
-        return storage.runDeploy({ type: 'flows', user: userName(opts.user) }, () => original.addFlow(opts));
+        return storage.runDeploy({ type: 'flows', user: userName(opts.user) }, () => original[method](opts));
     };
-    api.updateFlow = async (opts) => {
-        try {
-            unlocked(opts.user);
-            const versions = versionsRead(storage);
-            check(RED, storage, options, nodesOfFlow(opts.flow), runningSubflows(RED), opts.flow);
-            await versions();
-        } catch (err) {
-            refused(err, userName(opts.user));
-        }
-        return storage.runDeploy({ type: 'flows', user: userName(opts.user) }, () => original.updateFlow(opts));
-    };
+    api.addFlow = oneFlow('addFlow');
+    api.updateFlow = oneFlow('updateFlow');
     api.deleteFlow = async (opts) => {
         try {
             unlocked(opts.user);
