@@ -95,7 +95,10 @@ def test_misconfigured_nodes_deploy_and_answer_each_message_with_an_error_a_catc
             {"error": "shared-atomic: no key configured", "source": "shared-atomic"},
         )
     status, answer = call(stack.api_url, "incr", key="")
-    assert (status, answer["error"]) == (500, "shared-atomic: msg.payload.key must be a non-empty string, got an empty string")
+    assert (status, answer["error"]) == (
+        500,
+        "shared-atomic: msg.payload.key must be a non-empty string, got an empty string",
+    )
     answered(stack.api_url, "create", key="text", value="five")
     status, answer = call(stack.api_url, "incr", key="text")
     assert (status, answer["error"]) == (500, 'shared.incr: "text" holds a string, not a number')
