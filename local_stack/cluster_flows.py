@@ -3,7 +3,8 @@
 counter_flow: GET <path> adds one to a global counter in a context store and answers the new count and
 the instance that answered. context_flow: GET/POST <path> read and write any context key, in any store
 (or the default one), asynchronously or synchronously. atomic_flow: POST <path> runs one of the shared
-store's atomic operations from a function node, through the nodered-scale-shared module. ticker_flow: a timer (and an "inject once")
+store's atomic operations from a function node, through the nodered-scale-shared module;
+shared_atomic_node_flow: the same through the shared-atomic palette node. ticker_flow: a timer (and an "inject once")
 whose every run POSTs {"kind", "instance"} to a local_stack.Collector; in a run-once tab
 (CLUSTER_RUN_ON=leader) unless told otherwise.
 """
@@ -11,6 +12,7 @@ whose every run POSTs {"kind", "instance"} to a local_stack.Collector; in a run-
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 from .flows import endpoint, function_node, http_request_node
 
@@ -123,6 +125,20 @@ return msg;"""
         if n["type"] == "function":
             n["libs"] = [{"var": "shared", "module": "nodered-scale-shared"}]
     return nodes
+
+
+# The flow of the shared-atomic palette node's tests, one file for the launcher's JavaScript test and the
+# end-to-end tests (its tab's info says what each endpoint does).
+SHARED_ATOMIC_FLOW = Path(__file__).resolve().parents[1] / "nodered_image" / "test" / "shared_atomic_flow.json"
+
+
+def shared_atomic_node_flow() -> list[dict]:
+    """POST /atomic-node/<endpoint> runs a shared-atomic palette node (no function node) and answers
+    {"output": 1|2, "payload", "lockToken", "instance"}, 500 {"error", "source"} from the tab's catch node.
+    incr {key}; create {key, value}; lock {key, ttl}; unlock {key, token}; get {key}: {"value"};
+    locked: lock "mutex" -> a get/set counter "guarded" + 1 -> unlock (output 1: unlocked, 2: not granted
+    (payload null) or unlock refused (false)); bad-operation and empty-key: misconfigured nodes."""
+    return json.loads(SHARED_ATOMIC_FLOW.read_text())
 
 
 def _report(node_id: str, tab_id: str, url: str, kind: str, y: int, wires_from: list[dict]) -> list[dict]:

@@ -263,9 +263,11 @@ module.exports = {
         },
     },
 
-    // The editor's own plugins (editor_plugin/): the Cluster sidebar, and each debug sidebar message shows the
-    // instance it came from, and the sidebar filters by instance. Workers have no editor.
-    ...(isEditor ? { nodesDir: [path.join(__dirname, 'editor_plugin')] } : {}),
+    // The image's own palette nodes (palette_nodes/: shared-atomic) on every instance, so the editor offers
+    // them and every worker runs them. The editor's own plugins (editor_plugin/): the Cluster sidebar, and each
+    // debug sidebar message shows the instance it came from, and the sidebar filters by instance. Workers have
+    // no editor.
+    nodesDir: [path.join(__dirname, 'palette_nodes'), ...(isEditor ? [path.join(__dirname, 'editor_plugin')] : [])],
     // The editor page's lock notice (editor_plugin/flows_lock.html reads it as RED.settings).
     ...(isEditor ? { 'nodered-scale-flows-lock': flowsLock ? flowsLock.editorSettings() : { source: null } } : {}),
 

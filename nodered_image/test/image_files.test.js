@@ -36,6 +36,18 @@ function copiedFiles() {
     return files;
 }
 
+// A Node-RED package of ours (package.json's node-red `kind`: nodes or plugins): each .js and its .html
+// exists and the Dockerfile copies it.
+function assertPackageCopied(copied, dir, kind) {
+    const pkg = require(path.join(IMAGE_DIR, dir, 'package.json'));
+    const files = ['package.json'];
+    for (const js of Object.values(pkg['node-red'][kind])) files.push(js, js.replace(/\.js$/, '.html'));
+    for (const f of files) {
+        assert.ok(fs.existsSync(path.join(IMAGE_DIR, dir, f)), `${dir}/${f} exists`);
+        assert.ok(copied.has(path.join(dir, f)), `the Dockerfile copies ${dir}/${f}`);
+    }
+}
+
 function resolveLocal(fromFile, spec) {
     const base = path.resolve(path.dirname(fromFile), spec);
     for (const candidate of [base, `${base}.js`, `${base}.json`, path.join(base, 'index.js')]) {
@@ -65,14 +77,21 @@ function loadedFiles(entry = 'server.js') {
 test('the editor plugin settings.js points Node-RED at is copied into the image, every file of it', () => {
     const copied = copiedFiles();
     const settingsText = fs.readFileSync(path.join(IMAGE_DIR, 'settings.js'), 'utf8');
-    assert.match(settingsText, /nodesDir: \[path\.join\(__dirname, 'editor_plugin'\)\]/);
-    const pkg = require(path.join(IMAGE_DIR, 'editor_plugin', 'package.json'));
-    const files = ['package.json'];
-    for (const js of Object.values(pkg['node-red'].plugins)) files.push(js, js.replace(/\.js$/, '.html'));
-    for (const f of files) {
-        assert.ok(fs.existsSync(path.join(IMAGE_DIR, 'editor_plugin', f)), `editor_plugin/${f} exists`);
-        assert.ok(copied.has(path.join('editor_plugin', f)), `the Dockerfile copies editor_plugin/${f}`);
-    }
+    assert.match(settingsText, /isEditor \? \[path\.join\(__dirname, 'editor_plugin'\)\]/);
+    assertPackageCopied(copied, 'editor_plugin', 'plugins');
+});
+
+test('the palette nodes settings.js points every instance at are copied into the image, with the module they load', () => {
+    // Guards a flow using shared-atomic: a type missing on the workers stops their flows.
+    const copied = copiedFiles();
+    const settingsText = fs.readFileSync(path.join(IMAGE_DIR, 'settings.js'), 'utf8');
+    assert.match(settingsText, /nodesDir: \[path\.join\(__dirname, 'palette_nodes'\),/);
+    assertPackageCopied(copied, 'palette_nodes', 'nodes');
+    const source = fs.readFileSync(path.join(IMAGE_DIR, 'palette_nodes', 'shared_atomic.js'), 'utf8');
+    assert.match(source, /require\('nodered-scale-shared'\)/);
+    const deps = JSON.parse(fs.readFileSync(path.join(IMAGE_DIR, 'package.json'), 'utf8')).dependencies;
+    assert.equal(deps['nodered-scale-shared'], 'file:nodered-scale-shared', 'the image\'s npm ci links the module the node loads');
+    assert.ok(copied.has(path.join('nodered-scale-shared', 'index.js')));
 });
 
 test('every file the launcher loads is copied into the image', () => {
