@@ -7,7 +7,11 @@ Starts SecantusDB (or uses MONGO_TEST_URL), one editor and N workers (local_stac
    - per request, one operation each: latency of GET <root>/bench?op=get|set&store=... against the same
      endpoint doing no context operation (op=none), so the difference is the operation's own cost;
    - in the flow: batches of sequential operations timed inside the function node (Date.now over the
-     batch), the mean cost of one operation without any HTTP around it.
+     batch), the mean cost of one operation without any HTTP around it;
+   - the same 1 KB get and set each timed alone inside a function node on one worker against the same
+     operation by pymongo on the database server (same document, write concern and indexes; part 2's
+     method); the server's own set with w: majority, with w: 1, and on a second server of the same kind
+     with no change stream open.
 2. The shared store's atomic operations (nodered-scale-shared) against the database server's own: get,
    set, incr, compareAndSet and lock of a number, each timed alone inside a function node on one worker
    (perf_hooks around the awaited operation), and the same operation sent by pymongo straight to the
@@ -19,7 +23,7 @@ Starts SecantusDB (or uses MONGO_TEST_URL), one editor and N workers (local_stac
 
 Prints figures with the load average; asserts nothing.
 
-    venv/bin/python -m bench.context_ops [--workers 3] [--requests 300] [--atomic 300] [--kills 10]
+    venv/bin/python -m bench.context_ops [--workers 3] [--requests 300] [--value 300] [--atomic 300] [--kills 10]
 """
 
 from __future__ import annotations
@@ -72,6 +76,8 @@ return null;
 
 
 ATOMIC_OPS = ["get", "set", "incr", "compareAndSet", "lock"]
+# The 1 KB value's get and set, timed alone as the atomic operations are.
+VALUE_OPS = ["get1k", "set1k"]
 
 # GET <root>/atomic-bench?op=&n=: n sequential operations on one number, each timed alone: {"ms": [...]}.
 # A lock is unlocked after each timed grant (untimed), so every lock is granted.
@@ -81,10 +87,13 @@ const key = "atomic-bench-" + q.op;
 const get = (k) => new Promise((resolve, reject) => global.get(k, "shared", (e, v) => e ? reject(e) : resolve(v)));
 const set = (k, v) => new Promise((resolve, reject) => global.set(k, v, "shared", (e) => e ? reject(e) : resolve()));
 let seen = await get(key);
+const big = __VALUE_1K__;
 const ms = [];
 for (let i = 0; i < Number(q.n); i++) {
     const t0 = perf.performance.now();
-    if (q.op === "get") await get(key);
+    if (q.op === "get1k") await get("bench-1k");
+    else if (q.op === "set1k") await set("bench-1k", big);
+    else if (q.op === "get") await get(key);
     else if (q.op === "set") await set(key, i);
     else if (q.op === "incr") await shared.incr(key);
     else if (q.op === "compareAndSet") {
@@ -101,7 +110,7 @@ for (let i = 0; i < Number(q.n); i++) {
 }
 msg.payload = {ms};
 return msg;
-"""
+""".replace("__VALUE_1K__", json.dumps(VALUE_1K))
 
 
 def bench_flow() -> list[dict]:
@@ -191,6 +200,14 @@ def server_ops(coll: Collection) -> dict[str, Callable[[], None]]:
     def get() -> None:
         coll.find_one({"_id": _id("get")}, {"key": 1, "value": 1})
 
+    def get1k() -> None:
+        coll.find_one({"_id": _id("bench-1k")}, {"key": 1, "value": 1})
+
+    def set1k() -> None:  # the value needs no escaping: the store stores it as it is
+        coll.update_one(
+            {"_id": _id("bench-1k")}, {**counted("bench-1k", {"value": VALUE_1K}), "$inc": {"v": 1}}, upsert=True
+        )
+
     def set_() -> None:
         state["i"] += 1
         coll.update_one({"_id": _id("set")}, {**counted("set", {"value": state["i"]}), "$inc": {"v": 1}}, upsert=True)
@@ -224,7 +241,13 @@ def server_ops(coll: Collection) -> dict[str, Callable[[], None]]:
         assert doc is not None, "the lock was not free"
         state["token"] = doc["value"]["token"]
 
-    for key, value in [("get", 1), ("incr", 0), ("cas", 0), ("lock", {"token": 0, "expiresAt": None})]:
+    for key, value in [
+        ("get", 1),
+        ("bench-1k", VALUE_1K),
+        ("incr", 0),
+        ("cas", 0),
+        ("lock", {"token": 0, "expiresAt": None}),
+    ]:
         coll.replace_one({"_id": _id(key)}, {**fields, "key": key, "value": value, "v": 1}, upsert=True)
 
     def unlock() -> None:
@@ -233,15 +256,26 @@ def server_ops(coll: Collection) -> dict[str, Callable[[], None]]:
             {**counted("lock", {"value.expiresAt": None}), "$inc": {"v": 1}},
         )
 
-    return {"get": get, "set": set_, "incr": incr, "compareAndSet": compare_and_set, "lock": lock, "unlock": unlock}
+    return {
+        "get": get,
+        "set": set_,
+        "incr": incr,
+        "compareAndSet": compare_and_set,
+        "lock": lock,
+        "unlock": unlock,
+        "get1k": get1k,
+        "set1k": set1k,
+    }
 
 
 def _date(seconds: float) -> datetime.datetime:
     return datetime.datetime.fromtimestamp(seconds, tz=datetime.UTC)
 
 
-def atomic_figures(worker: NodeRedInstance, mongo_url: str, count: int) -> None:
-    """p50 of each operation in a function node on `worker` against the same operation by pymongo, taking
+def versus_server(
+    worker: NodeRedInstance, mongo_url: str, count: int, ops: list[str]
+) -> tuple[dict[str, list[float]], dict[str, list[float]]]:
+    """ms of each operation in a function node on `worker` and of the same operation by pymongo, taking
     turns in batches of 10 (so a change of load hits both alike)."""
     client: pymongo.MongoClient = pymongo.MongoClient(mongo_url)
     db = client[f"bench_server_{uuid.uuid4().hex[:8]}"]
@@ -249,12 +283,12 @@ def atomic_figures(worker: NodeRedInstance, mongo_url: str, count: int) -> None:
     coll.create_index("scope", name="scope")
     coll.create_index("node", name="node")
     direct = server_ops(coll)
-    flow: dict[str, list[float]] = {op: [] for op in ATOMIC_OPS}
-    server: dict[str, list[float]] = {op: [] for op in ATOMIC_OPS}
+    flow: dict[str, list[float]] = {op: [] for op in ops}
+    server: dict[str, list[float]] = {op: [] for op in ops}
     batch = 10
     with requests.Session() as s:
         for rnd in range(-1, count // batch):  # round -1: warm-up, not counted
-            for op in ATOMIC_OPS:
+            for op in ops:
                 r = s.get(worker.node_url + "/atomic-bench", params={"op": op, "n": str(batch)}, timeout=60)
                 r.raise_for_status()
                 times = []
@@ -269,12 +303,66 @@ def atomic_figures(worker: NodeRedInstance, mongo_url: str, count: int) -> None:
                     server[op].extend(times)
     client.drop_database(db.name)
     client.close()
+    return flow, server
+
+
+def print_versus(flow: dict[str, list[float]], server: dict[str, list[float]]) -> None:
+    for op in flow:
+        f50, d50 = statistics.median(flow[op]), statistics.median(server[op])
+        f99, d99 = percentile(flow[op], 99), percentile(server[op], 99)
+        print(
+            f"    {op:<14} function node p50 {ms(f50)} p99 {ms(f99)}   database server p50 {ms(d50)} p99 {ms(d99)}"
+            f"   ratio p50 ×{f50 / d50:.2f}"
+        )
+
+
+def value_figures(worker: NodeRedInstance, mongo_url: str, count: int, tmp: Path) -> None:
+    print(
+        f"shared store, 1 KB value ({len(json.dumps(VALUE_1K))} bytes as JSON), get and set each timed alone in a "
+        f"function node on one worker vs pymongo on the database server (same document, w: majority; {count} each)"
+    )
+    print_versus(*versus_server(worker, mongo_url, count, VALUE_OPS))
+    # The same set on a second server of the same kind that nobody else uses: the stack's server also serves
+    # the instances' change streams (flows, debug), which SecantusDB's writes pay for.
+    with MongoServer(storage_dir=tmp / "mongo-bare", log_path=tmp / "mongo-bare.log", use_test_url=False) as bare:
+        p50 = server_set_figures(
+            {"majority": (mongo_url, "majority"), "w1": (mongo_url, 1), "bare": (bare.url, "majority")}, count
+        )
+    print(
+        f"    the server's own set of it (pymongo): w: majority p50 {ms(p50['majority'])}, w: 1 p50 {ms(p50['w1'])}; "
+        f"on a second server with no change stream open, w: majority p50 {ms(p50['bare'])}"
+    )
+    print(f"  ({load()})")
+
+
+def server_set_figures(variants: dict[str, tuple[str, str | int]], count: int) -> dict[str, float]:
+    """p50 (ms) of the 1 KB set by pymongo per variant (label -> server url, write concern), taking turns in
+    batches of 10."""
+    clients: dict[str, pymongo.MongoClient] = {url: pymongo.MongoClient(url) for url, _ in variants.values()}
+    name = f"bench_set_{uuid.uuid4().hex[:8]}"
+    sets = {
+        label: server_ops(clients[url][name].get_collection("context", write_concern=WriteConcern(w=w)))["set1k"]
+        for label, (url, w) in variants.items()
+    }
+    times: dict[str, list[float]] = {label: [] for label in sets}
+    for rnd in range(-1, count // 10):
+        for label, op in sets.items():
+            for _ in range(10):
+                t0 = time.perf_counter()
+                op()
+                if rnd >= 0:
+                    times[label].append((time.perf_counter() - t0) * 1000)
+    for client in clients.values():
+        client.drop_database(name)
+        client.close()
+    return {label: statistics.median(t) for label, t in times.items()}
+
+
+def atomic_figures(worker: NodeRedInstance, mongo_url: str, count: int) -> None:
     print(
         f"shared store operations on a number, in a function node on one worker vs pymongo on the database server ({count} each)"
     )
-    for op in ATOMIC_OPS:
-        f50, d50 = statistics.median(flow[op]), statistics.median(server[op])
-        print(f"    {op:<14} function node p50 {ms(f50)}   database server p50 {ms(d50)}   ratio ×{f50 / d50:.2f}")
+    print_versus(*versus_server(worker, mongo_url, count, ATOMIC_OPS))
     print(f"  ({load()})")
 
 
@@ -307,6 +395,7 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(prog="python -m bench.context_ops", description=__doc__.split("\n\n")[0])
     p.add_argument("--workers", type=int, default=3)
     p.add_argument("--requests", type=int, default=300, help="requests per operation and store (0: skip that part)")
+    p.add_argument("--value", type=int, default=300, help="1 KB gets and sets of each kind vs the server (0: skip)")
     p.add_argument("--atomic", type=int, default=300, help="atomic operations of each kind (0: skip that part)")
     p.add_argument("--kills", type=int, default=10, help="leader SIGKILLs (0: skip the failover part)")
     args = p.parse_args(argv)
@@ -332,6 +421,8 @@ def main(argv=None) -> int:
                 w.wait_ready(rev=rev, timeout=60)
             if args.requests:
                 context_figures(workers, args.requests)
+            if args.value:
+                value_figures(workers[0], mongo.url, args.value, tmp)
             if args.atomic:
                 atomic_figures(workers[0], mongo.url, args.atomic)
             if args.kills:

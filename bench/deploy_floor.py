@@ -3,18 +3,23 @@ plain Node-RED (file storage, no sync: the floor) deploying the same flows to it
 taking turns deploy by deploy. Each target's own port is polled every 5 ms.
 
   small: a small API flow with credentials, N workers (default 3 and 6), D deploys (full): p50/p99/max,
-         ratio to the floor's p50, missed deploys; then RSS of each worker against the floor's.
+         ratio to the floor's p50, missed deploys; the database server's own share, taking turns with the
+         deploys (change_stream_floor.py: an insert of the same flows reaching N change-stream watchers);
+         the medians of the workers' own breakdown of each deploy (lastSync in their status records,
+         storage/lib/timing.js); then RSS of each worker against the floor's.
   large: 50 tabs (~1,500 nodes); 10 "modified flows" deploys each changing one tab, 10 full deploys of
          the same change, and the floor's own "modified flows" deploys: p50 of each, ratios.
 
 Prints figures and the load average; no assertions.
 
     venv/bin/python -m bench.deploy_floor [--workers 3 6] [--deploys 50] [--large-deploys 10]
+    venv/bin/python -m bench.deploy_floor --workers 3 --deploys 30 --large-deploys 0   # the small part only
 """
 
 from __future__ import annotations
 
 import argparse
+import datetime
 import os
 import statistics
 import sys
@@ -24,8 +29,10 @@ import time
 import uuid
 from pathlib import Path
 
+import pymongo
 import requests
 
+from bench.change_stream_floor import ChangeStreamFloor
 from bench.idle_cpu import node_pid, rss_mb
 from bench.plain_nodered import PlainNodeRed
 from bench.stack import BenchStack
@@ -60,6 +67,37 @@ def wait_all(urls: list[str], marker: str, t0: float, timeout: float = 10.0) -> 
     return None if any(v is None for v in times) else max(v for v in times if v is not None)
 
 
+# A deploy of ours from the POST being sent to every worker serving it, the slowest worker's lastSync
+# (storage/lib/timing.js) in between: before (POST sent -> the editor's flows API call began: HTTP, login
+# check, the deploy guard's checks), editor, notify, load, swap, after (the worker's flows started -> the
+# bench's poll saw the marker).
+PARTS = ("before", "editorMs", "notifyMs", "loadMs", "swapMs", "after")
+# Inserts into the watched collection after each deploy of ours: the database's share, same run.
+PROBES_PER_DEPLOY = 3
+
+
+def deploy_parts(db, instance_ids: list[str], rev: int | None, sent: float, took: float, timeout: float = 5.0) -> dict:
+    """The parts (seconds) of deploy `rev`, sent at wall-clock `sent` and served by all after `took` s, once
+    every worker's status record has its lastSync ({} if one had not within `timeout`)."""
+    found: dict[str, dict] = {}
+    deadline = time.monotonic() + timeout
+    while rev is not None and len(found) < len(instance_ids) and time.monotonic() < deadline:
+        for doc in db.instances.find({"_id": {"$in": instance_ids}}, {"lastSync": 1}):
+            sync = doc.get("lastSync") or {}
+            if sync.get("rev") == rev and sync.get("totalMs") is not None:
+                found[doc["_id"]] = sync
+        time.sleep(0.01)
+    revision = db.flows.find_one({"_id": rev}, {"deployStartedAt": 1}) if rev is not None else None
+    if len(found) < len(instance_ids) or not revision or not revision.get("deployStartedAt"):
+        return {}
+    slowest = max(found.values(), key=lambda s: s["totalMs"])
+    began = revision["deployStartedAt"].replace(tzinfo=datetime.UTC).timestamp()
+    out = {p: slowest[p] / 1000 for p in PARTS[1:-1]}
+    out["before"] = began - sent
+    out["after"] = sent + took - (began + slowest["totalMs"] / 1000)
+    return out
+
+
 def small_flows(marker: str, seq: int) -> list[dict]:
     return marker_flow(marker, seq=seq) + credentials_flow("bench", "bench-password")
 
@@ -86,18 +124,36 @@ def stats(times: list[float]) -> dict:
 
 def run_small(tmp: Path, mongo_url: str, workers: int, deploys: int) -> dict:
     plain = PlainNodeRed(tmp / f"small{workers}").start()
+    client: pymongo.MongoClient = pymongo.MongoClient(mongo_url)
     try:
-        with BenchStack(tmp, mongo_url, workers, prefix="bench_floor") as stack:
+        with (
+            BenchStack(tmp, mongo_url, workers, prefix="bench_floor") as stack,
+            ChangeStreamFloor(mongo_url, workers) as db_floor,
+        ):
+            ids = [w.instance_id for w in stack.workers]
             ours: list[float] = []
             floor: list[float] = []
-            missed = {"ours": 0, "floor": 0}
+            db_share: list[float] = []
+            parts: dict[str, list[float]] = {p: [] for p in PARTS}
+            missed = {"ours": 0, "floor": 0, "db": 0}
             for i in range(1, deploys + 1):
-                for who in ("ours", "floor") if i % 2 else ("floor", "ours"):
+                for who in ("ours", "floor", "db") if i % 2 else ("floor", "db", "ours"):
                     marker = f"{who}-{i}-{uuid.uuid4().hex[:6]}"
-                    t0 = time.monotonic()
+                    sent, t0 = time.time(), time.monotonic()
+                    if who == "db":
+                        for _ in range(PROBES_PER_DEPLOY):
+                            took = db_floor.probe({"flows": small_flows(marker, i)})
+                            if took is None:
+                                missed["db"] += 1
+                            else:
+                                db_share.append(took)
+                        continue
                     if who == "ours":
-                        stack.admin.deploy(small_flows(marker, i))
+                        rev = stack.admin.deploy(small_flows(marker, i))
                         took = wait_all([w.node_url + "/marker" for w in stack.workers], marker, t0)
+                        if took is not None:
+                            for p, v in deploy_parts(client[stack.db], ids, rev, sent, took).items():
+                                parts[p].append(v)
                     else:
                         plain.deploy(small_flows(marker, i))
                         took = wait_all([plain.node_url + "/marker"], marker, t0)
@@ -109,12 +165,15 @@ def run_small(tmp: Path, mongo_url: str, workers: int, deploys: int) -> dict:
             rss = [rss_mb(node_pid(w)) for w in stack.workers]
             plain_rss = rss_mb(plain.proc.pid) if plain.proc else 0.0
     finally:
+        client.close()
         plain.stop()
     return {
         "workers": workers,
         "deploys": deploys,
         "ours": stats(ours),
         "floor": stats(floor),
+        "db": stats(db_share),
+        "parts": {p: stats(v) for p, v in parts.items()},
         "missed": missed,
         "rss": rss,
         "plain_rss": plain_rss,
@@ -173,7 +232,7 @@ def main(argv=None) -> int:
     p.add_argument("--workers", type=int, nargs="+", default=[3, 6])
     p.add_argument("--deploys", type=int, default=50)
     p.add_argument("--large-workers", type=int, default=3)
-    p.add_argument("--large-deploys", type=int, default=10)
+    p.add_argument("--large-deploys", type=int, default=10, help="0: the small part only")
     a = p.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="bench-floor-"))
     print("load average at start: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
@@ -187,13 +246,28 @@ def main(argv=None) -> int:
                 f"  floor  p50 {ms(f['p50'])}  p99 {ms(f['p99'])}  max {ms(f['max'])}  missed {r['missed']['floor']}"
                 "  (one plain Node-RED, file storage)"
             )
-            print(f"  ratio p50 {ratio(o['p50'], f['p50'])}")
+            d = r["db"]
+            print(
+                f"  db     p50 {ms(d['p50'])}  p99 {ms(d['p99'])}  max {ms(d['max'])}  missed {r['missed']['db']}"
+                f"  (the database server's share: pymongo insert, w: majority -> received by {n} change-stream watchers)"
+            )
+            print(f"  ratio p50 ours / floor {ratio(o['p50'], f['p50'])}", end="")
+            beyond = o["p50"] - d["p50"] if o["p50"] is not None and d["p50"] is not None else None
+            print(f"; (ours - db) / floor {ratio(beyond, f['p50'])}")
+            ps = r["parts"]
+            print(
+                "  ours in parts (medians; the slowest worker's lastSync): "
+                + ", ".join(f"{p.removesuffix('Ms')} {ps[p]['p50']:.1f}" for p in PARTS if ps[p]["p50"] is not None)
+                + f" ms (sum {sum(ps[p]['p50'] or 0 for p in PARTS):.1f})"
+            )
             rss = r["rss"]
             print(
                 f"  RSS after {a.deploys} deploys: workers {', '.join(f'{x:.0f}' for x in rss)} MB; plain Node-RED "
                 f"{r['plain_rss']:.0f} MB; ratio (mean worker) {ratio(statistics.mean(rss), r['plain_rss'])}"
             )
             print("  load average: " + " ".join(f"{x:.2f}" for x in os.getloadavg()))
+        if not a.large_deploys:
+            return 0
         r = run_large(tmp, mongo.url, a.large_workers, a.large_deploys)
         s = r["stats"]
         print(

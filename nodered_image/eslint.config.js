@@ -1,7 +1,8 @@
 'use strict';
 // ESLint for every JavaScript file of ours: the launcher and settings, the storage module, their tests,
-// and the MongoDB replica-set scripts. `npm run lint` here runs it from the repository root (paths below
-// are relative to it), so ../mongo is linted with the same rules and the same indentation.
+// the MongoDB replica-set scripts and the benchmarks' Node.js helpers. `npm run lint` here runs it from the
+// repository root (paths below are relative to it), so ../mongo and ../bench are linted with the same rules
+// and the same indentation.
 const js = require('@eslint/js');
 const stylistic = require('@stylistic/eslint-plugin');
 const globals = require('globals');
@@ -10,7 +11,7 @@ module.exports = [
     { ignores: ['**/node_modules/**'] },
     js.configs.recommended,
     {
-        files: ['nodered_image/**/*.js', 'mongo/**/*.js'],
+        files: ['nodered_image/**/*.js', 'mongo/**/*.js', 'bench/**/*.js'],
         languageOptions: { sourceType: 'commonjs', ecmaVersion: 2023, globals: { ...globals.node } },
         plugins: { '@stylistic': stylistic },
         rules: {
