@@ -21,12 +21,15 @@ class ChangeStreamFloor:
     """`watchers` threads, each with its own client and change stream on one collection; probe(doc) inserts
     doc and returns the seconds until all of them received it."""
 
+    # Its own database, with a collection named as the stack's revisions are: the same kind of write.
+    COLLECTION = "flows"
+
     def __init__(self, mongo_url: str, watchers: int = 3):
         self.url = mongo_url
         self.watchers = watchers
         self.db_name = f"bench_stream_{uuid.uuid4().hex[:8]}"
         self.client: pymongo.MongoClient = pymongo.MongoClient(mongo_url)
-        self.coll = self.client[self.db_name].get_collection("revisions", write_concern=WriteConcern(w="majority"))
+        self.coll = self.client[self.db_name].get_collection(self.COLLECTION, write_concern=WriteConcern(w="majority"))
         self.seen: dict[int, list[float]] = {}
         self.cond = threading.Condition()
         self.stop = threading.Event()
@@ -46,7 +49,7 @@ class ChangeStreamFloor:
     def _watch(self, opened: threading.Barrier) -> None:
         client: pymongo.MongoClient = pymongo.MongoClient(self.url)
         try:
-            with client[self.db_name].revisions.watch(max_await_time_ms=WAIT_MS) as stream:
+            with client[self.db_name][self.COLLECTION].watch(max_await_time_ms=WAIT_MS) as stream:
                 opened.wait(timeout=30)  # watch() opened the server's cursor: nothing after this is missed
                 while not self.stop.is_set():
                     change = stream.try_next()

@@ -91,7 +91,8 @@ def deploy_parts(db, instance_ids: list[str], rev: int | None, sent: float, took
     if len(found) < len(instance_ids) or not revision or not revision.get("deployStartedAt"):
         return {}
     slowest = max(found.values(), key=lambda s: s["totalMs"])
-    began = revision["deployStartedAt"].replace(tzinfo=datetime.UTC).timestamp()
+    started: datetime.datetime = revision["deployStartedAt"]  # naive UTC, as pymongo reads dates
+    began = started.replace(tzinfo=datetime.UTC).timestamp()
     out = {p: slowest[p] / 1000 for p in PARTS[1:-1]}
     out["before"] = began - sent
     out["after"] = sent + took - (began + slowest["totalMs"] / 1000)
