@@ -5,9 +5,30 @@ Works against the editor's own port or through the router (base_url is whatever 
 
 from __future__ import annotations
 
+import time
+
 import requests
 
 REVISION_HEADER = "X-Flows-Revision"  # set by the launcher on the editor's POST /flows response
+
+
+class FreshSession(requests.Session):
+    """A session that drops its kept-alive connections once they idled `idle_seconds`: the router closes an
+    idle client connection after 10 s (nginx's keepalive_timeout), and a request sent on one at the moment
+    it closes gets no answer at all, which requests does not retry for a POST (a deploy)."""
+
+    def __init__(self, idle_seconds: float = 4.0):
+        super().__init__()
+        self.idle_seconds = idle_seconds
+        self._last = time.monotonic()
+
+    def request(self, *args, **kwargs) -> requests.Response:  # type: ignore[override]
+        if time.monotonic() - self._last > self.idle_seconds:
+            self.close()  # the adapters open new connections on the next request
+        try:
+            return super().request(*args, **kwargs)
+        finally:
+            self._last = time.monotonic()
 
 
 class AdminClient:
@@ -18,7 +39,7 @@ class AdminClient:
         self.user = user
         self.password = password
         self.timeout = timeout
-        self.session = requests.Session()
+        self.session = FreshSession()
         self.token: str | None = None
         self.last_flows_hash: str | None = None
 
