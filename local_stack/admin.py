@@ -22,7 +22,7 @@ class FreshSession(requests.Session):
         self.idle_seconds = idle_seconds
         self._last = time.monotonic()
 
-    def request(self, *args, **kwargs) -> requests.Response:  # type: ignore[override]
+    def request(self, *args, **kwargs) -> requests.Response:
         if time.monotonic() - self._last > self.idle_seconds:
             self.close()  # the adapters open new connections on the next request
         try:
