@@ -14,20 +14,25 @@ PULUMI ?= pulumi
 export PATH := $(CURDIR)/$(VENV)/node24/bin:$(PATH)
 NODE_LINE := $(PY) -m local_stack node run
 
-.PHONY: test test-node-red-4.1 test-fast lint format install system-deps python-deps node-deps lock up down preview bench status
+.PHONY: test test-js test-node-red-4.1 test-fast lint format install system-deps python-deps node-deps lock up down preview bench status
 
-# Every test, real processes included (a few minutes), on Node-RED 5 and Node.js 24 (the image's line); then
-# the storage and context tests again on Node-RED 4.1 and Node.js 22, the line still selectable. pytest on two
-# workers (the machine's 2 cores), a file's tests on one: its module fixtures (a whole stack) start once.
-test: install lint
+# Every test, real processes included (a few minutes), on Node-RED 5 and Node.js 24 (the image's line), and
+# the storage and context tests again on Node-RED 4.1 and Node.js 22, the line still selectable. The lint
+# and the two lines' JavaScript suites run side by side (the suites mostly wait on timers; each starts its
+# own servers on free ports; output kept per target), then pytest on two workers (the machine's 2 cores), a
+# file's tests on one: its module fixtures (a whole stack) start once.
+test: install
+	$(MAKE) -j3 --output-sync=target lint test-js test-node-red-4.1
+	$(PY) -m pytest -n 2 --dist loadfile
+
+# The JavaScript suites on Node-RED 5 and Node.js 24.
+test-js: node-deps
 	node --test mongo/test/*.test.js
 	cd nodered_image/storage && npm test
 	cd nodered_image/context && npm test
 	cd nodered_image && npm test
-	$(PY) -m pytest -n 2 --dist loadfile
-	$(MAKE) test-node-red-4.1
 
-# The storage and context module tests against Node-RED 4.1 on Node.js 22 (about a minute).
+# The storage and context module tests against Node-RED 4.1 on Node.js 22 (about two minutes).
 test-node-red-4.1: python-deps node-deps
 	$(NODE_LINE) 4.1 -- node -p '`Node.js $${process.version}, Node-RED $${require("node-red/package.json").version}`'
 	$(NODE_LINE) 4.1 -- npm --prefix nodered_image/storage test
