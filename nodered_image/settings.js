@@ -18,7 +18,7 @@ const { accessConfig, AccessConfigError } = require('./lib/access/config');
 const { EditorAccess } = require('./lib/access');
 const { nodeRedLogging } = require('./lib/logger');
 const { FlowsLock } = require('./lib/flows_lock');
-const { defaultInstanceId } = require('./shared/instance_id');
+const { defaultInstanceId } = require('./common/instance_id');
 
 const env = process.env;
 const declared = new Map(contract.environment.map((v) => [v.name, v]));

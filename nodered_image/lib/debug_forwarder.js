@@ -26,7 +26,7 @@
 // - Expiry: documents carry `at` and a TTL index removes them after database.json's expireAfterSeconds
 //   for `debug` (they are for live display only; the editor shows them as they arrive).
 // Debug nodes set to the system console only publish nothing: their output stays in the worker's log.
-const { collection, indexes } = require('../shared/database');
+const { collection, indexes } = require('../common/database');
 const { TokenBucket, FairQueues } = require('./debug_budget');
 
 const debugCollection = (db) => collection(db, 'debug');

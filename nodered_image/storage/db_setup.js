@@ -12,7 +12,7 @@
 const { MongoClient } = require('mongodb');
 const { clientOptions, redact } = require('./lib/connect');
 const { enableChangeStreams } = require('./lib/collections');
-const { DEFAULTS, REVISION } = require('../shared/database');
+const { DEFAULTS, REVISION } = require('../common/database');
 
 // The whole setup ends by contract.json's dbSetup.deadlineSeconds (a deploy target's grace for the editor's task
 // counts on it); the change streams get what is left after 30 s for the connection and the user.

@@ -1,7 +1,7 @@
 'use strict';
 // Context values as stored documents, and back, so that what a flow reads is what a flow wrote.
 //
-// Object keys are escaped with the one scheme of shared/stored_keys.js (`~` -> `~t`, `$` -> `~d`,
+// Object keys are escaped with the one scheme of common/stored_keys.js (`~` -> `~t`, `$` -> `~d`,
 // `.` -> `~p`, NUL -> `~0`): MongoDB 6+ and DocumentDB 5 reject field names that start with `$`, contain
 // `.` or a NUL character, which context values may well have (a copied msg, JSON from an API). After
 // escaping no key starts with `~` followed by anything but t, d, p or 0, so one-key objects `{"~u": 1}`
@@ -13,7 +13,7 @@
 // object's own property, never as its prototype. What cannot be stored exactly is refused before
 // anything is written: a string or key with a lone UTF-16 surrogate (BSON strings are UTF-8; the server
 // would keep U+FFFD instead).
-const { encodeKey, decodeKey, isPlainObject, setOwn, hasLoneSurrogate, LONE_SURROGATE_WHY } = require('../../shared/stored_keys');
+const { encodeKey, decodeKey, isPlainObject, setOwn, hasLoneSurrogate, LONE_SURROGATE_WHY } = require('../../common/stored_keys');
 
 const UNDEFINED = '~u';
 const NEGATIVE_ZERO = '~z';

@@ -7,7 +7,7 @@
 // undefined or -0, is left to store.js's compare-and-set, which follows Node-RED's rules for those.
 // Only plain query and update operators ($type, $exists, $or, $set, $unset): MongoDB 6+ and DocumentDB 5
 // alike (no update pipelines, which DocumentDB 5 lacks).
-const { encodeKey } = require('../../shared/stored_keys');
+const { encodeKey } = require('../../common/stored_keys');
 const { SCALAR_TAGS } = require('./codec');
 
 // The path of the field in the stored document (['value', ...escaped names]), or null when a segment

@@ -2,7 +2,7 @@
 // Context keys are Node-RED property expressions ("count", "a.b[0]", 'a["x.y"]'), evaluated the way
 // Node-RED's own memory store evaluates them, with Node-RED's own functions.
 const { util } = require('./nodered');
-const { setOwn } = require('../../shared/stored_keys');
+const { setOwn } = require('../../common/stored_keys');
 
 // The key's first segment (one document per scope and first segment holds everything below it) and the
 // segments below it: strings, numbers for array indexes (`a[0]`), arrays for `a[msg.b]`.

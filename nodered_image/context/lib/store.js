@@ -15,7 +15,7 @@
 // one writes in the background. No database: the callback gets the driver's error, never undefined,
 // within `timeoutMS` (5 s) whether the server refuses connections or hangs (see collection()).
 const { MongoClient } = require('mongodb');
-const { DEFAULTS, collection, indexes } = require('../../shared/database');
+const { DEFAULTS, collection, indexes } = require('../../common/database');
 const { encode, decode, refuseLoneSurrogate } = require('./codec');
 const { parseKey, getPath, setPath } = require('./paths');
 const { fieldPath, parentsAreObjects } = require('./nested');

@@ -6,7 +6,7 @@
 //
 // Records written while MongoDB is not reachable wait in memory (at most MAX_PENDING, the oldest dropped
 // first, counted in the log) and are written once it answers: the editor never waits for the trail.
-const { collection, indexes } = require('../../shared/database');
+const { collection, indexes } = require('../../common/database');
 
 const MAX_PENDING = 1000;
 const FIELDS = ['user', 'via', 'client', 'rev', 'deployType', 'detail'];

@@ -11,7 +11,7 @@
 // that stops writing turns stale on time; a report is published when it differs in more than its
 // timestamps, and every REPUBLISH_MS besides (the sidebar's "last seen").
 const { performance } = require('perf_hooks');
-const { collection, DEFAULTS } = require('../../shared/database');
+const { collection, DEFAULTS } = require('../../common/database');
 const { report } = require('./report');
 const { same } = require('./diff');
 

@@ -3,7 +3,7 @@
 // second MongoDB client) and the collections of database.json. The status command's MongoDB mode reads
 // the same documents (nodered_status/source.py MongoSource).
 const crypto = require('crypto');
-const { collection, singleton, REVISION } = require('../../shared/database');
+const { collection, singleton, REVISION } = require('../../common/database');
 const { documentProblem } = require('../../storage/lib/revision_doc');
 const { nextRevision } = require('../../storage/lib/numbering');
 

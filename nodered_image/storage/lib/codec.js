@@ -1,13 +1,13 @@
 'use strict';
 // Stored shapes that MongoDB 6+ and DocumentDB 5 both accept: object keys escaped with the one scheme
-// of shared/stored_keys.js (values untouched), so decoding gives back every key exactly, `__proto__`
+// of common/stored_keys.js (values untouched), so decoding gives back every key exactly, `__proto__`
 // included.
 //
 // What cannot be stored exactly is refused before anything is written (storageProblem): a lone
 // UTF-16 surrogate (BSON strings are UTF-8, the server would store U+FFFD instead), a `__proto__`
 // key (Node-RED's own copy of a deploy drops it before the storage sees it), nesting deeper than
 // MongoDB keeps.
-const { encodeKey, decodeKey, isPlainObject, setOwn, hasLoneSurrogate, LONE_SURROGATE_WHY } = require('../../shared/stored_keys');
+const { encodeKey, decodeKey, isPlainObject, setOwn, hasLoneSurrogate, LONE_SURROGATE_WHY } = require('../../common/stored_keys');
 
 function mapKeys(value, fn) {
     if (Array.isArray(value)) return value.map((v) => mapKeys(v, fn));

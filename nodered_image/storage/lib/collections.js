@@ -1,7 +1,7 @@
 'use strict';
 // The collections of the configured database, their indexes, and DocumentDB's change-stream switch.
-// Names, write concerns and indexes are database.json's (shared/database.js).
-const { collection, indexes } = require('../../shared/database');
+// Names, write concerns and indexes are database.json's (common/database.js).
+const { collection, indexes } = require('../../common/database');
 
 async function openCollections(client, opts, log, isClosed = () => false) {
     const db = client.db(opts.database);

@@ -19,7 +19,7 @@
 // the previous key refuses to serve, saying the key was rotated. While the editor has the previous key it
 // looks again every NODE_RED_SYNC_CHECK_SECONDS (a rollback or a restore could bring old credentials back).
 const crypto = require('crypto');
-const { collection, singleton } = require('../../shared/database');
+const { collection, singleton } = require('../../common/database');
 const { encryptText, decryptText, decrypts } = require('./credential_cipher');
 
 const LABEL = 'nodered-scale credential key fingerprint v1';

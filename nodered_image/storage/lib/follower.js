@@ -12,7 +12,7 @@
 //                            re-encryption of the same credentials)
 const { performance } = require('perf_hooks');
 const { sleep } = require('./connect');
-const { REVISION } = require('../../shared/database');
+const { REVISION } = require('../../common/database');
 const { revisionKey, newestRevision, HEAD_FIELDS } = require('./revision_doc');
 
 // Server errors meaning the resume token can no longer be used (history gone or token invalid).

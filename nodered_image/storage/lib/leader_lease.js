@@ -33,7 +33,7 @@
 // unless renewed, in the database's clock as the holder estimates it from renewedAt: for people and
 // the status command, never used by the election.
 const { performance } = require('perf_hooks');
-const { singleton } = require('../../shared/database');
+const { singleton } = require('../../common/database');
 
 const LEASE_ID = singleton('leaderLease').id;
 const mono = () => performance.now();

@@ -10,7 +10,7 @@
 //   - the highest number this process has seen.
 // The status command's rollback (nodered_status/revisions.py) keeps the same rule (it raises the counter
 // first, then steps it); both run the vectors of test/revision_rules.json.
-const { singleton } = require('../../shared/database');
+const { singleton } = require('../../common/database');
 const { newestRevision } = require('./revision_doc');
 
 const COUNTER_ID = singleton('revisionCounter').id;

@@ -1,8 +1,8 @@
 'use strict';
 // Options of the storage module, from settings.storageModuleOptions (settings.js fills them from the
 // environment). Bad values throw with the option's name; the database's defaults are database.json's.
-const { DEFAULTS } = require('../../shared/database');
-const { defaultInstanceId } = require('../../shared/instance_id');
+const { DEFAULTS } = require('../../common/database');
+const { defaultInstanceId } = require('../../common/instance_id');
 
 const ROLES = ['editor', 'worker'];
 

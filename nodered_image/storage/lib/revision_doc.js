@@ -17,7 +17,7 @@
 // The rules here (documentProblem, newestRevision) and the status command's (nodered_status/revisions.py)
 // run the same vectors, test/revision_rules.json.
 const { credentialsProblem, decodeKeys, isPlainObject, kindOf } = require('./codec');
-const { REVISION } = require('../../shared/database');
+const { REVISION } = require('../../common/database');
 
 function revisionKey(doc) {
     if (typeof doc.deployId === 'string' && doc.deployId) return `${doc._id}:${doc.deployId}`;

@@ -3,7 +3,7 @@
 // settings and sessions singletons). Only the editor writes them; a worker keeps what Node-RED hands it in
 // memory (Node-RED saves settings itself at startup). A worker reads the editor's settings until it
 // has its own; it has no editor, so no login sessions of the editor's to read.
-const { singleton } = require('../../shared/database');
+const { singleton } = require('../../common/database');
 const { encodeKeys, decodeKeys } = require('./codec');
 
 class SingletonDocument {

@@ -2,7 +2,7 @@
 // Run-once tabs on the stack's leader: this instance's part (tabs.js) and, when it takes part in the
 // election, its leader lease (leader_lease.js). createStorage() sets it up at init, before Node-RED loads
 // any flows, and closes it after Node-RED has stopped them (a leader frees the lease for the next).
-const { collection } = require('../../shared/database');
+const { collection } = require('../../common/database');
 const { LeaderLease } = require('./leader_lease');
 const { TabFilter } = require('./tabs');
 

@@ -9,7 +9,7 @@ const { startMongo, uniqueDb, fakeRuntime, waitFor, sleep, MongoClient } = requi
 const { createStorage } = require('../lib/storage');
 const { encryptText, decryptText } = require('../lib/credential_cipher');
 const { fingerprint } = require('../lib/credential_key');
-const { singleton } = require('../../shared/database');
+const { singleton } = require('../../common/database');
 
 const OLD = 'the-old-credential-key-0123456789';
 const NEW = 'the-new-credential-key-9876543210';

@@ -8,7 +8,7 @@ const assert = require('node:assert/strict');
 const fs = require('fs');
 const path = require('path');
 const { startMongo, uniqueDb, makeStorage, waitFor, MongoClient } = require('./helpers');
-const { LAYOUT, collection, singleton, indexes } = require('../../shared/database');
+const { LAYOUT, collection, singleton, indexes } = require('../../common/database');
 const { openCollections } = require('../lib/collections');
 
 const IMAGE_DIR = path.resolve(__dirname, '../..');
@@ -25,7 +25,7 @@ function productFiles(dir = IMAGE_DIR, out = []) {
     return out;
 }
 
-// Names the code gives collections: collection(db, 'x') (shared/database.js), and the ways code wrote them
+// Names the code gives collections: collection(db, 'x') (common/database.js), and the ways code wrote them
 // out before it: db.collection('x'), COLLECTION = 'x', a default `c.collection || 'x'`.
 const COLLECTION_NAMES = [
     /\.collection\(\s*'([^']+)'/g,

@@ -7,7 +7,7 @@ const assert = require('node:assert/strict');
 const { performance } = require('perf_hooks');
 const { startMongo, uniqueDb, waitFor, sleep, MongoClient } = require('./helpers');
 const { LeaderLease, LEASE_ID } = require('../lib/leader_lease');
-const { collection } = require('../../shared/database');
+const { collection } = require('../../common/database');
 
 let mongo;
 let client;

@@ -8,7 +8,7 @@ const { BSON } = require('mongodb');
 const { startMongo, uniqueDb, MongoClient } = require('./helpers');
 const { documentProblem, newestRevision } = require('../lib/revision_doc');
 const { nextRevision } = require('../lib/numbering');
-const { collection } = require('../../shared/database');
+const { collection } = require('../../common/database');
 
 const TEXT = require('fs').readFileSync(require('path').join(__dirname, 'revision_rules.json'), 'utf8');
 // As the storage reads documents (numbers as numbers), and as they are inserted (a double stays a double).

@@ -123,7 +123,7 @@ test('settings and sessions round-trip; a worker keeps the settings it saves in 
 });
 
 test('settings held in objects without a prototype are stored with their keys escaped too', async (t) => {
-    // Guards the one key escaping of storage and context store (shared/stored_keys.js): the storage
+    // Guards the one key escaping of storage and context store (common/stored_keys.js): the storage
     // passed an Object.create(null) object through unescaped, so a `$` or `.` key reached the database
     // as it was (refused by DocumentDB), where the context store escaped it.
     const db = uniqueDb('bare-settings');
