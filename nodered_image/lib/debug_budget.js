@@ -69,8 +69,15 @@ class FairQueues {
         return queue;
     }
 
-    // null when queued, else why that node's queue is full: 'rate' or 'bytes' (the budget it waited
-    // for at the last flush), or '' (no flush has offered it to the budget since).
+    // null when that node's queue has room, else why it is full: 'rate' or 'bytes' (the budget it
+    // waited for at the last flush), or '' (no flush has offered it to the budget since).
+    full(flow, node) {
+        const queue = this.flows.get(flow || '')?.get(node || '');
+        if (!queue || queue.length < this.perNode) return null;
+        return queue.blocked || '';
+    }
+
+    // null when queued, else why it was not (as full()).
     push(data) {
         const flow = (data && typeof data.z === 'string' && data.z) || '';
         const node = (data && typeof data.id === 'string' && data.id) || '';

@@ -26,6 +26,10 @@
 // - Expiry: documents carry `at` and a TTL index removes them after database.json's expireAfterSeconds
 //   for `debug` (they are for live display only; the editor shows them as they arrive).
 // Debug nodes set to the system console only publish nothing: their output stays in the worker's log.
+// - Dropped before the work: a message on its way to a debug node that only shows in the sidebar, while
+//   that node's queue is full, is dropped (and counted) before the debug node formats it (an onReceive
+//   hook): under a flood most messages are dropped, and formatting them was most of what debug output
+//   cost the worker.
 const { collection, indexes } = require('../common/database');
 const { TokenBucket, FairQueues } = require('./debug_budget');
 
@@ -34,6 +38,7 @@ const DOC_CHARS = 4 * 1024 * 1024; // a batch larger than this is split over doc
 const MESSAGE_OVERHEAD = 40; // bytes a message adds to its document besides its text (BSON fields)
 const DOC_OVERHEAD = 128; // bytes of a document's own fields (_id, at, instance, role, messages)
 const MAX_MESSAGE_BYTES = 64 * 1024;
+const HOOK = 'onReceive.nodered-scale-debug-budget';
 
 // Create the TTL index (both roles do at start; it is idempotent).
 async function ensureDebugCollection(db, log) {
@@ -83,10 +88,31 @@ class DebugForwarder {
         this.timer = null;
         this.stopped = false;
         this.onComms = (ev) => this.take(ev);
+        this.hooks = null;
     }
 
-    start() {
+    // hooks: the runtime's (RED.hooks), for the drop before a debug node formats what it would send.
+    start(hooks = null) {
         this.events.on('comms', this.onComms);
+        if (hooks) {
+            this.hooks = hooks;
+            hooks.add(HOOK, (ev) => (this.skip(ev.destination && ev.destination.node, ev.msg) ? false : undefined));
+        }
+    }
+
+    // On the flows' turn, before a node receives a message: true (and counted as dropped) when it is a
+    // debug node whose only output is the sidebar and whose queue is full, so what it would publish
+    // would be dropped on arrival. Its message completes as the debug node would complete it (a
+    // complete node scoped to it still fires).
+    skip(node, msg) {
+        if (!node || node.type !== 'debug' || !node.active || node.tosidebar !== true) return false;
+        if (node.console === 'true' || node.tostatus === true) return false; // it has other work to do
+        const full = this.queues.full(node.z, node.id);
+        if (full === null) return false;
+        this.schedule();
+        this.drop(full || (this.writing || this.disconnected ? 'full' : 'rate'), 1, { id: node.id, z: node.z, name: node.name });
+        if (typeof node._complete === 'function') node._complete(msg);
+        return true;
     }
 
     // A flush flushMs from now, unless one is due already.
@@ -280,6 +306,7 @@ class DebugForwarder {
     // Stop taking; write what was taken (and a due notice) once more.
     async stop() {
         this.events.removeListener('comms', this.onComms);
+        if (this.hooks) this.hooks.remove(HOOK);
         this.stopped = true;
         clearTimeout(this.timer);
         this.timer = null;

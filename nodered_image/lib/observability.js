@@ -37,7 +37,7 @@ class Observability {
     start() {
         this.metrics.followLog(this.RED.log);
         followCaughtErrors({ hooks: this.RED.hooks, log: this.logger.as('catch'), metrics: this.metrics });
-        for (const p of this.parts) p.start();
+        for (const p of this.parts) p.start(this.RED.hooks);
     }
 
     async stop() {

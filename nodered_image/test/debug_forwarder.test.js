@@ -161,6 +161,38 @@ test('a message larger than the byte budget is replaced by a note, or its node c
     assert.equal(new DebugForwarder({ events: new EventEmitter(), database: () => null, instance: 'w', role: 'worker', rate: 10, kib: 1024, log: () => {} }).maxBytes, 64 * 1024);
 });
 
+test('a sidebar-only debug node whose queue is full has its messages dropped before it formats them, and counted', async () => {
+    // Node-RED's own hooks: a message the hook halts never reaches the debug node's input handler.
+    const { hooks } = require('@node-red/util');
+    const db = fakeDb();
+    const events = new EventEmitter();
+    const f = new DebugForwarder({ events, database: () => db, instance: 'worker-9', role: 'worker', rate: 20, log: () => {}, flushMs: 20, quietMs: 100 });
+    f.start(hooks);
+    const completed = [];
+    const debugNode = (id, extra = {}) => ({ id, z: 'tab', type: 'debug', name: id, active: true, tosidebar: true, console: 'false', tostatus: false, _complete: (msg) => completed.push([id, msg]), ...extra });
+    const receives = (node) => new Promise((resolve) => hooks.trigger('onReceive', { msg: { payload: 1 }, destination: { id: node.id, node } }, (err) => resolve(err !== false)));
+    try {
+        const sidebar = debugNode('sidebar');
+        assert.equal(await receives(sidebar), true, 'an empty queue: the node formats its message');
+        for (let i = 0; i < 20; i++) events.emit('comms', { topic: 'debug', data: { id: 'sidebar', z: 'tab', msg: String(i) } });
+        assert.equal(await receives(sidebar), false, 'a full queue: dropped before the node');
+        assert.deepEqual(completed, [['sidebar', { payload: 1 }]], 'the message completes, as the debug node would complete it');
+        assert.equal(f.dropped, 1);
+        for (const other of [debugNode('console', { console: 'true' }), debugNode('status', { tostatus: true }), debugNode('off', { active: false }),
+            debugNode('log', { tosidebar: false }), { ...debugNode('fn'), type: 'function' }]) {
+            for (let i = 0; i < 20; i++) events.emit('comms', { topic: 'debug', data: { id: other.id, z: 'tab', msg: String(i) } });
+            assert.equal(await receives(other), true, `${other.id}: it has other work than the sidebar, or is no debug node`);
+        }
+        assert.equal(await receives(debugNode('fresh')), true, 'another node of the same flow keeps its own queue');
+    } finally {
+        await f.stop();
+    }
+    assert.equal(await receives(debugNode('sidebar')), true, 'stopped: the hook is gone');
+    const [notice] = notices(db);
+    assert.match(JSON.parse(notice.data).msg, /most from "sidebar" \(\d+\)/);
+    assert.equal(shown(db).length + notice.dropped, 6 * 20 + 1, 'every message: forwarded or counted in the notice');
+});
+
 test('interleave: one of each list per round, the shorter lists first', () => {
     assert.deepEqual(interleave([[1, 2, 3, 4], ['a'], ['x', 'y']]), ['a', 'x', 1, 'y', 2, 3, 4]);
     assert.deepEqual(interleave([]), []);

@@ -16,7 +16,8 @@ import requests
 from prometheus_client.parser import text_string_to_metric_families
 
 from local_stack.comms import EditorComms
-from local_stack.debug_flows import FLOOD_NODE, PROBE_NODE, debug_flow
+from local_stack.debug_flows import FLOOD_NODE, PROBE_NODE, TAB, debug_flow
+from local_stack.flows import function_node
 
 FLOOD = 10_000
 
@@ -159,3 +160,38 @@ def test_flood_on_one_worker_gives_one_dropped_notice_and_leaves_the_others_alon
             comms.wait_for(
                 lambda ms, t=t: [m for m in ms if t in str(m.get("msg"))], timeout=10, what=f"{w.instance_id} {t}"
             )
+
+
+def completion_counter() -> list[dict]:
+    """A complete node scoped to the flood's debug node, counting into the worker's memory context, and
+    GET /dbg/completed answering that count."""
+    return [
+        {"id": "dbg-complete", "type": "complete", "z": TAB, "name": "", "scope": [FLOOD_NODE], "uncaught": False,
+         "x": 120, "y": 700, "wires": [["dbg-complete-count"]]},
+        function_node("dbg-complete-count", TAB, "flow.set('completed', (flow.get('completed', 'memory') || 0) + 1, 'memory');\nreturn null;", [], y=700),
+        {"id": "dbg-completed-in", "type": "http in", "z": TAB, "name": "", "url": "/dbg/completed", "method": "get",
+         "upload": False, "swaggerDoc": "", "x": 120, "y": 760, "wires": [["dbg-completed-fn"]]},
+        function_node("dbg-completed-fn", TAB, "msg.payload = {completed: flow.get('completed', 'memory') || 0};\nreturn msg;", [["dbg-completed-out"]], y=760),
+        {"id": "dbg-completed-out", "type": "http response", "z": TAB, "name": "", "statusCode": "", "headers": {},
+         "x": 660, "y": 760, "wires": []},
+    ]  # fmt: skip
+
+
+def test_messages_dropped_before_a_flooded_debug_node_still_complete(debug_stack):
+    """A worker drops what a sidebar-only debug node would publish over its budget before the node
+    formats it; each such message must still complete as the debug node would have completed it, or
+    a complete node scoped to the debug node would miss every dropped message."""
+    debug_stack.deploy(debug_flow() + completion_counter())
+    worker = debug_stack.workers[0]
+    dropped_before = dropped_total(worker)
+    assert requests.get(worker.node_url + "/dbg/flood/3000", timeout=30).status_code == 200
+
+    deadline = time.monotonic() + 20
+    completed = 0
+    while time.monotonic() < deadline:
+        completed = requests.get(worker.node_url + "/dbg/completed", timeout=5).json()["completed"]
+        if completed >= 3000:
+            break
+        time.sleep(0.1)  # polling the count
+    assert completed == 3000
+    assert dropped_total(worker) - dropped_before > 2000, "the flood was over the budget: most of it dropped"
