@@ -27,6 +27,11 @@ default is 64), as in tests/hostile/test_debug_flood.py: at the default, the 192
 the editor fill the socket buffers between it and a slow session (several MiB) for minutes before the
 editor itself holds anything back, so within a run of a minute the slow session would cost nothing and
 the pattern would test nothing. `--debug-forward-kib 64` runs the default.
+
+The floor (when the debug flood runs; `--no-floor` leaves it out): a third run, the hostile one again with
+the flood's debug nodes taken out of the flows (the flood's requests, their function nodes and every other
+pattern unchanged): what serving the flood costs the normal load when it makes no debug output. The
+hostile run's p99 against it is what the debug output itself costs.
 """
 
 from __future__ import annotations
@@ -49,7 +54,7 @@ import requests
 
 from local_stack import Load, LocalStack, Outcome
 from local_stack.debug_flood import DebugFlood, FloodRun, stored
-from local_stack.debug_flows import debug_flow
+from local_stack.debug_flows import BIG_NODE, FLOOD_NODE, debug_flow
 from local_stack.flows import whoami_flow
 from local_stack.hostile import ARRAY_USERNAME, FORM, malformed_logins
 from local_stack.nodered import DEFAULT_EDITOR_PASSWORD
@@ -362,9 +367,15 @@ def chosen(name: str, only: list[str], without: list[str]) -> bool:
     return (not only or any(w in name for w in only)) and not any(w in name for w in without)
 
 
-def one_run(stack: LocalStack, duration: float, rate: float, patterns: tuple[list[str], list[str]] | None) -> dict:
+def one_run(
+    stack: LocalStack,
+    duration: float,
+    rate: float,
+    patterns: tuple[list[str], list[str]] | None,
+    debug_output: bool = True,
+) -> dict:
     """The normal load for `duration` s; with the patterns chosen by (only, without) (None: none), all
-    started before the normal clients and stopped after them."""
+    started before the normal clients and stopped after them. The deploys deploy flows(debug_output)."""
     hostile = patterns is not None
     admin = stack.admin()
     url = stack.api_url + "/whoami"
@@ -394,7 +405,7 @@ def one_run(stack: LocalStack, duration: float, rate: float, patterns: tuple[lis
             while time.monotonic() - began < duration:
                 if time.monotonic() >= next_deploy:
                     t0 = time.monotonic()
-                    stack.deploy(flows(uuid.uuid4().hex[:8]), admin=admin, timeout=60)
+                    stack.deploy(flows(uuid.uuid4().hex[:8], debug_output), admin=admin, timeout=60)
                     deploy_ms.append((time.monotonic() - t0) * 1000)
                     next_deploy += DEPLOY_EVERY
                 time.sleep(0.1)  # pacing: the deploys' clock
@@ -434,13 +445,28 @@ def one_run(stack: LocalStack, duration: float, rate: float, patterns: tuple[lis
     }
 
 
-def flows(marker: str) -> list[dict]:
-    """The normal load's endpoint and the debug flood's flows, deployed together (a full deploy)."""
-    return whoami_flow(marker) + debug_flow()
+def flows(marker: str, debug_output: bool = True) -> list[dict]:
+    """The normal load's endpoint and the debug flood's flows, deployed together (a full deploy);
+    without debug_output, the flood's debug nodes are taken out (the floor)."""
+    nodes = whoami_flow(marker) + debug_flow()
+    if debug_output:
+        return nodes
+    gone = {BIG_NODE, FLOOD_NODE}
+    return [
+        {**n, "wires": [[w for w in out if w not in gone] for out in n["wires"]]} if "wires" in n else n
+        for n in nodes
+        if n["id"] not in gone
+    ]
 
 
 def run(
-    workers: int, duration: float, rate: float, only: list[str], without: list[str], debug_forward_kib: int
+    workers: int,
+    duration: float,
+    rate: float,
+    only: list[str],
+    without: list[str],
+    debug_forward_kib: int,
+    floor: bool = True,
 ) -> dict:
     env = {"NODE_RED_DEBUG_FORWARD_KIB": str(debug_forward_kib)}
     with LocalStack(workers=workers, extra_env=env) as stack:
@@ -450,6 +476,10 @@ def run(
                 warm.get(stack.api_url + "/whoami", timeout=10)
         clean = one_run(stack, duration, rate, None)
         hostile = one_run(stack, duration, rate, (only, without))
+        no_debug = None
+        if floor and chosen(FLOOD, only, without):
+            stack.deploy(flows("floor", debug_output=False))
+            no_debug = one_run(stack, duration, rate, (only, without), debug_output=False)
     return {
         "workers": workers,
         "duration_s": duration,
@@ -459,6 +489,7 @@ def run(
         "debug_forward_kib": debug_forward_kib,
         "clean": clean,
         "hostile": hostile,
+        "floor": no_debug,
     }
 
 
@@ -486,6 +517,15 @@ def report(s: dict) -> str:
         row("hostile", h),
         f"  normal requests under attack: {h['success_percent']:.3f} % ok (goal >= 99.9 %), "
         f"p99 x{ratio:.2f} of the clean run (goal <= 1.5)",
+    ]
+    if s.get("floor"):
+        f = s["floor"]
+        lines += [
+            row("floor", f),
+            f"  the floor: the same attack, the flood's debug nodes taken out: p99 x{f['p99_ms'] / c['p99_ms']:.2f} "
+            f"of the clean run; the flood's debug output costs p99 x{h['p99_ms'] / f['p99_ms']:.2f} of the floor",
+        ]
+    lines += [
         f"  admin logins from its own address during the attack: {h['admin_logins']['ok']} of {h['admin_logins']['of']} ok",
         "  what the attackers got (status: count, and what each pattern counted):",
     ]
@@ -502,8 +542,9 @@ def main(argv=None) -> int:
     p.add_argument("--only", nargs="+", default=[], metavar="WORD", help="only the patterns whose name has a word")
     p.add_argument("--without", nargs="+", default=[], metavar="WORD", help="not the patterns whose name has a word")
     p.add_argument("--debug-forward-kib", type=int, default=DEBUG_FORWARD_KIB, help="the workers' debug KiB a second")
+    p.add_argument("--no-floor", action="store_true", help="no third run without the flood's debug output")
     args = p.parse_args(argv)
-    s = run(args.workers, args.duration, args.rate, args.only, args.without, args.debug_forward_kib)
+    s = run(args.workers, args.duration, args.rate, args.only, args.without, args.debug_forward_kib, not args.no_floor)
     print(json.dumps(s, indent=2) if args.json else report(s), flush=True)
     return 0
 
