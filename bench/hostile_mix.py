@@ -6,6 +6,7 @@ attackers got, and the load average. Asserts nothing.
 
     venv/bin/python -m bench.hostile_mix [--duration 60] [--workers 3] [--rate 200] [--json]
                                          [--only WORD ...] [--without WORD ...] [--debug-forward-kib KIB]
+                                         [--no-floor]
 
 Both runs also deploy a small change every 10 s (an editor at work), so a launcher that lets abandoned
 requests slow its swaps down would show in the second run's deploy times and latencies.
