@@ -44,17 +44,31 @@ class AdminClient:
         self.last_flows_hash: str | None = None
 
     def login(self) -> str:
-        r = self.session.post(
-            self.base_url + "/auth/token",
-            timeout=self.timeout,
-            data={
-                "client_id": "node-red-admin",
-                "grant_type": "password",
-                "scope": self.scope,
-                "username": self.user,
-                "password": self.password,
-            },
-        )
+        """A token for this user. The router limits logins per client address (a burst of 20, then 2 a
+        second): a 429 whose Retry-After is a few seconds is retried after it until `timeout` has passed,
+        as a well-behaved client does; a lockout (Retry-After of minutes) or any other refusal raises."""
+        deadline = time.monotonic() + self.timeout
+        while True:
+            r = self.session.post(
+                self.base_url + "/auth/token",
+                timeout=self.timeout,
+                data={
+                    "client_id": "node-red-admin",
+                    "grant_type": "password",
+                    "scope": self.scope,
+                    "username": self.user,
+                    "password": self.password,
+                },
+            )
+            if r.status_code != 429:
+                break
+            try:
+                wait = max(0.0, float(r.headers.get("Retry-After", "1")))
+            except ValueError:  # an HTTP date: not sent by this router
+                break
+            if wait > 5 or time.monotonic() + wait > deadline:
+                break
+            time.sleep(wait)  # what the server asked for
         r.raise_for_status()
         self.token = r.json()["access_token"]
         return self.token
