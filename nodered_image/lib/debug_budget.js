@@ -81,9 +81,9 @@ class FairQueues {
     push(data) {
         const flow = (data && typeof data.z === 'string' && data.z) || '';
         const node = (data && typeof data.id === 'string' && data.id) || '';
-        const queue = this.queue(flow, node);
-        if (queue.length >= this.perNode) return queue.blocked || '';
-        queue.push({ seq: this.seq++, at: Date.now(), data, flow, node, blocked: null });
+        const full = this.full(flow, node);
+        if (full !== null) return full;
+        this.queue(flow, node).push({ seq: this.seq++, at: Date.now(), data, flow, node, blocked: null });
         this.size += 1;
         return null;
     }

@@ -25,11 +25,11 @@
 // - Size: a message over `maxBytes` once serialized is replaced by a note saying so.
 // - Expiry: documents carry `at` and a TTL index removes them after database.json's expireAfterSeconds
 //   for `debug` (they are for live display only; the editor shows them as they arrive).
-// Debug nodes set to the system console only publish nothing: their output stays in the worker's log.
 // - Dropped before the work: a message on its way to a debug node that only shows in the sidebar, while
 //   that node's queue is full, is dropped (and counted) before the debug node formats it (an onReceive
 //   hook): under a flood most messages are dropped, and formatting them was most of what debug output
 //   cost the worker.
+// Debug nodes set to the system console only publish nothing: their output stays in the worker's log.
 const { collection, indexes } = require('../common/database');
 const { TokenBucket, FairQueues } = require('./debug_budget');
 
@@ -96,7 +96,7 @@ class DebugForwarder {
         this.events.on('comms', this.onComms);
         if (hooks) {
             this.hooks = hooks;
-            hooks.add(HOOK, (ev) => (this.skip(ev.destination && ev.destination.node, ev.msg) ? false : undefined));
+            hooks.add(HOOK, (ev) => (this.dropBeforeFormatting(ev.destination && ev.destination.node, ev.msg) ? false : undefined));
         }
     }
 
@@ -104,13 +104,13 @@ class DebugForwarder {
     // debug node whose only output is the sidebar and whose queue is full, so what it would publish
     // would be dropped on arrival. Its message completes as the debug node would complete it (a
     // complete node scoped to it still fires).
-    skip(node, msg) {
+    dropBeforeFormatting(node, msg) {
         if (!node || node.type !== 'debug' || !node.active || node.tosidebar !== true) return false;
         if (node.console === 'true' || node.tostatus === true) return false; // it has other work to do
         const full = this.queues.full(node.z, node.id);
         if (full === null) return false;
         this.schedule();
-        this.drop(full || (this.writing || this.disconnected ? 'full' : 'rate'), 1, { id: node.id, z: node.z, name: node.name });
+        this.drop(this.fullReason(full), 1, { id: node.id, z: node.z, name: node.name });
         if (typeof node._complete === 'function') node._complete(msg);
         return true;
     }
@@ -131,7 +131,13 @@ class DebugForwarder {
         if (!ev || ev.topic !== 'debug') return;
         this.schedule();
         const full = this.queues.push(ev.data);
-        if (full !== null) this.drop(full || (this.writing || this.disconnected ? 'full' : 'rate'), 1, ev.data);
+        if (full !== null) this.drop(this.fullReason(full), 1, ev.data);
+    }
+
+    // Why a node's queue is full, for the drop counts: the budget it waited for at the last flush, else
+    // the database (being written to, or not connected), else the rate.
+    fullReason(full) {
+        return full || (this.writing || this.disconnected ? 'full' : 'rate');
     }
 
     drop(reason, n, data) {
