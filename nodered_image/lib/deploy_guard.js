@@ -12,9 +12,9 @@
 //   - the flows hold what MongoDB cannot give back exactly (a "__proto__" field, a lone UTF-16
 //     surrogate, nesting deeper than MongoDB keeps: storage's storageProblem names the place).
 // And while a live worker runs an older Node-RED release line than the editor (a rolling update under way:
-// storage's versionProblem, storage/lib/versions.js), every deploy that saves is refused the same way:
+// storage's deployProblems, storage/lib/versions.js), every deploy that saves is refused the same way:
 // flows saved by the newer editor may not run on the older workers; likewise while a live worker runs another
-// credential key (a key rotation under way: keyProblem, storage/lib/credential_key.js).
+// credential key (a key rotation under way: storage/lib/credential_key.js).
 // The check runs inside Node-RED's flows API (after login and permissions, before the runtime
 // touches its flows or credentials), by wrapping RED.runtime.flows' methods; the answer is Node-RED's
 // own error shape, {code, message}.
@@ -125,19 +125,16 @@ function runningSubflows(RED) {
 
 const userName = (user) => (user && user.username) || null;
 
-// Starts the read of the workers' versions (one query of `instances`, about 1.5 ms here), so that it
-// overlaps the checks of the flows; awaited before the deploy goes on.
+// Starts the read of the live workers' records (one query of `instances`, about 1.5 ms here), so that it
+// overlaps the checks of the flows; awaited before the deploy goes on. Workers on an older Node-RED, or on
+// another credential key (a rotation under way: they could not decrypt what is saved now), refuse it.
 function versionsRead(storage) {
-    const problem = storage.versionProblem();
-    problem.catch(() => {});
-    // Workers on another credential key (a rotation under way): they could not decrypt what is saved now.
-    const keys = storage.keyProblem ? storage.keyProblem() : Promise.resolve(null);
-    keys.catch(() => {});
+    const problems = storage.deployProblems();
+    problems.catch(() => {});
     return async () => {
-        const found = await problem;
-        if (found) throw new DeployRefused('older_workers', `deploy refused, nothing saved: ${found}`);
-        const other = await keys;
-        if (other) throw new DeployRefused('key_rotation', `deploy refused, nothing saved: ${other}`);
+        const { olderWorkers, otherKey } = await problems;
+        if (olderWorkers) throw new DeployRefused('older_workers', `deploy refused, nothing saved: ${olderWorkers}`);
+        if (otherKey) throw new DeployRefused('key_rotation', `deploy refused, nothing saved: ${otherKey}`);
     };
 }
 

@@ -19,6 +19,6 @@
 // Beside Node-RED's storage API the object has, for the launcher: statusInfo() (/healthz),
 // revisionForHash(hash) (Node-RED's flows hash -> storage revision, or null), events (an EventEmitter:
 // 'swap-starting', 'flows-started', 'start-failed', 'serving'; lib/events.js says what they carry),
-// runDeploy({type, user}, fn), storageProblem(flows), versionProblem(), keyProblem() and useReload(fn) (lib/deploy_guard.js), database()
+// runDeploy({type, user}, fn), storageProblem(flows), deployProblems() and useReload(fn) (lib/deploy_guard.js), database()
 // (the connected Db, or null: the launcher keeps workers' debug messages there) and close().
 module.exports = require('./lib/storage').createStorage();

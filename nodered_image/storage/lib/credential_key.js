@@ -26,8 +26,6 @@ const LABEL = 'nodered-scale credential key fingerprint v1';
 const KEY_DOC = singleton('credentialKey');
 // How often a refusing instance reads the database's key again.
 const RECHECK_MS = 5000;
-// A status record not refreshed for this long is an instance that died (as in versions.js).
-const LIVE_MS = 30 * 1000;
 
 const fingerprint = (secret) => crypto.createHmac('sha256', secret).update(LABEL).digest('hex');
 // How a fingerprint shows in messages and status records: enough to tell keys apart.
@@ -48,7 +46,6 @@ class CredentialKey {
         this.record = record;
         this.keys = collection(db, KEY_DOC.collection);
         this.flows = collection(db, 'flows');
-        this.instances = collection(db, 'instances');
         this.opts = opts;
         this.health = health;
         this.log = log;
@@ -175,18 +172,17 @@ class CredentialKey {
         return done;
     }
 
-    // Why the editor must not save a deploy now, or null: a live worker runs another key (a rotation under way,
-    // its instances not all replaced yet), and could not decrypt what this editor saves.
-    async deployProblem(now = Date.now()) {
-        const others = await this.instances.find(
-            { role: 'worker', lastSeen: { $gte: new Date(now - LIVE_MS) }, credentialKey: { $type: 'string', $ne: short(this.fp) } },
-            { projection: { _id: 1 } },
-        ).toArray();
+    // Why the editor must not save a deploy now, given the live workers' status records (versions.js:
+    // liveWorkers), or null: a live worker runs another key (a rotation under way, its instances not all
+    // replaced yet), and could not decrypt what this editor saves.
+    deployProblem(records) {
+        const own = short(this.fp);
+        const others = records.filter((r) => typeof r.credentialKey === 'string' && r.credentialKey !== own);
         if (others.length === 0) return null;
         const names = others.slice(0, 5).map((r) => String(r._id)).join(', ');
         const more = others.length > 5 ? ` and ${others.length - 5} more` : '';
         return `${others.length} worker${others.length > 1 ? 's run' : ' runs'} another credential key than this editor's ` +
-            `(${short(this.fp)}): ${names}${more}. A key rotation is under way: deploy again once every worker runs the new key`;
+            `(${own}): ${names}${more}. A key rotation is under way: deploy again once every worker runs the new key`;
     }
 }
 

@@ -17,7 +17,7 @@ const { settingsDocument, sessionsDocument } = require('./settings_sessions');
 const { Library } = require('./library');
 const { runDeploy } = require('./deploy_context');
 const { storageProblem } = require('./codec');
-const { mixedVersionsProblem } = require('./versions');
+const { liveWorkers, mixedVersionsProblem } = require('./versions');
 const { CredentialKey } = require('./credential_key');
 const { setUpLeadership } = require('./tab_leadership');
 const { PartialReloads } = require('./partial');
@@ -167,10 +167,18 @@ function createStorage() {
         runDeploy,
         // Why these flows cannot be stored exactly (a description naming the place), or null.
         storageProblem: (flowsToSave) => storageProblem(flowsToSave),
-        // Why no deploy may be saved now (live workers on an older Node-RED: versions.js), or null.
-        versionProblem: async () => (parts && opts.nodeRedVersion ? mixedVersionsProblem(parts.instances, opts.nodeRedVersion) : null),
-        // Why no deploy may be saved now (live workers on another credential key: credential_key.js), or null.
-        keyProblem: async () => (parts && key ? key.deployProblem() : null),
+        // Why no deploy may be saved now, from one read of the live workers' status records:
+        // {olderWorkers, otherKey}, each a message or null (workers on an older Node-RED: versions.js;
+        // workers on another credential key: credential_key.js).
+        deployProblems: async () => {
+            const none = { olderWorkers: null, otherKey: null };
+            if (!parts || (!opts.nodeRedVersion && !key)) return none;
+            const records = await liveWorkers(parts.instances);
+            return {
+                olderWorkers: opts.nodeRedVersion ? mixedVersionsProblem(records, opts.nodeRedVersion) : null,
+                otherKey: key ? key.deployProblem(records) : null,
+            };
+        },
         // The editor reloads its flows through this function (its flows API, which serializes with deploys).
         useReload: (fn) => {
             launcherReload = fn;

@@ -27,21 +27,26 @@ function older(version, than) {
     return a[0] < b[0] || (a[0] === b[0] && a[1] < b[1]);
 }
 
-// Live workers on an older release line than `own`: [{id, version}] (version null: not recorded).
-async function olderWorkers(instances, own, now = Date.now()) {
-    const records = await instances.find(
+// The live workers' status records, as the editor's deploy checks read them (once per deploy: this
+// module's and credential_key.js's look at the same records): [{_id, nodeRedVersion, credentialKey}].
+function liveWorkers(instances, now = Date.now()) {
+    return instances.find(
         { role: 'worker', lastSeen: { $gte: new Date(now - LIVE_MS) } },
-        { projection: { nodeRedVersion: 1 } },
+        { projection: { nodeRedVersion: 1, credentialKey: 1 } },
     ).toArray();
+}
+
+// Of those records, the workers on an older release line than `own`: [{id, version}] (version null: not recorded).
+function olderWorkers(records, own) {
     return records
         .filter((r) => older(r.nodeRedVersion || UNRECORDED, own))
         .map((r) => ({ id: String(r._id), version: r.nodeRedVersion || null }));
 }
 
-// Why a deploy must wait, or null.
-async function mixedVersionsProblem(instances, own) {
+// Why a deploy must wait, given the live workers' records, or null.
+function mixedVersionsProblem(records, own) {
     if (!releaseLine(own)) return null;
-    const behind = await olderWorkers(instances, own);
+    const behind = olderWorkers(records, own);
     if (behind.length === 0) return null;
     const names = behind.slice(0, 5).map((w) => `${w.id} (${w.version ? `Node-RED ${w.version}` : 'a Node-RED before 5'})`);
     const more = behind.length > 5 ? ` and ${behind.length - 5} more` : '';
@@ -50,4 +55,4 @@ async function mixedVersionsProblem(instances, own) {
         `${names.join(', ')}${more}. A rolling update is under way: deploy again once every worker runs Node-RED ${line}`;
 }
 
-module.exports = { releaseLine, older, olderWorkers, mixedVersionsProblem, UNRECORDED, LIVE_MS };
+module.exports = { releaseLine, older, liveWorkers, olderWorkers, mixedVersionsProblem, UNRECORDED, LIVE_MS };

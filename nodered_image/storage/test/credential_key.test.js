@@ -124,7 +124,7 @@ test('a rotation re-encrypts every kept revision in place, no instance reloads f
     const bothWorker = await started(db, 'worker', NEW, OLD);
     assert.deepEqual(JSON.parse(decryptText(NEW, (await bothWorker.storage.getCredentials()).$)), secrets[2]);
     // Deploys wait while a live worker runs another key than the editor's.
-    assert.match(await editor.storage.keyProblem(), /^1 worker runs another credential key than this editor's/);
+    assert.match((await editor.storage.deployProblems()).otherKey, /^1 worker runs another credential key than this editor's/);
     const loads = [oldWorker.runtime.loads.length, bothWorker.runtime.loads.length];
 
     await editor.storage.close();

@@ -49,7 +49,8 @@ test('an editor on a newer Node-RED refuses deploys while a live worker runs an 
         { _id: 'w-dead', role: 'worker', nodeRedVersion: '4.1.15', lastSeen: new Date(now - 2 * LIVE_MS) },
         { _id: 'w-patch', role: 'worker', nodeRedVersion: '5.0.4', lastSeen: new Date(now) },
     ]);
-    const problem = await storage.versionProblem();
+    const { olderWorkers: problem, otherKey } = await storage.deployProblems();
+    assert.equal(otherKey, null, "every worker record here is on no key, or the same");
     assert.match(problem, /^2 workers run an older Node-RED than this editor's 5\.0\.7: /);
     assert.match(problem, /w-old \(Node-RED 4\.1\.15\)/);
     assert.match(problem, /w-unrecorded \(a Node-RED before 5\)/);
@@ -57,12 +58,12 @@ test('an editor on a newer Node-RED refuses deploys while a live worker runs an 
     assert.match(problem, /once every worker runs Node-RED 5\.0$/);
 
     await instances.deleteMany({ _id: { $in: ['w-old', 'w-unrecorded'] } });
-    assert.equal(await storage.versionProblem(), null);
+    assert.equal((await storage.deployProblems()).olderWorkers, null);
 
     // An older editor with newer workers deploys: a newer Node-RED loads what an older one saved.
     const { storage: oldEditor } = await makeStorage(mongo.url, db, 'editor', {}, { version: () => '4.1.15' });
     t.after(() => oldEditor.close());
-    assert.equal(await oldEditor.versionProblem(), null);
+    assert.equal((await oldEditor.deployProblems()).olderWorkers, null);
 });
 
 test('a revision records the Node-RED that saved it', async (t) => {
