@@ -44,12 +44,13 @@ class Revisions {
         this.saves = 0; // saves done: a pick made before one is out of date
         this.onFailure = onFailure;
         this.pruneTimer = null;
-        // The floor of the next number read ahead (the editor): its follower says whether its change stream stayed open.
+        // What the next number must be above, read ahead (the editor): its follower says whether its change stream stayed open.
         this.numbering = new Numbering(collections, { following, isClosed });
     }
 
+    // Resolves once the revision counter is raised to the numbers saved without a step of it (numbering.js).
     close() {
-        this.numbering.close();
+        return this.numbering.close();
     }
 
     // The highest revision number this instance has seen (in its status record: numbering.js).
@@ -232,7 +233,8 @@ class Revisions {
         const credentials = this.staged !== undefined ? encodeCredentials(this.staged) : (this.handed ? this.handed.credentials : null);
         const flowsJson = JSON.stringify(flows); // also Node-RED's hash of them (remember)
         for (let attempt = 1; ; attempt++) {
-            const rev = attempt === 1 ? await this.numbering.next(this.highestSeen) : await nextRevision(this.c, this.highestSeen);
+            const { rev, counted } = attempt === 1 ? await this.numbering.next(this.highestSeen)
+                : { rev: await nextRevision(this.c, this.highestSeen), counted: true };
             const doc = { ...fields, _id: rev, rev, deployId: crypto.randomUUID(), flowsJson, credentials, savedAt: new Date(),
                 savedBy, deployType };
             // When the editor's flows API call began: with savedAt, the editor's part of the way to the workers.
@@ -253,7 +255,7 @@ class Revisions {
                 throw err;
             }
             this.noteSeen(rev);
-            this.numbering.readAheadSoon();
+            this.numbering.saved(rev, counted);
             const credentialsUpdated = this.staged !== undefined;
             this.staged = undefined;
             const loaded = { rev, key: revisionKey(doc), flows, credentials, restarts: 0, deployType, credentialsUpdated, savedAt: doc.savedAt,

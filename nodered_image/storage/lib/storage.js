@@ -125,8 +125,9 @@ function createStorage() {
         if (closed) return;
         closed = true;
         if (parts) {
-            parts.revisions.close();
+            const numbering = parts.revisions.close(); // the counter raised to the last deploy's number
             await parts.reloader.close(); // a getFlows waiting for a loadable revision gives up
+            await numbering;
         }
         if (leadership) await leadership.close();
         if (key) key.close();

@@ -5,7 +5,8 @@
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const { startMongo, uniqueDb, makeStorage, waitFor, sleep, MongoClient } = require('./helpers');
-const { Numbering } = require('../lib/numbering');
+const { Numbering, nextRevision } = require('../lib/numbering');
+const { Revisions } = require('../lib/revisions');
 const { encodeKeys } = require('../lib/codec');
 
 let mongo;
@@ -100,7 +101,8 @@ function editorCommands(t) {
     return seen;
 }
 
-test('with the floor read ahead a deploy only steps the counter before its insert; a higher number inserted since still puts the deploy above it', async (t) => {
+test('with what the next number must be above read ahead a deploy writes nothing before its insert; a higher number inserted since still puts the deploy above it', async (t) => {
+    // Before: every deploy stepped the counter first, a write the workers' change streams woke for as well.
     const commands = editorCommands(t);
     const db = uniqueDb('ahead');
     const ed = await storageFor(t, db, 'editor');
@@ -109,13 +111,15 @@ test('with the floor read ahead a deploy only steps the counter before its inser
     const floorReads = () => commands.filter((c) => c === 'find instances').length;
     assert.equal(await ed.storage.saveFlows(flows('v1'), null), 1);
     const wk = await worker(t, db);
-    await waitFor(() => floorReads() === 2, 10000, 'the floor read ahead after the first save');
+    await waitFor(() => floorReads() === 2, 10000, 'read ahead after the first save');
     const before = commands.length;
     assert.equal(await ed.storage.saveFlows(flows('v2'), null), 2);
     // Not the save's: the change streams' getMores (SecantusDB answers them at every write) and the health ping.
     const ofTheSave = commands.slice(before).filter((c) => !/^(getMore|ping) /.test(c));
-    assert.deepEqual(ofTheSave.slice(0, 2), ['findAndModify counters', 'insert flows'], 'commands of the save');
-    await waitFor(() => floorReads() === 3, 10000, 'the floor read ahead after the second save');
+    assert.equal(ofTheSave[0], 'insert flows', `the save's first command (then: ${ofTheSave.join(', ')})`);
+    // Shortly after, the counter stands at the deploy's number, so no other writer takes it again.
+    await waitFor(async () => (await d.collection('counters').findOne({ _id: 'flows' })).seq === 2, 10000, 'the counter raised to 2');
+    await waitFor(() => floorReads() === 3, 10000, 'read ahead after the second save');
     // A revision numbered far above, inserted meanwhile (what a rollback or a restore from elsewhere does).
     await d.collection('flows').insertOne({ _id: 50, rev: 50, deployId: 'elsewhere', flowsJson: JSON.stringify(flows('from elsewhere')), savedAt: new Date() });
     await waitFor(() => running(ed).latestRev === 50, 10000, 'the editor has seen revision 50');
@@ -125,34 +129,67 @@ test('with the floor read ahead a deploy only steps the counter before its inser
     assert.equal(label(wk.runtime.loads.at(-1)), 'after 50');
 });
 
-test('a floor read ahead is not used when the change stream was not open the whole time since (a reopen, an outage)', async (t) => {
+// The next number as any other writer takes it (a rollback, a second editor): straight from the database.
+function nextRevisionOf(db) {
+    const d = client.db(db);
+    return nextRevision({ flows: d.collection('flows'), instances: d.collection('instances'), counters: d.collection('counters') });
+}
+
+const counterOf = async (db) => ((await client.db(db).collection('counters').findOne({ _id: 'flows' })) || { seq: 0 }).seq;
+
+test('what was read ahead is not used when the change stream was not open the whole time since (a reopen, an outage)', async (t) => {
     const db = uniqueDb('ahead_stream');
     const d = client.db(db);
     const reads = [];
     const counted = (coll) => ({
         find: (...a) => { reads.push(coll.collectionName); return coll.find(...a); },
+        findOne: (...a) => coll.findOne(...a),
         findOneAndUpdate: (...a) => coll.findOneAndUpdate(...a),
         updateOne: (...a) => coll.updateOne(...a),
     });
-    const c = { flows: counted(d.collection('flows')), instances: counted(d.collection('instances')), counters: d.collection('counters') };
+    const c = { flows: counted(d.collection('flows')), instances: counted(d.collection('instances')), counters: counted(d.collection('counters')) };
     let period = 1;
     const numbering = new Numbering(c, { following: () => period });
     t.after(() => numbering.close());
-    numbering.readAheadSoon();
-    await waitFor(() => reads.length === 2, 10000, 'the floor read ahead');
-    assert.equal(await numbering.next(0), 1);
-    assert.equal(reads.length, 2, 'the save read the floor again');
-    numbering.readAheadSoon();
-    await waitFor(() => reads.length === 4, 10000, 'the floor read ahead again');
+    assert.deepEqual(await numbering.next(0), { rev: 1, counted: true }, 'nothing read ahead: the counter steps');
+    numbering.saved(1, true);
+    await waitFor(() => reads.length === 4, 10000, 'read ahead');
+    assert.deepEqual(await numbering.next(1), { rev: 2, counted: false });
+    assert.equal(reads.length, 4, 'nothing read at the save');
+    numbering.saved(2, false);
+    await waitFor(async () => await counterOf(db) === 2 && reads.length === 6, 10000, 'the counter raised to 2, read ahead again');
     await d.collection('flows').insertOne({ _id: 7, rev: 7, flowsJson: '[]' }); // unseen: the stream "reopened"
     period = 2;
-    assert.equal(await numbering.next(1), 8);
-    assert.equal(reads.length, 6, 'read again at the save');
+    assert.deepEqual(await numbering.next(2), { rev: 8, counted: true }, 'taken the long way, above what the stream may have missed');
+    numbering.saved(8, true);
     period = null; // not open: nothing is read ahead
-    numbering.readAheadSoon();
-    await sleep(300); // three times the wait before the floor is read ahead
-    assert.equal(reads.length, 6);
-    assert.equal(await numbering.next(8), 9);
+    await sleep(300); // three times the wait before reading ahead
+    assert.equal(reads.length, 8, 'only the save\'s own reads');
+    assert.deepEqual(await numbering.next(8), { rev: 9, counted: true });
+});
+
+test('a number another writer took meanwhile is left to it: the deploy takes the next; a stopping editor raises the counter to its last deploy', async () => {
+    // The number is read ahead, not taken from the counter: the insert tells whether it was free.
+    const db = uniqueDb('ahead_taken');
+    const d = client.db(db);
+    const c = { flows: d.collection('flows'), instances: d.collection('instances'), counters: d.collection('counters') };
+    const revisions = new Revisions({ collections: c, opts: { role: 'editor' }, log: { info() {}, warn() {}, error() {}, debug() {} }, isClosed: () => false,
+        onFailure: () => {}, following: () => 1 });
+    const save = (marker) => revisions.insert(flows(marker), { savedBy: null, deployType: 'full' });
+    assert.equal((await save('v1')).rev, 1);
+    await waitFor(() => revisions.numbering.ahead !== null, 10000, 'read ahead');
+    // A rollback takes number 2 from the counter and inserts it before this editor has seen it.
+    const taken = await nextRevisionOf(db);
+    assert.equal(taken, 2);
+    await c.flows.insertOne({ _id: taken, rev: taken, deployId: 'rollback', flowsJson: JSON.stringify(flows('rollback')), savedAt: new Date() });
+    assert.equal((await save('v3')).rev, 3, 'the deploy after the number taken meanwhile');
+    assert.equal(JSON.parse((await c.flows.findOne({ _id: 2 })).flowsJson)[0].label, 'rollback', 'revision 2 is still the rollback');
+    // Saved right after the read ahead: the counter is raised to it only after AHEAD_DELAY_MS, or at close.
+    await waitFor(() => revisions.numbering.ahead !== null, 10000, 'read ahead');
+    assert.equal((await save('v4')).rev, 4);
+    await revisions.close();
+    assert.equal(await counterOf(db), 4, 'the counter raised before the editor went');
+    assert.equal(await nextRevisionOf(db), 5);
 });
 
 test('a worker follows the newest revision by identity: a document reusing a number it ran is loaded', async (t) => {
