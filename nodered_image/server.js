@@ -146,6 +146,7 @@ async function shutdown(signal) {
     }
     await observability.stop();
     if (cluster) await cluster.stop();
+    if (access && access.audit) await access.audit.flush(); // the last records, before the database goes
     await storage.close().catch((err) => log('warn', `closing storage: ${err.message}`));
     server.close();
     if (server.closeAllConnections) server.closeAllConnections();

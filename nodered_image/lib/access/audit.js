@@ -4,11 +4,16 @@
 // kept NODE_RED_AUDIT_RETENTION_DAYS by a TTL index. Read by GET /cluster/audit and by
 // `python -m nodered_status audit` (docs/editor-access.md). Each record is also one log line.
 //
+// Records are written WRITE_DELAY_MS after the first of them, together (one insert for a burst of logins):
+// a deploy's record is not written while the workers load that deploy, where each write costs every
+// instance's change stream a round trip on the local database server. Reading the trail (list) and
+// stopping the editor (flush) write what is pending first.
 // Records written while MongoDB is not reachable wait in memory (at most MAX_PENDING, the oldest dropped
 // first, counted in the log) and are written once it answers: the editor never waits for the trail.
 const { collection, indexes } = require('../../common/database');
 
 const MAX_PENDING = 1000;
+const WRITE_DELAY_MS = 250;
 const FIELDS = ['user', 'via', 'client', 'rev', 'deployType', 'detail'];
 
 class AuditTrail {
@@ -21,6 +26,7 @@ class AuditTrail {
         this.dropped = 0;
         this.indexed = false;
         this.writing = null;
+        this.timer = null; // the write WRITE_DELAY_MS after the first pending record
     }
 
     // {event, user, via, client, rev, deployType, detail}: written in the background.
@@ -33,12 +39,17 @@ class AuditTrail {
             this.pending.shift();
             this.dropped += 1;
         }
-        this.flush();
+        if (!this.timer) {
+            this.timer = setTimeout(() => this.flush(), WRITE_DELAY_MS);
+            this.timer.unref();
+        }
         return doc;
     }
 
     // Writes what is pending, one batch at a time; the promise settles when this batch is done.
     flush() {
+        clearTimeout(this.timer);
+        this.timer = null;
         if (this.writing) return this.writing.then(() => (this.pending.length ? this.flush() : undefined));
         const db = this.database();
         if (!db || !this.pending.length) return Promise.resolve();
