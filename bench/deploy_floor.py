@@ -52,7 +52,7 @@ def wait_all(urls: list[str], marker: str, t0: float, timeout: float = 10.0) -> 
         # http.client on one kept-alive connection: a poll costs the machine (which the stack shares)
         # a fraction of what requests' would, and the same for every target.
         u = urllib.parse.urlsplit(url)
-        conn = http.client.HTTPConnection(u.hostname, u.port, timeout=2)
+        conn = http.client.HTTPConnection(u.hostname or "127.0.0.1", u.port, timeout=2)
         try:
             while time.monotonic() - t0 < timeout:
                 try:
