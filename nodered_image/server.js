@@ -129,6 +129,21 @@ if (settings.httpAdminRoot !== false) {
 // Last: what any handler above threw or passed on.
 app.use(requestErrors.handler());
 
+// One step of the stop after Node-RED's own, given `ms` at most: a database that does not answer (frozen, or
+// cut off without a reset) holds a change stream's close or a last write for ever. The step left unfinished
+// is named in the log and the stop goes on (the launcher's 15 s exit stays for what no bound covers).
+const UNFINISHED = Symbol('unfinished');
+async function stopStep(name, work, ms) {
+    let timer;
+    const late = new Promise((resolve) => {
+        timer = setTimeout(() => resolve(UNFINISHED), ms);
+    });
+    const outcome = await Promise.race([Promise.resolve().then(work).then(() => null, (err) => err), late]);
+    clearTimeout(timer);
+    if (outcome === UNFINISHED) log('warn', `stopping: ${name} did not finish within ${ms / 1000} s (MongoDB not answering?); going on without it`);
+    else if (outcome) log('warn', `stopping ${name}: ${outcome.message}`);
+}
+
 async function shutdown(signal) {
     if (gate.shuttingDown) return;
     const drained = gate.shutdown(5000); // requests inside the flows get their answers first
@@ -140,15 +155,15 @@ async function shutdown(signal) {
     force.unref();
     await drained;
     try {
-        await RED.stop();
+        await RED.stop(); // nodes' own close handlers: Node-RED bounds them itself
     } catch (err) {
         log('warn', `stopping Node-RED: ${err.message}`);
     }
-    await observability.stop();
-    if (cluster) await cluster.stop();
-    // The last audit records, before the database goes; a database that does not answer holds the stop 2 s at most.
-    if (access && access.audit) await Promise.race([access.audit.flush(), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
-    await storage.close().catch((err) => log('warn', `closing storage: ${err.message}`));
+    await stopStep('debug forwarding and metrics', () => observability.stop(), 2000);
+    if (cluster) await stopStep('the cluster view', () => cluster.stop(), 2000);
+    // The last audit records, before the database goes.
+    if (access && access.audit) await stopStep('the audit trail\'s last write', () => access.audit.flush(), 2000);
+    await stopStep('the storage (change stream, status record, connection)', () => storage.close(), 3000);
     server.close();
     if (server.closeAllConnections) server.closeAllConnections();
     log('info', 'stopped');

@@ -1,4 +1,5 @@
-"""MongoDB restarted under load: workers keep serving what they run, and catch up once it is back."""
+"""MongoDB restarted under load: workers keep serving what they run, and catch up once it is back; an instance
+stopped while MongoDB does not answer still stops."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ import sys
 import time
 import uuid
 
+import pytest
 import requests
 
-from local_stack import Load
+from local_stack import Load, MongoServer, NodeRedInstance
 from local_stack.flows import whoami_flow
 
 
@@ -57,3 +59,28 @@ def requests_json(url):
     r = requests.get(url, timeout=10)
     assert r.status_code == 200, r.text[:200]
     return r.json()
+
+
+@pytest.mark.parametrize("role", ["editor", "worker"])
+def test_an_instance_stopped_while_mongodb_is_frozen_stops_cleanly_and_says_what_it_left(tmp_path, role):
+    """MongoDB frozen (SIGSTOP: its connections stay open, nothing answers), then the instance is stopped as
+    `docker stop` or ECS would. Guards: the stop waited for ever on closing the change streams (the storage's,
+    and the editor's debug relay) and ended only at the launcher's own 15 s exit, code 1, with "shutdown took
+    longer than 15 s" and nothing naming what it waited for."""
+    with MongoServer() as mongo:
+        inst = NodeRedInstance(role, mongo.url, f"stop_frozen_{uuid.uuid4().hex[:8]}", user_dir=tmp_path / role)
+        try:
+            inst.start().wait_ready(timeout=120)
+            mongo.pause()
+            try:
+                code = inst.stop(timeout=30)
+            finally:
+                mongo.resume()
+        finally:
+            inst.stop()
+        log = inst.log_text()
+    assert "shutdown took longer than 15 s" not in log, log[-3000:]
+    assert code == 0, log[-3000:]
+    left = [line for line in log.splitlines() if "did not finish within" in line]
+    assert left and all("MongoDB not answering?" in line for line in left), log[-3000:]
+    assert log.rstrip().endswith("[launcher] stopped"), log[-1000:]
