@@ -195,6 +195,31 @@ class LocalStack:
         for w in targets:
             w.wait_ready(rev=rev, timeout=max(0.1, deadline - time.monotonic()))
 
+    def wait_recorded(self, rev: int, timeout: float = 15.0) -> None:
+        """Wait until the status record of the editor and of every running worker says it runs `rev` (the
+        records are written just after /healthz turns ready, off the reload's path), as the cluster API's
+        status and history and the status command read them."""
+        from nodered_contract import database as layout
+
+        ids = [i.instance_id for i in [self.editor, *self.workers] if i is not None and i.running()]
+        assert self.mongo is not None, "the stack is not started"
+        client = self.mongo.client()
+        try:
+            coll = layout.collection(client[self.db], "instances")
+            deadline = time.monotonic() + timeout
+            while True:
+                found = {d["_id"]: d for d in coll.find({"_id": {"$in": ids}})}
+                late = [
+                    i for i in ids if (found.get(i, {}).get("rev"), found.get(i, {}).get("state")) != (rev, "running")
+                ]
+                if not late:
+                    return
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"status records not on revision {rev} after {timeout} s: {late}")
+                time.sleep(0.05)
+        finally:
+            client.close()
+
     def deploy(self, flows: list, admin: AdminClient | None = None, timeout: float = 60.0) -> int:
         """Deploy through the router and wait until every running worker serves the new revision."""
         rev = (admin or self.admin()).deploy(flows)

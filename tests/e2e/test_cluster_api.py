@@ -92,6 +92,7 @@ def test_revisions_as_history_lists_them_and_one_revisions_flows_without_credent
     password = f"pw-{uuid.uuid4().hex[:8]}"
     first = stack.deploy(whoami_flow("first"))
     rev = stack.deploy(whoami_flow("second") + credentials_flow("api-user", password))
+    stack.wait_recorded(rev)
     client = admin(stack)
 
     rows = client.get("/cluster/revisions").json()["revisions"]

@@ -50,7 +50,7 @@ def stack(tmp_path_factory, mongo_server):
     )
     s.start()
     try:
-        s.deploy(debug_flow())
+        s.wait_recorded(s.deploy(debug_flow()))
         yield s
     finally:
         s.close()

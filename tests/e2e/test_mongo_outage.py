@@ -36,6 +36,7 @@ def test_workers_serve_through_a_mongodb_restart_and_take_the_next_deploy(own_mo
     # The next deploy (made once MongoDB answers again) reaches every worker.
     second = uuid.uuid4().hex
     rev = stack.deploy(whoami_flow(second), timeout=90)
+    stack.wait_recorded(rev)
     for w in stack.workers:
         assert w.healthz()["rev"] >= rev
     answers = [requests_json(stack.router.api_url + "/whoami") for _ in range(3 * len(stack.workers))]

@@ -43,6 +43,7 @@ def test_history_then_rollback_brings_the_old_flows_and_credentials_back_everywh
     good = stack.deploy(flows(stack, good_marker, "pw-good"), admin=admin)
     bad = stack.deploy(flows(stack, bad_marker, "pw-bad"), admin=admin)
     assert served(stack) == ({bad_marker}, {(200, "secret-ok")})
+    stack.wait_recorded(bad)
 
     p = nodered_status(stack, "history")
     assert p.returncode == 0

@@ -23,6 +23,7 @@ def status(stack, *args):
 def test_status_lists_the_live_instances_and_says_in_sync(own_stack):
     stack = own_stack
     rev = stack.deploy(whoami_flow(uuid.uuid4().hex))
+    stack.wait_recorded(rev)
     p = status(stack, "--json")
     assert p.returncode == 0, p.stdout + p.stderr
     out = json.loads(p.stdout)

@@ -151,6 +151,7 @@ def test_a_refused_login_or_permission_is_exit_5_with_a_clear_error(own_stack):
 
     reader = AdminClient(stack.url, stack.editor_user, stack.editor_password, scope="read").login()
     rev = stack.deploy(whoami_flow(uuid.uuid4().hex[:8]))
+    stack.wait_recorded(rev)
     assert cli(stack, "--token", reader, url=True).returncode == 0
     p = cli(stack, "rollback", str(rev), "--token", reader, url=True)
     assert p.returncode == 5 and "the cluster.write permission is needed" in p.stderr
