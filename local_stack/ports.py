@@ -8,6 +8,7 @@ kernel's socket table (/proc/net/tcp*) says which socket listens, /proc/<pid>/fd
 
 from __future__ import annotations
 
+import collections
 import os
 import socket
 import struct
@@ -36,11 +37,21 @@ class PortInUse(RuntimeError):
         )
 
 
+# The ports free_port() gave lately: the kernel picks a free port at random each time, so two picks for one
+# stack (a router's listen and status ports, say) can be the same port before either server binds it.
+_given: collections.deque[int] = collections.deque(maxlen=2048)
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A TCP port on 127.0.0.1 that nothing listens on right now, and not one of the last 2,048 this
+    process was given (those may be about to be bound)."""
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind(("127.0.0.1", 0))
+            port = s.getsockname()[1]
+        if port not in _given:
+            _given.append(port)
+            return port
 
 
 def _address(hex_addr: str) -> str:
