@@ -19,6 +19,7 @@ const { installCluster, authorizer } = require('./lib/cluster');
 const { HttpApi } = require('./lib/api');
 const { availableModules, linkIntoUserDir } = require('./lib/function_modules');
 const { paletteRefusals } = require('./lib/palette');
+const { within, TIMED_OUT } = require('./common/within');
 
 // The one log format of every instance (lib/logger.js); a configuration refused has no identity yet.
 let log = createLogger();
@@ -132,15 +133,9 @@ app.use(requestErrors.handler());
 // One step of the stop after Node-RED's own, given `ms` at most: a database that does not answer (frozen, or
 // cut off without a reset) holds a change stream's close or a last write for ever. The step left unfinished
 // is named in the log and the stop goes on (the launcher's 15 s exit stays for what no bound covers).
-const UNFINISHED = Symbol('unfinished');
 async function stopStep(name, work, ms) {
-    let timer;
-    const late = new Promise((resolve) => {
-        timer = setTimeout(() => resolve(UNFINISHED), ms);
-    });
-    const outcome = await Promise.race([Promise.resolve().then(work).then(() => null, (err) => err), late]);
-    clearTimeout(timer);
-    if (outcome === UNFINISHED) log('warn', `stopping: ${name} did not finish within ${ms / 1000} s (MongoDB not answering?); going on without it`);
+    const outcome = await within(Promise.resolve().then(work).then(() => null, (err) => err), ms);
+    if (outcome === TIMED_OUT) log('warn', `stopping: ${name} did not finish within ${ms / 1000} s (MongoDB not answering?); going on without it`);
     else if (outcome) log('warn', `stopping ${name}: ${outcome.message}`);
 }
 

@@ -23,6 +23,7 @@ const { historyRows } = require('./history');
 const { diff } = require('./diff');
 const { readFlows, documentProblem } = require('../../storage/lib/revision_doc');
 const { DEFAULTS } = require('../../common/database');
+const { within, TIMED_OUT } = require('../../common/within');
 const { FileDeploys, FlowsRefused } = require('./files');
 const { CredentialsUnreadable, storedCredentials, outline } = require('./credentials');
 const { DeployRefused } = require('../deploy_guard');
@@ -97,12 +98,10 @@ function auditLimit(q) {
     return n;
 }
 
-const withDeadline = (promise) => {
-    let timer;
-    const deadline = new Promise((resolve, reject) => {
-        timer = setTimeout(() => reject(new Refused(503, `MongoDB did not answer within ${DB_DEADLINE_MS / 1000} s`)), DB_DEADLINE_MS);
-    });
-    return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
+const withDeadline = async (promise) => {
+    const value = await within(promise, DB_DEADLINE_MS);
+    if (value === TIMED_OUT) throw new Refused(503, `MongoDB did not answer within ${DB_DEADLINE_MS / 1000} s`);
+    return value;
 };
 
 // Summary fields of a revision document, as JSON.

@@ -30,6 +30,9 @@
 //       start and nothing to fall back to) or their credentials do not decrypt here; true once they do.
 //
 // Listeners run synchronously, inside the storage: one that throws is logged and never fails a deploy.
+
+const { within } = require('../../common/within');
+
 class FlowEvents {
     // emitter: storage.events (an EventEmitter the launcher may listen on before init).
     constructor({ emitter, log, opts }) {
@@ -66,12 +69,7 @@ class FlowEvents {
             }, this.opts.reloadTimeoutSeconds * 1000);
             this.swapTimer.unref();
         }
-        if (waits.length === 0) return;
-        let timer;
-        const timeout = new Promise((resolve) => {
-            timer = setTimeout(resolve, timeoutMs);
-        });
-        await Promise.race([Promise.all(waits), timeout]).finally(() => clearTimeout(timer));
+        if (waits.length > 0) await within(Promise.all(waits), timeoutMs);
     }
 
     // Milliseconds since the swap under way started (null: none).

@@ -34,6 +34,7 @@
 // the status command, never used by the election.
 const { performance } = require('perf_hooks');
 const { singleton } = require('../../common/database');
+const { within } = require('../../common/within');
 
 const LEASE_ID = singleton('leaderLease').id;
 const mono = () => performance.now();
@@ -260,12 +261,7 @@ class LeaderLease {
             { _id: LEASE_ID, holder: this.opts.instanceId, term: this.term },
             { $set: { holder: null, expiresAt: new Date(this.dbNow()) }, $currentDate: { renewedAt: true, releasedAt: true } },
         );
-        let timer;
-        const timeout = new Promise((resolve) => {
-            timer = setTimeout(resolve, 2000);
-        });
-        await Promise.race([release.catch((err) => this.log.warn(`could not release the leader lease (${err.message})`)), timeout]);
-        clearTimeout(timer);
+        await within(release.catch((err) => this.log.warn(`could not release the leader lease (${err.message})`)), 2000);
     }
 }
 

@@ -13,6 +13,7 @@
 // from what it read ahead instead, without stepping the counter first (Numbering, below).
 const { singleton } = require('../../common/database');
 const { newestRevision } = require('./revision_doc');
+const { within } = require('../../common/within');
 
 const COUNTER_ID = singleton('revisionCounter').id;
 
@@ -145,11 +146,7 @@ class Numbering {
         this.timer = null;
         this.ahead = null;
         if (this.unraised === null) return;
-        let timer;
-        const waited = new Promise((resolve) => {
-            timer = setTimeout(resolve, CLOSE_WAIT_MS);
-        });
-        await Promise.race([this.raise().catch(() => {}), waited]).finally(() => clearTimeout(timer));
+        await within(this.raise().catch(() => {}), CLOSE_WAIT_MS);
     }
 }
 

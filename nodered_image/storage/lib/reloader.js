@@ -16,6 +16,7 @@
 const { performance } = require('perf_hooks');
 const { RevisionFollower } = require('./follower');
 const { describeId } = require('./revision_doc');
+const { within, TIMED_OUT } = require('../../common/within');
 
 class Reloader {
     // coll: `flows`, to follow (follower.js); reload(): makes Node-RED load its flows again (the runtime's
@@ -290,15 +291,8 @@ class Reloader {
             started.catch(() => {});
             try {
                 if (!partial || !(await this.partial.apply(pick, partialType))) await this.reload();
-                let timer;
-                const timeout = new Promise((resolve, reject) => {
-                    timer = setTimeout(() => reject(new Error(`flows not started within ${this.opts.reloadTimeoutSeconds} s`)),
-                        this.opts.reloadTimeoutSeconds * 1000);
-                });
-                try {
-                    await Promise.race([started, timeout]);
-                } finally {
-                    clearTimeout(timer);
+                if (await within(started, this.opts.reloadTimeoutSeconds * 1000) === TIMED_OUT) {
+                    throw new Error(`flows not started within ${this.opts.reloadTimeoutSeconds} s`);
                 }
                 if (restart) {
                     this.health.restarted(pick.rev, restart.count);
