@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import collections
 import os
+import random
 import socket
 import struct
 import time
@@ -37,21 +38,41 @@ class PortInUse(RuntimeError):
         )
 
 
-# The ports free_port() gave lately: the kernel picks a free port at random each time, so two picks for one
-# stack (a router's listen and status ports, say) can be the same port before either server binds it.
+# Ports are picked below the kernel's ephemeral range (32768 and up here), where it takes local ports for
+# outgoing connections and answers bind(port 0), and each pytest-xdist worker picks in its own slice: a
+# port picked for a server stays unbound until that server starts (a second or two for Node-RED), and
+# another process must not be given it meanwhile. Within a process, the last 2,048 picks are skipped.
+PICK_RANGE = (20000, 32768)
 _given: collections.deque[int] = collections.deque(maxlen=2048)
 
 
+def _slice() -> range:
+    lo, hi = PICK_RANGE
+    try:
+        index = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw"))
+        count = max(1, int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1")))
+    except ValueError:
+        index, count = 0, 1
+    width = (hi - lo) // count
+    start = lo + (index % count) * width
+    return range(start, start + width)
+
+
 def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now, and not one of the last 2,048 this
-    process was given (those may be about to be bound)."""
+    """A TCP port on 127.0.0.1 that nothing listens on right now, not one of the last 2,048 this process
+    was given (those may be about to be bound), and not one another test process picks from."""
+    ports = _slice()
     while True:
+        port = random.choice(ports)
+        if port in _given:
+            continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            s.bind(("127.0.0.1", 0))
-            port = s.getsockname()[1]
-        if port not in _given:
-            _given.append(port)
-            return port
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _given.append(port)
+        return port
 
 
 def _address(hex_addr: str) -> str:
