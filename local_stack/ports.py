@@ -62,6 +62,8 @@ def free_port() -> int:
     """A TCP port on 127.0.0.1 that nothing listens on right now, not one of the last 2,048 this process
     was given (those may be about to be bound), and not one another test process picks from."""
     ports = _slice()
+    while len(_given) >= len(ports) // 2:  # many workers, small slices: remember fewer
+        _given.popleft()
     while True:
         port = random.choice(ports)
         if port in _given:

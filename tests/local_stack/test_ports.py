@@ -25,3 +25,10 @@ def test_test_processes_pick_from_slices_of_their_own_below_the_kernels_own_rang
         picked[worker] = {free_port() for _ in range(200)}
     assert not picked["gw0"] & picked["gw1"]
     assert max(picked["gw0"]) < min(picked["gw1"]) and max(picked["gw1"]) < low
+
+
+def test_a_small_slice_never_runs_out(monkeypatch):
+    """With many workers a slice holds fewer ports than the picks a process remembers: picking must go on."""
+    monkeypatch.setenv("PYTEST_XDIST_WORKER", "gw3")
+    monkeypatch.setenv("PYTEST_XDIST_WORKER_COUNT", "16")
+    assert len({free_port() for _ in range(3000)}) > 300
