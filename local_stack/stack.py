@@ -208,10 +208,8 @@ class LocalStack:
             coll = layout.collection(client[self.db], "instances")
             deadline = time.monotonic() + timeout
             while True:
-                found = {d["_id"]: d for d in coll.find({"_id": {"$in": ids}})}
-                late = [
-                    i for i in ids if (found.get(i, {}).get("rev"), found.get(i, {}).get("state")) != (rev, "running")
-                ]
+                done = {d["_id"] for d in coll.find({"_id": {"$in": ids}, "rev": rev, "state": "running"}, {"_id": 1})}
+                late = [i for i in ids if i not in done]
                 if not late:
                     return
                 if time.monotonic() > deadline:
