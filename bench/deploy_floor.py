@@ -4,7 +4,9 @@ taking turns deploy by deploy. Each target's own port is polled every 5 ms (http
 connection per target: the pollers share the machine with what they measure).
 
   small: a small API flow with credentials, N workers (default 3 and 6), D deploys (full): p50/p99/max,
-         ratio to the floor's p50, missed deploys; the database server's own share, taking turns with the
+         ratio to the floor's p50, missed deploys; beside it the floor of N: N plain Node-REDs each sent the
+         same deploy at the same moment (what N instances restarting their flows at once cost this machine's
+         cores, with no sync at all) until all N serve it; the database server's own share, taking turns with the
          deploys (change_stream_floor.py: an insert of the same flows reaching N change-stream watchers);
          the medians of the workers' own breakdown of each deploy (lastSync in their status records,
          storage/lib/timing.js); then RSS of each worker against the floor's.
@@ -110,6 +112,39 @@ def deploy_parts(db, instance_ids: list[str], rev: int | None, sent: float, took
     return out
 
 
+def deploy_all_at_once(plains: list[PlainNodeRed], flows: list[dict]) -> None:
+    """POSTs the same full deploy to every plain Node-RED at once: the body serialized once, each request sent
+    from its own thread on its own connection, all released together (the bench's own cost kept small and
+    equal across targets)."""
+    body = json.dumps(flows).encode()
+    headers = {"Content-Type": "application/json", "Node-RED-Deployment-Type": "full"}
+    conns = [http.client.HTTPConnection("127.0.0.1", p.port, timeout=60) for p in plains]
+    for c in conns:
+        c.connect()
+    go = threading.Barrier(len(conns))
+    failed: list[str] = []
+
+    def send(conn: http.client.HTTPConnection) -> None:
+        go.wait()
+        conn.request("POST", "/flows", body, headers)
+        r = conn.getresponse()
+        r.read()
+        if r.status >= 300:
+            failed.append(f"{conn.port}: {r.status}")
+
+    threads = [threading.Thread(target=send, args=(c,)) for c in conns]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        for c in conns:
+            c.close()
+    if failed:
+        raise RuntimeError(f"plain Node-RED refused the deploy: {', '.join(failed)}")
+
+
 def small_flows(marker: str, seq: int) -> list[dict]:
     return marker_flow(marker, seq=seq) + credentials_flow("bench", "bench-password")
 
@@ -136,8 +171,10 @@ def stats(times: list[float]) -> dict:
 
 def run_small(tmp: Path, mongo_url: str, workers: int, deploys: int) -> dict:
     plain = PlainNodeRed(tmp / f"small{workers}").start()
+    plains: list[PlainNodeRed] = []
     client: pymongo.MongoClient = pymongo.MongoClient(mongo_url)
     try:
+        plains += [PlainNodeRed(tmp / f"small{workers}-{j}").start() for j in range(workers)]
         with (
             BenchStack(tmp, mongo_url, workers, prefix="bench_floor") as stack,
             ChangeStreamFloor(mongo_url, workers) as db_floor,
@@ -145,11 +182,12 @@ def run_small(tmp: Path, mongo_url: str, workers: int, deploys: int) -> dict:
             ids = [w.instance_id for w in stack.workers]
             ours: list[float] = []
             floor: list[float] = []
+            floor_n: list[float] = []
             db_share: list[float] = []
             parts: dict[str, list[float]] = {p: [] for p in PARTS}
-            missed = {"ours": 0, "floor": 0, "db": 0}
+            missed = {"ours": 0, "floor": 0, "floor_n": 0, "db": 0}
             for i in range(1, deploys + 1):
-                for who in ("ours", "floor", "db") if i % 2 else ("floor", "db", "ours"):
+                for who in ("ours", "floor", "floor_n", "db") if i % 2 else ("floor_n", "floor", "db", "ours"):
                     marker = f"{who}-{i}-{uuid.uuid4().hex[:6]}"
                     sent, t0 = time.time(), time.monotonic()
                     if who == "db":
@@ -166,24 +204,29 @@ def run_small(tmp: Path, mongo_url: str, workers: int, deploys: int) -> dict:
                         if took is not None:
                             for p, v in deploy_parts(client[stack.db], ids, rev, sent, took).items():
                                 parts[p].append(v)
+                    elif who == "floor_n":
+                        deploy_all_at_once(plains, small_flows(marker, i))
+                        took = wait_all([p.node_url + "/marker" for p in plains], marker, t0)
                     else:
                         plain.deploy(small_flows(marker, i))
                         took = wait_all([plain.node_url + "/marker"], marker, t0)
                     if took is None:
                         missed[who] += 1
                     else:
-                        (ours if who == "ours" else floor).append(took)
+                        {"ours": ours, "floor": floor, "floor_n": floor_n}[who].append(took)
                     time.sleep(0.05)
             rss = [rss_mb(node_pid(w)) for w in stack.workers]
             plain_rss = rss_mb(plain.proc.pid) if plain.proc else 0.0
     finally:
         client.close()
-        plain.stop()
+        for p in [plain, *plains]:
+            p.stop()
     return {
         "workers": workers,
         "deploys": deploys,
         "ours": stats(ours),
         "floor": stats(floor),
+        "floor_n": stats(floor_n),
         "db": stats(db_share),
         "parts": {p: stats(v) for p, v in parts.items()},
         "missed": missed,
@@ -258,6 +301,11 @@ def main(argv=None) -> int:
                 f"  floor  p50 {ms(f['p50'])}  p99 {ms(f['p99'])}  max {ms(f['max'])}  missed {r['missed']['floor']}"
                 "  (one plain Node-RED, file storage)"
             )
+            fn = r["floor_n"]
+            print(
+                f"  floor of {n} p50 {ms(fn['p50'])}  p99 {ms(fn['p99'])}  max {ms(fn['max'])}  missed {r['missed']['floor_n']}"
+                f"  ({n} plain Node-REDs, each sent the deploy at once: the same restarts at once on these cores)"
+            )
             d = r["db"]
             print(
                 f"  db     p50 {ms(d['p50'])}  p99 {ms(d['p99'])}  max {ms(d['max'])}  missed {r['missed']['db']}"
@@ -265,7 +313,7 @@ def main(argv=None) -> int:
             )
             print(f"  ratio p50 ours / floor {ratio(o['p50'], f['p50'])}", end="")
             beyond = o["p50"] - d["p50"] if o["p50"] is not None and d["p50"] is not None else None
-            print(f"; (ours - db) / floor {ratio(beyond, f['p50'])}")
+            print(f"; (ours - db) / floor {ratio(beyond, f['p50'])}; ours / floor of {n} {ratio(o['p50'], fn['p50'])}")
             ps = r["parts"]
             print(
                 "  ours in parts (medians; the slowest worker's lastSync): "
