@@ -6,7 +6,7 @@ attackers got, and the load average. Asserts nothing.
 
     venv/bin/python -m bench.hostile_mix [--duration 60] [--workers 3] [--rate 200] [--json]
                                          [--only WORD ...] [--without WORD ...] [--debug-forward-kib KIB]
-                                         [--no-floor]
+                                         [--no-floor] [--rounds N]
 
 Both runs also deploy a small change every 10 s (an editor at work), so a launcher that lets abandoned
 requests slow its swaps down would show in the second run's deploy times and latencies.
@@ -33,6 +33,10 @@ The floor (when the debug flood runs; `--no-floor` leaves it out): a third run, 
 the flood's debug nodes taken out of the flows (the flood's requests, their function nodes and every other
 pattern unchanged): what serving the flood costs the normal load when it makes no debug output. The
 hostile run's p99 against it is what the debug output itself costs.
+
+Rounds (`--rounds N`, default 1): the clean, hostile and floor runs N times, in turn, the order reversed
+every other round (clean, hostile, floor; then floor, hostile, clean), so a slow spell of the machine
+lands on all three rather than on one run; each round's ratios are printed, then their medians.
 """
 
 from __future__ import annotations
@@ -468,19 +472,27 @@ def run(
     without: list[str],
     debug_forward_kib: int,
     floor: bool = True,
+    rounds: int = 1,
 ) -> dict:
     env = {"NODE_RED_DEBUG_FORWARD_KIB": str(debug_forward_kib)}
+    kinds = ["clean", "hostile"] + (["floor"] if floor and chosen(FLOOD, only, without) else [])
+    done: list[dict] = []
     with LocalStack(workers=workers, extra_env=env) as stack:
         stack.deploy(flows("start"))
+        debug_output = True  # what the deployed flows have
         with requests.Session() as warm:  # connections and JIT warm before either run counts
             for _ in range(200):
                 warm.get(stack.api_url + "/whoami", timeout=10)
-        clean = one_run(stack, duration, rate, None)
-        hostile = one_run(stack, duration, rate, (only, without))
-        no_debug = None
-        if floor and chosen(FLOOD, only, without):
-            stack.deploy(flows("floor", debug_output=False))
-            no_debug = one_run(stack, duration, rate, (only, without), debug_output=False)
+        for r in range(rounds):
+            results: dict[str, dict | None] = {"floor": None}
+            for kind in kinds if r % 2 == 0 else kinds[::-1]:
+                wanted = kind != "floor"  # the floor's flows have no debug nodes in the flood
+                if wanted != debug_output:
+                    stack.deploy(flows(kind, debug_output=wanted))
+                    debug_output = wanted
+                patterns = None if kind == "clean" else (only, without)
+                results[kind] = one_run(stack, duration, rate, patterns, debug_output=wanted)
+            done.append(results)
     return {
         "workers": workers,
         "duration_s": duration,
@@ -488,10 +500,19 @@ def run(
         "only": only,
         "without": without,
         "debug_forward_kib": debug_forward_kib,
-        "clean": clean,
-        "hostile": hostile,
-        "floor": no_debug,
+        **done[0],  # the first round's runs (clean, hostile, floor), as with one round
+        "rounds": done,
     }
+
+
+def ratios(rnd: dict) -> dict[str, float]:
+    """A round's p99 ratios: hostile / clean, floor / clean, hostile / floor (where there is a floor)."""
+    c, h, f = rnd["clean"]["p99_ms"], rnd["hostile"]["p99_ms"], (rnd.get("floor") or {}).get("p99_ms")
+    out = {"hostile/clean": h / c if c else float("inf")}
+    if f:
+        out["floor/clean"] = f / c if c else float("inf")
+        out["hostile/floor"] = h / f
+    return out
 
 
 def report(s: dict) -> str:
@@ -531,6 +552,20 @@ def report(s: dict) -> str:
         "  what the attackers got (status: count, and what each pattern counted):",
     ]
     lines += [f"    {name}: {', '.join(f'{k}: {v}' for k, v in st.items())}" for name, st in h["attacks"].items()]
+    more = s.get("rounds", [])[1:]
+    for i, rnd in enumerate(more, start=2):
+        lines.append(f"round {i} ({'clean first' if i % 2 else 'floor first'}):")
+        lines += [row(kind, rnd[kind]) for kind in ("clean", "hostile", "floor") if rnd.get(kind)]
+    if more:
+        each = [ratios(rnd) for rnd in s["rounds"]]
+        lines.append(f"p99 ratios of the {len(each)} rounds (each round's runs against each other), then their median:")
+        for name in each[0]:
+            values = [e[name] for e in each]
+            lines.append(
+                f"  {name:<14} " + ", ".join(f"x{v:.2f}" for v in values) + f"  median x{statistics.median(values):.2f}"
+            )
+        oks = [rnd["hostile"]["success_percent"] for rnd in s["rounds"]]
+        lines.append(f"  normal requests ok under attack: lowest of the rounds {min(oks):.3f} % (goal >= 99.9 %)")
     return "\n".join(lines)
 
 
@@ -544,8 +579,20 @@ def main(argv=None) -> int:
     p.add_argument("--without", nargs="+", default=[], metavar="WORD", help="not the patterns whose name has a word")
     p.add_argument("--debug-forward-kib", type=int, default=DEBUG_FORWARD_KIB, help="the workers' debug KiB a second")
     p.add_argument("--no-floor", action="store_true", help="no third run without the flood's debug output")
+    p.add_argument("--rounds", type=int, default=1, help="the runs this many times, in turn (medians of the ratios)")
     args = p.parse_args(argv)
-    s = run(args.workers, args.duration, args.rate, args.only, args.without, args.debug_forward_kib, not args.no_floor)
+    if args.rounds < 1:
+        p.error("--rounds must be at least 1")
+    s = run(
+        args.workers,
+        args.duration,
+        args.rate,
+        args.only,
+        args.without,
+        args.debug_forward_kib,
+        not args.no_floor,
+        args.rounds,
+    )
     print(json.dumps(s, indent=2) if args.json else report(s), flush=True)
     return 0
 
