@@ -44,14 +44,24 @@ function interleave(lists) {
     return out;
 }
 
+// What a message waiting in a queue is taken to weigh before it is serialized at the flush: its text (a
+// debug node's `msg` is already a string: its formatted value) and about what its other fields add.
+const FIELDS_BYTES = 256;
+function estimatedBytes(data) {
+    return FIELDS_BYTES + (data && typeof data.msg === 'string' ? data.msg.length : 0);
+}
+
 // Messages waiting for a flush, by flow (the tab or subflow instance a node runs in: `z`) and node
-// (`id`); a node's queue holds at most `perNode`, what comes while it is full is dropped on arrival.
+// (`id`); a node's queue holds at most `perNode` messages and about `perNodeBytes` (estimatedBytes), so
+// a flood of large messages waits as a second's worth of the byte budget, not of the message rate;
+// what comes while it is full is dropped on arrival.
 // A flush takes them all in a fair order, spends the budget in that order and puts back what it did
 // not cover: a flow that floods gets only what the others leave, and a flow with one warning a second
 // has it forwarded at the next flush the budget allows, whatever another flow sends.
 class FairQueues {
-    constructor(perNode) {
+    constructor(perNode, perNodeBytes = Infinity) {
         this.perNode = perNode;
+        this.perNodeBytes = perNodeBytes;
         this.flows = new Map();
         this.size = 0;
         this.seq = 0;
@@ -64,17 +74,21 @@ class FairQueues {
         if (!queue) {
             queue = [];
             queue.blocked = null; // why its first message was not sent at the last flush
+            queue.bytes = 0; // estimatedBytes of what it holds
             nodes.set(node, queue);
         }
         return queue;
     }
 
     // null when that node's queue has room, else why it is full: 'rate' or 'bytes' (the budget it
-    // waited for at the last flush), or '' (no flush has offered it to the budget since).
+    // waited for at the last flush), else 'size' (it holds perNodeBytes) or '' (perNode messages) when
+    // no flush has offered it to the budget since.
     full(flow, node) {
         const queue = this.flows.get(flow || '')?.get(node || '');
-        if (!queue || queue.length < this.perNode) return null;
-        return queue.blocked || '';
+        if (!queue) return null;
+        const heavy = queue.length > 0 && queue.bytes >= this.perNodeBytes;
+        if (queue.length < this.perNode && !heavy) return null;
+        return queue.blocked || (heavy ? 'size' : '');
     }
 
     // null when queued, else why it was not (as full()).
@@ -83,7 +97,10 @@ class FairQueues {
         const node = (data && typeof data.id === 'string' && data.id) || '';
         const full = this.full(flow, node);
         if (full !== null) return full;
-        this.queue(flow, node).push({ seq: this.seq++, at: Date.now(), data, flow, node, blocked: null });
+        const size = estimatedBytes(data);
+        const queue = this.queue(flow, node);
+        queue.push({ seq: this.seq++, at: Date.now(), data, flow, node, blocked: null, size });
+        queue.bytes += size;
         this.size += 1;
         return null;
     }
@@ -102,6 +119,7 @@ class FairQueues {
             const queue = this.queue(e.flow, e.node);
             e.blocked = queue.blocked = blocked.get(e.node) || 'rate';
             queue.push(e);
+            queue.bytes += e.size;
             this.size += 1;
         }
     }

@@ -19,7 +19,7 @@
 // - Shared fairly (lib/debug_budget.js): each flow (tab, or subflow instance) gets its share of the
 //   budget, and within a flow each node; a flow that floods takes only what the others leave, so the
 //   warnings of a quiet flow keep arriving. What waits for the budget is bounded per node (about a
-//   second's worth); what comes while a node's queue is full is dropped.
+//   second's worth: `rate` messages, and `kib` KiB); what comes while a node's queue is full is dropped.
 // - Drops are never silent: once no drop happened for `quietMs` (or every `noticeEveryMs` while they
 //   go on) one notice saying how many, why and from which nodes goes to the editor's sidebar the same way.
 // - Size: a message over `maxBytes` once serialized is replaced by a note saying so.
@@ -76,7 +76,10 @@ class DebugForwarder {
         this.bytes = new TokenBucket(kib * 1024, kib * 1024);
         // Every message must fit the byte burst, or its node would never be forwarded again.
         this.maxBytes = maxBytes || Math.min(MAX_MESSAGE_BYTES, kib * 1024 - MESSAGE_OVERHEAD);
-        this.queues = new FairQueues(perNode || Math.max(rate, 1)); // about a second's worth per node
+        // About a second's worth per node, of messages and of bytes: a flood of large messages keeps a few
+        // waiting (each formatted by its debug node first), not a second's worth of the message rate,
+        // most of which would wait out maxWaitMs and be dropped after all that formatting.
+        this.queues = new FairQueues(perNode || Math.max(rate, 1), kib * 1024);
         this.drops = { rate: 0, bytes: 0, full: 0, write: 0 }; // since the last notice
         this.sources = new Map(); // node -> [label, dropped] since the last notice
         this.firstDropAt = null;
@@ -135,9 +138,12 @@ class DebugForwarder {
     }
 
     // Why a node's queue is full, for the drop counts: the budget it waited for at the last flush, else
-    // the database (being written to, or not connected), else the rate.
+    // the database (being written to, or not connected), else the bytes (it holds a second's worth of
+    // them) or the rate.
     fullReason(full) {
-        return full || (this.writing || this.disconnected ? 'full' : 'rate');
+        if (full === 'rate' || full === 'bytes') return full;
+        if (this.writing || this.disconnected) return 'full';
+        return full === 'size' ? 'bytes' : 'rate';
     }
 
     drop(reason, n, data) {

@@ -25,6 +25,20 @@ function fakeDb() {
     return db;
 }
 
+// Makes the stand-in's writes hang; resolves with release() once the first write (of `first`) is in flight.
+async function hungWrite(db, f, publish) {
+    let release;
+    db.stuck = new Promise((r) => {
+        release = r;
+    });
+    publish({ id: 'first', msg: 'first' });
+    await waitFor(() => f.writing !== null, 5000, 'a write in flight');
+    return () => {
+        release();
+        db.stuck = null;
+    };
+}
+
 function forwarder(db, extra = {}) {
     const events = new EventEmitter();
     const lines = [];
@@ -78,13 +92,8 @@ test('messages lost while the database is away are counted and reported when it 
 
 test('a database that hangs never blocks the flows: what waits is bounded per node and the rest counted', async () => {
     const db = fakeDb();
-    let release;
-    db.stuck = new Promise((r) => {
-        release = r;
-    });
     const { f, publish } = forwarder(db, { rate: 1000, perNode: 100 });
-    publish({ id: 'n1', msg: 'first' });
-    await waitFor(() => f.writing !== null, 5000, 'a write in flight');
+    const release = await hungWrite(db, f, publish);
     const began = process.hrtime.bigint();
     for (let i = 0; i < 5000; i++) publish({ id: 'n1', msg: `m${i}` });
     const took = Number(process.hrtime.bigint() - began) / 1e6;
@@ -92,7 +101,6 @@ test('a database that hangs never blocks the flows: what waits is bounded per no
     assert.equal(f.queues.size, 100);
     assert.equal(f.drops.full, 4900);
     release();
-    db.stuck = null;
     await waitFor(() => notices(db).length === 1, 5000, 'the notice');
     assert.equal(shown(db).length + notices(db)[0].dropped, 5001);
     assert.match(JSON.parse(notices(db)[0].data).msg, /4900 while the database was slow/);
@@ -196,4 +204,37 @@ test('a sidebar-only debug node whose queue is full has its messages dropped bef
 test('interleave: one of each list per round, the shorter lists first', () => {
     assert.deepEqual(interleave([[1, 2, 3, 4], ['a'], ['x', 'y']]), ['a', 'x', 1, 'y', 2, 3, 4]);
     assert.deepEqual(interleave([]), []);
+});
+
+test('what waits for the budget is bounded in bytes per node too: large messages wait as a second of the byte budget', async () => {
+    // Guards: a node's queue held `rate` messages whatever their size, so under a flood of large
+    // messages (the hostile mix's 61 KiB ones) a worker formatted and kept far more than the byte budget
+    // could ever forward: most waited out maxWaitMs and were dropped after the debug node's formatting,
+    // the worker's main cost of a debug flood; a hung database left rate x 64 KiB waiting per node.
+    const db = fakeDb();
+    const { f, publish } = forwarder(db, { rate: 1000, kib: 16 });
+    const release = await hungWrite(db, f, publish);
+    const big = 'x'.repeat(4000);
+    for (let i = 0; i < 200; i++) publish({ id: 'big', z: 'noisy', msg: big });
+    assert.ok(f.queues.size <= 5, `${f.queues.size} large messages waiting (16 KiB a second: about 4)`);
+    assert.equal(f.queues.size + f.drops.full, 200, 'the rest dropped on arrival, counted as the database being slow');
+    // The hook before a debug node formats its message drops it now, without the formatting.
+    const node = { type: 'debug', active: true, tosidebar: true, id: 'big', z: 'noisy' };
+    assert.equal(f.dropBeforeFormatting(node, {}), true);
+    // Small messages of another node still have their room.
+    publish({ id: 'small', z: 'quiet', msg: 'small' });
+    assert.equal(f.queues.full('quiet', 'small'), null);
+    release();
+    await f.stop();
+});
+
+test('a node held back by its byte budget keeps a second of it waiting, and its drops say bytes', async () => {
+    const db = fakeDb();
+    const { f, publish } = forwarder(db, { rate: 1000, kib: 16, flushMs: 1000 });
+    const big = 'x'.repeat(4000);
+    for (let i = 0; i < 50; i++) publish({ id: 'big', z: 'noisy', msg: big });
+    assert.ok(f.queues.size <= 5, `${f.queues.size} waiting`);
+    assert.equal(f.drops.bytes, 50 - f.queues.size, 'dropped as over the byte budget, not the rate');
+    assert.equal(f.drops.rate, 0);
+    await f.stop();
 });
