@@ -180,9 +180,7 @@ def run_small(tmp: Path, mongo_url: str, workers: int, deploys: int) -> dict:
             ChangeStreamFloor(mongo_url, workers) as db_floor,
         ):
             ids = [w.instance_id for w in stack.workers]
-            ours: list[float] = []
-            floor: list[float] = []
-            floor_n: list[float] = []
+            times: dict[str, list[float]] = {"ours": [], "floor": [], "floor_n": []}
             db_share: list[float] = []
             parts: dict[str, list[float]] = {p: [] for p in PARTS}
             missed = {"ours": 0, "floor": 0, "floor_n": 0, "db": 0}
@@ -213,7 +211,7 @@ def run_small(tmp: Path, mongo_url: str, workers: int, deploys: int) -> dict:
                     if took is None:
                         missed[who] += 1
                     else:
-                        {"ours": ours, "floor": floor, "floor_n": floor_n}[who].append(took)
+                        times[who].append(took)
                     time.sleep(0.05)
             rss = [rss_mb(node_pid(w)) for w in stack.workers]
             plain_rss = rss_mb(plain.proc.pid) if plain.proc else 0.0
@@ -224,9 +222,7 @@ def run_small(tmp: Path, mongo_url: str, workers: int, deploys: int) -> dict:
     return {
         "workers": workers,
         "deploys": deploys,
-        "ours": stats(ours),
-        "floor": stats(floor),
-        "floor_n": stats(floor_n),
+        **{who: stats(t) for who, t in times.items()},
         "db": stats(db_share),
         "parts": {p: stats(v) for p, v in parts.items()},
         "missed": missed,
