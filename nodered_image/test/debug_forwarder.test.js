@@ -238,3 +238,24 @@ test('a node held back by its byte budget keeps a second of it waiting, and its 
     assert.equal(f.drops.rate, 0);
     await f.stop();
 });
+
+test('what a flush puts back still counts against the node\'s bytes: the bound holds flush after flush', async () => {
+    // Guards: entries a flush could not send go back into their queue; if their bytes were not counted
+    // again, a node held back by the byte budget would take a second's worth more after every flush.
+    const db = fakeDb();
+    const { f, publish } = forwarder(db, { rate: 1000, kib: 16, flushMs: 60000 });
+    const big = 'x'.repeat(4000);
+    const burst = () => {
+        for (let i = 0; i < 4; i++) publish({ id: 'big', z: 'noisy', msg: big });
+    };
+    burst();
+    await f.flush(); // the byte burst spent on these
+    assert.equal(shown(db).length, 4);
+    burst();
+    await f.flush(); // nothing left in the bucket: all put back, held back by bytes
+    const waiting = f.queues.size;
+    assert.equal(f.queues.full('noisy', 'big'), 'bytes');
+    for (let i = 0; i < 10; i++) publish({ id: 'big', z: 'noisy', msg: big });
+    assert.equal(f.queues.size, waiting, 'nothing more taken while a second of bytes waits');
+    await f.stop();
+});
